@@ -1,0 +1,40 @@
+/** Base64 (RFC 4648 §4, padded, strict) and UTF-8 helpers shared by the format code. */
+import { AuditlockError } from './errors.js';
+
+const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+/**
+ * Decodes canonical padded base64. Rejects whitespace, URL-safe letters and non-zero padding bits,
+ * so every byte string has exactly one accepted encoding.
+ * @throws AuditlockError `BASE64_INVALID`
+ */
+export function fromBase64(text: string): Uint8Array {
+  if (!B64_RE.test(text)) throw new AuditlockError('BASE64_INVALID', 'not canonical base64');
+  const buf = Buffer.from(text, 'base64');
+  const out = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (toBase64(out) !== text) throw new AuditlockError('BASE64_INVALID', 'not canonical base64');
+  return out;
+}
+
+const encoder = new TextEncoder();
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+export function utf8(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/**
+ * Decodes UTF-8, rejecting invalid sequences (no U+FFFD substitution).
+ * @throws AuditlockError `UTF8_INVALID`
+ */
+export function fromUtf8(bytes: Uint8Array): string {
+  try {
+    return strictDecoder.decode(bytes);
+  } catch (cause) {
+    throw new AuditlockError('UTF8_INVALID', 'not valid UTF-8', { cause });
+  }
+}

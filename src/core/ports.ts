@@ -1,0 +1,72 @@
+/**
+ * The narrow interfaces the core and the use cases need from the outside world. Adapters (folder,
+ * memory, S3, local key, KMS) implement them; nothing in `src/core` implements I/O itself.
+ *
+ * Keys are `/`-separated relative names such as `prod/seg/00000000000000000042.seg`. They never
+ * start with `/`, never contain `..`, `//`, `\` or control characters.
+ */
+
+/** Outcome of a successful {@link ObjectStore.putIfAbsent}. */
+export type PutResult = {
+  /** `created`: this call wrote the object. `identical`: it already held exactly these bytes. */
+  readonly status: 'created' | 'identical';
+  /** Store-specific version identifier (S3 version id), when the store has versions. */
+  readonly versionId?: string | undefined;
+};
+
+/** One listed object. */
+export type ObjectInfo = {
+  readonly key: string;
+  readonly size: number;
+};
+
+/**
+ * A write-once object store.
+ *
+ * Contract (every implementation MUST pass `test/adapters/store-contract.ts`):
+ * - `putIfAbsent` MUST be atomic: of two concurrent puts of different bytes to one key, exactly
+ *   one succeeds and the other throws `StorageError` code `OBJECT_EXISTS` (`retryable: false`).
+ * - A put of bytes identical to what the key already holds MUST resolve `{ status: 'identical' }`,
+ *   so a retry after a lost response is safe and still write-once.
+ * - A resolved put MUST be durable: readable after a crash of this process or host.
+ * - Nothing MUST ever overwrite, truncate or delete an object through this interface.
+ * - `list` MUST yield every object under `prefix` exactly once, in ascending order of the UTF-8
+ *   bytes of the key, paging internally; it MAY run concurrently with puts.
+ * - Transient failures throw `StorageError` with `retryable: true`; implementations SHOULD retry
+ *   them internally (with backoff) before giving up.
+ */
+export interface ObjectStore {
+  /** Human-readable location, e.g. `/var/audit` or `s3://bucket/prefix`. */
+  readonly location: string;
+  /**
+   * Creates `key` holding `bytes` unless it exists.
+   * @throws StorageError `OBJECT_EXISTS` if the key holds different bytes.
+   */
+  putIfAbsent(key: string, bytes: Uint8Array): Promise<PutResult>;
+  /** The object's bytes, or `undefined` if there is no such key. */
+  get(key: string): Promise<Uint8Array | undefined>;
+  /** Whether `key` exists (one cheap request; used to find the head in O(log n) probes). */
+  exists(key: string): Promise<boolean>;
+  /** Objects whose key starts with `prefix`, ascending. `startAfter` skips keys `<=` it. */
+  list(prefix: string, options?: { startAfter?: string }): AsyncIterable<ObjectInfo>;
+}
+
+/**
+ * Signs checkpoints. Only ECDSA P-256 with SHA-256 (C2SP signed-note signature type 0x02) for now.
+ *
+ * Contract: `sign(message)` MUST return an ASN.1 DER `ECDSA-Sig-Value` over SHA-256(message) made
+ * with the private key matching `publicKey()`. It MUST NOT pre-hash differently or return IEEE
+ * P1363 (r||s). Transient failures throw `StorageError` with `retryable: true`.
+ */
+export interface Signer {
+  /** Short description for messages, e.g. `local key ./keys/signing-key.pem` or a KMS key ARN. */
+  readonly description: string;
+  /** DER SubjectPublicKeyInfo of the P-256 public key. Implementations cache it. */
+  publicKey(): Promise<Uint8Array>;
+  sign(message: Uint8Array): Promise<Uint8Array>;
+}
+
+/** Milliseconds since the Unix epoch. Injected so the core never reads a clock. */
+export interface Clock {
+  now(): number;
+}
