@@ -1,0 +1,353 @@
+/**
+ * {@link ObjectStore} on an S3 bucket with Object Lock in COMPLIANCE mode, at `s3://bucket/prefix`.
+ *
+ * Write-once comes from two S3 features together, neither enough alone:
+ * - `If-None-Match: *` on every PutObject, so a key is never given a second version through us
+ *   (S3 answers 412 if the key exists, 409 on a concurrent conditional write to it);
+ * - a COMPLIANCE retain-until date on every version, so no one, root included, can delete or
+ *   shorten it before that date.
+ * Object Lock does not stop someone with `s3:PutObject` adding a version on top, or with
+ * `s3:DeleteObject` adding a delete marker; {@link S3Store.listVersions} exposes both so the
+ * verifier can flag them. Version-level reads and lock metadata live in `s3-versions.ts`.
+ *
+ * AWS docs: "Conditional requests" and "Locking objects with Object Lock" (S3 User Guide).
+ */
+import {
+  GetBucketVersioningCommand,
+  GetObjectLockConfigurationCommand,
+  type GetObjectLockConfigurationCommandOutput,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { ConfigurationError, InputError, StorageError } from '../core/errors.js';
+import { bytesEqual } from '../core/hash.js';
+import type { Clock, ObjectInfo, ObjectStore, PutResult } from '../core/ports.js';
+import { assertListPrefix, assertObjectKey, MAX_KEY_BYTES } from './memory-store.js';
+import {
+  classifyS3Error,
+  describeS3Target,
+  isConditionalConflict,
+  isNotFound,
+  isPreconditionFailed,
+  type S3Action,
+} from './s3-errors.js';
+import {
+  describeObjectVersion,
+  getObjectBytes,
+  type ListScope,
+  listCurrentObjects,
+  listObjectVersions,
+  type ObjectVersionInfo,
+  type VersionDescription,
+} from './s3-versions.js';
+
+export type { ObjectVersionInfo, VersionDescription } from './s3-versions.js';
+
+const DAY_MS = 86_400_000;
+
+/** Construction options of {@link S3Store}. */
+export type S3StoreOptions = {
+  /** An S3 client, e.g. from `createS3Client()`; its retry settings apply to every request. */
+  readonly client: S3Client;
+  readonly bucket: string;
+  /** Key prefix inside the bucket (no leading `/`); store keys are relative to it. */
+  readonly prefix?: string;
+  /** Default COMPLIANCE retention of each new object: now + `days`. */
+  readonly retention: { readonly days: number };
+  /** Source of "now" for the default retain-until date; default: the system clock. */
+  readonly clock?: Clock;
+  /** Extra attempts after a 409 ConditionalRequestConflict (default 5). */
+  readonly conflictRetries?: number;
+  /** Base delay of the jittered exponential backoff after a 409, in ms (default 50). */
+  readonly conflictBackoffMs?: number;
+  /** MaxKeys per ListObjectVersions page (default: the service's, 1,000 on AWS). */
+  readonly pageSize?: number;
+};
+
+/** What {@link S3Store.checkBucket} found. */
+export type BucketCheck = {
+  readonly defaultRetention:
+    | { readonly mode: string; readonly days?: number; readonly years?: number }
+    | undefined;
+};
+
+/**
+ * Splits `s3://bucket/some/prefix` into bucket and prefix (`some/prefix`, no trailing `/`).
+ * @throws ConfigurationError `S3_URL_INVALID`
+ */
+export function parseS3Url(url: string): { bucket: string; prefix: string } {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
+  if (!m?.[1]) {
+    throw new ConfigurationError('S3_URL_INVALID', `${JSON.stringify(url)} is not s3://bucket[/prefix]`);
+  }
+  return { bucket: m[1], prefix: (m[2] ?? '').replace(/\/+$/, '') };
+}
+
+/** A write-once {@link ObjectStore} in an Object Lock bucket. */
+export class S3Store implements ObjectStore {
+  readonly location: string;
+  readonly bucket: string;
+  /** The key prefix with a trailing `/`, or `''`. */
+  readonly prefix: string;
+  readonly #client: S3Client;
+  readonly #retentionDays: number;
+  readonly #clock: Clock;
+  readonly #conflictRetries: number;
+  readonly #conflictBackoffMs: number;
+  readonly #scope: ListScope;
+  #bucketChecked: Promise<BucketCheck> | undefined;
+
+  /** @throws ConfigurationError `RETENTION_INVALID` unless `retention.days` is a positive integer. */
+  constructor(options: S3StoreOptions) {
+    const days = options.retention.days;
+    if (!Number.isSafeInteger(days) || days < 1) {
+      throw new ConfigurationError('RETENTION_INVALID', `retention days must be >= 1, got ${days}`);
+    }
+    const prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
+    if (prefix !== '') assertListPrefix(`${prefix}/`);
+    this.#client = options.client;
+    this.bucket = options.bucket;
+    this.prefix = prefix === '' ? '' : `${prefix}/`;
+    this.location = `s3://${this.bucket}/${this.prefix}`;
+    this.#retentionDays = days;
+    this.#clock = options.clock ?? { now: () => Date.now() };
+    this.#conflictRetries = options.conflictRetries ?? 5;
+    this.#conflictBackoffMs = options.conflictBackoffMs ?? 50;
+    this.#scope = { bucket: this.bucket, storePrefix: this.prefix, pageSize: options.pageSize };
+  }
+
+  /**
+   * Creates `key` with COMPLIANCE retention until `options.retainUntil` (default: now + the
+   * configured days) unless it exists. On 412 it reads the current version back: the same bytes
+   * resolve `identical`, so a retry after a lost response stays write-once. The first write checks
+   * the bucket ({@link checkBucket}) and refuses to write to one without Object Lock.
+   * @throws InputError `KEY_INVALID`, `RETAIN_UNTIL_INVALID` (not a date after now)
+   * @throws StorageError `OBJECT_EXISTS` (not retryable) if the key holds other bytes
+   * @throws StorageError `WRITE_CONFLICT` (retryable) if 409s outlast the retries
+   * @throws ConfigurationError `BUCKET_NOT_LOCKED`, `ACCESS_DENIED`, `NO_SUCH_BUCKET`, `CREDENTIALS_INVALID`
+   * @throws StorageError `STORE_UNAVAILABLE` (retryable) or `STORE_FAILED`
+   */
+  async putIfAbsent(
+    key: string,
+    bytes: Uint8Array,
+    options?: { retainUntil?: Date },
+  ): Promise<PutResult> {
+    const fullKey = this.#fullKey(key);
+    const now = this.#clock.now();
+    const retainUntil = options?.retainUntil ?? new Date(now + this.#retentionDays * DAY_MS);
+    if (!(retainUntil instanceof Date) || !(retainUntil.getTime() > now)) {
+      throw new InputError('RETAIN_UNTIL_INVALID', `retain-until for ${key} must be after now`, {
+        location: key,
+      });
+    }
+    await this.#ensureBucketChecked();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const out = await this.#client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: fullKey,
+            Body: bytes,
+            ContentLength: bytes.byteLength,
+            ContentType: 'application/octet-stream',
+            IfNoneMatch: '*',
+            ObjectLockMode: 'COMPLIANCE',
+            ObjectLockRetainUntilDate: retainUntil,
+            // A PUT with a retention period needs Content-MD5 or a flexible checksum (AWS docs).
+            ChecksumAlgorithm: 'SHA256',
+          }),
+        );
+        return { status: 'created', versionId: out.VersionId };
+      } catch (err) {
+        if (isPreconditionFailed(err)) {
+          const current = await this.#getCurrent(fullKey, 's3:GetObject');
+          if (current === undefined) {
+            // Deleted (a delete marker) between our PUT and the read: the next PUT decides.
+            if (attempt < this.#conflictRetries) continue;
+            throw this.#conflict(key, err);
+          }
+          if (bytesEqual(current.bytes, bytes)) {
+            return { status: 'identical', versionId: current.versionId };
+          }
+          throw new StorageError('OBJECT_EXISTS', `${this.location}${key} already holds other bytes`, {
+            retryable: false,
+            cause: err,
+          });
+        }
+        if (isConditionalConflict(err)) {
+          if (attempt >= this.#conflictRetries) throw this.#conflict(key, err);
+          await this.#backoff(attempt);
+          continue;
+        }
+        throw classifyS3Error(err, { action: 's3:PutObject', bucket: this.bucket, key: fullKey });
+      }
+    }
+  }
+
+  /**
+   * The current version's bytes (checksum-validated by the SDK), or `undefined` if there is no
+   * such key or its current version is a delete marker.
+   * @throws InputError `KEY_INVALID`; ConfigurationError / StorageError as classified by `classifyS3Error`
+   */
+  async get(key: string): Promise<Uint8Array | undefined> {
+    return (await this.#getCurrent(this.#fullKey(key), 's3:GetObject'))?.bytes;
+  }
+
+  /**
+   * The bytes of one version of `key`, or `undefined` if that version does not exist or is a
+   * delete marker. Versions come from {@link listVersions}.
+   * @throws InputError `KEY_INVALID`; ConfigurationError / StorageError as classified by `classifyS3Error`
+   */
+  async getVersion(key: string, versionId: string): Promise<Uint8Array | undefined> {
+    const target = { bucket: this.bucket, key: this.#fullKey(key), versionId };
+    return (await getObjectBytes(this.#client, target, 's3:GetObjectVersion'))?.bytes;
+  }
+
+  /**
+   * Whether `key` has a current version that is not a delete marker (one HeadObject).
+   * @throws InputError `KEY_INVALID`; ConfigurationError / StorageError as classified by `classifyS3Error`
+   */
+  async exists(key: string): Promise<boolean> {
+    const fullKey = this.#fullKey(key);
+    try {
+      await this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: fullKey }));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw classifyS3Error(err, { action: 's3:GetObject', bucket: this.bucket, key: fullKey });
+    }
+  }
+
+  /**
+   * Each key under `prefix` whose current version is not a delete marker, once, in UTF-8 byte
+   * order, with its size (ListObjectsV2 paged by continuation token; `startAfter` maps to
+   * StartAfter). {@link listVersions} shows everything, including what a delete marker hides.
+   * @throws InputError `KEY_INVALID`; ConfigurationError / StorageError as classified by `classifyS3Error`
+   */
+  list(prefix: string, options?: { startAfter?: string }): AsyncIterable<ObjectInfo> {
+    assertListPrefix(prefix);
+    return listCurrentObjects(this.#client, this.#scope, prefix, options?.startAfter);
+  }
+
+  /**
+   * Every version and delete marker under `prefix`: keys in UTF-8 byte order, each key's entries
+   * newest first (the current one has `isLatest`). A key with more than one entry was overwritten
+   * or hidden, which write-once forbids; the verifier reports it.
+   * @throws InputError `KEY_INVALID`; ConfigurationError / StorageError as classified by `classifyS3Error`
+   */
+  listVersions(prefix: string): AsyncIterable<ObjectVersionInfo> {
+    assertListPrefix(prefix);
+    return listObjectVersions(this.#client, this.#scope, prefix);
+  }
+
+  /**
+   * Lock mode, retain-until, legal hold, checksum and replication status of one version, from
+   * HeadObject (which carries them on AWS and in emulators alike; the lock fields need
+   * `s3:GetObjectRetention` / `s3:GetObjectLegalHold`). `undefined` if there is no such version
+   * or it is a delete marker.
+   * @throws InputError `KEY_INVALID`; ConfigurationError / StorageError as classified by `classifyS3Error`
+   */
+  describeVersion(key: string, versionId: string): Promise<VersionDescription | undefined> {
+    return describeObjectVersion(this.#client, {
+      bucket: this.bucket,
+      key: this.#fullKey(key),
+      versionId,
+    });
+  }
+
+  /**
+   * Startup check: the bucket has versioning Enabled and Object Lock enabled. Never writes.
+   * {@link putIfAbsent} runs it once before the first write.
+   * @throws ConfigurationError `BUCKET_NOT_LOCKED` naming the missing setting
+   * @throws ConfigurationError `ACCESS_DENIED`, `NO_SUCH_BUCKET`, `CREDENTIALS_INVALID`
+   * @throws StorageError `STORE_UNAVAILABLE` (retryable) or `STORE_FAILED`
+   */
+  async checkBucket(): Promise<BucketCheck> {
+    const bucket = this.bucket;
+    const versioning = await this.#send(
+      () => this.#client.send(new GetBucketVersioningCommand({ Bucket: bucket })),
+      's3:GetBucketVersioning',
+    );
+    if (versioning.Status !== 'Enabled') {
+      throw notLocked(bucket, `versioning is ${versioning.Status ?? 'not enabled'}, not Enabled`);
+    }
+    let lock: GetObjectLockConfigurationCommandOutput;
+    try {
+      lock = await this.#client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
+    } catch (err) {
+      // AWS: 404 ObjectLockConfigurationNotFoundError on a bucket created without Object Lock.
+      if (isNotFound(err)) throw notLocked(bucket, 'Object Lock is not enabled', err);
+      throw classifyS3Error(err, { action: 's3:GetBucketObjectLockConfiguration', bucket });
+    }
+    const config = lock.ObjectLockConfiguration;
+    if (config?.ObjectLockEnabled !== 'Enabled') throw notLocked(bucket, 'Object Lock is not enabled');
+    const rule = config.Rule?.DefaultRetention;
+    return {
+      defaultRetention:
+        rule === undefined
+          ? undefined
+          : {
+              mode: rule.Mode ?? '',
+              ...(rule.Days === undefined ? {} : { days: rule.Days }),
+              ...(rule.Years === undefined ? {} : { years: rule.Years }),
+            },
+    };
+  }
+
+  #fullKey(key: string): string {
+    assertObjectKey(key);
+    const full = this.prefix + key;
+    if (Buffer.byteLength(full, 'utf8') > MAX_KEY_BYTES) {
+      throw new InputError('KEY_INVALID', `${describeS3Target({ bucket: this.bucket, key: full })} is longer than ${MAX_KEY_BYTES} bytes`, {
+        location: JSON.stringify(key),
+      });
+    }
+    return full;
+  }
+
+  #getCurrent(fullKey: string, action: S3Action) {
+    return getObjectBytes(this.#client, { bucket: this.bucket, key: fullKey }, action);
+  }
+
+  async #send<T>(call: () => Promise<T>, action: S3Action): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      throw classifyS3Error(err, { action, bucket: this.bucket });
+    }
+  }
+
+  #ensureBucketChecked(): Promise<BucketCheck> {
+    if (this.#bucketChecked === undefined) {
+      const check = this.checkBucket();
+      this.#bucketChecked = check;
+      // Only a passed check is remembered; a failed one runs again on the next write.
+      check.catch(() => {
+        if (this.#bucketChecked === check) this.#bucketChecked = undefined;
+      });
+    }
+    return this.#bucketChecked;
+  }
+
+  #conflict(key: string, cause: unknown): StorageError<'WRITE_CONFLICT'> {
+    return new StorageError(
+      'WRITE_CONFLICT',
+      `${this.location}${key}: concurrent conditional writes kept conflicting`,
+      { retryable: true, cause },
+    );
+  }
+
+  #backoff(attempt: number): Promise<void> {
+    const ceiling = this.#conflictBackoffMs * 2 ** Math.min(attempt, 8);
+    return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+  }
+}
+
+function notLocked(bucket: string, what: string, cause?: unknown): ConfigurationError<'BUCKET_NOT_LOCKED'> {
+  return new ConfigurationError(
+    'BUCKET_NOT_LOCKED',
+    `bucket ${bucket} cannot hold audit logs: ${what} (create it with Object Lock, e.g. \`auditlock bootstrap\`)`,
+    { cause },
+  );
+}

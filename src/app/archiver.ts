@@ -1,0 +1,329 @@
+/**
+ * The archiver: gathers entries into segments and stores them write-once.
+ *
+ * - `append` resolves only after the segment holding the entry is durably stored, and rejects if
+ *   it could not be; an entry is never reported stored when it is not.
+ * - Segments are sealed when `maxEvents` or `maxBytes` is reached, `maxAgeMs` after the oldest
+ *   buffered entry arrived, on `flush()` and on `close()`.
+ * - Memory is bounded: once `maxBufferedBytes` are waiting, `append` waits for room (backpressure).
+ * - Exactly one segment per sequence number: a writer that loses the put-if-absent race rereads
+ *   the head (O(log n) probes) and reseals its entries after the winner's.
+ * - A put whose outcome is unknown (transient error) is retried with the *same bytes*, so if the
+ *   first attempt landed the retry sees `identical` instead of sealing the entries twice.
+ */
+import type { BodyEncoding } from '../core/body-codec.js';
+import {
+  type Delivery,
+  type Entry,
+  encodeEntry,
+  formatTimestamp,
+  makeEventEntry,
+  makeQuarantineEntry,
+} from '../core/entry.js';
+import type { AuditEvent } from '../core/event.js';
+import { AuditlockError, hasCode, StorageError } from '../core/errors.js';
+import { assertLogName, segmentKey } from '../core/layout.js';
+import type { Clock, ObjectStore, Signer } from '../core/ports.js';
+import { type LogHead, sealSegment } from '../core/seal.js';
+import { findHeadSeq, loadHead } from './head.js';
+
+export type ArchiverOptions = {
+  readonly store: ObjectStore;
+  readonly signer: Signer;
+  readonly clock: Clock;
+  /** Log name within the store (one origin each). */
+  readonly log: string;
+  /**
+   * Checkpoint origin, unique to this log, e.g. `audit.example.com/prod/lane-0`. Required for a
+   * new log; for an existing one it must match, and defaults to the head's.
+   */
+  readonly origin?: string;
+  readonly keyName?: string;
+  readonly encoding?: BodyEncoding;
+  readonly maxEvents?: number;
+  readonly maxBytes?: number;
+  readonly maxAgeMs?: number;
+  readonly maxBufferedBytes?: number;
+  /** Attempts for a put or sign that fails with a retryable error (after the SDK's own retries). */
+  readonly retryAttempts?: number;
+  readonly retryBaseMs?: number;
+  /** Called after each segment is stored; for metrics and acknowledgements. */
+  readonly onStored?: (info: StoredInfo) => void;
+  /** Called when a put is retried or a race is lost; for metrics and logs. */
+  readonly onRetry?: (info: { reason: 'retryable-error' | 'lost-race'; seq: number; error?: unknown }) => void;
+};
+
+export const DEFAULTS = {
+  maxEvents: 4096,
+  maxBytes: 8 * 1024 * 1024,
+  maxAgeMs: 1000,
+  maxBufferedBytes: 64 * 1024 * 1024,
+  retryAttempts: 6,
+  retryBaseMs: 100,
+} as const;
+
+/** Where an entry ended up. */
+export type Receipt = {
+  readonly log: string;
+  readonly seq: number;
+  /** Leaf index of the entry in the log's tree. */
+  readonly index: number;
+  readonly treeSize: number;
+};
+
+export type StoredInfo = {
+  readonly log: string;
+  readonly seq: number;
+  readonly key: string;
+  readonly entries: number;
+  readonly bytes: number;
+  readonly treeSize: number;
+  readonly sealedAt: string;
+  /** Milliseconds from sealing start to durable storage. */
+  readonly storeMs: number;
+  readonly status: 'created' | 'identical';
+};
+
+type Pending = {
+  entry: Entry;
+  bytes: Uint8Array;
+  receivedAt: number;
+  /** performance.now() when it was buffered, for the age limit. */
+  arrived: number;
+  resolve: (r: Receipt) => void;
+  reject: (e: unknown) => void;
+};
+
+export class Archiver {
+  readonly #o: Required<Omit<ArchiverOptions, 'keyName' | 'onStored' | 'onRetry' | 'origin'>> &
+    ArchiverOptions;
+  #head: LogHead;
+  #headStale = false;
+  #buffer: Pending[] = [];
+  #bufferedBytes = 0;
+  #lastReceivedAt: number;
+  #timer: NodeJS.Timeout | undefined;
+  #sealing: Promise<void> = Promise.resolve();
+  #sealScheduled = false;
+  #drain = false;
+  #roomWaiters: (() => void)[] = [];
+  #closed = false;
+
+  private constructor(options: ArchiverOptions, head: LogHead) {
+    this.#o = { encoding: 'identity', ...DEFAULTS, ...options };
+    this.#head = head;
+    this.#lastReceivedAt = head.lastReceivedAt;
+  }
+
+  /**
+   * Finds the log's head and returns an archiver ready to append after it.
+   * @throws ConfigurationError `LOG_NAME_INVALID`, `ORIGIN_MISMATCH`; IntegrityError `HEAD_CORRUPT`;
+   *   StorageError from the store.
+   */
+  static async open(options: ArchiverOptions): Promise<Archiver> {
+    assertLogName(options.log);
+    const seq = await findHeadSeq(options.store, options.log);
+    const head = await loadHead(options.store, options.log, seq, options.origin);
+    return new Archiver({ ...options, origin: head.origin }, head);
+  }
+
+  /** The head as last known to this writer. */
+  get head(): Readonly<LogHead> {
+    return this.#head;
+  }
+
+  /** Archives a validated event. Resolves once its segment is stored. */
+  async append(event: AuditEvent, delivery?: Delivery): Promise<Receipt> {
+    return (await this.submit(event, delivery)).stored;
+  }
+
+  /** Archives input that failed validation, with its error, so nothing is lost. */
+  async quarantine(raw: Uint8Array, error: AuditlockError, delivery?: Delivery): Promise<Receipt> {
+    return (await this.#enqueue((t) => makeQuarantineEntry(raw, error, t, delivery))).stored;
+  }
+
+  /**
+   * Waits for room in the buffer (backpressure), enqueues the event and returns at once; `stored`
+   * settles when its segment is durably stored. Lets a producer keep many events in flight
+   * without awaiting each one.
+   * @throws AuditlockError `ARCHIVER_CLOSED`; InputError `ENTRY_TOO_LARGE` from encoding.
+   */
+  submit(event: AuditEvent, delivery?: Delivery): Promise<{ stored: Promise<Receipt> }> {
+    return this.#enqueue((t) => makeEventEntry(event, t, delivery));
+  }
+
+  /** Like {@link submit}, for quarantined input. */
+  submitQuarantine(raw: Uint8Array, error: AuditlockError, delivery?: Delivery): Promise<{ stored: Promise<Receipt> }> {
+    return this.#enqueue((t) => makeQuarantineEntry(raw, error, t, delivery));
+  }
+
+  async #enqueue(make: (receivedAt: number) => Entry): Promise<{ stored: Promise<Receipt> }> {
+    if (this.#closed) throw new AuditlockError('ARCHIVER_CLOSED', 'archiver is closed');
+    // Receive times never go backwards within a log, even if the clock does.
+    const receivedAt = Math.max(this.#o.clock.now(), this.#lastReceivedAt);
+    this.#lastReceivedAt = receivedAt;
+    const entry = make(receivedAt);
+    const bytes = encodeEntry(entry);
+    while (this.#bufferedBytes > 0 && this.#bufferedBytes + bytes.length > this.#o.maxBufferedBytes) {
+      await new Promise<void>((r) => this.#roomWaiters.push(r));
+    }
+    const stored = new Promise<Receipt>((resolve, reject) => {
+      this.#buffer.push({ entry, bytes, receivedAt, arrived: performance.now(), resolve, reject });
+    });
+    this.#bufferedBytes += bytes.length;
+    if (this.#full()) this.#scheduleSeal();
+    else this.#armTimer();
+    return { stored };
+  }
+
+  /** Seals and stores everything buffered so far. */
+  async flush(): Promise<void> {
+    this.#scheduleSeal(true);
+    await this.#sealing;
+  }
+
+  /** Flushes and refuses further appends. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.flush();
+  }
+
+  /** Seals full batches now; with `drain`, also the partial one (flush, close, age limit). */
+  #scheduleSeal(drain = false): void {
+    if (drain) this.#drain = true;
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#sealScheduled) return;
+    this.#sealScheduled = true;
+    this.#sealing = this.#sealing.then(async () => {
+      this.#sealScheduled = false;
+      while (this.#buffer.length > 0 && (this.#drain || this.#full())) await this.#sealOne();
+      this.#drain = false;
+      this.#armTimer();
+    });
+  }
+
+  #full(): boolean {
+    return this.#buffer.length >= this.#o.maxEvents || this.#bufferedBytes >= this.#o.maxBytes;
+  }
+
+  /** Seals a partial batch once its oldest entry has waited `maxAgeMs`. */
+  #armTimer(): void {
+    const oldest = this.#buffer[0];
+    if (!oldest || this.#timer || this.#sealScheduled) return;
+    const wait = Math.max(0, oldest.arrived + this.#o.maxAgeMs - performance.now());
+    this.#timer = setTimeout(() => this.#scheduleSeal(true), wait);
+  }
+
+  async #sealOne(): Promise<void> {
+    const batch = this.#takeBatch();
+    try {
+      const receipts = await this.#store(batch);
+      batch.forEach((p, i) => p.resolve(receipts[i] as Receipt));
+    } catch (err) {
+      this.#headStale = true;
+      for (const p of batch) p.reject(err);
+    } finally {
+      for (const p of batch) this.#bufferedBytes -= p.bytes.length;
+      const waiters = this.#roomWaiters.splice(0);
+      for (const w of waiters) w();
+    }
+  }
+
+  #takeBatch(): Pending[] {
+    let n = 0;
+    let bytes = 0;
+    while (n < this.#buffer.length && n < this.#o.maxEvents) {
+      const size = (this.#buffer[n] as Pending).bytes.length + 1;
+      if (n > 0 && bytes + size > this.#o.maxBytes) break;
+      bytes += size;
+      n++;
+    }
+    return this.#buffer.splice(0, n);
+  }
+
+  async #store(batch: Pending[]): Promise<Receipt[]> {
+    const { store, log } = this.#o;
+    for (let lostRaces = 0; ; lostRaces++) {
+      if (this.#headStale) await this.#reloadHead();
+      const head = this.#head;
+      this.#restamp(batch, head.lastReceivedAt);
+      const started = Date.now();
+      const sealed = await this.#retrying(head.nextSeq, () =>
+        sealSegment({
+          head,
+          entries: batch.map((p) => p.bytes),
+          firstReceivedAt: (batch[0] as Pending).receivedAt,
+          lastReceivedAt: (batch[batch.length - 1] as Pending).receivedAt,
+          sealedAt: this.#o.clock.now(),
+          encoding: this.#o.encoding,
+          signer: this.#o.signer,
+          ...(this.#o.keyName ? { keyName: this.#o.keyName } : {}),
+        }),
+      );
+      const key = segmentKey(log, sealed.seq);
+      let status: 'created' | 'identical';
+      try {
+        status = (await this.#retrying(sealed.seq, () => store.putIfAbsent(key, sealed.bytes))).status;
+      } catch (err) {
+        if (!hasCode(err, 'OBJECT_EXISTS') || lostRaces >= 1000) throw err;
+        // Another writer stored this sequence number first: continue after its segment.
+        this.#o.onRetry?.({ reason: 'lost-race', seq: sealed.seq, error: err });
+        this.#headStale = true;
+        continue;
+      }
+      this.#head = sealed.head;
+      const first = sealed.treeSize - batch.length;
+      this.#o.onStored?.({
+        log,
+        seq: sealed.seq,
+        key,
+        entries: batch.length,
+        bytes: sealed.bytes.length,
+        treeSize: sealed.treeSize,
+        sealedAt: sealed.sealedAt,
+        storeMs: Date.now() - started,
+        status,
+      });
+      return batch.map((_, i) => ({ log, seq: sealed.seq, index: first + i, treeSize: sealed.treeSize }));
+    }
+  }
+
+  /** After another writer's segment, our entries must not appear to be received before its last. */
+  #restamp(batch: Pending[], floor: number): void {
+    for (const p of batch) {
+      if (p.receivedAt >= floor) break;
+      p.receivedAt = floor;
+      p.entry = { ...p.entry, receivedAt: formatTimestamp(floor) } as Entry;
+      this.#bufferedBytes -= p.bytes.length;
+      p.bytes = encodeEntry(p.entry);
+      this.#bufferedBytes += p.bytes.length;
+    }
+    if (this.#lastReceivedAt < floor) this.#lastReceivedAt = floor;
+  }
+
+  async #reloadHead(): Promise<void> {
+    const { store, log, origin } = this.#o;
+    const known = this.#head.nextSeq - 1;
+    const seq = await findHeadSeq(store, log, known >= 0 && (await store.exists(segmentKey(log, known))) ? known : -1);
+    this.#head = await loadHead(store, log, seq, origin);
+    this.#headStale = false;
+    if (this.#lastReceivedAt < this.#head.lastReceivedAt) this.#lastReceivedAt = this.#head.lastReceivedAt;
+  }
+
+  async #retrying<T>(seq: number, op: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await op();
+      } catch (err) {
+        const retryable = err instanceof StorageError && err.retryable;
+        if (!retryable || attempt >= this.#o.retryAttempts) throw err;
+        this.#o.onRetry?.({ reason: 'retryable-error', seq, error: err });
+        const backoff = this.#o.retryBaseMs * 2 ** (attempt - 1);
+        await new Promise((r) => setTimeout(r, backoff / 2 + Math.random() * backoff));
+      }
+    }
+  }
+}

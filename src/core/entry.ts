@@ -1,0 +1,302 @@
+/**
+ * Log entries: what one Merkle leaf holds.
+ *
+ * Stored form. A leaf's data is the UTF-8 bytes of the RFC 8785 (JCS) canonical JSON of one entry
+ * object, at most {@link MAX_ENTRY_BYTES} bytes; it never holds a raw line feed (0x0A). Every object
+ * below is closed: no other members are allowed. `kind` selects the shape:
+ *
+ * - `{"kind":"event","receivedAt":T,"event":E,"delivery"?:D}`: an accepted audit event.
+ *   `E` is the event exactly as validated by `auditEventSchema` in `event.ts`.
+ * - `{"kind":"quarantine","receivedAt":T,"delivery"?:D,"error":{"code","message","issues"},"raw":R}`:
+ *   input that failed validation, kept with its error instead of being dropped.
+ *   `code` matches `[A-Z][A-Z0-9_]{0,63}`; `message` (≤ 2048 UTF-16 units) is informative only;
+ *   `issues` lists at most 20 `{"path","message"}` (≤ 256 and ≤ 512 units), dotted field paths.
+ *   `R = {"encoding","data","size","truncated","sha256"}` describes the input bytes: `data` holds
+ *   the first min(size, 65536) bytes, as text (`"encoding":"utf8"`) exactly when those bytes are
+ *   valid UTF-8 with no C0 control character other than TAB, LF, CR, otherwise as padded base64
+ *   (`"base64"`); `size` is the full input length in bytes; `truncated` is `size > 65536`; `sha256`
+ *   is the padded base64 SHA-256 of the full input.
+ *
+ * `T` (`receivedAt`): when the archiver received the input, UTC, exactly millisecond precision:
+ * `YYYY-MM-DDTHH:MM:SS.sssZ`, years 1970–9999. `D` (`delivery`): `{"source","id"?}`, the transport
+ * (`sqs`, `kinesis`, `eventbridge`, `cloudwatch-logs`, `cli`, `api`: `[a-z0-9][a-z0-9._-]{0,31}`)
+ * and its record id (SQS messageId, Kinesis sequence number, `stdin:12`; ≤ 512 units, no control
+ * characters), used to recognise redeliveries.
+ *
+ * A reader MUST reject bytes that are not exactly the canonical encoding of a valid entry
+ * ({@link decodeEntry} does), so every entry has one byte form. There is no per-entry version:
+ * new shapes get a new `kind`, and the event schema may only ever gain optional fields.
+ */
+import { z } from 'zod';
+import { canonicalize } from './canonical-json.js';
+import { fromBase64, fromUtf8, toBase64, utf8 } from './encoding.js';
+import { AuditlockError, InputError, IntegrityError } from './errors.js';
+import { auditEventSchema, type AuditEvent, issuesFromZod, messageFor, summarise } from './event.js';
+import { MAX_EVENT_BYTES } from './event.js';
+import { sha256 } from './hash.js';
+
+/** Largest stored entry: the largest event plus room for the envelope. Quarantine entries fit too. */
+export const MAX_ENTRY_BYTES = MAX_EVENT_BYTES + 4 * 1024;
+/** Most input bytes a quarantine entry keeps. */
+export const QUARANTINE_RAW_MAX = 64 * 1024;
+export const MAX_QUARANTINE_ISSUES = 20;
+const MAX_ERROR_MESSAGE = 2048;
+const MAX_ISSUE_PATH = 256;
+const MAX_ISSUE_MESSAGE = 512;
+/** 9999-12-31T23:59:59.999Z */
+const MAX_TIMESTAMP_MS = 253_402_300_799_999;
+
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+const LONE_SURROGATES = /[\uD800-\uDFFF]/gu;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these force base64 in quarantine raw data
+const UNREADABLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: delivery ids refuse control characters
+const CLEAN_TEXT = /^[^\u0000-\u001f\u007f\uD800-\uDFFF]+$/u;
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+const wellFormed = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !LONE_SURROGATE.test(s), 'expected well-formed text, got an unpaired surrogate');
+
+const receivedAt = z.string().refine(isTimestamp, 'expected YYYY-MM-DDTHH:MM:SS.sssZ');
+
+const deliverySchema = z.strictObject({
+  source: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,31}$/),
+  id: z.string().max(512).regex(CLEAN_TEXT).optional(),
+});
+
+const eventEntrySchema = z.strictObject({
+  kind: z.literal('event'),
+  receivedAt,
+  event: auditEventSchema,
+  delivery: deliverySchema.optional(),
+});
+
+const rawSchema = z
+  .strictObject({
+    encoding: z.enum(['utf8', 'base64']),
+    data: z.string(),
+    size: z.int().min(0),
+    truncated: z.boolean(),
+    sha256: z.string(),
+  })
+  .superRefine(
+    (raw, ctx) => {
+      const problem = checkRaw(raw);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, input: raw });
+    },
+    { when: (payload) => payload.issues.length === 0 },
+  );
+
+const quarantineEntrySchema = z.strictObject({
+  kind: z.literal('quarantine'),
+  receivedAt,
+  delivery: deliverySchema.optional(),
+  error: z.strictObject({
+    code: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/),
+    message: wellFormed(MAX_ERROR_MESSAGE),
+    issues: z
+      .array(z.strictObject({ path: wellFormed(MAX_ISSUE_PATH), message: wellFormed(MAX_ISSUE_MESSAGE) }))
+      .max(MAX_QUARANTINE_ISSUES),
+  }),
+  raw: rawSchema,
+});
+
+/** zod schema of one stored entry. */
+export const entrySchema = z.discriminatedUnion('kind', [eventEntrySchema, quarantineEntrySchema]);
+
+export type Entry = z.output<typeof entrySchema>;
+export type EventEntry = z.output<typeof eventEntrySchema>;
+export type QuarantineEntry = z.output<typeof quarantineEntrySchema>;
+export type Delivery = z.output<typeof deliverySchema>;
+
+/**
+ * An entry for an accepted event. `event` must come from `parseEvent`; it is not validated again.
+ * @throws InputError `DELIVERY_INVALID`, `TIMESTAMP_INVALID`
+ */
+export function makeEventEntry(event: AuditEvent, receivedAtMs: number, delivery?: Delivery): EventEntry {
+  const entry: EventEntry = { kind: 'event', receivedAt: formatTimestamp(receivedAtMs), event };
+  if (delivery !== undefined) entry.delivery = checkDelivery(delivery);
+  return entry;
+}
+
+/**
+ * An entry keeping input that failed validation, with its error. Long error text is clipped and
+ * unpaired surrogates replaced by U+FFFD, so any error can be stored.
+ * @throws InputError `DELIVERY_INVALID`, `TIMESTAMP_INVALID`; AuditlockError `ERROR_CODE_INVALID`
+ */
+export function makeQuarantineEntry(
+  raw: Uint8Array,
+  error: InputError | AuditlockError,
+  receivedAtMs: number,
+  delivery?: Delivery,
+): QuarantineEntry {
+  if (!/^[A-Z][A-Z0-9_]{0,63}$/.test(error.code)) {
+    throw new AuditlockError('ERROR_CODE_INVALID', `expected an UPPER_SNAKE error code, got ${error.code}`);
+  }
+  const issues = error instanceof InputError ? error.issues.slice(0, MAX_QUARANTINE_ISSUES) : [];
+  const entry: QuarantineEntry = {
+    kind: 'quarantine',
+    receivedAt: formatTimestamp(receivedAtMs),
+    error: {
+      code: error.code,
+      message: clip(error.message, MAX_ERROR_MESSAGE),
+      issues: issues.map((i) => ({
+        path: clip(i.path, MAX_ISSUE_PATH),
+        message: clip(i.message, MAX_ISSUE_MESSAGE),
+      })),
+    },
+    raw: describeRaw(raw),
+  };
+  if (delivery !== undefined) entry.delivery = checkDelivery(delivery);
+  return entry;
+}
+
+/**
+ * The stored bytes of `entry`: canonical JSON, UTF-8.
+ * @throws AuditlockError `ENTRY_TOO_LARGE`; InputError `CANONICAL_JSON_INVALID` for non-JSON values
+ */
+export function encodeEntry(entry: Entry): Uint8Array {
+  const text = canonicalize(entry);
+  // JCS escapes U+000A inside strings and adds no whitespace, so this cannot happen; the segment
+  // format relies on it, hence the check.
+  if (text.includes('\n')) throw new AuditlockError('ENTRY_NEWLINE', 'canonical entry holds a line feed');
+  const bytes = utf8(text);
+  if (bytes.length > MAX_ENTRY_BYTES) {
+    throw new AuditlockError(
+      'ENTRY_TOO_LARGE',
+      `expected at most ${MAX_ENTRY_BYTES} bytes per entry, got ${bytes.length}`,
+    );
+  }
+  return bytes;
+}
+
+/**
+ * Parses stored entry bytes, which may be hostile: strict UTF-8, JSON, schema, canonical form.
+ * @param location for the message, e.g. `segment 42 leaf 7`
+ * @throws IntegrityError `ENTRY_INVALID`
+ */
+export function decodeEntry(bytes: Uint8Array, location?: string): Entry {
+  const fail = (what: string, cause?: unknown): never => {
+    throw new IntegrityError('ENTRY_INVALID', `${location ? `${location}: ` : ''}${what}`, { cause });
+  };
+  if (bytes.length > MAX_ENTRY_BYTES) {
+    fail(`expected at most ${MAX_ENTRY_BYTES} bytes, got ${bytes.length}`);
+  }
+  let text = '';
+  let value: unknown;
+  try {
+    text = fromUtf8(bytes);
+    value = JSON.parse(text);
+  } catch (cause) {
+    fail(`expected UTF-8 JSON, got ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+  }
+  const result = entrySchema.safeParse(value, { error: messageFor });
+  if (!result.success) {
+    const issues = issuesFromZod(result.error.issues);
+    return fail(summarise('invalid entry', issues), new InputError('ENTRY_INVALID', 'invalid entry', { issues }));
+  }
+  if (canonicalize(result.data) !== text) fail('expected the RFC 8785 canonical form of the entry');
+  return result.data;
+}
+
+/**
+ * `ms` as `YYYY-MM-DDTHH:MM:SS.sssZ`.
+ * @throws InputError `TIMESTAMP_INVALID` unless `ms` is an integer from 0 to 9999-12-31T23:59:59.999Z
+ */
+export function formatTimestamp(ms: number): string {
+  if (!Number.isInteger(ms) || ms < 0 || ms > MAX_TIMESTAMP_MS) {
+    throw new InputError('TIMESTAMP_INVALID', `expected integer milliseconds from 0 to ${MAX_TIMESTAMP_MS}, got ${ms}`);
+  }
+  return new Date(ms).toISOString();
+}
+
+/**
+ * Milliseconds since the epoch of a `YYYY-MM-DDTHH:MM:SS.sssZ` timestamp; nothing else is accepted.
+ * @throws InputError `TIMESTAMP_INVALID` for another format or a date that does not exist
+ */
+export function parseTimestamp(text: string): number {
+  const ms = TIMESTAMP.test(text) ? Date.parse(text) : Number.NaN;
+  // Date.parse may roll impossible dates over (Feb 30 → Mar 2); the round trip catches that.
+  if (Number.isNaN(ms) || ms < 0 || ms > MAX_TIMESTAMP_MS || new Date(ms).toISOString() !== text) {
+    const shown = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+    throw new InputError('TIMESTAMP_INVALID', `expected YYYY-MM-DDTHH:MM:SS.sssZ, got ${shown}`);
+  }
+  return ms;
+}
+
+function isTimestamp(text: string): boolean {
+  try {
+    parseTimestamp(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function checkDelivery(delivery: Delivery): Delivery {
+  const result = deliverySchema.safeParse(delivery, { error: messageFor });
+  if (result.success) return result.data;
+  const issues = issuesFromZod(result.error.issues);
+  throw new InputError('DELIVERY_INVALID', summarise('invalid delivery', issues), { issues });
+}
+
+/** Text when `bytes` is valid UTF-8 with no C0 control other than TAB, LF, CR; else undefined. */
+function readableText(bytes: Uint8Array): string | undefined {
+  try {
+    const text = fromUtf8(bytes);
+    return UNREADABLE.test(text) ? undefined : text;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeRaw(bytes: Uint8Array): QuarantineEntry['raw'] {
+  const truncated = bytes.length > QUARANTINE_RAW_MAX;
+  const kept = truncated ? bytes.subarray(0, QUARANTINE_RAW_MAX) : bytes;
+  const text = readableText(kept);
+  return {
+    encoding: text === undefined ? 'base64' : 'utf8',
+    data: text ?? toBase64(kept),
+    size: bytes.length,
+    truncated,
+    sha256: toBase64(sha256(bytes)),
+  };
+}
+
+/** Why `raw` is not exactly what {@link describeRaw} makes for some input, or undefined. */
+function checkRaw(raw: QuarantineEntry['raw']): string | undefined {
+  let kept: Uint8Array;
+  if (raw.encoding === 'utf8') {
+    if (LONE_SURROGATE.test(raw.data) || UNREADABLE.test(raw.data)) {
+      return 'expected utf8 data without C0 controls other than TAB, LF, CR';
+    }
+    kept = utf8(raw.data);
+  } else {
+    try {
+      kept = fromBase64(raw.data);
+    } catch {
+      return 'expected canonical padded base64 data';
+    }
+    if (readableText(kept) !== undefined) return 'expected utf8 encoding for readable data';
+  }
+  if (kept.length !== Math.min(raw.size, QUARANTINE_RAW_MAX)) {
+    return `expected ${Math.min(raw.size, QUARANTINE_RAW_MAX)} data bytes for size ${raw.size}, got ${kept.length}`;
+  }
+  if (raw.truncated !== raw.size > QUARANTINE_RAW_MAX) return 'expected truncated to be size > 65536';
+  let digest: Uint8Array;
+  try {
+    digest = fromBase64(raw.sha256);
+  } catch {
+    return 'expected sha256 in canonical padded base64';
+  }
+  if (digest.length !== 32) return `expected a 32-byte sha256, got ${digest.length} bytes`;
+  if (!raw.truncated && toBase64(sha256(kept)) !== raw.sha256) return 'sha256 does not match data';
+  return undefined;
+}
+
+function clip(text: string, max: number): string {
+  return (text.length > max ? text.slice(0, max) : text).replace(LONE_SURROGATES, '\uFFFD');
+}

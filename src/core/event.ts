@@ -1,0 +1,353 @@
+/**
+ * The audit event a producer sends: who (`actor`) did what (`action`), when (`time`), to which
+ * `resources`, with what `outcome`, from where (`source`). Field names follow what CloudTrail and
+ * OCSF users expect. Objects are strict: an unknown field is an error, never silently dropped.
+ *
+ * Text limits are in UTF-16 code units (JavaScript `length`). Identifier-like text refuses C0
+ * control characters, DEL and unpaired surrogates, so what is stored is what a reader sees.
+ */
+import { z } from 'zod';
+import { canonicalize, type JsonObject } from './canonical-json.js';
+import { InputError, type InputIssue } from './errors.js';
+
+/** Largest event, counted as the UTF-8 bytes of its RFC 8785 canonical form. */
+export const MAX_EVENT_BYTES = 256 * 1024;
+/** Largest `detail`, counted as the UTF-8 bytes of its canonical form. */
+export const MAX_DETAIL_BYTES = 64 * 1024;
+/** Deepest nesting of arrays/objects inside `detail` (the `detail` object itself is depth 1). */
+export const MAX_DETAIL_DEPTH = 32;
+export const MAX_RESOURCES = 100;
+/** `id` and `correlationId`: visible ASCII only, so lookups never depend on Unicode normalisation. */
+export const MAX_ID_LENGTH = 128;
+/** `category`, regions. */
+export const MAX_SHORT_TEXT = 64;
+/** Names, identifiers, actions, accounts, hosts, services, reason codes. */
+export const MAX_TEXT = 256;
+/** `resources[].id` (ARNs reach 2048), `resources[].name`, `source.userAgent`, `reason.message`. */
+export const MAX_LONG_TEXT = 2048;
+/**
+ * {@link parseEventLine} refuses longer lines before parsing. Twice the event limit leaves room for
+ * whitespace and `\uXXXX` escapes (Python's `json.dumps` escapes all non-ASCII by default).
+ */
+export const MAX_EVENT_LINE_LENGTH = 2 * MAX_EVENT_BYTES;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to refuse them
+const CLEAN_TEXT = /^[^\u0000-\u001f\u007f\uD800-\uDFFF]*$/u;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: as above, but tab, LF and CR are allowed
+const CLEAN_PROSE = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\uD800-\uDFFF]*$/u;
+const VISIBLE_ASCII = /^[\x21-\x7e]*$/;
+
+const text = (max: number, pattern = CLEAN_TEXT) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(pattern, { error: (iss) => badCharacter(iss.input, pattern) });
+
+const token = (max: number) =>
+  z.string().min(1).max(max).regex(VISIBLE_ASCII, {
+    error: (iss) => badCharacter(iss.input, VISIBLE_ASCII, 'visible ASCII (U+0021 to U+007E)'),
+  });
+
+const timestamp = z.string().refine(isRfc3339, {
+  error: (iss) =>
+    `expected an RFC 3339 timestamp with a time zone, e.g. 2026-11-26T08:16:35.123Z or 2026-11-26T09:16:35+01:00, got ${describe(iss.input)}`,
+});
+
+const ipAddress = z.string().refine((s) => isIpv4(s) || isIpv6(s), {
+  error: (iss) => `expected an IPv4 or IPv6 address, got ${describe(iss.input)}`,
+});
+
+const detail = z.custom<JsonObject>().superRefine((value, ctx) => {
+  for (const issue of checkDetail(value)) {
+    // One path element holding the dotted sub-path: joined with '.' later, it reads the same.
+    const path = issue.path === '' ? [] : [issue.path];
+    ctx.addIssue({ code: 'custom', path, message: issue.message, input: value });
+  }
+});
+
+const actorSchema = z.strictObject({
+  id: text(MAX_TEXT),
+  type: z.enum(['user', 'role', 'service', 'system', 'anonymous']).optional(),
+  name: text(MAX_TEXT).optional(),
+  /** Account or tenant the actor belongs to. */
+  account: text(MAX_TEXT).optional(),
+  sessionId: text(MAX_TEXT).optional(),
+});
+
+const resourceSchema = z.strictObject({
+  type: text(MAX_TEXT),
+  id: text(MAX_LONG_TEXT),
+  name: text(MAX_LONG_TEXT).optional(),
+  account: text(MAX_TEXT).optional(),
+  region: text(MAX_SHORT_TEXT).optional(),
+});
+
+const sourceSchema = z.strictObject({
+  ip: ipAddress.optional(),
+  userAgent: text(MAX_LONG_TEXT).optional(),
+  host: text(MAX_TEXT).optional(),
+  region: text(MAX_SHORT_TEXT).optional(),
+  service: text(MAX_TEXT).optional(),
+});
+
+const reasonSchema = z
+  .strictObject({
+    code: text(MAX_TEXT).optional(),
+    message: text(MAX_LONG_TEXT, CLEAN_PROSE).optional(),
+  })
+  .refine((r) => r.code !== undefined || r.message !== undefined, {
+    error: 'expected at least one of code, message; got neither',
+  });
+
+/** zod schema of one audit event. Prefer {@link parseEvent}, which also reports coded errors. */
+export const auditEventSchema = z
+  .strictObject({
+    id: token(MAX_ID_LENGTH).optional(),
+    time: timestamp,
+    action: text(MAX_TEXT),
+    category: text(MAX_SHORT_TEXT).optional(),
+    actor: actorSchema,
+    resources: z.array(resourceSchema).max(MAX_RESOURCES).optional(),
+    outcome: z.enum(['success', 'failure', 'unknown']),
+    reason: reasonSchema.optional(),
+    source: sourceSchema.optional(),
+    correlationId: token(MAX_ID_LENGTH).optional(),
+    detail: detail.optional(),
+  })
+  .superRefine(
+    (event, ctx) => {
+      const size = utf8Length(canonicalize(event));
+      if (size > MAX_EVENT_BYTES) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [],
+          input: event,
+          message: `expected at most ${MAX_EVENT_BYTES} bytes canonically encoded, got ${size}`,
+        });
+      }
+    },
+    { when: (payload) => payload.issues.length === 0 },
+  );
+
+export type AuditEvent = z.output<typeof auditEventSchema>;
+export type Actor = AuditEvent['actor'];
+export type Resource = NonNullable<AuditEvent['resources']>[number];
+
+const ALLOWED_KEYS: Record<string, readonly string[]> = {
+  '': Object.keys(auditEventSchema.shape),
+  actor: Object.keys(actorSchema.shape),
+  'resources.*': Object.keys(resourceSchema.shape),
+  source: Object.keys(sourceSchema.shape),
+  reason: ['code', 'message'],
+};
+
+/**
+ * Validates one audit event.
+ * @param location where the input came from, for the message, e.g. `line 12` or `record 7f3a`
+ * @throws InputError `EVENT_INVALID` with every issue, each with a dotted `path` such as `actor.id`
+ */
+export function parseEvent(input: unknown, location?: string): AuditEvent {
+  const result = auditEventSchema.safeParse(input, { error: messageFor });
+  if (result.success) return result.data;
+  const issues = issuesFromZod(result.error.issues, ALLOWED_KEYS);
+  throw new InputError('EVENT_INVALID', summarise('invalid audit event', issues, location), {
+    location,
+    issues,
+  });
+}
+
+/**
+ * Parses and validates one line of JSON Lines input. The length limit applies before parsing.
+ * @param lineNumber 1-based, used in the location `line N`
+ * @throws InputError `EVENT_TOO_LARGE`, `JSON_INVALID` or `EVENT_INVALID`
+ */
+export function parseEventLine(line: string, lineNumber: number): AuditEvent {
+  const location = `line ${lineNumber}`;
+  if (line.length > MAX_EVENT_LINE_LENGTH) {
+    const message = `expected at most ${MAX_EVENT_LINE_LENGTH} characters, got ${line.length}`;
+    throw new InputError('EVENT_TOO_LARGE', `${location}: ${message}`, {
+      location,
+      issues: [{ path: '', message }],
+    });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    throw new InputError('JSON_INVALID', `${location}: expected one JSON value, got ${detail}`, {
+      cause,
+      location,
+    });
+  }
+  return parseEvent(value, location);
+}
+
+/**
+ * Converts zod issues to dotted-path {@link InputIssue}s, one per unknown key.
+ * @param allowedKeys per object path (`*` for array indices), to name the allowed keys
+ */
+export function issuesFromZod(
+  zodIssues: readonly z.core.$ZodIssue[],
+  allowedKeys: Record<string, readonly string[]> = {},
+): InputIssue[] {
+  const out: InputIssue[] = [];
+  for (const issue of zodIssues) {
+    const path = issue.path.map(String);
+    if (issue.code !== 'unrecognized_keys') {
+      out.push({ path: path.join('.'), message: issue.message });
+      continue;
+    }
+    const allowed = allowedKeys[path.map((p) => (/^\d+$/.test(p) ? '*' : p)).join('.')];
+    const hint = allowed ? `; expected one of ${allowed.join(', ')}` : '';
+    for (const key of issue.keys) {
+      out.push({ path: [...path, key].join('.'), message: `unknown field ${describeKey(key)}${hint}` });
+    }
+  }
+  return out;
+}
+
+/** One-line summary naming the first few issues; the full list stays in `issues`. */
+export function summarise(what: string, issues: readonly InputIssue[], location?: string): string {
+  const shown = issues.slice(0, 5).map((i) => `${i.path || '(top level)'}: ${i.message}`);
+  if (issues.length > 5) shown.push(`and ${issues.length - 5} more`);
+  return `${location ? `${location}: ` : ''}${what}: ${shown.join('; ')}`;
+}
+
+/** Per-parse zod error map: says what was expected and what was got. */
+export function messageFor(iss: z.core.$ZodRawIssue): string | undefined {
+  const got = iss.input;
+  switch (iss.code) {
+    case 'invalid_type':
+      return `expected ${iss.expected}, got ${got === undefined ? 'nothing (field missing)' : describe(got)}`;
+    case 'too_big':
+      return `expected at most ${iss.maximum} ${unit(iss.origin, iss.maximum)}, got ${sizeOf(got)}`;
+    case 'too_small':
+      return `expected at least ${iss.minimum} ${unit(iss.origin, iss.minimum)}, got ${sizeOf(got)}`;
+    case 'invalid_value':
+      return `expected one of ${iss.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(got)}`;
+    default:
+      return undefined;
+  }
+}
+
+function unit(origin: string, n: number | bigint): string {
+  const noun = origin === 'string' ? 'character' : origin === 'array' ? 'item' : origin;
+  return n === 1 ? noun : `${noun}s`;
+}
+
+function sizeOf(value: unknown): number | string {
+  return typeof value === 'string' || Array.isArray(value) ? value.length : describe(value);
+}
+
+/** A short, safe rendering of a value for messages: type, and up to 40 characters of text. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'string') {
+    const short = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+    return value === '' ? 'empty string' : `string ${JSON.stringify(short)}`;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${value}`;
+  return typeof value;
+}
+
+function describeKey(key: string): string {
+  return JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key);
+}
+
+function badCharacter(input: unknown, pattern: RegExp, expected = 'text without control characters'): string {
+  const s = String(input);
+  for (let i = 0; i < s.length; i++) {
+    const cp = s.codePointAt(i) ?? 0;
+    const ch = String.fromCodePoint(cp);
+    if (!pattern.test(ch)) {
+      return `expected ${expected}, got U+${cp.toString(16).toUpperCase().padStart(4, '0')} at index ${i}`;
+    }
+    if (cp > 0xffff) i++;
+  }
+  return `expected ${expected}`;
+}
+
+function checkDetail(value: unknown): InputIssue[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return [{ path: '', message: `expected a JSON object, got ${describe(value)}` }];
+  }
+  let encoded: string;
+  try {
+    encoded = canonicalize(value, { maxDepth: MAX_DETAIL_DEPTH });
+  } catch (e) {
+    if (e instanceof InputError) return [...e.issues];
+    throw e;
+  }
+  const size = utf8Length(encoded);
+  if (size <= MAX_DETAIL_BYTES) return [];
+  return [{ path: '', message: `expected at most ${MAX_DETAIL_BYTES} bytes canonically encoded, got ${size}` }];
+}
+
+/** UTF-8 length of well-formed text, without encoding it. */
+function utf8Length(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+const IPV4_PART = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const IPV4 = new RegExp(`^${IPV4_PART}(?:\\.${IPV4_PART}){3}$`);
+const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
+
+/** Dotted-quad IPv4 (RFC 791 text form) without leading zeros, which some parsers read as octal. */
+export function isIpv4(s: string): boolean {
+  return IPV4.test(s);
+}
+
+/** IPv6 text form of RFC 4291 §2.2: eight groups, one `::`, an optional IPv4 tail; no zone id. */
+export function isIpv6(s: string): boolean {
+  if (s.length < 2 || s.length > 45) return false;
+  const gap = s.indexOf('::');
+  if (gap !== s.lastIndexOf('::')) return false;
+  const head = gap < 0 ? s : s.slice(0, gap);
+  const tail = gap < 0 ? '' : s.slice(gap + 2);
+  const groups = [...(head ? head.split(':') : []), ...(tail ? tail.split(':') : [])];
+  // The IPv4 tail may only be the last group written, so not before a trailing `::`.
+  const ipv4Allowed = gap < 0 || tail !== '';
+  let count = 0;
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i] as string;
+    if (HEX_GROUP.test(g)) count += 1;
+    else if (i === groups.length - 1 && ipv4Allowed && isIpv4(g)) count += 2;
+    else return false;
+  }
+  return gap < 0 ? count === 8 : count <= 7;
+}
+
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * RFC 3339 §5.6 `date-time` with upper-case `T` and `Z`, at most 9 fraction digits, and a date that
+ * exists. Leap seconds (`:60`) are refused: producers' clocks smear them.
+ */
+export function isRfc3339(s: string): boolean {
+  const m = RFC3339.exec(s);
+  if (!m) return false;
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, offH = 0, offM = 0] = m
+    .slice(1)
+    .map((part) => (part === undefined ? 0 : Number(part)));
+  return (
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysInMonth(year, month) &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offH <= 23 &&
+    offM <= 59
+  );
+}
+
+/** Days in `month` (1–12) of the proleptic Gregorian `year`. */
+export function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}

@@ -1,0 +1,57 @@
+/**
+ * Verification findings: every problem the verifier can report, with a stable code. Codes are part
+ * of the public interface (scripts and dashboards match on them); never rename one.
+ */
+export const FINDING_CODES = {
+  SEGMENT_MALFORMED: 'the object is not a well-formed segment',
+  CHECKPOINT_MALFORMED: "the segment's checkpoint text is malformed",
+  HEADER_INVALID: "the segment's header is not valid JSON of the expected shape",
+  HEADER_INCONSISTENT: 'header fields contradict each other or the checkpoint',
+  BODY_INVALID: 'the entries section does not decode to the declared entries',
+  SIGNATURE_INVALID: 'a signature from a trusted key does not verify',
+  SIGNATURE_UNTRUSTED: 'no signature from a trusted key',
+  SIGNATURE_UNEXPECTED: 'a signature line from an unknown key sits beside the trusted one',
+  KEY_NOT_VALID_AT_SEAL_TIME: 'signed by a trusted key outside its validity window',
+  ORIGIN_MISMATCH: 'the checkpoint origin is not the log origin',
+  SEQUENCE_MISMATCH: 'the signed sequence number differs from the object key',
+  SEQUENCE_GAP: 'segments are missing',
+  PREV_HASH_MISMATCH: 'the previous-segment hash does not match the previous segment',
+  PAYLOAD_HASH_MISMATCH: 'the header and body do not hash to the signed payload hash',
+  LEAF_INDEX_MISMATCH: 'the first leaf index does not continue the previous segment',
+  FRONTIER_MISMATCH: 'a stored frontier differs from the one computed from the log',
+  ROOT_MISMATCH: 'the entries do not hash to the signed tree root',
+  ENTRY_INVALID: 'an entry is not a valid log entry',
+  RECEIVE_TIME_REGRESSION: 'a receive time is earlier than the one before it',
+  RECEIVE_TIME_MISMATCH: "the header's receive times differ from its entries'",
+  SEAL_TIME_REGRESSION: 'a seal time is earlier than the previous seal or the last receive time',
+  UNEXPECTED_OBJECT: 'an object in the store is not part of any log',
+  LOG_TRUNCATED: 'the log is shorter than a trusted size or checkpoint',
+  CHECKPOINT_MISMATCH: 'the log disagrees with a trusted checkpoint (a fork)',
+  LOG_EMPTY: 'the requested log has no segments',
+  OBJECT_UNREADABLE: 'a listed object could not be read',
+  OBJECT_SHADOWED: 'a segment key has more than one version',
+  OBJECT_DELETE_MARKER: 'a segment key has a delete marker',
+  RETENTION_MISSING: 'a segment version is not under COMPLIANCE retention',
+  RETENTION_TOO_SHORT: "a segment version's retention ends before the required date",
+  CHECKSUM_MISMATCH: "the store's checksum differs from the stored bytes",
+  REPLICA_MISSING: 'a segment has no replica',
+  REPLICA_MISMATCH: 'a replica differs from its source',
+} as const;
+
+export type FindingCode = keyof typeof FINDING_CODES;
+
+export type Finding = {
+  readonly code: FindingCode;
+  /** Log name, when the finding belongs to one. */
+  readonly log?: string | undefined;
+  /** Segment sequence number. */
+  readonly seq?: number | undefined;
+  /** Store key of the object concerned. */
+  readonly key?: string | undefined;
+  /** Leaf index of the entry concerned. */
+  readonly index?: number | undefined;
+  /** What exactly is wrong, with expected and actual values where useful. */
+  readonly detail: string;
+};
+
+export type FindingSink = (finding: Finding) => void;

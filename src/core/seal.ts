@@ -1,0 +1,130 @@
+/**
+ * Sealing: turning a run of encoded entries into a signed segment that continues a log.
+ */
+import { type BodyEncoding, encodeBody, joinEntries } from './body-codec.js';
+import { CompactRange } from './compact-range.js';
+import { fromBase64, toBase64 } from './encoding.js';
+import { formatTimestamp } from './entry.js';
+import { ConfigurationError } from './errors.js';
+import { sha256 } from './hash.js';
+import { hashLeaf } from './merkle.js';
+import { signNoteText } from './note.js';
+import type { Signer } from './ports.js';
+import {
+  GENESIS_PREV,
+  type SegmentHeader,
+  assembleSegment,
+  encodePayload,
+  formatSegmentCheckpoint,
+} from './segment.js';
+
+/** Everything needed to append the next segment to a log: derived from its head segment. */
+export type LogHead = {
+  readonly origin: string;
+  /** Sequence number the next segment gets. */
+  readonly nextSeq: number;
+  /** SHA-256 of the head segment object, or {@link GENESIS_PREV} for an empty log. */
+  readonly prevHash: Uint8Array;
+  /** Compact range of all leaves so far. */
+  readonly frontier: CompactRange;
+  /** Receive and seal times of the head (ms), 0 for an empty log; new times never go below. */
+  readonly lastReceivedAt: number;
+  readonly lastSealedAt: number;
+};
+
+/** The head of a log that has no segments yet. */
+export function emptyHead(origin: string): LogHead {
+  return {
+    origin,
+    nextSeq: 0,
+    prevHash: GENESIS_PREV,
+    frontier: new CompactRange(),
+    lastReceivedAt: 0,
+    lastSealedAt: 0,
+  };
+}
+
+export type SealInput = {
+  readonly head: LogHead;
+  /** Canonical entry bytes, in order; their receive times are `receivedAt` (ms), non-decreasing. */
+  readonly entries: readonly Uint8Array[];
+  readonly firstReceivedAt: number;
+  readonly lastReceivedAt: number;
+  /** Seal time (ms); raised to keep seal times monotonic and >= the last receive time. */
+  readonly sealedAt: number;
+  readonly encoding: BodyEncoding;
+  readonly signer: Signer;
+  /** signed-note key name; defaults to the origin (tlog-checkpoint: SHOULD match it). */
+  readonly keyName?: string;
+};
+
+export type SealedSegment = {
+  readonly seq: number;
+  readonly bytes: Uint8Array;
+  /** The head after this segment. */
+  readonly head: LogHead;
+  readonly treeSize: number;
+  readonly root: Uint8Array;
+  readonly sealedAt: string;
+};
+
+/**
+ * Builds and signs the segment that follows `head`. Pure apart from the signer call.
+ * @throws ConfigurationError `SEAL_EMPTY` for no entries; whatever the signer throws.
+ */
+export async function sealSegment(input: SealInput): Promise<SealedSegment> {
+  const { head, entries } = input;
+  if (entries.length === 0) throw new ConfigurationError('SEAL_EMPTY', 'cannot seal an empty segment');
+  const frontierBefore = head.frontier.hashes().map(toBase64);
+  const firstIndex = head.frontier.size;
+  const range = head.frontier.clone();
+  for (const e of entries) range.append(hashLeaf(e));
+  const raw = joinEntries(entries);
+  const body = encodeBody(raw, input.encoding);
+  const sealedMs = Math.max(input.sealedAt, input.lastReceivedAt, head.lastSealedAt);
+  const header: SegmentHeader = {
+    count: entries.length,
+    encoding: input.encoding,
+    firstIndex,
+    firstReceivedAt: formatTimestamp(input.firstReceivedAt),
+    frontierAfter: range.hashes().map(toBase64),
+    frontierBefore,
+    lastReceivedAt: formatTimestamp(input.lastReceivedAt),
+    length: body.length,
+    rawLength: raw.length,
+  };
+  const payload = encodePayload(header, body);
+  const root = range.root();
+  const sealedAt = formatTimestamp(sealedMs);
+  const noteText = formatSegmentCheckpoint({
+    origin: head.origin,
+    treeSize: range.size,
+    root,
+    seq: head.nextSeq,
+    prev: head.prevHash,
+    sealedAt,
+    payloadHash: sha256(payload),
+  });
+  const signature = await signNoteText(noteText, input.keyName ?? head.origin, input.signer);
+  const bytes = assembleSegment(noteText, [signature], payload);
+  return {
+    seq: head.nextSeq,
+    bytes,
+    treeSize: range.size,
+    root,
+    sealedAt,
+    head: {
+      origin: head.origin,
+      nextSeq: head.nextSeq + 1,
+      prevHash: sha256(bytes),
+      frontier: range,
+      lastReceivedAt: input.lastReceivedAt,
+      lastSealedAt: sealedMs,
+    },
+  };
+}
+
+/** Decodes a frontier stored as base64 strings. */
+export function frontierFromBase64(size: number, hashes: readonly string[]): CompactRange {
+  return new CompactRange(size, hashes.map(fromBase64));
+}

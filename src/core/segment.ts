@@ -1,0 +1,248 @@
+/**
+ * The segment object: one write-once object per sealed run of entries.
+ *
+ * ```
+ * auditlock-segment v1\n              magic line
+ * <checkpoint note text>              origin, tree size, root, 4 extension lines (each ends \n)
+ * \n                                  blank line
+ * — <key name> <base64 sig>\n         one or more signature lines
+ * \n                                  blank line
+ * <header JSON>\n                     canonical JSON, one line   ┐ the "payload", whose SHA-256
+ * <body>                              header.length bytes        ┘ is the `auditlock.payload` line
+ * ```
+ *
+ * Every byte is covered: the signature covers the checkpoint text, the checkpoint binds the payload
+ * hash, signatures are canonical, and the next segment's `auditlock.prev` line is the SHA-256 of
+ * this whole object. docs/FORMAT.md is the normative description.
+ */
+import { z } from 'zod';
+import { type BodyEncoding, BODY_ENCODINGS } from './body-codec.js';
+import { canonicalize } from './canonical-json.js';
+import { type Checkpoint, formatCheckpoint, parseCheckpoint } from './checkpoint.js';
+import { fromBase64, fromUtf8, toBase64, utf8 } from './encoding.js';
+import { parseTimestamp } from './entry.js';
+import { IntegrityError } from './errors.js';
+import { HASH_SIZE, sha256 } from './hash.js';
+import { MAX_SIGNATURES, type NoteSignature, formatSignatureLine, parseSignatureLine } from './note.js';
+
+export const SEGMENT_MAGIC = 'auditlock-segment v1\n';
+/** Upper bounds a verifier enforces before allocating anything large. */
+export const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
+export const MAX_SEGMENT_ENTRIES = 1_000_000;
+const MAX_NOTE_BYTES = 64 * 1024;
+const MAX_HEADER_BYTES = 64 * 1024;
+/** Previous-segment hash of segment 0. */
+export const GENESIS_PREV: Uint8Array = new Uint8Array(HASH_SIZE);
+
+const EXT = {
+  segment: 'auditlock.segment ',
+  prev: 'auditlock.prev ',
+  sealed: 'auditlock.sealed ',
+  payload: 'auditlock.payload ',
+} as const;
+
+/** What the signature covers, beyond the tree head. */
+export type SegmentCheckpoint = {
+  readonly origin: string;
+  readonly treeSize: number;
+  readonly root: Uint8Array;
+  readonly seq: number;
+  readonly prev: Uint8Array;
+  /** RFC 3339 UTC, millisecond precision. */
+  readonly sealedAt: string;
+  readonly payloadHash: Uint8Array;
+};
+
+const b64Hash = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]{43}=$/)
+  .refine((s) => {
+    try {
+      return fromBase64(s).length === HASH_SIZE;
+    } catch {
+      return false;
+    }
+  }, 'not a canonical base64 SHA-256 hash');
+const timestamp = z.string().refine((s) => {
+  try {
+    parseTimestamp(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'not an RFC 3339 UTC millisecond timestamp');
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+export const segmentHeaderSchema = z.strictObject({
+  count: z.number().int().min(1).max(MAX_SEGMENT_ENTRIES),
+  encoding: z.enum(BODY_ENCODINGS as [BodyEncoding, ...BodyEncoding[]]),
+  firstIndex: count,
+  firstReceivedAt: timestamp,
+  frontierAfter: z.array(b64Hash).max(64),
+  frontierBefore: z.array(b64Hash).max(64),
+  lastReceivedAt: timestamp,
+  length: z.number().int().nonnegative().max(MAX_SEGMENT_BYTES),
+  rawLength: z.number().int().nonnegative().max(MAX_SEGMENT_BYTES),
+});
+export type SegmentHeader = z.infer<typeof segmentHeaderSchema>;
+
+/** A segment split into its parts. Nothing here has been verified beyond syntax. */
+export type ParsedSegment = {
+  /** SHA-256 of the whole object: what the next segment's `auditlock.prev` must equal. */
+  readonly hash: Uint8Array;
+  readonly noteText: string;
+  readonly checkpoint: SegmentCheckpoint;
+  readonly signatures: readonly NoteSignature[];
+  readonly payload: Uint8Array;
+  readonly header: SegmentHeader;
+  /** Stored (possibly compressed) body. */
+  readonly body: Uint8Array;
+};
+
+/** Checkpoint note text for a segment. */
+export function formatSegmentCheckpoint(cp: SegmentCheckpoint): string {
+  return formatCheckpoint(toCheckpoint(cp));
+}
+
+function toCheckpoint(cp: SegmentCheckpoint): Checkpoint {
+  return {
+    origin: cp.origin,
+    treeSize: cp.treeSize,
+    root: cp.root,
+    extensions: [
+      `${EXT.segment}${cp.seq}`,
+      `${EXT.prev}${toBase64(cp.prev)}`,
+      `${EXT.sealed}${cp.sealedAt}`,
+      `${EXT.payload}${toBase64(cp.payloadHash)}`,
+    ],
+  };
+}
+
+/**
+ * Reads the segment fields out of checkpoint note text.
+ * @throws IntegrityError `CHECKPOINT_MALFORMED`
+ */
+export function parseSegmentCheckpoint(text: string): SegmentCheckpoint {
+  const cp = parseCheckpoint(text);
+  const bad = (why: string): never => {
+    throw new IntegrityError('CHECKPOINT_MALFORMED', `segment checkpoint ${why}`);
+  };
+  if (cp.extensions.length !== 4) bad(`has ${cp.extensions.length} extension lines, expected 4`);
+  const [seqLine, prevLine, sealedLine, payloadLine] = cp.extensions as [string, string, string, string];
+  const field = (line: string, prefix: string): string =>
+    line.startsWith(prefix) ? line.slice(prefix.length) : bad(`line ${JSON.stringify(line)} is not ${prefix.trim()}`);
+  const seqText = field(seqLine, EXT.segment);
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(seqText) || !Number.isSafeInteger(Number(seqText))) bad('has a bad sequence number');
+  const hash = (text: string, what: string): Uint8Array => {
+    try {
+      const h = fromBase64(text);
+      if (h.length === HASH_SIZE) return h;
+    } catch {}
+    return bad(`has a bad ${what} hash`);
+  };
+  const sealedAt = field(sealedLine, EXT.sealed);
+  try {
+    parseTimestamp(sealedAt);
+  } catch {
+    bad('has a bad seal time');
+  }
+  return {
+    origin: cp.origin,
+    treeSize: cp.treeSize,
+    root: cp.root,
+    seq: Number(seqText),
+    prev: hash(field(prevLine, EXT.prev), 'previous-segment'),
+    sealedAt,
+    payloadHash: hash(field(payloadLine, EXT.payload), 'payload'),
+  };
+}
+
+/** Encodes the payload: canonical header JSON, newline, stored body. */
+export function encodePayload(header: SegmentHeader, body: Uint8Array): Uint8Array {
+  const head = utf8(`${canonicalize(header)}\n`);
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head, 0);
+  out.set(body, head.length);
+  return out;
+}
+
+/** Assembles the stored object from signed checkpoint text, its signatures and the payload. */
+export function assembleSegment(
+  noteText: string,
+  signatures: readonly NoteSignature[],
+  payload: Uint8Array,
+): Uint8Array {
+  const sigLines = signatures.map((s) => `${formatSignatureLine(s)}\n`).join('');
+  const head = utf8(`${SEGMENT_MAGIC}${noteText}\n${sigLines}\n`);
+  const out = new Uint8Array(head.length + payload.length);
+  out.set(head, 0);
+  out.set(payload, head.length);
+  return out;
+}
+
+const NL = 0x0a;
+
+/**
+ * Splits stored bytes into a {@link ParsedSegment}. Attacker-controlled input: every failure is an
+ * IntegrityError, never an exception of another kind.
+ * @throws IntegrityError `SEGMENT_MALFORMED` (structure), `CHECKPOINT_MALFORMED`, `HEADER_INVALID`
+ */
+export function parseSegment(bytes: Uint8Array): ParsedSegment {
+  const bad = (why: string, cause?: unknown): never => {
+    throw new IntegrityError('SEGMENT_MALFORMED', `segment ${why}`, { cause });
+  };
+  if (bytes.length > MAX_SEGMENT_BYTES) bad(`is larger than ${MAX_SEGMENT_BYTES} bytes`);
+  const magic = utf8(SEGMENT_MAGIC);
+  for (let i = 0; i < magic.length; i++) if (bytes[i] !== magic[i]) bad('does not start with the magic line');
+  // Note text: non-empty lines up to the first blank line.
+  const textEnd = indexOfBlankLine(bytes, magic.length, MAX_NOTE_BYTES);
+  if (textEnd < 0) bad('has no blank line after its checkpoint');
+  const sigStart = textEnd + 2;
+  if (bytes[sigStart] === NL) bad('has no signature lines');
+  const sigEnd = indexOfBlankLine(bytes, sigStart, MAX_NOTE_BYTES);
+  if (sigEnd < 0) bad('has no blank line after its signatures');
+  let noteText = '';
+  let sigText = '';
+  try {
+    noteText = fromUtf8(bytes.subarray(magic.length, textEnd + 1));
+    sigText = fromUtf8(bytes.subarray(sigStart, sigEnd + 1));
+  } catch (cause) {
+    bad('has a checkpoint or signature that is not UTF-8', cause);
+  }
+  const checkpoint = parseSegmentCheckpoint(noteText);
+  const sigLines = sigText.slice(0, -1).split('\n');
+  if (sigLines.length < 1 || sigLines.length > MAX_SIGNATURES || sigLines.some((l) => l === ''))
+    bad(`has ${sigLines.length} signature lines`);
+  const signatures = sigLines.map(parseSignatureLine);
+  const payloadStart = sigEnd + 2;
+  const payload = bytes.subarray(payloadStart);
+  const headerEnd = payload.indexOf(NL);
+  if (headerEnd < 0 || headerEnd > MAX_HEADER_BYTES) bad('has no header line');
+  const header = parseHeader(payload.subarray(0, headerEnd));
+  const body = payload.subarray(headerEnd + 1);
+  if (body.length !== header.length)
+    bad(`body is ${body.length} bytes but its header says ${header.length}`);
+  return { hash: sha256(bytes), noteText, checkpoint, signatures, payload, header, body };
+}
+
+/** Index of the `\n` that ends the line before a blank line, searching from `from`. */
+function indexOfBlankLine(bytes: Uint8Array, from: number, limit: number): number {
+  const end = Math.min(bytes.length - 1, from + limit);
+  for (let i = from; i < end; i++) if (bytes[i] === NL && bytes[i + 1] === NL) return i;
+  return -1;
+}
+
+function parseHeader(line: Uint8Array): SegmentHeader {
+  let json: unknown;
+  try {
+    json = JSON.parse(fromUtf8(line));
+  } catch (cause) {
+    throw new IntegrityError('HEADER_INVALID', 'segment header is not JSON', { cause });
+  }
+  const parsed = segmentHeaderSchema.safeParse(json);
+  if (!parsed.success) {
+    const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new IntegrityError('HEADER_INVALID', `segment header invalid: ${where.join('; ')}`);
+  }
+  return parsed.data;
+}

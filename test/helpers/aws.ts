@@ -1,0 +1,100 @@
+/**
+ * What integration tests need to reach the AWS target `test/global-setup.ts` chose: moto (the
+ * default, started per run), any endpoint in `AWS_ENDPOINT_URL` (LocalStack), or real AWS
+ * (`AUDITLOCK_TEST_TARGET=aws`). Clients come from the production factory, so the tests exercise
+ * the same configuration chain the CLI and Lambdas use.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  CreateBucketCommand,
+  type CreateBucketCommandInput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { inject } from 'vitest';
+import { type AwsClientOptions, createKmsClient, createS3Client } from '../../src/adapters/aws-config.js';
+
+/** Where the integration tests run. */
+export type AwsTestTarget = {
+  /** `moto`: the local emulator; `endpoint`: AWS_ENDPOINT_URL given by the user; `aws`: real AWS. */
+  readonly kind: 'moto' | 'endpoint' | 'aws';
+  readonly endpoint: string | undefined;
+  readonly region: string;
+};
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    awsTarget: AwsTestTarget;
+  }
+}
+
+/** The target chosen by the global setup. */
+export function awsTarget(): AwsTestTarget {
+  return inject('awsTarget');
+}
+
+/**
+ * Retention of objects the tests write. Short, because on real AWS nobody can delete them, nor
+ * the bucket, until it passes.
+ */
+export const TEST_RETENTION_DAYS = 1;
+
+/** An S3 client for the target; `endpoint` overrides it (e.g. a fault proxy). */
+export function testS3Client(options: AwsClientOptions = {}): S3Client {
+  return createS3Client({ region: awsTarget().region, ...options });
+}
+
+/** A KMS client for the target; `endpoint` overrides it (e.g. a fault proxy). */
+export function testKmsClient(options: AwsClientOptions = {}) {
+  return createKmsClient({ region: awsTarget().region, ...options });
+}
+
+/** A fresh bucket name: `auditlock-it-<label>-<random>`, valid for S3 (3–63 chars, lowercase). */
+export function uniqueBucketName(label: string): string {
+  const clean = label.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 24);
+  return `auditlock-it-${clean}-${randomBytes(6).toString('hex')}`;
+}
+
+/** A fresh key alias: `alias/auditlock-it-<label>-<random>`. */
+export function uniqueKeyAlias(label: string): string {
+  return `alias/auditlock-it-${label}-${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * Creates a bucket in the target region. `objectLock` (default true) enables Object Lock, which
+ * also turns versioning on; no default retention is set (S3Store puts explicit retention).
+ */
+export async function createTestBucket(
+  s3: S3Client,
+  label: string,
+  options: { objectLock?: boolean } = {},
+): Promise<string> {
+  const bucket = uniqueBucketName(label);
+  const region = awsTarget().region;
+  const input: CreateBucketCommandInput = {
+    Bucket: bucket,
+    ObjectLockEnabledForBucket: options.objectLock ?? true,
+    // us-east-1 is the one region that must not be named as a location constraint.
+    ...(region === 'us-east-1'
+      ? {}
+      : { CreateBucketConfiguration: { LocationConstraint: region as 'eu-west-1' } }),
+  };
+  await s3.send(new CreateBucketCommand(input));
+  return bucket;
+}
+
+/** Collects an async iterable into an array. */
+export async function collect<T>(iter: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iter) out.push(item);
+  return out;
+}
+
+/** The settled rejection of `promise` (fails the test if it resolves). */
+export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (err: unknown) => err,
+  );
+}
