@@ -13,7 +13,13 @@ export type S3Action =
   | 's3:ListBucket'
   | 's3:ListBucketVersions'
   | 's3:GetBucketVersioning'
-  | 's3:GetBucketObjectLockConfiguration';
+  | 's3:GetBucketObjectLockConfiguration'
+  // Administrative actions, used only by `bootstrap`:
+  | 's3:CreateBucket'
+  | 's3:PutBucketVersioning'
+  | 's3:PutBucketObjectLockConfiguration'
+  | 's3:GetBucketPublicAccessBlock'
+  | 's3:PutBucketPublicAccessBlock';
 
 /** What was being done when an S3 call failed. */
 export type S3Context = {

@@ -2,6 +2,7 @@
  * Turning a store argument into an ObjectStore: a folder path (the embedded default, also the
  * evidence-bundle layout) or `s3://bucket/prefix`.
  */
+import { mkdir } from 'node:fs/promises';
 import { FolderStore } from '../adapters/folder-store.js';
 import type { ObjectStore } from '../core/ports.js';
 import { UsageError } from './cli-error.js';
@@ -20,5 +21,6 @@ export async function openStore(spec: string, options: StoreOptions = {}): Promi
     return openS3Store(spec, options);
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) throw new UsageError(`unsupported store ${JSON.stringify(spec)}: use a folder path or s3://bucket/prefix`);
+  if (options.forWriting) await mkdir(spec, { recursive: true });
   return new FolderStore(spec);
 }

@@ -23,6 +23,9 @@ export const DEFAULT_MAX_DEPTH = 256;
 
 /** Matches a UTF-16 code unit that is not part of a surrogate pair (`u` flag: pairs are one code point). */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+/** Anything `JSON.stringify` would escape, or an unpaired surrogate. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+const NOT_PLAIN = /["\\\u0000-\u001f\uD800-\uDFFF]/u;
 
 /** Thrown inside the walk; converted to an InputError with the full path at the top. */
 class Problem {
@@ -80,6 +83,8 @@ function write(value: unknown, max: number, depth: number): string {
 }
 
 function writeString(s: string): string {
+  // Most text needs no escaping; calling JSON.stringify per string costs more than this test.
+  if (!NOT_PLAIN.test(s)) return `"${s}"`;
   if (LONE_SURROGATE.test(s)) throw new Problem([], 'expected well-formed text, got an unpaired surrogate');
   return JSON.stringify(s);
 }

@@ -117,6 +117,9 @@ export const auditEventSchema = z
   })
   .superRefine(
     (event, ctx) => {
+      // Encoding the whole event only to measure it would double the cost of ingest; a cheap bound
+      // settles almost every event, and the exact size is computed only when the bound is too big.
+      if (MAX_DETAIL_BYTES + sizeBound(event, 'detail') <= MAX_EVENT_BYTES) return;
       const size = utf8Length(canonicalize(event));
       if (size > MAX_EVENT_BYTES) {
         ctx.addIssue({
@@ -284,6 +287,25 @@ function checkDetail(value: unknown): InputIssue[] {
   const size = utf8Length(encoded);
   if (size <= MAX_DETAIL_BYTES) return [];
   return [{ path: '', message: `expected at most ${MAX_DETAIL_BYTES} bytes canonically encoded, got ${size}` }];
+}
+
+/**
+ * Upper bound on the canonical UTF-8 size of validated event fields (all but `skip`): that text
+ * holds no C0 control other than TAB, LF, CR, so each UTF-16 unit takes at most 3 bytes, escaped or
+ * not; each member adds at most its ASCII name, two quotes, a colon and a comma.
+ */
+function sizeBound(value: unknown, skip?: string): number {
+  if (typeof value === 'string') return 3 * value.length + 2;
+  if (typeof value !== 'object' || value === null) return 0;
+  let n = 2;
+  if (Array.isArray(value)) {
+    for (const item of value) n += sizeBound(item) + 1;
+    return n;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    if (key !== skip && item !== undefined) n += key.length + 4 + sizeBound(item);
+  }
+  return n;
 }
 
 /** UTF-8 length of well-formed text, without encoding it. */

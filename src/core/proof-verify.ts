@@ -57,7 +57,7 @@ export function rootFromInclusionProof(
   // Steps 2 and 3: fn walks up from the leaf, sn from the last leaf; r is the running hash.
   let fn = index;
   let sn = size - 1;
-  let r = leafHash.slice();
+  let r: Uint8Array = leafHash.slice();
   // Step 4.
   for (const p of proof) {
     if (sn === 0) wrongLength();
@@ -82,6 +82,10 @@ export function rootFromInclusionProof(
 /**
  * RFC 9162 §2.1.3.2: checks that `proof` proves leaf `index` (hash `leafHash`) is in the tree of
  * `size` leaves whose root is `root`. Returns normally if and only if it does.
+ *
+ * `size` and `root` MUST come from the same trusted checkpoint. The proof binds the size only
+ * through the root: where two sizes give the leaf the same path shape (leaf 0 in trees of 3 and
+ * 4 leaves), a proof for one also passes for the other against the same root.
  * @throws IntegrityError `PROOF_INVALID` if it does not, or if any argument is malformed.
  */
 export function verifyInclusion(
@@ -117,7 +121,8 @@ export function verifyConsistency(
   if (oldSize === 0) fail('no consistency proof exists from the empty tree');
   if (oldSize > newSize) fail(`old tree size ${oldSize} is larger than new tree size ${newSize}`);
   if (oldSize === newSize) {
-    if (proof.length !== 0) fail(`equal tree sizes need an empty proof, got ${proof.length} hashes`);
+    if (proof.length !== 0)
+      fail(`equal tree sizes need an empty proof, got ${proof.length} hashes`);
     if (!bytesEqual(oldRoot, newRoot)) fail(`two different roots for tree size ${oldSize}`);
     return;
   }
@@ -162,6 +167,6 @@ export function verifyConsistency(
   }
   // Step 7.
   if (sn !== 0) wrongLength();
-  if (!bytesEqual(fr, oldRoot)) fail(`consistency proof does not lead to the old root`);
-  if (!bytesEqual(sr, newRoot)) fail(`consistency proof does not lead to the new root`);
+  if (!bytesEqual(fr, oldRoot)) fail('consistency proof does not lead to the old root');
+  if (!bytesEqual(sr, newRoot)) fail('consistency proof does not lead to the new root');
 }

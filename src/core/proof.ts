@@ -49,17 +49,20 @@ export function consistencyProofRanges(oldSize: number, newSize: number): NodeRa
     throw new InputError('RANGE_INVALID', `sizes ${oldSize} and ${newSize} must be integers`);
   }
   if (oldSize < 1 || oldSize > newSize) {
-    throw new InputError('RANGE_INVALID', `no consistency proof from size ${oldSize} to ${newSize}`);
+    throw new InputError(
+      'RANGE_INVALID',
+      `no consistency proof from size ${oldSize} to ${newSize}`,
+    );
   }
   const siblings: NodeRange[] = [];
   let start = 0;
   let end = newSize;
-  let oldEnd = oldSize; // the old tree is [0, oldEnd); `start` always lies inside it
-  // SUBPROOF(m, D[n], b): `isWholeOldTree` is b, true while [start, end) starts at leaf 0.
+  // SUBPROOF(m, D[n], b) on [start, end), with m = oldSize - start: the old tree's last leaf is
+  // always inside [start, end). `isWholeOldTree` is b, true while `start` is still leaf 0.
   let isWholeOldTree = true;
-  while (oldEnd < end) {
+  while (oldSize < end) {
     const mid = start + largestPowerOfTwoBelow(end - start);
-    if (oldEnd <= mid) {
+    if (oldSize <= mid) {
       siblings.push({ start: mid, end });
       end = mid;
     } else {
@@ -137,6 +140,8 @@ export function inclusionProofInSegment(segment: SegmentLeaves & { index: number
     hash: frontierHashes[i] as Uint8Array,
   }));
   return inclusionProofRanges(index, size).map(({ start, end }) => {
+    // The frontier nodes inside [start, end) cover its part before `firstIndex` (there are none if
+    // it starts at or after `firstIndex`); the segment's own leaves cover the rest.
     const before = frontier.filter((node) => node.start >= start && node.end <= end);
     const range = new CompactRange(
       Math.max(0, Math.min(end, firstIndex) - start),

@@ -86,30 +86,26 @@ describe('CompactRange roots', () => {
 describe('CompactRange batching', () => {
   it('gives the same root and frontier however appends are batched and resumed', () => {
     fc.assert(
-      fc.property(
-        leafHashesArb(80),
-        fc.array(fc.nat(), { maxLength: 6 }),
-        (leafHashes, cuts) => {
-          // Prepare
-          const oneGo = new CompactRange();
-          oneGo.appendAll(leafHashes);
+      fc.property(leafHashesArb(80), fc.array(fc.nat(), { maxLength: 6 }), (leafHashes, cuts) => {
+        // Prepare
+        const oneGo = new CompactRange();
+        oneGo.appendAll(leafHashes);
 
-          // Act: each batch resumes from the exported frontier of the previous one, as segments do.
-          let size = 0;
-          let frontier: Uint8Array[] = [];
-          for (const batch of batches(leafHashes, cuts)) {
-            const range = new CompactRange(size, frontier);
-            range.appendAll(batch);
-            size = range.size;
-            frontier = range.hashes();
-          }
+        // Act: each batch resumes from the exported frontier of the previous one, as segments do.
+        let size = 0;
+        let frontier: Uint8Array[] = [];
+        for (const batch of batches(leafHashes, cuts)) {
+          const range = new CompactRange(size, frontier);
+          range.appendAll(batch);
+          size = range.size;
+          frontier = range.hashes();
+        }
 
-          // Assess
-          expect(size).toBe(leafHashes.length);
-          expect(frontier.map(hex)).toEqual(oneGo.hashes().map(hex));
-          expect(hex(new CompactRange(size, frontier).root())).toBe(hex(oneGo.root()));
-        },
-      ),
+        // Assess
+        expect(size).toBe(leafHashes.length);
+        expect(frontier.map(hex)).toEqual(oneGo.hashes().map(hex));
+        expect(hex(new CompactRange(size, frontier).root())).toBe(hex(oneGo.root()));
+      }),
     );
   });
 
@@ -168,7 +164,9 @@ describe('CompactRange validation', () => {
   });
 
   it.each([-1, 1.5, Number.NaN, 2 ** 53])('rejects size %s with FRONTIER_INVALID', (size) => {
-    expect(() => new CompactRange(size, [h()])).toThrow(coded('IntegrityError', 'FRONTIER_INVALID'));
+    expect(() => new CompactRange(size, [h()])).toThrow(
+      coded('IntegrityError', 'FRONTIER_INVALID'),
+    );
   });
 
   it('rejects a frontier hash that is not 32 bytes', () => {

@@ -5,8 +5,9 @@ import { bytesEqual, HASH_SIZE, sha256, sha256Noble, sha256Node } from '../../sr
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
-// FIPS 180-4 examples, as published by NIST (CSRC "Examples with Intermediate Values": SHA256.pdf),
-// and the one-million-'a' message from FIPS 180-2 Appendix B.3.
+// "abc", the 448-bit message and one million 'a' are the SHA-256 examples of FIPS 180-2
+// Appendix B.1-B.3 (repeated in NIST's FIPS 180-4 example documents); the empty message is the
+// Len = 0 entry of NIST CAVP SHA256ShortMsg.rsp.
 const NIST_VECTORS: { name: string; message: () => Uint8Array; digest: string }[] = [
   {
     name: 'the empty message',

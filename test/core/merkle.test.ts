@@ -26,7 +26,9 @@ const coded = (name: string, code: string) => expect.objectContaining({ name, co
 
 describe('RFC 9162 §2.1.1 hashing', () => {
   it('EMPTY_ROOT is SHA-256 of the empty string', () => {
-    expect(hex(EMPTY_ROOT)).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(hex(EMPTY_ROOT)).toBe(
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
   });
 
   it('hashLeaf prefixes 0x00', () => {
@@ -106,7 +108,9 @@ describe('merkleRoot (reference MTH)', () => {
 
   it('rejects a leaf hash that is not 32 bytes', () => {
     expect(() => merkleRoot([new Uint8Array(31)])).toThrow(coded('IntegrityError', 'HASH_INVALID'));
-    expect(() => merkleRoot([LEAF_HASHES[0] as Uint8Array, new Uint8Array(33)])).toThrow(coded('IntegrityError', 'HASH_INVALID'));
+    expect(() => merkleRoot([LEAF_HASHES[0] as Uint8Array, new Uint8Array(33)])).toThrow(
+      coded('IntegrityError', 'HASH_INVALID'),
+    );
   });
 });
 

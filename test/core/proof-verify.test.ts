@@ -49,7 +49,9 @@ describe('verifyInclusion', () => {
         const proof = inclusionProof(LEAVES.slice(0, size), index);
 
         // Act / Assess
-        expect(() => verifyInclusion(leafAt(index), index, size, proof, rootOf(size))).not.toThrow();
+        expect(() =>
+          verifyInclusion(leafAt(index), index, size, proof, rootOf(size)),
+        ).not.toThrow();
         expect(hex(rootFromInclusionProof(leafAt(index), index, size, proof))).toBe(
           hex(rootOf(size)),
         );

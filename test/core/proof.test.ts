@@ -69,7 +69,8 @@ describe('transparency-dev proof vectors', () => {
     else expect(act).not.toThrow();
   });
 
-  const happyPath = <T>(vectors: Vector<T>[]) => vectors.filter((v) => v.file.endsWith('happy-path.json'));
+  const happyPath = <T>(vectors: Vector<T>[]) =>
+    vectors.filter((v) => v.file.endsWith('happy-path.json'));
 
   it.each(happyPath(INCLUSION))('inclusion/$file is reproduced byte for byte', (v) => {
     // Prepare
@@ -142,7 +143,10 @@ describe('proof ranges', () => {
           let covered = { start: index, end: index + 1 };
           for (const r of ranges) {
             expect(r.end === covered.start || r.start === covered.end).toBe(true);
-            covered = { start: Math.min(r.start, covered.start), end: Math.max(r.end, covered.end) };
+            covered = {
+              start: Math.min(r.start, covered.start),
+              end: Math.max(r.end, covered.end),
+            };
           }
           expect(covered).toEqual({ start: 0, end: size });
         },
@@ -241,7 +245,11 @@ describe('inclusionProofInSegment', () => {
     const leafHashes = distinctLeafHashes(6);
     const before = new CompactRange();
     before.appendAll(leafHashes.slice(0, 3));
-    const segment = { frontierBefore: before.hashes(), firstIndex: 3, leafHashes: leafHashes.slice(3) };
+    const segment = {
+      frontierBefore: before.hashes(),
+      firstIndex: 3,
+      leafHashes: leafHashes.slice(3),
+    };
 
     // Act / Assess
     expect(() => inclusionProofInSegment({ ...segment, index: 2 })).toThrow(

@@ -1,0 +1,89 @@
+/**
+ * Ingesting JSON Lines: validate each line, archive the valid ones, report every invalid one with
+ * its line number (and, optionally, archive it as a quarantined entry so nothing is lost).
+ * Acknowledgements are reported in input order, only once the segment holding a line is stored.
+ */
+import { createInterface } from 'node:readline';
+import { utf8 } from '../core/encoding.js';
+import { InputError } from '../core/errors.js';
+import { parseEventLine } from '../core/event.js';
+import type { Archiver, Receipt } from './archiver.js';
+
+export type IngestOptions = {
+  readonly archiver: Archiver;
+  readonly input: NodeJS.ReadableStream;
+  /** Name of the input for delivery records and messages, e.g. `events.jsonl` or `stdin`. */
+  readonly inputName: string;
+  /** Skip lines before this 1-based line number (resuming after a crash). */
+  readonly fromLine?: number;
+  /** Archive invalid lines as quarantined entries (besides reporting them). */
+  readonly quarantine?: boolean;
+  /** Every invalid line, as soon as it is read. */
+  readonly onReject?: (reject: { line: number; error: InputError; text: string }) => void;
+  /** Called in input order when every line up to `throughLine` is stored. */
+  readonly onAck?: (ack: { throughLine: number; receipt: Receipt }) => void;
+};
+
+export type IngestResult = {
+  readonly lines: number;
+  readonly archived: number;
+  readonly rejected: number;
+  readonly quarantined: number;
+  readonly lastReceipt: Receipt | undefined;
+};
+
+/**
+ * Reads and archives every line. Resolves after everything accepted is stored.
+ * @throws whatever the archiver throws for a segment that could not be stored.
+ */
+export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult> {
+  const { archiver } = opts;
+  const from = opts.fromLine ?? 1;
+  let lines = 0;
+  let archived = 0;
+  let rejected = 0;
+  let quarantined = 0;
+  let lastReceipt: Receipt | undefined;
+  let failure: unknown;
+  // Acks are chained so they fire in input order even though segments store asynchronously.
+  let ackChain: Promise<void> = Promise.resolve();
+  const track = (line: number, stored: Promise<Receipt>) => {
+    stored.catch((err) => {
+      failure ??= err;
+    });
+    ackChain = ackChain.then(async () => {
+      try {
+        const receipt = await stored;
+        lastReceipt = receipt;
+        opts.onAck?.({ throughLine: line, receipt });
+      } catch {}
+    });
+  };
+  const rl = createInterface({ input: opts.input, crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const text of rl) {
+    lines++;
+    if (lines < from) continue;
+    if (failure) break;
+    if (text.trim() === '') continue;
+    const delivery = { source: 'cli', id: `${opts.inputName}:${lines}` };
+    let event: ReturnType<typeof parseEventLine>;
+    try {
+      event = parseEventLine(text, lines);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      rejected++;
+      opts.onReject?.({ line: lines, error: err, text });
+      if (opts.quarantine) {
+        quarantined++;
+        track(lines, (await archiver.submitQuarantine(utf8(text), err, delivery)).stored);
+      }
+      continue;
+    }
+    archived++;
+    track(lines, (await archiver.submit(event, delivery)).stored);
+  }
+  await archiver.flush();
+  await ackChain;
+  if (failure) throw failure;
+  return { lines, archived, rejected, quarantined, lastReceipt };
+}

@@ -1,0 +1,315 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FolderStore, mapFsError, TEMP_DIR } from '../../src/adapters/folder-store.js';
+import { MemoryStore } from '../../src/adapters/memory-store.js';
+import {
+  AuditlockError,
+  ConfigurationError,
+  InputError,
+  StorageError,
+} from '../../src/core/errors.js';
+import type { ObjectInfo } from '../../src/core/ports.js';
+import { patternBytes } from '../fixtures/pattern.js';
+import { describeStoreContract } from './store-contract.js';
+
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+async function freshRoot(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'auditlock-folder-'));
+}
+
+async function collect(iter: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
+  const out: ObjectInfo[] = [];
+  for await (const info of iter) out.push(info);
+  return out;
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  return promise.then(
+    () => undefined,
+    (e: unknown) => (e instanceof AuditlockError ? e.code : `not coded: ${String(e)}`),
+  );
+}
+
+describeStoreContract('FolderStore', async () => {
+  const root = await freshRoot();
+  return { store: new FolderStore(root), cleanup: () => rm(root, { recursive: true, force: true }) };
+});
+
+describe('FolderStore on disk', () => {
+  let root: string;
+  let store: FolderStore;
+
+  beforeEach(async () => {
+    root = await freshRoot();
+    store = new FolderStore(root);
+  });
+
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('publishes read-only files and leaves no temp files behind', async () => {
+    await store.putIfAbsent('prod/seg/0001.seg', text('one'));
+    await store.putIfAbsent('prod/seg/0001.seg', text('one'));
+    await codeOf(store.putIfAbsent('prod/seg/0001.seg', text('two')));
+    const mode = (await stat(join(root, 'prod/seg/0001.seg'))).mode;
+    expect(mode & 0o222).toBe(0);
+    expect(await readdir(join(root, TEMP_DIR))).toEqual([]);
+    expect(store.location).toBe(root);
+  });
+
+  it('keeps the temp area out of list and out of the key space', async () => {
+    await store.putIfAbsent('a', text('a'));
+    await writeFile(join(root, TEMP_DIR, '.tmp-stray'), 'partial');
+    expect((await collect(store.list(''))).map((o) => o.key)).toEqual(['a']);
+    expect(await collect(store.list('.tmp/'))).toEqual([]);
+    expect(await codeOf(store.putIfAbsent('.tmp/x', text('x')))).toBe('KEY_INVALID');
+    expect(await codeOf(store.get('.tmp'))).toBe('KEY_INVALID');
+  });
+
+  it('serves objects written by an earlier instance', async () => {
+    await store.putIfAbsent('k/1', text('v'));
+    const reopened = new FolderStore(root);
+    expect(await reopened.get('k/1')).toEqual(text('v'));
+    expect((await reopened.putIfAbsent('k/1', text('v'))).status).toBe('identical');
+    expect(await codeOf(reopened.putIfAbsent('k/1', text('w')))).toBe('OBJECT_EXISTS');
+  });
+
+  it('reports KEY_CONFLICT when a key would be both a file and a folder', async () => {
+    await store.putIfAbsent('a', text('file'));
+    await store.putIfAbsent('c/d', text('file'));
+    const err = await store.putIfAbsent('a/b', text('x')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageError);
+    expect((err as StorageError).code).toBe('KEY_CONFLICT');
+    expect((err as StorageError).retryable).toBe(false);
+    expect(await codeOf(store.putIfAbsent('c', text('x')))).toBe('KEY_CONFLICT');
+    expect(await store.get('c')).toBeUndefined();
+    expect(await store.exists('c')).toBe(false);
+    expect(await store.get('a/b')).toBeUndefined();
+  });
+
+  it('refuses reads of a missing root and creates it on the first put', async () => {
+    const missing = new FolderStore(join(root, 'not', 'yet'));
+    expect(await codeOf(missing.get('k'))).toBe('STORE_NOT_FOUND');
+    expect(await codeOf(missing.exists('k'))).toBe('STORE_NOT_FOUND');
+    expect(await codeOf(collect(missing.list('')))).toBe('STORE_NOT_FOUND');
+    expect((await missing.putIfAbsent('k', text('v'))).status).toBe('created');
+    expect(await missing.get('k')).toEqual(text('v'));
+  });
+
+  it('refuses a root that is a file', async () => {
+    await writeFile(join(root, 'file'), 'x');
+    const bad = new FolderStore(join(root, 'file'));
+    const err = await bad.putIfAbsent('k', text('v')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect((err as ConfigurationError).code).toBe('STORE_NOT_DIRECTORY');
+    expect(await codeOf(bad.get('k'))).toBe('STORE_NOT_DIRECTORY');
+  });
+
+  it('maps a segment longer than the filesystem allows to KEY_INVALID', async () => {
+    const err = await store.putIfAbsent(`x/${'n'.repeat(300)}`, text('v')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).code).toBe('KEY_INVALID');
+  });
+
+  it('lists symlinked files, but not symlinked folders or names that are not valid keys', async () => {
+    await store.putIfAbsent('d/target', text('abc'));
+    await symlink(join(root, 'd/target'), join(root, 'd/link'));
+    await symlink(join(root, 'd'), join(root, 'dirlink'));
+    await writeFile(join(root, 'd', 'back\\slash'), 'x');
+    await writeFile(join(root, 'd', 'ctl\u0001'), 'x');
+    expect(await collect(store.list(''))).toEqual([
+      { key: 'd/link', size: 3 },
+      { key: 'd/target', size: 3 },
+    ]);
+  });
+
+  it('lists exactly what a MemoryStore lists for random key sets, prefixes and startAfter', async () => {
+    // Segments over a tiny alphabet that collides a lot around "/": "-" 0x2d, "." 0x2e, "0" 0x30.
+    const segment = fc
+      .array(fc.constantFrom('a', 'b', '-', '.', '0', 'é'), { minLength: 1, maxLength: 2 })
+      .map((cs) => cs.join(''))
+      .filter((s) => s !== '.' && s !== '..');
+    const key = fc.array(segment, { minLength: 1, maxLength: 3 }).map((ss) => ss.join('/'));
+    const probe = fc.array(fc.constantFrom('a', 'b', '-', '.', '0', '/', 'é'), { maxLength: 5 });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(key, { maxLength: 10 }),
+        probe,
+        fc.option(probe, { nil: undefined }),
+        async (candidates, prefixChars, afterChars) => {
+          // A filesystem cannot hold both `a` and `a/b`; keep the first of any such pair.
+          const keys: string[] = [];
+          for (const k of candidates) {
+            if (!keys.some((o) => k.startsWith(`${o}/`) || o.startsWith(`${k}/`))) keys.push(k);
+          }
+          const dir = join(root, `run-${run++}`);
+          const folder = new FolderStore(dir);
+          const memory = new MemoryStore();
+          await mkdir(dir);
+          for (const k of keys) {
+            await folder.putIfAbsent(k, text(k));
+            await memory.putIfAbsent(k, text(k));
+          }
+          const prefix = prefixChars.join('').replace(/^\/+/, '').replace(/\/{2,}/g, '/');
+          const cleanPrefix = /(^|\/)\.{1,2}\//.test(prefix) ? '' : prefix;
+          const options = afterChars === undefined ? undefined : { startAfter: afterChars.join('') };
+          const want = await collect(memory.list(cleanPrefix, options));
+          expect(await collect(folder.list(cleanPrefix, options))).toEqual(want);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('mapFsError', () => {
+  const fsError = (code: string): NodeJS.ErrnoException =>
+    Object.assign(new Error(`${code}: simulated`), { code });
+
+  it.each([
+    ['EACCES', ConfigurationError, 'STORE_ACCESS_DENIED', undefined],
+    ['EPERM', ConfigurationError, 'STORE_ACCESS_DENIED', undefined],
+    ['EROFS', ConfigurationError, 'STORE_ACCESS_DENIED', undefined],
+    ['ENOSPC', StorageError, 'STORE_FULL', false],
+    ['EDQUOT', StorageError, 'STORE_FULL', false],
+    ['EIO', StorageError, 'STORE_IO', false],
+    ['EXDEV', StorageError, 'STORE_IO', false],
+    ['EMFILE', StorageError, 'STORE_UNAVAILABLE', true],
+    ['EAGAIN', StorageError, 'STORE_UNAVAILABLE', true],
+    ['EBUSY', StorageError, 'STORE_UNAVAILABLE', true],
+    ['ENAMETOOLONG', InputError, 'KEY_INVALID', undefined],
+  ] as const)('%s becomes %s %s', (errno, kind, code, retryable) => {
+    const mapped = mapFsError(fsError(errno), 'write', '/r/k', 'k');
+    expect(mapped).toBeInstanceOf(kind);
+    expect(mapped.code).toBe(code);
+    expect(mapped.message).toContain('/r/k');
+    expect(mapped.cause).toBeInstanceOf(Error);
+    if (retryable !== undefined) expect((mapped as StorageError).retryable).toBe(retryable);
+  });
+
+  it('passes coded errors through unchanged', () => {
+    const coded = new StorageError('OBJECT_EXISTS', 'x', { retryable: false });
+    expect(mapFsError(coded, 'read', '/r')).toBe(coded);
+  });
+});
+
+// Child processes: real concurrency across processes, and crashes mid-write.
+const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+
+type Outcome = { status?: string; code?: string };
+
+function spawnPut(
+  root: string,
+  key: string,
+  seed: number,
+  size: number,
+  wait: boolean,
+): { child: ChildProcess; ready: Promise<void>; outcome: Promise<Outcome | undefined> } {
+  const args = ['--import', join(FIXTURES, 'register-ts.mjs'), join(FIXTURES, 'folder-put.ts')];
+  args.push(root, key, String(seed), String(size));
+  if (wait) args.push('--wait');
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+  const outcome = new Promise<Outcome | undefined>((resolve, reject) => {
+    let last: Outcome | undefined;
+    lines.on('line', (line) => {
+      if (line === 'ready') markReady();
+      else last = JSON.parse(line) as Outcome;
+    });
+    child.on('error', reject);
+    child.on('close', () => {
+      markReady();
+      resolve(last);
+    });
+  });
+  return { child, ready, outcome };
+}
+
+describe('FolderStore across processes', () => {
+  let root: string;
+
+  beforeEach(async () => {
+    root = await freshRoot();
+  });
+
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function race(seeds: number[], size: number): Promise<Outcome[]> {
+    const children = seeds.map((seed) => spawnPut(root, 'shared/key', seed, size, true));
+    await Promise.all(children.map((c) => c.ready));
+    for (const c of children) c.child.stdin?.end('go\n');
+    return Promise.all(children.map(async (c) => (await c.outcome) ?? {}));
+  }
+
+  it('lets exactly one of several processes putting different bytes win', async () => {
+    const size = 256 * 1024;
+    const seeds = [1, 2, 3, 4, 5, 6];
+    const outcomes = await race(seeds, size);
+    const winners = outcomes.flatMap((o, i) => (o.status === 'created' ? [i] : []));
+    expect(winners).toHaveLength(1);
+    expect(outcomes.filter((o) => o.code === 'OBJECT_EXISTS')).toHaveLength(seeds.length - 1);
+    const got = await new FolderStore(root).get('shared/key');
+    const want = patternBytes(seeds[winners[0] ?? -1] ?? -1, size);
+    expect(Buffer.compare(got ?? new Uint8Array(0), want)).toBe(0);
+  });
+
+  it('lets every process putting identical bytes succeed, one creating', async () => {
+    const outcomes = await race([7, 7, 7, 7, 7, 7], 256 * 1024);
+    expect(outcomes.filter((o) => o.status === 'created')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.status === 'identical')).toHaveLength(5);
+  });
+
+  it('never exposes a partial object when the writer is killed mid-write', async () => {
+    const size = 48 * 1024 * 1024;
+    const want = patternBytes(9, size);
+    const outcomes: string[] = [];
+    for (const [trial, delayMs] of [0, 0, 10, 40].entries()) {
+      const key = `crash/${trial}`;
+      const { child, ready, outcome } = spawnPut(root, key, 9, size, false);
+      await ready;
+      // Wait until the temp file exists, i.e. the write has begun, then SIGKILL after delayMs.
+      const tempDir = join(root, TEMP_DIR);
+      const deadline = Date.now() + 30_000;
+      while ((await readdir(tempDir).catch(() => [])).length === 0 && Date.now() < deadline) {
+        if (child.exitCode !== null) break;
+        await new Promise((r) => setImmediate(r));
+      }
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      child.kill('SIGKILL');
+      await outcome;
+
+      const store = new FolderStore(root);
+      const got = await store.get(key);
+      if (got === undefined) {
+        outcomes.push('absent');
+        expect(await store.exists(key)).toBe(false);
+        expect((await collect(store.list('crash/'))).map((o) => o.key)).not.toContain(key);
+        expect((await store.putIfAbsent(key, want)).status).toBe('created');
+      } else {
+        outcomes.push('complete');
+        expect(Buffer.compare(got, want)).toBe(0);
+        expect((await store.putIfAbsent(key, want)).status).toBe('identical');
+      }
+    }
+    // The first kills land while the temp file is being written, so the key must be absent.
+    expect(outcomes[0]).toBe('absent');
+    // Whatever the timing, a stray temp file never shows up as an object.
+    const listed = (await collect(new FolderStore(root).list(''))).map((o) => o.key);
+    expect(listed).toEqual(['crash/0', 'crash/1', 'crash/2', 'crash/3']);
+  });
+});
