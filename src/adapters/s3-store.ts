@@ -225,9 +225,9 @@ export class S3Store implements ObjectStore {
    * StartAfter). {@link listVersions} shows everything, including what a delete marker hides.
    * @throws InputError `KEY_INVALID`; ConfigurationError / StorageError as classified by `classifyS3Error`
    */
-  list(prefix: string, options?: { startAfter?: string }): AsyncIterable<ObjectInfo> {
+  async *list(prefix: string, options?: { startAfter?: string }): AsyncIterable<ObjectInfo> {
     assertListPrefix(prefix);
-    return listCurrentObjects(this.#client, this.#scope, prefix, options?.startAfter);
+    yield* listCurrentObjects(this.#client, this.#scope, prefix, options?.startAfter);
   }
 
   /**
@@ -236,9 +236,9 @@ export class S3Store implements ObjectStore {
    * or hidden, which write-once forbids; the verifier reports it.
    * @throws InputError `KEY_INVALID`; ConfigurationError / StorageError as classified by `classifyS3Error`
    */
-  listVersions(prefix: string): AsyncIterable<ObjectVersionInfo> {
+  async *listVersions(prefix: string): AsyncIterable<ObjectVersionInfo> {
     assertListPrefix(prefix);
-    return listObjectVersions(this.#client, this.#scope, prefix);
+    yield* listObjectVersions(this.#client, this.#scope, prefix);
   }
 
   /**

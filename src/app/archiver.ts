@@ -38,7 +38,6 @@ export type ArchiverOptions = {
    * new log; for an existing one it must match, and defaults to the head's.
    */
   readonly origin?: string;
-  readonly keyName?: string;
   readonly encoding?: BodyEncoding;
   readonly maxEvents?: number;
   readonly maxBytes?: number;
@@ -95,7 +94,7 @@ type Pending = {
 };
 
 export class Archiver {
-  readonly #o: Required<Omit<ArchiverOptions, 'keyName' | 'onStored' | 'onRetry' | 'origin'>> &
+  readonly #o: Required<Omit<ArchiverOptions, 'onStored' | 'onRetry' | 'origin'>> &
     ArchiverOptions;
   #head: LogHead;
   #headStale = false;
@@ -260,7 +259,6 @@ export class Archiver {
           sealedAt: this.#o.clock.now(),
           encoding: this.#o.encoding,
           signer: this.#o.signer,
-          ...(this.#o.keyName ? { keyName: this.#o.keyName } : {}),
         }),
       );
       const key = segmentKey(log, sealed.seq);

@@ -21,6 +21,7 @@ import {
   GetObjectLockConfigurationCommand,
   GetPublicAccessBlockCommand,
   HeadBucketCommand,
+  type ObjectLockConfiguration,
   PutBucketVersioningCommand,
   PutObjectLockConfigurationCommand,
   PutPublicAccessBlockCommand,
@@ -174,7 +175,7 @@ async function ensureVersioning(s3: S3Client, bucket: string): Promise<void> {
 }
 
 async function ensureDefaultRetention(s3: S3Client, bucket: string, days: number): Promise<void> {
-  let config: { ObjectLockEnabled?: string; Rule?: { DefaultRetention?: Record<string, unknown> } };
+  let config: ObjectLockConfiguration;
   try {
     const out = await s3.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
     config = out.ObjectLockConfiguration ?? {};

@@ -132,7 +132,7 @@ export class LogVerifier {
     let unknown = 0;
     const sealedMs = parseTimestamp(parsed.checkpoint.sealedAt);
     for (const sig of parsed.signatures) {
-      const check = checkSignature(parsed.noteText, sig, this.#opts.trustedKeys);
+      const check = checkSignature(parsed.noteText, sig, this.#opts.trustedKeys, parsed.checkpoint.origin);
       if (check.status === 'unknown-key') unknown++;
       else if (check.status === 'invalid')
         this.#report('SIGNATURE_INVALID', `signature by ${sig.keyName} (${hex(sig.keyId)}) does not verify`, at);

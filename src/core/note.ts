@@ -131,16 +131,21 @@ export type SignatureCheck =
   | { readonly status: 'unknown-key' };
 
 /**
- * Checks one signature line: finds the trusted key with the same key ID (and name, if the key is
- * bound to one) and verifies. Validity windows are the caller's business.
+ * Checks one signature line: finds the trusted key with the same key ID and key name, and
+ * verifies. For signature type 0x02 the key ID does not cover the name, so the name is matched
+ * explicitly: a trusted key's own name (from a vkey) or else `defaultName` (auditlock signs under
+ * the checkpoint origin, as tlog-checkpoint recommends). Validity windows are the caller's business.
  */
 export function checkSignature(
   text: string,
   sig: NoteSignature,
   trusted: readonly TrustedKey[],
+  defaultName?: string,
 ): SignatureCheck {
   const candidates = trusted.filter(
-    (k) => bytesEqual(ecdsaKeyId(k.spki), sig.keyId) && (k.name === undefined || k.name === sig.keyName),
+    (k) =>
+      bytesEqual(ecdsaKeyId(k.spki), sig.keyId) &&
+      (k.name ?? defaultName ?? sig.keyName) === sig.keyName,
   );
   if (candidates.length === 0) return { status: 'unknown-key' };
   const message = utf8(text);

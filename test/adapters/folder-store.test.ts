@@ -175,21 +175,23 @@ describe('mapFsError', () => {
   const fsError = (code: string): NodeJS.ErrnoException =>
     Object.assign(new Error(`${code}: simulated`), { code });
 
+  const kinds = { ConfigurationError, StorageError, InputError } as const;
+
   it.each([
-    ['EACCES', ConfigurationError, 'STORE_ACCESS_DENIED', undefined],
-    ['EPERM', ConfigurationError, 'STORE_ACCESS_DENIED', undefined],
-    ['EROFS', ConfigurationError, 'STORE_ACCESS_DENIED', undefined],
-    ['ENOSPC', StorageError, 'STORE_FULL', false],
-    ['EDQUOT', StorageError, 'STORE_FULL', false],
-    ['EIO', StorageError, 'STORE_IO', false],
-    ['EXDEV', StorageError, 'STORE_IO', false],
-    ['EMFILE', StorageError, 'STORE_UNAVAILABLE', true],
-    ['EAGAIN', StorageError, 'STORE_UNAVAILABLE', true],
-    ['EBUSY', StorageError, 'STORE_UNAVAILABLE', true],
-    ['ENAMETOOLONG', InputError, 'KEY_INVALID', undefined],
+    ['EACCES', 'ConfigurationError', 'STORE_ACCESS_DENIED', undefined],
+    ['EPERM', 'ConfigurationError', 'STORE_ACCESS_DENIED', undefined],
+    ['EROFS', 'ConfigurationError', 'STORE_ACCESS_DENIED', undefined],
+    ['ENOSPC', 'StorageError', 'STORE_FULL', false],
+    ['EDQUOT', 'StorageError', 'STORE_FULL', false],
+    ['EIO', 'StorageError', 'STORE_IO', false],
+    ['EXDEV', 'StorageError', 'STORE_IO', false],
+    ['EMFILE', 'StorageError', 'STORE_UNAVAILABLE', true],
+    ['EAGAIN', 'StorageError', 'STORE_UNAVAILABLE', true],
+    ['EBUSY', 'StorageError', 'STORE_UNAVAILABLE', true],
+    ['ENAMETOOLONG', 'InputError', 'KEY_INVALID', undefined],
   ] as const)('%s becomes %s %s', (errno, kind, code, retryable) => {
     const mapped = mapFsError(fsError(errno), 'write', '/r/k', 'k');
-    expect(mapped).toBeInstanceOf(kind);
+    expect(mapped).toBeInstanceOf(kinds[kind]);
     expect(mapped.code).toBe(code);
     expect(mapped.message).toContain('/r/k');
     expect(mapped.cause).toBeInstanceOf(Error);
@@ -280,13 +282,16 @@ describe('FolderStore across processes', () => {
     const outcomes: string[] = [];
     for (const [trial, delayMs] of [0, 0, 10, 40].entries()) {
       const key = `crash/${trial}`;
+      const tempDir = join(root, TEMP_DIR);
+      const strays = async (): Promise<string[]> => readdir(tempDir).catch(() => []);
+      const before = new Set(await strays());
       const { child, ready, outcome } = spawnPut(root, key, 9, size, false);
       await ready;
-      // Wait until the temp file exists, i.e. the write has begun, then SIGKILL after delayMs.
-      const tempDir = join(root, TEMP_DIR);
+      // Wait until this child's temp file exists (its write has begun), then SIGKILL after delayMs.
       const deadline = Date.now() + 30_000;
-      while ((await readdir(tempDir).catch(() => [])).length === 0 && Date.now() < deadline) {
-        if (child.exitCode !== null) break;
+      const started = async (): Promise<boolean> =>
+        (await strays()).some((name) => !before.has(name));
+      while (!(await started()) && child.exitCode === null && Date.now() < deadline) {
         await new Promise((r) => setImmediate(r));
       }
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
@@ -297,6 +302,8 @@ describe('FolderStore across processes', () => {
       const got = await store.get(key);
       if (got === undefined) {
         outcomes.push('absent');
+        // The killed writer's partial temp file is still there, and still not an object.
+        expect((await strays()).some((name) => !before.has(name))).toBe(true);
         expect(await store.exists(key)).toBe(false);
         expect((await collect(store.list('crash/'))).map((o) => o.key)).not.toContain(key);
         expect((await store.putIfAbsent(key, want)).status).toBe('created');

@@ -44,7 +44,7 @@ export async function verifyProof(argv: string[], io: Io): Promise<number> {
     const cp = parseCheckpoint(note.text);
     const origin = stringOption(p, 'origin');
     if (origin !== undefined && cp.origin !== origin) return fail('ORIGIN_MISMATCH', `checkpoint origin is ${cp.origin}`);
-    const checks = note.signatures.map((s) => checkSignature(note.text, s, trusted));
+    const checks = note.signatures.map((s) => checkSignature(note.text, s, trusted, cp.origin));
     if (checks.some((c) => c.status === 'invalid')) return fail('SIGNATURE_INVALID', 'a signature from a trusted key does not verify');
     if (!checks.some((c) => c.status === 'valid')) return fail('SIGNATURE_UNTRUSTED', 'the checkpoint is not signed by a trusted key');
     if (!proof.extra) return fail('PROOF_MALFORMED', 'the proof carries no entry (extra line)');

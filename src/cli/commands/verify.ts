@@ -45,9 +45,10 @@ export async function verify(argv: string[], io: Io): Promise<number> {
     const note = parseNote(await readFile(file, 'utf8').catch((cause) => {
       throw new ConfigurationError('CHECKPOINT_NOT_FOUND', `cannot read checkpoint ${file}`, { cause });
     }));
-    if (!note.signatures.some((s) => checkSignature(note.text, s, trustedKeys).status === 'valid'))
+    const cp = parseCheckpoint(note.text);
+    if (!note.signatures.some((s) => checkSignature(note.text, s, trustedKeys, cp.origin).status === 'valid'))
       throw new ConfigurationError('CHECKPOINT_UNTRUSTED', `checkpoint ${file} is not signed by a trusted key`);
-    trustedCheckpoints.push(parseCheckpoint(note.text));
+    trustedCheckpoints.push(cp);
   }
   const store = await openStore(p.positionals[0] as string);
   const findings: Finding[] = [];
