@@ -7,7 +7,8 @@
  *                                   endpoint, stop on Ctrl-C  (`--port N` picks the port)
  *
  * `test/global-setup.ts` imports `ensureMoto` and `startMoto`. The pinned version lives in
- * `scripts/requirements-moto.txt`; moto's own output goes to `.tmp/moto.log`.
+ * `scripts/requirements-moto.txt`. The server logs to `.tmp/moto.log` (rewritten at each start),
+ * installs to `.tmp/moto-install.log`.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -24,6 +25,7 @@ const REQUIREMENTS = join(ROOT, 'scripts', 'requirements-moto.txt');
 const STAMP = join(VENV, '.auditlock-moto-stamp');
 const TMP = join(ROOT, '.tmp');
 const LOG = join(TMP, 'moto.log');
+const INSTALL_LOG = join(TMP, 'moto-install.log');
 const LOCK = join(TMP, 'moto-install.lock');
 
 /**
@@ -80,7 +82,7 @@ export async function ensureMoto() {
       'import importlib.metadata as m; print(m.version("moto"))',
     ]);
     if (got.trim() !== version) {
-      throw new Error(`moto ${got.trim()} installed, but ${version} is pinned; see ${LOG}`);
+      throw new Error(`moto ${got.trim()} installed, but ${version} is pinned; see ${INSTALL_LOG}`);
     }
     writeFileSync(STAMP, stampValue());
     return { version, installed: true };
@@ -102,7 +104,8 @@ export async function startMoto(options = {}) {
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = options.port ?? (await freePort());
     const endpoint = `http://127.0.0.1:${port}`;
-    const log = openSync(LOG, 'a');
+    // One server log per start, so it never grows without bound.
+    const log = openSync(LOG, 'w');
     const child = spawn(VENV_PYTHON, ['-c', SERVER_WRAPPER, '-H', '127.0.0.1', '-p', String(port)], {
       cwd: ROOT,
       stdio: ['ignore', log, log],
@@ -172,7 +175,7 @@ function lockIsStale() {
 
 function run(command, args) {
   return new Promise((resolve, reject) => {
-    const log = openSync(LOG, 'a');
+    const log = openSync(INSTALL_LOG, 'a');
     writeFileSync(log, `\n$ ${command} ${args.join(' ')}\n`);
     const child = spawn(command, args, {
       cwd: ROOT,
@@ -182,7 +185,9 @@ function run(command, args) {
     closeSync(log);
     child.once('error', reject);
     child.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}; see ${LOG}`)),
+      code === 0
+        ? resolve()
+        : reject(new Error(`${command} exited with ${code}; see ${INSTALL_LOG}`)),
     );
   });
 }

@@ -114,13 +114,10 @@ export class FolderStore implements ObjectStore {
   #pathOf(key: string): string {
     const segments = assertObjectKey(key);
     if (segments[0] === TEMP_DIR) {
-      throw new InputError(
-        'KEY_INVALID',
-        `key ${JSON.stringify(key)} is in the reserved ${TEMP_DIR}/`,
-        {
-          location: JSON.stringify(key),
-        },
-      );
+      const location = JSON.stringify(key);
+      throw new InputError('KEY_INVALID', `key ${location} is in the reserved ${TEMP_DIR}/`, {
+        location,
+      });
     }
     return join(this.#root, ...segments);
   }
@@ -129,7 +126,7 @@ export class FolderStore implements ObjectStore {
     await this.#checkRoot(true);
     // Cheap early answer for retries and duplicates: no temp file when the key already exists.
     const existing = await this.#readExisting(key, path);
-    if (existing !== undefined) return this.#settleExisting(key, path, existing, bytes);
+    if (existing !== undefined) return this.#settleExisting(path, existing, bytes);
 
     const dir = dirname(path);
     await this.#ensureDir(dir);
@@ -155,7 +152,7 @@ export class FolderStore implements ObjectStore {
     if (!created) {
       const winner = await this.#readExisting(key, path);
       if (winner === undefined) throw conflict(key, path); // EEXIST but not a file: a folder
-      return this.#settleExisting(key, path, winner, bytes);
+      return this.#settleExisting(path, winner, bytes);
     }
     await fsyncDir(dir);
     return { status: 'created' };
@@ -172,21 +169,14 @@ export class FolderStore implements ObjectStore {
     }
   }
 
-  async #settleExisting(
-    key: string,
-    path: string,
-    existing: Uint8Array,
-    bytes: Uint8Array,
-  ): Promise<PutResult> {
+  async #settleExisting(path: string, existing: Uint8Array, bytes: Uint8Array): Promise<PutResult> {
     if (!bytesEqual(existing, bytes)) {
       throw new StorageError('OBJECT_EXISTS', `${path} already holds other bytes`, {
         retryable: false,
       });
     }
     // The writer that created it may have died before fsyncing the folder; make our answer durable.
-    await fsyncDir(dirname(path)).catch((err) => {
-      throw mapFsError(err, 'fsync', path, key);
-    });
+    await fsyncDir(dirname(path));
     return { status: 'identical' };
   }
 
@@ -227,9 +217,7 @@ export class FolderStore implements ObjectStore {
       if (!(await stat(dir)).isDirectory()) throw conflict(dir.slice(this.#root.length + 1), dir);
     }
     // Also after EEXIST: its creator may not have fsynced the parent yet.
-    await fsyncDir(parent).catch((err) => {
-      throw mapFsError(err, 'fsync', parent);
-    });
+    await fsyncDir(parent);
     this.#knownDirs.add(dir);
   }
 
@@ -341,12 +329,17 @@ async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
   }
 }
 
+/** Makes `dir`'s entries (new files, links, subfolders) durable. */
 async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
   try {
-    await fh.sync();
-  } finally {
-    await fh.close();
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    throw mapFsError(err, 'fsync', dir);
   }
 }
 

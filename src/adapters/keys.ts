@@ -41,6 +41,7 @@ export type WrittenKeyPair = {
 };
 
 const PEM_RE = /-----BEGIN ([A-Z0-9 ]+)-----/;
+const PEM_ALL_RE = /-----BEGIN ([A-Z0-9 ]+)-----/g;
 // A vkey line on its own; paths practically never look like this (name+8 hex+base64 of 0x02…).
 const VKEY_LINE_RE = /^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/;
 
@@ -141,14 +142,15 @@ export async function loadPrivateKey(
  * @throws ConfigurationError `KEY_MALFORMED`, `KEY_UNSUPPORTED`.
  */
 export function parsePrivateKeyPem(pem: string, source = 'PEM text'): KeyObject {
-  const label = PEM_RE.exec(pem)?.[1];
-  if (label === 'ENCRYPTED PRIVATE KEY') {
+  // `openssl ecparam -genkey` puts an `EC PARAMETERS` block before the key; OpenSSL skips it.
+  const labels = [...pem.matchAll(PEM_ALL_RE)].map((m) => m[1]);
+  if (labels.includes('ENCRYPTED PRIVATE KEY')) {
     throw new ConfigurationError(
       'KEY_UNSUPPORTED',
       `${source}: encrypted private keys are not supported`,
     );
   }
-  if (label !== 'PRIVATE KEY' && label !== 'EC PRIVATE KEY') {
+  if (!labels.includes('PRIVATE KEY') && !labels.includes('EC PRIVATE KEY')) {
     throw new ConfigurationError('KEY_MALFORMED', `${source}: expected a "PRIVATE KEY" PEM`);
   }
   let key: KeyObject;

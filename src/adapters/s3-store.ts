@@ -289,8 +289,9 @@ export class S3Store implements ObjectStore {
           ? undefined
           : {
               mode: rule.Mode ?? '',
-              ...(rule.Days === undefined ? {} : { days: rule.Days }),
-              ...(rule.Years === undefined ? {} : { years: rule.Years }),
+              // Only one of Days / Years is set; emulators report the other as 0.
+              ...(rule.Days ? { days: rule.Days } : {}),
+              ...(rule.Years ? { years: rule.Years } : {}),
             },
     };
   }

@@ -206,7 +206,8 @@ async function ensureDefaultRetention(s3: S3Client, bucket: string, days: number
     );
     return;
   }
-  if (current.Mode !== 'COMPLIANCE' || current.Days !== days || current.Years !== undefined) {
+  // Emulators report the unused one of Days / Years as 0.
+  if (current.Mode !== 'COMPLIANCE' || current.Days !== days || (current.Years ?? 0) !== 0) {
     throw new ConfigurationError(
       'RETENTION_MISMATCH',
       `bucket ${bucket} has default retention ${JSON.stringify(current)}, not COMPLIANCE ${days} days; change it deliberately, not through bootstrap`,

@@ -82,13 +82,12 @@ const rawSchema = z
     truncated: z.boolean(),
     sha256: z.string(),
   })
-  .superRefine(
-    (raw, ctx) => {
-      const problem = checkRaw(raw);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem, input: raw });
-    },
-    { when: (payload) => payload.issues.length === 0 },
-  );
+  .superRefine((raw, ctx) => {
+    // Runs after non-aborting issues too (z.compile refuses `when`), so check the types first.
+    if (typeof raw.data !== 'string' || typeof raw.size !== 'number' || typeof raw.sha256 !== 'string') return;
+    const problem = checkRaw(raw);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: raw });
+  });
 
 const quarantineEntrySchema = z.strictObject({
   kind: z.literal('quarantine'),
@@ -104,8 +103,12 @@ const quarantineEntrySchema = z.strictObject({
   raw: rawSchema,
 });
 
-/** zod schema of one stored entry. */
-export const entrySchema = z.discriminatedUnion('kind', [eventEntrySchema, quarantineEntrySchema]);
+/** zod schema of one stored entry (compiled, as `auditEventSchema` is). */
+export const entrySchema = z.compile(
+  z.discriminatedUnion('kind', [eventEntrySchema, quarantineEntrySchema]),
+  { strict: true },
+);
+const compiledDelivery = z.compile(deliverySchema, { strict: true });
 
 export type Entry = z.output<typeof entrySchema>;
 export type EventEntry = z.output<typeof eventEntrySchema>;
@@ -237,7 +240,7 @@ function isTimestamp(text: string): boolean {
 }
 
 function checkDelivery(delivery: Delivery): Delivery {
-  const result = deliverySchema.safeParse(delivery, { error: messageFor });
+  const result = compiledDelivery.safeParse(delivery, { error: messageFor });
   if (result.success) return result.data;
   const issues = issuesFromZod(result.error.issues);
   throw new InputError('DELIVERY_INVALID', summarise('invalid delivery', issues), { issues });

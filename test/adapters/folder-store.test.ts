@@ -39,7 +39,10 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 
 describeStoreContract('FolderStore', async () => {
   const root = await freshRoot();
-  return { store: new FolderStore(root), cleanup: () => rm(root, { recursive: true, force: true }) };
+  return {
+    store: new FolderStore(root),
+    cleanup: () => rm(root, { recursive: true, force: true }),
+  };
 });
 
 describe('FolderStore on disk', () => {
@@ -159,9 +162,13 @@ describe('FolderStore on disk', () => {
             await folder.putIfAbsent(k, text(k));
             await memory.putIfAbsent(k, text(k));
           }
-          const prefix = prefixChars.join('').replace(/^\/+/, '').replace(/\/{2,}/g, '/');
+          const prefix = prefixChars
+            .join('')
+            .replace(/^\/+/, '')
+            .replace(/\/{2,}/g, '/');
           const cleanPrefix = /(^|\/)\.{1,2}\//.test(prefix) ? '' : prefix;
-          const options = afterChars === undefined ? undefined : { startAfter: afterChars.join('') };
+          const options =
+            afterChars === undefined ? undefined : { startAfter: afterChars.join('') };
           const want = await collect(memory.list(cleanPrefix, options));
           expect(await collect(folder.list(cleanPrefix, options))).toEqual(want);
         },
@@ -292,7 +299,7 @@ describe('FolderStore across processes', () => {
       const started = async (): Promise<boolean> =>
         (await strays()).some((name) => !before.has(name));
       while (!(await started()) && child.exitCode === null && Date.now() < deadline) {
-        await new Promise((r) => setImmediate(r));
+        await new Promise((r) => setTimeout(r, 1));
       }
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
       child.kill('SIGKILL');

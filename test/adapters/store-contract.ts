@@ -19,7 +19,11 @@ async function collect(iter: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
   return out;
 }
 
-async function listKeys(store: ObjectStore, prefix: string, startAfter?: string): Promise<string[]> {
+async function listKeys(
+  store: ObjectStore,
+  prefix: string,
+  startAfter?: string,
+): Promise<string[]> {
   const options = startAfter === undefined ? undefined : { startAfter };
   return (await collect(store.list(prefix, options))).map((o) => o.key);
 }
@@ -237,7 +241,10 @@ export function describeStoreContract(
 
       it('lists every pre-existing object exactly once while puts run concurrently', async () => {
         const before = Array.from({ length: 40 }, (_, i) => `c/${String(i * 2).padStart(3, '0')}`);
-        const during = Array.from({ length: 40 }, (_, i) => `c/${String(i * 2 + 1).padStart(3, '0')}`);
+        const during = Array.from(
+          { length: 40 },
+          (_, i) => `c/${String(i * 2 + 1).padStart(3, '0')}`,
+        );
         await putAll(store, before);
         const seen: string[] = [];
         let i = 0;

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromBase64, toBase64 } from '../../src/core/encoding.js';
-import { AuditlockError, ConfigurationError } from '../../src/core/errors.js';
+import { type AuditlockError, ConfigurationError } from '../../src/core/errors.js';
 import { sha256 } from '../../src/core/hash.js';
 import {
   assertKeyName,

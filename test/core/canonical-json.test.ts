@@ -1,0 +1,232 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { canonicalize, canonicalizeToBytes } from '../../src/core/canonical-json.js';
+import { InputError } from '../../src/core/errors.js';
+
+/** Runs `fn`, expecting an InputError; returns it so the test can check code and issue paths. */
+function inputError(fn: () => unknown): InputError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof InputError) return e;
+    throw e;
+  }
+  throw new Error('expected an InputError');
+}
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+// Vectors reconstructed from RFC 8785 (JSON Canonicalization Scheme), June 2020.
+describe('RFC 8785 vectors', () => {
+  it('§3.2.2: the sample object canonicalises to the published text and bytes', () => {
+    // Prepare: the RFC's input, whitespace, escapes and number spellings as published.
+    const input =
+      '{\n  "numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],\n' +
+      '  "string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/",\n' +
+      '  "literals": [null, true, false]\n}';
+
+    // Act
+    const text = canonicalize(JSON.parse(input));
+    const bytes = canonicalizeToBytes(JSON.parse(input));
+
+    // Assess
+    expect(text).toBe(
+      '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],' +
+        '"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
+    );
+    // §3.2.4: the UTF-8 bytes.
+    expect(hex(bytes)).toBe(
+      '7b226c69746572616c73223a5b6e756c6c2c747275652c66616c73655d2c226e756d62657273223a5b33333333' +
+        '3333333333332e333333333333332c31652b33302c342e352c302e3030322c31652d32375d2c22737472696e67' +
+        '223a22e282ac245c75303030665c6e4127425c225c5c5c5c5c222f227d',
+    );
+  });
+
+  it('§3.2.3: members are sorted by UTF-16 code units, so the emoji sorts before U+FB33', () => {
+    const input = JSON.parse(
+      '{"\\u20ac":"Euro Sign","\\r":"Carriage Return","\\ufb33":"Hebrew Letter Dalet With Dagesh",' +
+        '"1":"One","\\ud83d\\ude00":"Emoji: Grinning Face","\\u0080":"Control",' +
+        '"\\u00f6":"Latin Small Letter O With Diaeresis"}',
+    );
+
+    const keys = Object.keys(JSON.parse(canonicalize(input)) as object);
+    const order = [...canonicalize(input).matchAll(/"([^"]*)":"/g)].map((m) => m[1]);
+
+    expect(order).toEqual(['\\r', '1', '\u0080', 'ö', '€', '😀', '\ufb33']);
+    expect(keys).toHaveLength(7);
+  });
+
+  // Appendix B: IEEE 754 bit patterns and their canonical spelling.
+  it.each([
+    ['0000000000000000', '0'],
+    ['8000000000000000', '0'],
+    ['0000000000000001', '5e-324'],
+    ['8000000000000001', '-5e-324'],
+    ['7fefffffffffffff', '1.7976931348623157e+308'],
+    ['ffefffffffffffff', '-1.7976931348623157e+308'],
+    ['4340000000000000', '9007199254740992'],
+    ['c340000000000000', '-9007199254740992'],
+    ['4430000000000000', '295147905179352830000'],
+    ['44b52d02c7e14af5', '9.999999999999997e+22'],
+    ['44b52d02c7e14af6', '1e+23'],
+    ['44b52d02c7e14af7', '1.0000000000000001e+23'],
+    ['444b1ae4d6e2ef4e', '999999999999999700000'],
+    ['444b1ae4d6e2ef4f', '999999999999999900000'],
+    ['444b1ae4d6e2ef50', '1e+21'],
+    ['3eb0c6f7a0b5ed8c', '9.999999999999997e-7'],
+    ['3eb0c6f7a0b5ed8d', '0.000001'],
+    ['41b3de4355555553', '333333333.3333332'],
+    ['41b3de4355555554', '333333333.33333325'],
+    ['41b3de4355555555', '333333333.3333333'],
+    ['41b3de4355555556', '333333333.3333334'],
+    ['41b3de4355555557', '333333333.33333343'],
+    ['becbf647612f3696', '-0.0000033333333333333333'],
+    ['43143ff3c1cb0959', '1424953923781206.2'],
+  ])('Appendix B: %s → %s', (bits, expected) => {
+    const value = Buffer.from(bits, 'hex').readDoubleBE(0);
+    expect(canonicalize(value)).toBe(expected);
+  });
+
+  it.each([
+    ['NaN', Number.NaN],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['-Infinity', Number.NEGATIVE_INFINITY],
+  ])('Appendix B: %s is refused', (_name, value) => {
+    const err = inputError(() => canonicalize({ n: [value] }));
+    expect(err.code).toBe('CANONICAL_JSON_INVALID');
+    expect(err.issues.map((i) => i.path)).toEqual(['n.0']);
+  });
+});
+
+describe('canonicalize', () => {
+  it('spells numbers as ECMAScript does: 1e21, 1e-7, -0', () => {
+    expect(canonicalize([1e21, 1e20, 1e-7, 1e-6, -0, 0.1, 100, -1.5])).toBe(
+      '[1e+21,100000000000000000000,1e-7,0.000001,0,0.1,100,-1.5]',
+    );
+  });
+
+  it('escapes only quote, backslash and C0 controls, with short forms where JSON has them', () => {
+    expect(canonicalize('"\\\b\f\n\r\t\u0000\u001f\u007f\u2028/é😀')).toBe(
+      '"\\"\\\\\\b\\f\\n\\r\\t\\u0000\\u001f\u007f\u2028/é😀"',
+    );
+  });
+
+  it('omits undefined members and adds no whitespace', () => {
+    expect(canonicalize({ b: undefined, a: [true, null, { d: 1, c: 'x' }] })).toBe(
+      '{"a":[true,null,{"c":"x","d":1}]}',
+    );
+  });
+
+  it('sorts integer-like keys as text, not numerically', () => {
+    expect(canonicalize({ 10: 'a', 9: 'b', 1: 'c' })).toBe('{"1":"c","10":"a","9":"b"}');
+  });
+
+  it('keeps an own __proto__ member from JSON.parse as a member', () => {
+    expect(canonicalize(JSON.parse('{"__proto__":{"x":1},"a":2}'))).toBe('{"__proto__":{"x":1},"a":2}');
+  });
+
+  it('accepts null-prototype objects', () => {
+    const o = Object.create(null) as Record<string, unknown>;
+    o.b = 1;
+    o.a = 2;
+    expect(canonicalize(o)).toBe('{"a":2,"b":1}');
+  });
+
+  it.each([
+    ['a lone high surrogate in a value', { a: ['\ud800'] }, 'a.0'],
+    ['a lone low surrogate in a key', { '\udc00': 1 }, '\udc00'],
+    ['undefined in an array', { a: [1, undefined] }, 'a.1'],
+    ['a hole in an array', { a: [1, , 3] }, 'a.1'],
+    ['a bigint', { a: { b: 1n } }, 'a.b'],
+    ['a function', { f: () => 1 }, 'f'],
+    ['a symbol', { s: Symbol('x') }, 's'],
+    ['a Date', { d: new Date(0) }, 'd'],
+    ['a Map', { m: new Map() }, 'm'],
+    ['a typed array', { t: new Uint8Array(2) }, 't'],
+    ['a class instance', { c: new (class Thing {})() }, 'c'],
+    ['a top-level undefined', undefined, ''],
+  ])('refuses %s, naming the path', (_name, value, path) => {
+    const err = inputError(() => canonicalize(value));
+    expect(err.code).toBe('CANONICAL_JSON_INVALID');
+    expect(err.issues.map((i) => i.path)).toEqual([path]);
+  });
+
+  it('refuses nesting deeper than maxDepth without overflowing the stack', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+
+    const err = inputError(() => canonicalize(deep));
+    expect(err.code).toBe('CANONICAL_JSON_INVALID');
+    expect(canonicalize([[1]], { maxDepth: 2 })).toBe('[[1]]');
+    expect(inputError(() => canonicalize([[[1]]], { maxDepth: 2 })).issues[0]?.path).toBe('0.0');
+  });
+
+  it('refuses cycles (through the depth limit)', () => {
+    const a: Record<string, unknown> = {};
+    a.self = a;
+    expect(inputError(() => canonicalize(a)).code).toBe('CANONICAL_JSON_INVALID');
+  });
+});
+
+describe('canonicalize properties', () => {
+  const json = fc.jsonValue({ stringUnit: 'binary' });
+
+  it('is the JSON.stringify text when every object is already sorted', () => {
+    fc.assert(
+      fc.property(json, (value) => {
+        const sorted = JSON.parse(canonicalize(value));
+        expect(canonicalize(value)).toBe(JSON.stringify(sorted, sortedKeys(sorted)));
+      }),
+    );
+  });
+
+  it('is independent of member order and parses back to an equal value', () => {
+    fc.assert(
+      fc.property(json, fc.integer(), (value, seed) => {
+        const text = canonicalize(value);
+        expect(canonicalize(shuffleKeys(value, seed))).toBe(text);
+        expect(canonicalize(JSON.parse(text))).toBe(text);
+        expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(value)));
+      }),
+    );
+  });
+
+  it('never holds a raw line feed, and the bytes are its UTF-8', () => {
+    fc.assert(
+      fc.property(json, (value) => {
+        const text = canonicalize(value);
+        expect(text.includes('\n')).toBe(false);
+        expect(Buffer.from(canonicalizeToBytes(value)).toString('utf8')).toBe(text);
+      }),
+    );
+  });
+});
+
+/** All member names in `value`, sorted: as a JSON.stringify allow-list it orders every object. */
+function sortedKeys(value: unknown, into = new Set<string>()): string[] {
+  if (Array.isArray(value)) for (const v of value) sortedKeys(v, into);
+  else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      into.add(k);
+      sortedKeys(v, into);
+    }
+  }
+  return [...into].sort();
+}
+
+/** A copy of `value` with every object's members inserted in a seed-dependent order. */
+function shuffleKeys(value: unknown, seed: number): unknown {
+  if (Array.isArray(value)) return value.map((v) => shuffleKeys(v, seed));
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value);
+  entries.sort(([a], [b]) => ((hash(a, seed) - hash(b, seed)) | 0) || (a < b ? -1 : 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of entries) Object.defineProperty(out, k, { value: shuffleKeys(v, seed), enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+function hash(s: string, seed: number): number {
+  let h = seed | 0;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x9e3779b1);
+  return h;
+}
