@@ -23,13 +23,22 @@ mkdirSync('.tmp', { recursive: true });
 const report = '.tmp/vitest-report.json';
 const r = spawnSync(
   'npx',
-  ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  [
+    'vitest',
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${report}`,
+    ...process.argv.slice(2),
+  ],
   { stdio: 'inherit' },
 );
 try {
   const j = JSON.parse(readFileSync(report, 'utf8'));
   // The plain closing line CI reads.
-  console.log(`\n${j.numPassedTests} passed, ${j.numFailedTests} failed${j.numPendingTests ? `, ${j.numPendingTests} skipped` : ''}`);
+  console.log(
+    `\n${j.numPassedTests} passed, ${j.numFailedTests} failed${j.numPendingTests ? `, ${j.numPendingTests} skipped` : ''}`,
+  );
   if (j.numTotalTests === 0) process.exit(1);
 } catch {
   console.error('no test report written');

@@ -20,8 +20,8 @@ import {
   makeEventEntry,
   makeQuarantineEntry,
 } from '../core/entry.js';
-import type { AuditEvent } from '../core/event.js';
 import { AuditlockError, hasCode, StorageError } from '../core/errors.js';
+import type { AuditEvent } from '../core/event.js';
 import { assertLogName, segmentKey } from '../core/layout.js';
 import type { Clock, ObjectStore, Signer } from '../core/ports.js';
 import { type LogHead, sealSegment } from '../core/seal.js';
@@ -49,7 +49,11 @@ export type ArchiverOptions = {
   /** Called after each segment is stored; for metrics and acknowledgements. */
   readonly onStored?: (info: StoredInfo) => void;
   /** Called when a put is retried or a race is lost; for metrics and logs. */
-  readonly onRetry?: (info: { reason: 'retryable-error' | 'lost-race'; seq: number; error?: unknown }) => void;
+  readonly onRetry?: (info: {
+    reason: 'retryable-error' | 'lost-race';
+    seq: number;
+    error?: unknown;
+  }) => void;
 };
 
 export const DEFAULTS = {
@@ -94,8 +98,7 @@ type Pending = {
 };
 
 export class Archiver {
-  readonly #o: Required<Omit<ArchiverOptions, 'onStored' | 'onRetry' | 'origin'>> &
-    ArchiverOptions;
+  readonly #o: Required<Omit<ArchiverOptions, 'onStored' | 'onRetry' | 'origin'>> & ArchiverOptions;
   #head: LogHead;
   #headStale = false;
   #buffer: Pending[] = [];
@@ -152,7 +155,11 @@ export class Archiver {
   }
 
   /** Like {@link submit}, for quarantined input. */
-  submitQuarantine(raw: Uint8Array, error: AuditlockError, delivery?: Delivery): Promise<{ stored: Promise<Receipt> }> {
+  submitQuarantine(
+    raw: Uint8Array,
+    error: AuditlockError,
+    delivery?: Delivery,
+  ): Promise<{ stored: Promise<Receipt> }> {
     return this.#enqueue((t) => makeQuarantineEntry(raw, error, t, delivery));
   }
 
@@ -163,7 +170,10 @@ export class Archiver {
     this.#lastReceivedAt = receivedAt;
     const entry = make(receivedAt);
     const bytes = encodeEntry(entry);
-    while (this.#bufferedBytes > 0 && this.#bufferedBytes + bytes.length > this.#o.maxBufferedBytes) {
+    while (
+      this.#bufferedBytes > 0 &&
+      this.#bufferedBytes + bytes.length > this.#o.maxBufferedBytes
+    ) {
       await new Promise<void>((r) => this.#roomWaiters.push(r));
     }
     const stored = new Promise<Receipt>((resolve, reject) => {
@@ -220,7 +230,7 @@ export class Archiver {
     const batch = this.#takeBatch();
     try {
       const receipts = await this.#store(batch);
-      batch.forEach((p, i) => p.resolve(receipts[i] as Receipt));
+      for (const [i, p] of batch.entries()) p.resolve(receipts[i] as Receipt);
     } catch (err) {
       this.#headStale = true;
       for (const p of batch) p.reject(err);
@@ -264,7 +274,8 @@ export class Archiver {
       const key = segmentKey(log, sealed.seq);
       let status: 'created' | 'identical';
       try {
-        status = (await this.#retrying(sealed.seq, () => store.putIfAbsent(key, sealed.bytes))).status;
+        status = (await this.#retrying(sealed.seq, () => store.putIfAbsent(key, sealed.bytes)))
+          .status;
       } catch (err) {
         if (!hasCode(err, 'OBJECT_EXISTS') || lostRaces >= 1000) throw err;
         // Another writer stored this sequence number first: continue after its segment.
@@ -285,7 +296,12 @@ export class Archiver {
         storeMs: Date.now() - started,
         status,
       });
-      return batch.map((_, i) => ({ log, seq: sealed.seq, index: first + i, treeSize: sealed.treeSize }));
+      return batch.map((_, i) => ({
+        log,
+        seq: sealed.seq,
+        index: first + i,
+        treeSize: sealed.treeSize,
+      }));
     }
   }
 
@@ -305,10 +321,15 @@ export class Archiver {
   async #reloadHead(): Promise<void> {
     const { store, log, origin } = this.#o;
     const known = this.#head.nextSeq - 1;
-    const seq = await findHeadSeq(store, log, known >= 0 && (await store.exists(segmentKey(log, known))) ? known : -1);
+    const seq = await findHeadSeq(
+      store,
+      log,
+      known >= 0 && (await store.exists(segmentKey(log, known))) ? known : -1,
+    );
     this.#head = await loadHead(store, log, seq, origin);
     this.#headStale = false;
-    if (this.#lastReceivedAt < this.#head.lastReceivedAt) this.#lastReceivedAt = this.#head.lastReceivedAt;
+    if (this.#lastReceivedAt < this.#head.lastReceivedAt)
+      this.#lastReceivedAt = this.#head.lastReceivedAt;
   }
 
   async #retrying<T>(seq: number, op: () => Promise<T>): Promise<T> {

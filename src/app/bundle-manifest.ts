@@ -41,7 +41,11 @@ export async function readBundleManifest(
   try {
     return manifestSchema.parse(JSON.parse(fromUtf8(bytes)));
   } catch {
-    sink({ code: 'UNEXPECTED_OBJECT', key: BUNDLE_MANIFEST_KEY, detail: `${BUNDLE_MANIFEST_KEY} is not a valid ${BUNDLE_FORMAT} manifest` });
+    sink({
+      code: 'UNEXPECTED_OBJECT',
+      key: BUNDLE_MANIFEST_KEY,
+      detail: `${BUNDLE_MANIFEST_KEY} is not a valid ${BUNDLE_FORMAT} manifest`,
+    });
     return undefined;
   }
 }

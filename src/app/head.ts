@@ -9,11 +9,11 @@ import { fromBase64 } from '../core/encoding.js';
 import { parseTimestamp } from '../core/entry.js';
 import { ConfigurationError, IntegrityError } from '../core/errors.js';
 import { bytesEqual, sha256 } from '../core/hash.js';
+import { segmentKey } from '../core/layout.js';
 import { hashLeaf } from '../core/merkle.js';
 import type { ObjectStore } from '../core/ports.js';
-import { type LogHead, emptyHead } from '../core/seal.js';
+import { emptyHead, type LogHead } from '../core/seal.js';
 import { parseSegment } from '../core/segment.js';
-import { segmentKey } from '../core/layout.js';
 
 /**
  * Sequence number of the last segment of `log`, or -1 if it has none. Starts probing from
@@ -55,13 +55,20 @@ export async function loadHead(
 ): Promise<LogHead> {
   if (seq < 0) {
     if (origin === undefined)
-      throw new ConfigurationError('ORIGIN_REQUIRED', `log ${log} in ${store.location} is new: an origin is required`);
+      throw new ConfigurationError(
+        'ORIGIN_REQUIRED',
+        `log ${log} in ${store.location} is new: an origin is required`,
+      );
     return emptyHead(origin);
   }
   const key = segmentKey(log, seq);
   const bytes = await store.get(key);
   const corrupt = (why: string, cause?: unknown): never => {
-    throw new IntegrityError('HEAD_CORRUPT', `head segment ${store.location}/${key} ${why}; refusing to append after it`, { cause });
+    throw new IntegrityError(
+      'HEAD_CORRUPT',
+      `head segment ${store.location}/${key} ${why}; refusing to append after it`,
+      { cause },
+    );
   };
   if (!bytes) return corrupt('vanished after it was listed');
   let seg: ReturnType<typeof parseSegment>;
@@ -72,17 +79,22 @@ export async function loadHead(
   }
   const { checkpoint: cp, header } = seg;
   if (origin !== undefined && cp.origin !== origin)
-    throw new ConfigurationError('ORIGIN_MISMATCH', `log ${log} in ${store.location} has origin ${JSON.stringify(cp.origin)}, configured origin is ${JSON.stringify(origin)}`);
+    throw new ConfigurationError(
+      'ORIGIN_MISMATCH',
+      `log ${log} in ${store.location} has origin ${JSON.stringify(cp.origin)}, configured origin is ${JSON.stringify(origin)}`,
+    );
   if (cp.seq !== seq) corrupt(`says it is segment ${cp.seq}`);
   if (!bytesEqual(sha256(seg.payload), cp.payloadHash)) corrupt('does not match its payload hash');
   let range: CompactRange;
   try {
     range = new CompactRange(header.firstIndex, header.frontierBefore.map(fromBase64));
-    for (const e of splitEntries(decodeBody(seg.body, header.encoding, header.rawLength))) range.append(hashLeaf(e));
+    for (const e of splitEntries(decodeBody(seg.body, header.encoding, header.rawLength)))
+      range.append(hashLeaf(e));
   } catch (cause) {
     return corrupt('has an undecodable body or frontier', cause);
   }
-  if (range.size !== cp.treeSize || !bytesEqual(range.root(), cp.root)) corrupt('does not hash to its signed root');
+  if (range.size !== cp.treeSize || !bytesEqual(range.root(), cp.root))
+    corrupt('does not hash to its signed root');
   return {
     origin: cp.origin,
     nextSeq: seq + 1,

@@ -5,13 +5,13 @@
  */
 import { decodeBody, splitEntries } from '../core/body-codec.js';
 import { fromBase64, fromUtf8 } from '../core/encoding.js';
-import { ConfigurationError, IntegrityError, InputError } from '../core/errors.js';
+import { ConfigurationError, InputError, IntegrityError } from '../core/errors.js';
 import { segmentKey } from '../core/layout.js';
 import { hashLeaf } from '../core/merkle.js';
 import { formatNote } from '../core/note.js';
+import type { ObjectStore } from '../core/ports.js';
 import { inclusionProofInSegment } from '../core/proof.js';
 import { verifyInclusion } from '../core/proof-verify.js';
-import type { ObjectStore } from '../core/ports.js';
 import { type ParsedSegment, parseSegment } from '../core/segment.js';
 import { formatTlogProof } from '../core/tlog-proof.js';
 import { findHeadSeq } from './head.js';
@@ -43,10 +43,18 @@ function leavesOf(seg: ParsedSegment): Uint8Array[] {
  * @throws InputError `ENTRY_NOT_FOUND`; ConfigurationError `LOG_EMPTY`; IntegrityError when the
  *   stored segment is damaged (run `verify`).
  */
-export async function proveEntry(store: ObjectStore, log: string, target: EntryTarget): Promise<ProvenEntry> {
+export async function proveEntry(
+  store: ObjectStore,
+  log: string,
+  target: EntryTarget,
+): Promise<ProvenEntry> {
   const head = await findHeadSeq(store, log);
-  if (head < 0) throw new ConfigurationError('LOG_EMPTY', `log ${log} in ${store.location} has no segments`);
-  const found = 'index' in target ? await findByIndex(store, log, head, target.index) : await findById(store, log, head, target.id);
+  if (head < 0)
+    throw new ConfigurationError('LOG_EMPTY', `log ${log} in ${store.location} has no segments`);
+  const found =
+    'index' in target
+      ? await findByIndex(store, log, head, target.index)
+      : await findById(store, log, head, target.id);
   const { seg, seq, index, leaves } = found;
   const first = seg.header.firstIndex;
   const leafHashes = leaves.map(hashLeaf);
@@ -58,9 +66,20 @@ export async function proveEntry(store: ObjectStore, log: string, target: EntryT
   });
   const treeSize = seg.checkpoint.treeSize;
   // Refuse to hand out a proof that does not check against the signed root.
-  verifyInclusion(leafHashes[index - first] as Uint8Array, index, treeSize, hashes, seg.checkpoint.root);
+  verifyInclusion(
+    leafHashes[index - first] as Uint8Array,
+    index,
+    treeSize,
+    hashes,
+    seg.checkpoint.root,
+  );
   const entry = leaves[index - first] as Uint8Array;
-  const proof = formatTlogProof({ extra: entry, index, hashes, checkpointNote: formatNote(seg.noteText, seg.signatures) });
+  const proof = formatTlogProof({
+    extra: entry,
+    index,
+    hashes,
+    checkpointNote: formatNote(seg.noteText, seg.signatures),
+  });
   return { index, seq, treeSize, entry, proof };
 }
 

@@ -32,7 +32,10 @@ export type VerifyStoreResult = {
  * Verifies every object in `store`. Findings go to `onFinding`; nothing throws for bad data.
  * @throws StorageError / ConfigurationError when the store itself cannot be listed or read.
  */
-export async function verifyStore(store: ObjectStore, opts: VerifyStoreOptions): Promise<VerifyStoreResult> {
+export async function verifyStore(
+  store: ObjectStore,
+  opts: VerifyStoreOptions,
+): Promise<VerifyStoreResult> {
   let findings = 0;
   const sink: FindingSink = (f: Finding) => {
     findings++;
@@ -60,7 +63,11 @@ export async function verifyStore(store: ObjectStore, opts: VerifyStoreOptions):
       const kind = classifyKey(item.key);
       if (kind.kind === 'bundle-manifest') continue;
       if (kind.kind !== 'segment' || (wanted && !wanted.has(kind.log))) {
-        sink({ code: 'UNEXPECTED_OBJECT', key: item.key, detail: `${item.key} is not a segment of any log` });
+        sink({
+          code: 'UNEXPECTED_OBJECT',
+          key: item.key,
+          detail: `${item.key} is not a segment of any log`,
+        });
         continue;
       }
       if (current?.name !== kind.log) {
@@ -68,10 +75,20 @@ export async function verifyStore(store: ObjectStore, opts: VerifyStoreOptions):
         startLog(kind.log);
       }
       if (data === undefined) {
-        sink({ code: 'OBJECT_UNREADABLE', log: kind.log, seq: kind.seq, key: item.key, detail: 'listed but could not be read' });
+        sink({
+          code: 'OBJECT_UNREADABLE',
+          log: kind.log,
+          seq: kind.seq,
+          key: item.key,
+          detail: 'listed but could not be read',
+        });
         continue;
       }
-      (current as unknown as { verifier: LogVerifier }).verifier.addSegment(item.key, kind.seq, data);
+      (current as unknown as { verifier: LogVerifier }).verifier.addSegment(
+        item.key,
+        kind.seq,
+        data,
+      );
       segments++;
       bytes += data.length;
       opts.onProgress?.({ segments, bytes });

@@ -33,8 +33,15 @@ export function helpText(spec: CommandSpec): string {
   const lines = [`Usage: auditlock ${spec.usage}`, '', spec.summary];
   if (spec.description) lines.push('', spec.description);
   lines.push('', 'Options:');
-  const rows = Object.entries({ ...spec.options, help: { type: 'boolean', help: 'show this help' } as OptionSpec }).map(
-    ([name, o]) => [`  --${name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`, `${o.help}${o.default !== undefined ? ` (default: ${o.default})` : ''}`] as const,
+  const rows = Object.entries({
+    ...spec.options,
+    help: { type: 'boolean', help: 'show this help' } as OptionSpec,
+  }).map(
+    ([name, o]) =>
+      [
+        `  --${name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`,
+        `${o.help}${o.default !== undefined ? ` (default: ${o.default})` : ''}`,
+      ] as const,
   );
   const width = Math.max(...rows.map(([l]) => l.length)) + 2;
   for (const [l, r] of rows) lines.push(l.padEnd(width) + r);
@@ -49,7 +56,11 @@ export function parseCommand(spec: CommandSpec, argv: string[]): Parsed | 'help'
   const options = Object.fromEntries(
     Object.entries(spec.options).map(([k, o]) => [
       k,
-      { type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) },
+      {
+        type: o.type,
+        ...(o.multiple ? { multiple: true } : {}),
+        ...(o.short ? { short: o.short } : {}),
+      },
     ]),
   );
   let parsed: ReturnType<typeof parseArgs>;
@@ -66,18 +77,27 @@ export function parseCommand(spec: CommandSpec, argv: string[]): Parsed | 'help'
   if (parsed.values.help) return 'help';
   const { min, max } = spec.positionals;
   if (parsed.positionals.length < min || parsed.positionals.length > max)
-    throw new UsageError(`${spec.name}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}; usage: auditlock ${spec.usage}`);
+    throw new UsageError(
+      `${spec.name}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}; usage: auditlock ${spec.usage}`,
+    );
   const values: Parsed['values'] = {};
-  for (const [k, o] of Object.entries(spec.options)) values[k] = (parsed.values[k] as Parsed['values'][string]) ?? o.default;
+  for (const [k, o] of Object.entries(spec.options))
+    values[k] = (parsed.values[k] as Parsed['values'][string]) ?? o.default;
   return { values, positionals: parsed.positionals };
 }
 
 /** Reads a non-negative integer option. @throws UsageError */
-export function intOption(p: Parsed, name: string, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number | undefined {
+export function intOption(
+  p: Parsed,
+  name: string,
+  { min = 0, max = Number.MAX_SAFE_INTEGER } = {},
+): number | undefined {
   const v = p.values[name];
   if (v === undefined) return undefined;
   if (typeof v !== 'string' || !/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max)
-    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    throw new UsageError(
+      `--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`,
+    );
   return Number(v);
 }
 

@@ -9,14 +9,19 @@ import type { Signer } from '../core/ports.js';
 import { UsageError } from './cli-error.js';
 
 /** The signer named by `--key FILE` or `--kms-key ID`. @throws UsageError, ConfigurationError */
-export async function loadSigner(key: string | undefined, kmsKey: string | undefined): Promise<Signer> {
+export async function loadSigner(
+  key: string | undefined,
+  kmsKey: string | undefined,
+): Promise<Signer> {
   if (key && kmsKey) throw new UsageError('give either --key or --kms-key, not both');
   if (key) return LocalSigner.load(key);
   if (kmsKey) {
     const { openKmsSigner } = await import('./kms-signer-spec.js');
     return openKmsSigner(kmsKey);
   }
-  throw new UsageError('a signing key is required: --key <private key PEM> or --kms-key <id|alias|arn>');
+  throw new UsageError(
+    'a signing key is required: --key <private key PEM> or --kms-key <id|alias|arn>',
+  );
 }
 
 const trustFileSchema = z.strictObject({
@@ -37,7 +42,10 @@ const trustFileSchema = z.strictObject({
  * (JSON: `{"keys":[{"publicKey": "<PEM or vkey or path>", "notBefore": "...", "notAfter": "..."}]}`).
  * @throws UsageError if none given; ConfigurationError for unreadable keys.
  */
-export async function loadTrustedKeys(pubkeys: string[], trustFile: string | undefined): Promise<TrustedKey[]> {
+export async function loadTrustedKeys(
+  pubkeys: string[],
+  trustFile: string | undefined,
+): Promise<TrustedKey[]> {
   const keys: TrustedKey[] = [];
   for (const p of pubkeys) {
     const { spki, name } = await loadPublicKey(p);
@@ -48,7 +56,11 @@ export async function loadTrustedKeys(pubkeys: string[], trustFile: string | und
     try {
       parsed = trustFileSchema.parse(JSON.parse(await readFile(trustFile, 'utf8')));
     } catch (cause) {
-      throw new ConfigurationError('TRUST_FILE_INVALID', `${trustFile} is not a valid trusted-keys file: ${(cause as Error).message}`, { cause });
+      throw new ConfigurationError(
+        'TRUST_FILE_INVALID',
+        `${trustFile} is not a valid trusted-keys file: ${(cause as Error).message}`,
+        { cause },
+      );
     }
     for (const [i, k] of parsed.keys.entries()) {
       const { spki, name } = await loadPublicKey(k.publicKey);
@@ -61,6 +73,9 @@ export async function loadTrustedKeys(pubkeys: string[], trustFile: string | und
       });
     }
   }
-  if (keys.length === 0) throw new UsageError('no trusted public key: give --pubkey <PEM|vkey> or --trusted-keys <file>');
+  if (keys.length === 0)
+    throw new UsageError(
+      'no trusted public key: give --pubkey <PEM|vkey> or --trusted-keys <file>',
+    );
   return keys;
 }

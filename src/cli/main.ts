@@ -4,15 +4,15 @@
  * output and an exit status (0 ok, 1 findings or rejected input, 2 usage or I/O error).
  */
 import { AuditlockError, ConfigurationError, StorageError } from '../core/errors.js';
+import type { CommandSpec } from './args.js';
 import { EXIT, UsageError } from './cli-error.js';
+import { extraCommands } from './commands/index-extra.js';
 import { ingest, ingestSpec } from './commands/ingest.js';
 import { keygen, keygenSpec } from './commands/keygen.js';
 import { prove, proveSpec } from './commands/prove.js';
-import { verifyProof, verifyProofSpec } from './commands/verify-proof.js';
 import { verify, verifySpec } from './commands/verify.js';
+import { verifyProof, verifyProofSpec } from './commands/verify-proof.js';
 import type { Io } from './output.js';
-import type { CommandSpec } from './args.js';
-import { extraCommands } from './commands/index-extra.js';
 
 type Command = { spec: CommandSpec; run: (argv: string[], io: Io) => Promise<number> };
 
@@ -61,17 +61,21 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
 function describeError(err: unknown): string {
   if (err instanceof UsageError) return `auditlock: ${err.message}`;
-  if (err instanceof ConfigurationError) return `auditlock: configuration error ${err.code}: ${err.message}`;
-  if (err instanceof StorageError) return `auditlock: storage error ${err.code}${err.retryable ? ' (transient)' : ''}: ${err.message}`;
+  if (err instanceof ConfigurationError)
+    return `auditlock: configuration error ${err.code}: ${err.message}`;
+  if (err instanceof StorageError)
+    return `auditlock: storage error ${err.code}${err.retryable ? ' (transient)' : ''}: ${err.message}`;
   if (err instanceof AuditlockError) return `auditlock: ${err.code}: ${err.message}`;
   return `auditlock: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
 }
 
 const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isEntry || process.argv[1]?.endsWith('/auditlock')) {
-  main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }).then(
-    (code) => {
-      process.exitCode = code;
-    },
-  );
+  main(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+  }).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -20,7 +20,10 @@ export async function openStore(spec: string, options: StoreOptions = {}): Promi
     const { openS3Store } = await import('./s3-store-spec.js');
     return openS3Store(spec, options);
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) throw new UsageError(`unsupported store ${JSON.stringify(spec)}: use a folder path or s3://bucket/prefix`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec))
+    throw new UsageError(
+      `unsupported store ${JSON.stringify(spec)}: use a folder path or s3://bucket/prefix`,
+    );
   if (options.forWriting) await mkdir(spec, { recursive: true });
   return new FolderStore(spec);
 }

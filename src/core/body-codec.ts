@@ -40,7 +40,8 @@ export function splitEntries(raw: Uint8Array): Uint8Array[] {
   for (;;) {
     const end = raw.indexOf(NEWLINE, start);
     if (end < 0) break;
-    if (end === start) throw new IntegrityError('BODY_INVALID', `empty line at entry ${out.length}`);
+    if (end === start)
+      throw new IntegrityError('BODY_INVALID', `empty line at entry ${out.length}`);
     out.push(raw.subarray(start, end));
     start = end + 1;
   }
@@ -65,7 +66,11 @@ export function encodeBody(raw: Uint8Array, encoding: BodyEncoding): Uint8Array 
  * member with a correct CRC-32 and size and nothing after it.
  * @throws IntegrityError `BODY_INVALID`
  */
-export function decodeBody(stored: Uint8Array, encoding: BodyEncoding, rawLength: number): Uint8Array {
+export function decodeBody(
+  stored: Uint8Array,
+  encoding: BodyEncoding,
+  rawLength: number,
+): Uint8Array {
   const bad = (why: string, cause?: unknown): never => {
     throw new IntegrityError('BODY_INVALID', `${encoding} body ${why}`, { cause });
   };
@@ -89,7 +94,8 @@ export function decodeBody(stored: Uint8Array, encoding: BodyEncoding, rawLength
   const { buffer, engine } = result as { buffer: Buffer; engine: { bytesWritten: number } };
   if (10 + engine.bytesWritten + 8 !== stored.length)
     bad('has trailing bytes after the gzip member');
-  if (buffer.length !== rawLength) bad(`inflates to ${buffer.length} bytes, header says ${rawLength}`);
+  if (buffer.length !== rawLength)
+    bad(`inflates to ${buffer.length} bytes, header says ${rawLength}`);
   const view = new DataView(stored.buffer, stored.byteOffset, stored.byteLength);
   if (view.getUint32(stored.length - 8, true) !== crc32(buffer)) bad('has a wrong CRC-32');
   if (view.getUint32(stored.length - 4, true) !== rawLength >>> 0) bad('has a wrong ISIZE');

@@ -8,7 +8,7 @@
  * verifiers accept only the canonical form. KMS and OpenSSL return either S; normalising does not
  * need the private key.
  */
-import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject, verify as nodeVerify } from 'node:crypto';
 import { IntegrityError } from './errors.js';
 
 /** Order of the P-256 base point (FIPS 186-4 D.1.2.3). */

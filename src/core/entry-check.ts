@@ -35,6 +35,9 @@ export function checkEntryBytes(bytes: Uint8Array, strict: boolean): EntryCheck 
   try {
     return { ok: true, kind, receivedAt: parseTimestamp(receivedAt) };
   } catch {
-    return { ok: false, detail: `entry receivedAt ${JSON.stringify(receivedAt)} is not a timestamp` };
+    return {
+      ok: false,
+      detail: `entry receivedAt ${JSON.stringify(receivedAt)} is not a timestamp`,
+    };
   }
 }

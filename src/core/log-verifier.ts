@@ -9,12 +9,12 @@ import type { Checkpoint } from './checkpoint.js';
 import { CompactRange } from './compact-range.js';
 import { fromBase64, toBase64 } from './encoding.js';
 import { parseTimestamp } from './entry.js';
+import { checkEntryBytes } from './entry-check.js';
 import { AuditlockError } from './errors.js';
 import type { Finding, FindingCode, FindingSink } from './findings.js';
 import { bytesEqual, sha256 } from './hash.js';
-import { checkEntryBytes } from './entry-check.js';
 import { hashLeaf } from './merkle.js';
-import { type TrustedKey, checkSignature } from './note.js';
+import { checkSignature, type TrustedKey } from './note.js';
 import { GENESIS_PREV, type ParsedSegment, parseSegment } from './segment.js';
 
 export type LogVerifyOptions = {
@@ -77,10 +77,16 @@ export class LogVerifier {
       this.#prevHash = GENESIS_PREV;
       this.#range = new CompactRange();
     }
-    this.#pendingCheckpoints = [...(opts.trustedCheckpoints ?? [])].sort((a, b) => a.treeSize - b.treeSize);
+    this.#pendingCheckpoints = [...(opts.trustedCheckpoints ?? [])].sort(
+      (a, b) => a.treeSize - b.treeSize,
+    );
   }
 
-  #report(code: FindingCode, detail: string, at: { seq?: number; key?: string; index?: number } = {}): void {
+  #report(
+    code: FindingCode,
+    detail: string,
+    at: { seq?: number; key?: string; index?: number } = {},
+  ): void {
     this.#findings++;
     const finding: Finding = { code, log: this.#log, ...at, detail };
     this.#sink(finding);
@@ -92,7 +98,8 @@ export class LogVerifier {
     this.#segments++;
     this.#bytes += bytes.length;
     if (seq > this.#nextSeq) {
-      const missing = seq - this.#nextSeq === 1 ? `${this.#nextSeq}` : `${this.#nextSeq}..${seq - 1}`;
+      const missing =
+        seq - this.#nextSeq === 1 ? `${this.#nextSeq}` : `${this.#nextSeq}..${seq - 1}`;
       this.#report('SEQUENCE_GAP', `segment(s) ${missing} missing before ${seq}`, at);
       this.#prevHash = undefined;
       this.#range = undefined;
@@ -113,12 +120,25 @@ export class LogVerifier {
     const cp = parsed.checkpoint;
     if (this.#origin === undefined) this.#origin = cp.origin;
     else if (cp.origin !== this.#origin)
-      this.#report('ORIGIN_MISMATCH', `origin ${JSON.stringify(cp.origin)}, log is ${JSON.stringify(this.#origin)}`, at);
-    if (cp.seq !== seq) this.#report('SEQUENCE_MISMATCH', `checkpoint says segment ${cp.seq}, key says ${seq}`, at);
+      this.#report(
+        'ORIGIN_MISMATCH',
+        `origin ${JSON.stringify(cp.origin)}, log is ${JSON.stringify(this.#origin)}`,
+        at,
+      );
+    if (cp.seq !== seq)
+      this.#report('SEQUENCE_MISMATCH', `checkpoint says segment ${cp.seq}, key says ${seq}`, at);
     if (this.#prevHash && !bytesEqual(cp.prev, this.#prevHash))
-      this.#report('PREV_HASH_MISMATCH', `prev ${toBase64(cp.prev)}, previous segment hashes to ${toBase64(this.#prevHash)}`, at);
+      this.#report(
+        'PREV_HASH_MISMATCH',
+        `prev ${toBase64(cp.prev)}, previous segment hashes to ${toBase64(this.#prevHash)}`,
+        at,
+      );
     if (!bytesEqual(sha256(parsed.payload), cp.payloadHash))
-      this.#report('PAYLOAD_HASH_MISMATCH', `payload hashes to ${toBase64(sha256(parsed.payload))}, checkpoint says ${toBase64(cp.payloadHash)}`, at);
+      this.#report(
+        'PAYLOAD_HASH_MISMATCH',
+        `payload hashes to ${toBase64(sha256(parsed.payload))}, checkpoint says ${toBase64(cp.payloadHash)}`,
+        at,
+      );
     this.#checkTree(parsed, at);
     this.#checkSealTime(parsed, at);
     this.#prevHash = parsed.hash;
@@ -132,19 +152,39 @@ export class LogVerifier {
     let unknown = 0;
     const sealedMs = parseTimestamp(parsed.checkpoint.sealedAt);
     for (const sig of parsed.signatures) {
-      const check = checkSignature(parsed.noteText, sig, this.#opts.trustedKeys, parsed.checkpoint.origin);
+      const check = checkSignature(
+        parsed.noteText,
+        sig,
+        this.#opts.trustedKeys,
+        parsed.checkpoint.origin,
+      );
       if (check.status === 'unknown-key') unknown++;
       else if (check.status === 'invalid')
-        this.#report('SIGNATURE_INVALID', `signature by ${sig.keyName} (${hex(sig.keyId)}) does not verify`, at);
+        this.#report(
+          'SIGNATURE_INVALID',
+          `signature by ${sig.keyName} (${hex(sig.keyId)}) does not verify`,
+          at,
+        );
       else {
         valid++;
         const { notBefore, notAfter } = check.key;
-        if ((notBefore !== undefined && sealedMs < notBefore) || (notAfter !== undefined && sealedMs > notAfter))
-          this.#report('KEY_NOT_VALID_AT_SEAL_TIME', `key ${check.key.label ?? hex(sig.keyId)} not valid at ${parsed.checkpoint.sealedAt}`, at);
+        if (
+          (notBefore !== undefined && sealedMs < notBefore) ||
+          (notAfter !== undefined && sealedMs > notAfter)
+        )
+          this.#report(
+            'KEY_NOT_VALID_AT_SEAL_TIME',
+            `key ${check.key.label ?? hex(sig.keyId)} not valid at ${parsed.checkpoint.sealedAt}`,
+            at,
+          );
       }
     }
     if (valid === 0 && unknown > 0)
-      this.#report('SIGNATURE_UNTRUSTED', `signed only by unknown key(s): ${parsed.signatures.map((s) => `${s.keyName}+${hex(s.keyId)}`).join(', ')}`, at);
+      this.#report(
+        'SIGNATURE_UNTRUSTED',
+        `signed only by unknown key(s): ${parsed.signatures.map((s) => `${s.keyName}+${hex(s.keyId)}`).join(', ')}`,
+        at,
+      );
     else if (valid > 0 && unknown > 0)
       this.#report('SIGNATURE_UNEXPECTED', `${unknown} signature line(s) from unknown keys`, at);
   }
@@ -152,17 +192,33 @@ export class LogVerifier {
   #checkTree(parsed: ParsedSegment, at: { seq: number; key: string }): void {
     const { header, checkpoint: cp } = parsed;
     if (header.firstIndex + header.count !== cp.treeSize) {
-      this.#report('HEADER_INCONSISTENT', `firstIndex ${header.firstIndex} + count ${header.count} != tree size ${cp.treeSize}`, at);
+      this.#report(
+        'HEADER_INCONSISTENT',
+        `firstIndex ${header.firstIndex} + count ${header.count} != tree size ${cp.treeSize}`,
+        at,
+      );
     }
     let range = this.#range;
     if (range && header.firstIndex !== range.size)
-      this.#report('LEAF_INDEX_MISMATCH', `first leaf index ${header.firstIndex}, previous tree size ${range.size}`, at);
+      this.#report(
+        'LEAF_INDEX_MISMATCH',
+        `first leaf index ${header.firstIndex}, previous tree size ${range.size}`,
+        at,
+      );
     const stored = decodeFrontier(header.firstIndex, header.frontierBefore);
     if (range && (!stored || !sameFrontier(stored, range)))
-      this.#report('FRONTIER_MISMATCH', 'frontierBefore differs from the frontier computed from earlier segments', at);
+      this.#report(
+        'FRONTIER_MISMATCH',
+        'frontierBefore differs from the frontier computed from earlier segments',
+        at,
+      );
     if (!range) range = stored;
     if (!range) {
-      this.#report('HEADER_INCONSISTENT', `frontierBefore has the wrong number of hashes for size ${header.firstIndex}`, at);
+      this.#report(
+        'HEADER_INCONSISTENT',
+        `frontierBefore has the wrong number of hashes for size ${header.firstIndex}`,
+        at,
+      );
       this.#range = decodeFrontier(cp.treeSize, header.frontierAfter);
       return;
     }
@@ -170,7 +226,11 @@ export class LogVerifier {
     let entries: Uint8Array[];
     try {
       entries = splitEntries(decodeBody(parsed.body, header.encoding, header.rawLength));
-      if (entries.length !== header.count) throw new AuditlockError('BODY_INVALID', `body has ${entries.length} entries, header says ${header.count}`);
+      if (entries.length !== header.count)
+        throw new AuditlockError(
+          'BODY_INVALID',
+          `body has ${entries.length} entries, header says ${header.count}`,
+        );
     } catch (err) {
       this.#report(codeOf(err, 'BODY_INVALID'), messageOf(err), at);
       this.#range = decodeFrontier(cp.treeSize, header.frontierAfter);
@@ -191,26 +251,53 @@ export class LogVerifier {
       this.#entries++;
       if (check.kind === 'quarantine') this.#quarantined++;
       if (check.receivedAt < this.#lastReceived)
-        this.#report('RECEIVE_TIME_REGRESSION', `received ${new Date(check.receivedAt).toISOString()} after ${new Date(this.#lastReceived).toISOString()}`, { ...at, index });
+        this.#report(
+          'RECEIVE_TIME_REGRESSION',
+          `received ${new Date(check.receivedAt).toISOString()} after ${new Date(this.#lastReceived).toISOString()}`,
+          { ...at, index },
+        );
       this.#lastReceived = Math.max(this.#lastReceived, check.receivedAt);
       first ??= check.receivedAt;
       last = check.receivedAt;
     }
-    if (first !== undefined && (parseTimestamp(header.firstReceivedAt) !== first || parseTimestamp(header.lastReceivedAt) !== last))
-      this.#report('RECEIVE_TIME_MISMATCH', `header says ${header.firstReceivedAt}..${header.lastReceivedAt}, entries say ${new Date(first).toISOString()}..${new Date(last).toISOString()}`, at);
+    if (
+      first !== undefined &&
+      (parseTimestamp(header.firstReceivedAt) !== first ||
+        parseTimestamp(header.lastReceivedAt) !== last)
+    )
+      this.#report(
+        'RECEIVE_TIME_MISMATCH',
+        `header says ${header.firstReceivedAt}..${header.lastReceivedAt}, entries say ${new Date(first).toISOString()}..${new Date(last).toISOString()}`,
+        at,
+      );
     if (!bytesEqual(range.root(), cp.root))
-      this.#report('ROOT_MISMATCH', `entries hash to root ${toBase64(range.root())}, checkpoint says ${toBase64(cp.root)}`, at);
+      this.#report(
+        'ROOT_MISMATCH',
+        `entries hash to root ${toBase64(range.root())}, checkpoint says ${toBase64(cp.root)}`,
+        at,
+      );
     const after = decodeFrontier(range.size, header.frontierAfter);
     if (!after || !sameFrontier(after, range))
-      this.#report('FRONTIER_MISMATCH', 'frontierAfter differs from the frontier computed from the entries', at);
+      this.#report(
+        'FRONTIER_MISMATCH',
+        'frontierAfter differs from the frontier computed from the entries',
+        at,
+      );
     this.#range = range;
   }
 
   #checkTrustedCheckpoints(range: CompactRange, at: { seq: number; key: string }): void {
-    while (this.#pendingCheckpoints.length > 0 && (this.#pendingCheckpoints[0] as Checkpoint).treeSize <= range.size) {
+    while (
+      this.#pendingCheckpoints.length > 0 &&
+      (this.#pendingCheckpoints[0] as Checkpoint).treeSize <= range.size
+    ) {
       const cp = this.#pendingCheckpoints.shift() as Checkpoint;
       if (cp.treeSize === range.size && !bytesEqual(cp.root, range.root()))
-        this.#report('CHECKPOINT_MISMATCH', `at tree size ${cp.treeSize} the log's root is ${toBase64(range.root())}, the trusted checkpoint says ${toBase64(cp.root)}`, at);
+        this.#report(
+          'CHECKPOINT_MISMATCH',
+          `at tree size ${cp.treeSize} the log's root is ${toBase64(range.root())}, the trusted checkpoint says ${toBase64(cp.root)}`,
+          at,
+        );
     }
   }
 
@@ -218,7 +305,11 @@ export class LogVerifier {
     const sealed = parseTimestamp(parsed.checkpoint.sealedAt);
     const lastReceived = parseTimestamp(parsed.header.lastReceivedAt);
     if (sealed < this.#lastSealed || sealed < lastReceived)
-      this.#report('SEAL_TIME_REGRESSION', `sealed ${parsed.checkpoint.sealedAt}, before the previous seal or last receive time`, at);
+      this.#report(
+        'SEAL_TIME_REGRESSION',
+        `sealed ${parsed.checkpoint.sealedAt}, before the previous seal or last receive time`,
+        at,
+      );
     this.#lastSealed = Math.max(this.#lastSealed, sealed);
   }
 
@@ -226,9 +317,15 @@ export class LogVerifier {
   finish(): LogSummary {
     const size = this.#range?.size ?? 0;
     if (this.#opts.expectSize !== undefined && size < this.#opts.expectSize)
-      this.#report('LOG_TRUNCATED', `log has ${size} entries, expected at least ${this.#opts.expectSize}`);
+      this.#report(
+        'LOG_TRUNCATED',
+        `log has ${size} entries, expected at least ${this.#opts.expectSize}`,
+      );
     for (const cp of this.#pendingCheckpoints)
-      this.#report('LOG_TRUNCATED', `log has ${size} entries, a trusted checkpoint has ${cp.treeSize}`);
+      this.#report(
+        'LOG_TRUNCATED',
+        `log has ${size} entries, a trusted checkpoint has ${cp.treeSize}`,
+      );
     this.#pendingCheckpoints = [];
     if (this.#segments === 0 && (this.#opts.expectSize ?? 0) === 0)
       this.#report('LOG_EMPTY', 'no segments found');
@@ -267,7 +364,13 @@ function sameFrontier(a: CompactRange, b: CompactRange): boolean {
 function codeOf(err: unknown, fallback: FindingCode): FindingCode {
   if (err instanceof AuditlockError) {
     const c = err.code as string;
-    if (c === 'CHECKPOINT_MALFORMED' || c === 'HEADER_INVALID' || c === 'BODY_INVALID' || c === 'SEGMENT_MALFORMED') return c;
+    if (
+      c === 'CHECKPOINT_MALFORMED' ||
+      c === 'HEADER_INVALID' ||
+      c === 'BODY_INVALID' ||
+      c === 'SEGMENT_MALFORMED'
+    )
+      return c;
     if (c === 'NOTE_MALFORMED') return 'SEGMENT_MALFORMED';
   }
   return fallback;

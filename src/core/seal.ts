@@ -11,11 +11,11 @@ import { hashLeaf } from './merkle.js';
 import { signNoteText } from './note.js';
 import type { Signer } from './ports.js';
 import {
-  GENESIS_PREV,
-  type SegmentHeader,
   assembleSegment,
   encodePayload,
   formatSegmentCheckpoint,
+  GENESIS_PREV,
+  type SegmentHeader,
 } from './segment.js';
 
 /** Everything needed to append the next segment to a log: derived from its head segment. */
@@ -74,7 +74,8 @@ export type SealedSegment = {
  */
 export async function sealSegment(input: SealInput): Promise<SealedSegment> {
   const { head, entries } = input;
-  if (entries.length === 0) throw new ConfigurationError('SEAL_EMPTY', 'cannot seal an empty segment');
+  if (entries.length === 0)
+    throw new ConfigurationError('SEAL_EMPTY', 'cannot seal an empty segment');
   const frontierBefore = head.frontier.hashes().map(toBase64);
   const firstIndex = head.frontier.size;
   const range = head.frontier.clone();

@@ -16,14 +16,19 @@
  * this whole object. docs/FORMAT.md is the normative description.
  */
 import { z } from 'zod';
-import { type BodyEncoding, BODY_ENCODINGS } from './body-codec.js';
+import { BODY_ENCODINGS, type BodyEncoding } from './body-codec.js';
 import { canonicalize } from './canonical-json.js';
 import { type Checkpoint, formatCheckpoint, parseCheckpoint } from './checkpoint.js';
 import { fromBase64, fromUtf8, toBase64, utf8 } from './encoding.js';
 import { parseTimestamp } from './entry.js';
 import { IntegrityError } from './errors.js';
 import { HASH_SIZE, sha256 } from './hash.js';
-import { MAX_SIGNATURES, type NoteSignature, formatSignatureLine, parseSignatureLine } from './note.js';
+import {
+  formatSignatureLine,
+  MAX_SIGNATURES,
+  type NoteSignature,
+  parseSignatureLine,
+} from './note.js';
 
 export const SEGMENT_MAGIC = 'auditlock-segment v1\n';
 /** Upper bounds a verifier enforces before allocating anything large. */
@@ -128,11 +133,19 @@ export function parseSegmentCheckpoint(text: string): SegmentCheckpoint {
     throw new IntegrityError('CHECKPOINT_MALFORMED', `segment checkpoint ${why}`);
   };
   if (cp.extensions.length !== 4) bad(`has ${cp.extensions.length} extension lines, expected 4`);
-  const [seqLine, prevLine, sealedLine, payloadLine] = cp.extensions as [string, string, string, string];
+  const [seqLine, prevLine, sealedLine, payloadLine] = cp.extensions as [
+    string,
+    string,
+    string,
+    string,
+  ];
   const field = (line: string, prefix: string): string =>
-    line.startsWith(prefix) ? line.slice(prefix.length) : bad(`line ${JSON.stringify(line)} is not ${prefix.trim()}`);
+    line.startsWith(prefix)
+      ? line.slice(prefix.length)
+      : bad(`line ${JSON.stringify(line)} is not ${prefix.trim()}`);
   const seqText = field(seqLine, EXT.segment);
-  if (!/^(0|[1-9][0-9]{0,15})$/.test(seqText) || !Number.isSafeInteger(Number(seqText))) bad('has a bad sequence number');
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(seqText) || !Number.isSafeInteger(Number(seqText)))
+    bad('has a bad sequence number');
   const hash = (text: string, what: string): Uint8Array => {
     try {
       const h = fromBase64(text);
@@ -193,7 +206,8 @@ export function parseSegment(bytes: Uint8Array): ParsedSegment {
   };
   if (bytes.length > MAX_SEGMENT_BYTES) bad(`is larger than ${MAX_SEGMENT_BYTES} bytes`);
   const magic = utf8(SEGMENT_MAGIC);
-  for (let i = 0; i < magic.length; i++) if (bytes[i] !== magic[i]) bad('does not start with the magic line');
+  for (let i = 0; i < magic.length; i++)
+    if (bytes[i] !== magic[i]) bad('does not start with the magic line');
   // Note text: non-empty lines up to the first blank line.
   const textEnd = indexOfBlankLine(bytes, magic.length, MAX_NOTE_BYTES);
   if (textEnd < 0) bad('has no blank line after its checkpoint');

@@ -4,16 +4,24 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
 import { verifyStore } from '../../src/app/verify.js';
+import { parseCheckpoint } from '../../src/core/checkpoint.js';
 import { toBase64, utf8 } from '../../src/core/encoding.js';
 import type { Finding } from '../../src/core/findings.js';
 import { segmentKey } from '../../src/core/layout.js';
-import { parseCheckpoint } from '../../src/core/checkpoint.js';
 import { parseNote } from '../../src/core/note.js';
 import { logFixture, makeKey, writeLog } from '../helpers/log-fixture.js';
 
-async function verify(store: MemoryStore, trusted = [] as Parameters<typeof verifyStore>[1]['trustedKeys'], extra: Partial<Parameters<typeof verifyStore>[1]> = {}) {
+async function verify(
+  store: MemoryStore,
+  trusted = [] as Parameters<typeof verifyStore>[1]['trustedKeys'],
+  extra: Partial<Parameters<typeof verifyStore>[1]> = {},
+) {
   const findings: Finding[] = [];
-  const result = await verifyStore(store, { trustedKeys: trusted, onFinding: (f) => findings.push(f), ...extra });
+  const result = await verifyStore(store, {
+    trustedKeys: trusted,
+    onFinding: (f) => findings.push(f),
+    ...extra,
+  });
   return { result, findings, codes: [...new Set(findings.map((f) => f.code))].sort() };
 }
 
@@ -31,7 +39,13 @@ describe('archive and verify', () => {
     expect(findings).toEqual([]);
     expect(result.ok).toBe(true);
     expect(result.logs).toHaveLength(1);
-    expect(result.logs[0]).toMatchObject({ log: 'main', segments: 5, entries: 50, treeSize: 50, origin: 'audit.example.com/test/main' });
+    expect(result.logs[0]).toMatchObject({
+      log: 'main',
+      segments: 5,
+      entries: 50,
+      treeSize: 50,
+      origin: 'audit.example.com/test/main',
+    });
   });
 
   it('continues a log across archiver restarts without a gap', async () => {
@@ -79,7 +93,11 @@ describe('tamper detection (one test per finding code)', () => {
     store.tamperReplace(key, bytes);
     const { findings } = await verify(store, [fx.key.trusted]);
     expect(findings.map((f) => [f.code, f.seq])).toEqual(
-      expect.arrayContaining([['PAYLOAD_HASH_MISMATCH', 1], ['ROOT_MISMATCH', 1], ['PREV_HASH_MISMATCH', 2]]),
+      expect.arrayContaining([
+        ['PAYLOAD_HASH_MISMATCH', 1],
+        ['ROOT_MISMATCH', 1],
+        ['PREV_HASH_MISMATCH', 2],
+      ]),
     );
   });
 
@@ -110,7 +128,10 @@ describe('tamper detection (one test per finding code)', () => {
     const other = new MemoryStore();
     const fxOther = logFixture(other, key);
     await writeLog(fxOther, 30, 10, 0, { origin: 'audit.example.com/test/other' });
-    store.tamperReplace(segmentKey('main', 1), (await other.get(segmentKey('main', 1))) as Uint8Array);
+    store.tamperReplace(
+      segmentKey('main', 1),
+      (await other.get(segmentKey('main', 1))) as Uint8Array,
+    );
     const { findings } = await verify(store, [key.trusted]);
     expect(findings.filter((f) => f.seq === 1).map((f) => f.code)).toContain('ORIGIN_MISMATCH');
   });
@@ -127,7 +148,9 @@ describe('tamper detection (one test per finding code)', () => {
     const { store, fx } = await cleanLog(10, 10);
     await store.putIfAbsent('main/seg/notes.txt', utf8('hello'));
     const { findings } = await verify(store, [fx.key.trusted]);
-    expect(findings).toEqual([expect.objectContaining({ code: 'UNEXPECTED_OBJECT', key: 'main/seg/notes.txt' })]);
+    expect(findings).toEqual([
+      expect.objectContaining({ code: 'UNEXPECTED_OBJECT', key: 'main/seg/notes.txt' }),
+    ]);
   });
 
   it('SEGMENT_MALFORMED: a segment replaced by garbage', async () => {

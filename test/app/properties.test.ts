@@ -13,7 +13,11 @@ import { logFixture, makeKey, sampleEvent } from '../helpers/log-fixture.js';
 const key = makeKey();
 const constantClock = { now: () => Date.UTC(2026, 10, 26, 9, 0, 0) };
 
-async function archive(count: number, perSegment: number, encoding: 'identity' | 'gzip' = 'identity') {
+async function archive(
+  count: number,
+  perSegment: number,
+  encoding: 'identity' | 'gzip' = 'identity',
+) {
   const store = new MemoryStore();
   const fx = logFixture(store, key);
   const archiver = await fx.open({ maxEvents: perSegment, encoding, clock: constantClock });
@@ -24,9 +28,14 @@ async function archive(count: number, perSegment: number, encoding: 'identity' |
   return store;
 }
 
-async function findingsOf(store: MemoryStore): Promise<{ findings: Finding[]; root?: string; size?: number }> {
+async function findingsOf(
+  store: MemoryStore,
+): Promise<{ findings: Finding[]; root?: string; size?: number }> {
   const findings: Finding[] = [];
-  const r = await verifyStore(store, { trustedKeys: [key.trusted], onFinding: (f) => findings.push(f) });
+  const r = await verifyStore(store, {
+    trustedKeys: [key.trusted],
+    onFinding: (f) => findings.push(f),
+  });
   return { findings, root: r.logs[0]?.root, size: r.logs[0]?.treeSize };
 }
 
@@ -39,22 +48,37 @@ async function keys(store: MemoryStore): Promise<string[]> {
 describe('archive properties', () => {
   it('any number of events in any segment size archives and verifies clean', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 25 }), fc.boolean(), async (n, per, gzip) => {
-        const { findings, size } = await findingsOf(await archive(n, per, gzip ? 'gzip' : 'identity'));
-        expect(findings).toEqual([]);
-        expect(size).toBe(n);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 1, max: 25 }),
+        fc.boolean(),
+        async (n, per, gzip) => {
+          const { findings, size } = await findingsOf(
+            await archive(n, per, gzip ? 'gzip' : 'identity'),
+          );
+          expect(findings).toEqual([]);
+          expect(size).toBe(n);
+        },
+      ),
       { numRuns: 25 },
     );
   });
 
   it('the tree root does not depend on how events were batched into segments', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 20 }), async (n, a, b) => {
-        const [x, y] = await Promise.all([findingsOf(await archive(n, a)), findingsOf(await archive(n, b))]);
-        expect(x.root).toBeDefined();
-        expect(x.root).toBe(y.root);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 20 }),
+        async (n, a, b) => {
+          const [x, y] = await Promise.all([
+            findingsOf(await archive(n, a)),
+            findingsOf(await archive(n, b)),
+          ]);
+          expect(x.root).toBeDefined();
+          expect(x.root).toBe(y.root);
+        },
+      ),
       { numRuns: 20 },
     );
   });
@@ -64,7 +88,8 @@ describe('archive properties', () => {
     const gz = await archive(24, 8, 'gzip');
     const objects: { store: MemoryStore; key: string; bytes: Uint8Array }[] = [];
     for (const s of [store, gz])
-      for (const k of await keys(s)) objects.push({ store: s, key: k, bytes: (await s.get(k)) as Uint8Array });
+      for (const k of await keys(s))
+        objects.push({ store: s, key: k, bytes: (await s.get(k)) as Uint8Array });
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 0, max: objects.length - 1 }),

@@ -120,7 +120,6 @@ describe('ingest killed with SIGKILL, then resumed', () => {
     // Whatever was stored after the last ack (its ack not yet written) continues the input in order.
     expect(afterKill).toEqual(Array.from({ length: afterKill.length }, (_, i) => idOfLine(i + 1)));
     const storedAfterAck = afterKill.length - last.throughLine;
-    console.log("DBG", killAfter, acks.length, afterKill.length, storedAfterAck);
 
     // Act 2: resume after the last acknowledged line.
     const resumed = await runCli([...ingestArgs(store, ackLog), '--from-line', String(last.throughLine + 1), '--json']);

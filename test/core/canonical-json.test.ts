@@ -37,8 +37,8 @@ describe('RFC 8785 vectors', () => {
     // §3.2.4: the UTF-8 bytes.
     expect(hex(bytes)).toBe(
       '7b226c69746572616c73223a5b6e756c6c2c747275652c66616c73655d2c226e756d62657273223a5b33333333' +
-        '3333333333332e333333333333332c31652b33302c342e352c302e3030322c31652d32375d2c22737472696e67' +
-        '223a22e282ac245c75303030665c6e4127425c225c5c5c5c5c222f227d',
+        '33333333332e333333333333332c31652b33302c342e352c302e3030322c31652d32375d2c22737472696e6722' +
+        '3a22e282ac245c75303030665c6e4127425c225c5c5c5c5c222f227d',
     );
   });
 
@@ -49,11 +49,9 @@ describe('RFC 8785 vectors', () => {
         '"\\u00f6":"Latin Small Letter O With Diaeresis"}',
     );
 
-    const keys = Object.keys(JSON.parse(canonicalize(input)) as object);
     const order = [...canonicalize(input).matchAll(/"([^"]*)":"/g)].map((m) => m[1]);
 
     expect(order).toEqual(['\\r', '1', '\u0080', 'ö', '€', '😀', '\ufb33']);
-    expect(keys).toHaveLength(7);
   });
 
   // Appendix B: IEEE 754 bit patterns and their canonical spelling.
@@ -171,11 +169,10 @@ describe('canonicalize', () => {
 describe('canonicalize properties', () => {
   const json = fc.jsonValue({ stringUnit: 'binary' });
 
-  it('is the JSON.stringify text when every object is already sorted', () => {
+  it('matches a plain reference implementation (no fast paths)', () => {
     fc.assert(
       fc.property(json, (value) => {
-        const sorted = JSON.parse(canonicalize(value));
-        expect(canonicalize(value)).toBe(JSON.stringify(sorted, sortedKeys(sorted)));
+        expect(canonicalize(value)).toBe(reference(value));
       }),
     );
   });
@@ -202,16 +199,16 @@ describe('canonicalize properties', () => {
   });
 });
 
-/** All member names in `value`, sorted: as a JSON.stringify allow-list it orders every object. */
-function sortedKeys(value: unknown, into = new Set<string>()): string[] {
-  if (Array.isArray(value)) for (const v of value) sortedKeys(v, into);
-  else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      into.add(k);
-      sortedKeys(v, into);
-    }
-  }
-  return [...into].sort();
+/** RFC 8785 written the obvious way: sort every object's names, JSON.stringify every primitive. */
+function reference(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(reference).join(',')}]`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  const record = value as Record<string, unknown>;
+  const members = Object.keys(record)
+    .sort()
+    .filter((k) => record[k] !== undefined)
+    .map((k) => `${JSON.stringify(k)}:${reference(record[k])}`);
+  return `{${members.join(',')}}`;
 }
 
 /** A copy of `value` with every object's members inserted in a seed-dependent order. */

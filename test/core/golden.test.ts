@@ -17,7 +17,14 @@ import { parseSegment } from '../../src/core/segment.js';
 const dir = 'test/vectors/golden';
 const expected = JSON.parse(readFileSync(`${dir}/EXPECTED.json`, 'utf8')) as {
   origin: string;
-  segments: { key: string; seq: number; sha256: string; treeSize: number; root: string; encoding: string }[];
+  segments: {
+    key: string;
+    seq: number;
+    sha256: string;
+    treeSize: number;
+    root: string;
+    encoding: string;
+  }[];
   leafHashes: string[];
 };
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -42,10 +49,16 @@ describe('golden log', () => {
       const bytes = new Uint8Array(readFileSync(`${dir}/store/${s.key}`));
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(s.sha256);
       const seg = parseSegment(bytes);
-      expect(seg.checkpoint).toMatchObject({ seq: s.seq, treeSize: s.treeSize, origin: expected.origin });
+      expect(seg.checkpoint).toMatchObject({
+        seq: s.seq,
+        treeSize: s.treeSize,
+        origin: expected.origin,
+      });
       expect(hex(seg.checkpoint.root)).toBe(s.root);
       expect(seg.header.encoding).toBe(s.encoding);
-      for (const e of splitEntries(decodeBody(seg.body, seg.header.encoding, seg.header.rawLength))) {
+      for (const e of splitEntries(
+        decodeBody(seg.body, seg.header.encoding, seg.header.rawLength),
+      )) {
         decodeEntry(e); // canonical and schema-valid, or throws
         leaves.push(hex(hashLeaf(e)));
       }

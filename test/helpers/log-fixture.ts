@@ -11,7 +11,9 @@ import type { TrustedKey } from '../../src/core/note.js';
 import type { Clock, ObjectStore } from '../../src/core/ports.js';
 
 /** A clock that advances 1 ms per read, starting at a fixed instant (reproducible timestamps). */
-export function steppingClock(start = Date.UTC(2026, 10, 26, 8, 0, 0)): Clock & { set(ms: number): void } {
+export function steppingClock(
+  start = Date.UTC(2026, 10, 26, 8, 0, 0),
+): Clock & { set(ms: number): void } {
   let t = start;
   return {
     now: () => t++,
@@ -21,12 +23,22 @@ export function steppingClock(start = Date.UTC(2026, 10, 26, 8, 0, 0)): Clock & 
   };
 }
 
-export type TestKey = { signer: LocalSigner; trusted: TrustedKey; spki: Uint8Array; privateKeyPem: string };
+export type TestKey = {
+  signer: LocalSigner;
+  trusted: TrustedKey;
+  spki: Uint8Array;
+  privateKeyPem: string;
+};
 
 export function makeKey(label = 'test'): TestKey {
   const pair = generateKeyPair();
   const signer = LocalSigner.fromPem(pair.privateKeyPem);
-  return { signer, spki: pair.spki, trusted: { spki: pair.spki, label }, privateKeyPem: pair.privateKeyPem };
+  return {
+    signer,
+    spki: pair.spki,
+    trusted: { spki: pair.spki, label },
+    privateKeyPem: pair.privateKeyPem,
+  };
 }
 
 /** A valid event, distinct per `i`. */
@@ -51,7 +63,10 @@ export type LogFixture = {
   open(overrides?: Partial<ArchiverOptions>): Promise<Archiver>;
 };
 
-export function logFixture(store: ObjectStore = new MemoryStore(), key: TestKey = makeKey()): LogFixture {
+export function logFixture(
+  store: ObjectStore = new MemoryStore(),
+  key: TestKey = makeKey(),
+): LogFixture {
   const clock = steppingClock();
   return {
     store,
@@ -71,10 +86,17 @@ export function logFixture(store: ObjectStore = new MemoryStore(), key: TestKey 
 }
 
 /** Appends `count` events (ids from `from`) in segments of `perSegment`, and closes. */
-export async function writeLog(fx: LogFixture, count: number, perSegment: number, from = 0, overrides: Partial<ArchiverOptions> = {}): Promise<void> {
+export async function writeLog(
+  fx: LogFixture,
+  count: number,
+  perSegment: number,
+  from = 0,
+  overrides: Partial<ArchiverOptions> = {},
+): Promise<void> {
   const archiver = await fx.open({ maxEvents: perSegment, ...overrides });
   const stored: Promise<unknown>[] = [];
-  for (let i = from; i < from + count; i++) stored.push((await archiver.submit(sampleEvent(i))).stored);
+  for (let i = from; i < from + count; i++)
+    stored.push((await archiver.submit(sampleEvent(i))).stored);
   await archiver.close();
   await Promise.all(stored);
 }

@@ -2,4 +2,7 @@
 import type { CommandSpec } from '../args.js';
 import type { Io } from '../output.js';
 
-export const extraCommands: { spec: CommandSpec; run: (argv: string[], io: Io) => Promise<number> }[] = [];
+export const extraCommands: {
+  spec: CommandSpec;
+  run: (argv: string[], io: Io) => Promise<number>;
+}[] = [];

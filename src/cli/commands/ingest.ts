@@ -3,9 +3,9 @@ import { appendFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { systemClock } from '../../adapters/system-clock.js';
 import { Archiver, type ArchiverOptions, DEFAULTS } from '../../app/archiver.js';
-import { hasCode } from '../../core/errors.js';
 import { ingestJsonLines } from '../../app/ingest.js';
 import { BODY_ENCODINGS, type BodyEncoding } from '../../core/body-codec.js';
+import { hasCode } from '../../core/errors.js';
 import { type CommandSpec, helpText, intOption, parseCommand, stringOption } from '../args.js';
 import { EXIT, UsageError } from '../cli-error.js';
 import { loadSigner } from '../keys.js';
@@ -21,19 +21,64 @@ export const ingestSpec: CommandSpec = {
     'hash-chained segments; invalid lines are reported on stderr and in --rejects with their line\n' +
     'number and every problem found, and the exit code is 1. <store> is a folder or s3://bucket/prefix.',
   options: {
-    key: { type: 'string', value: 'PEM', help: 'local P-256 private key (from `auditlock keygen`)' },
-    'kms-key': { type: 'string', value: 'ID', help: 'AWS KMS key id, alias or ARN (ECC_NIST_P256, SIGN_VERIFY)' },
+    key: {
+      type: 'string',
+      value: 'PEM',
+      help: 'local P-256 private key (from `auditlock keygen`)',
+    },
+    'kms-key': {
+      type: 'string',
+      value: 'ID',
+      help: 'AWS KMS key id, alias or ARN (ECC_NIST_P256, SIGN_VERIFY)',
+    },
     log: { type: 'string', value: 'NAME', help: 'log name within the store', default: 'default' },
-    origin: { type: 'string', value: 'ORIGIN', help: 'checkpoint origin of a new log (default: the log\'s own, or auditlock.local/<log>)' },
-    'max-events': { type: 'string', value: 'N', help: 'entries per segment at most', default: String(DEFAULTS.maxEvents) },
-    'max-bytes': { type: 'string', value: 'N', help: 'entry bytes per segment at most', default: String(DEFAULTS.maxBytes) },
-    'max-age-ms': { type: 'string', value: 'MS', help: 'seal a partial segment after this long', default: String(DEFAULTS.maxAgeMs) },
-    compress: { type: 'string', value: 'ENC', help: 'segment body encoding: identity or gzip', default: 'identity' },
-    'retention-days': { type: 'string', value: 'DAYS', help: 'S3 only: COMPLIANCE retention per segment', default: '2557' },
-    rejects: { type: 'string', value: 'FILE', help: 'write rejected lines with their errors here (JSON Lines)' },
+    origin: {
+      type: 'string',
+      value: 'ORIGIN',
+      help: "checkpoint origin of a new log (default: the log's own, or auditlock.local/<log>)",
+    },
+    'max-events': {
+      type: 'string',
+      value: 'N',
+      help: 'entries per segment at most',
+      default: String(DEFAULTS.maxEvents),
+    },
+    'max-bytes': {
+      type: 'string',
+      value: 'N',
+      help: 'entry bytes per segment at most',
+      default: String(DEFAULTS.maxBytes),
+    },
+    'max-age-ms': {
+      type: 'string',
+      value: 'MS',
+      help: 'seal a partial segment after this long',
+      default: String(DEFAULTS.maxAgeMs),
+    },
+    compress: {
+      type: 'string',
+      value: 'ENC',
+      help: 'segment body encoding: identity or gzip',
+      default: 'identity',
+    },
+    'retention-days': {
+      type: 'string',
+      value: 'DAYS',
+      help: 'S3 only: COMPLIANCE retention per segment',
+      default: '2557',
+    },
+    rejects: {
+      type: 'string',
+      value: 'FILE',
+      help: 'write rejected lines with their errors here (JSON Lines)',
+    },
     quarantine: { type: 'boolean', help: 'also archive rejected lines as quarantined entries' },
     'from-line': { type: 'string', value: 'N', help: 'skip lines before N (resume after a crash)' },
-    'ack-log': { type: 'string', value: 'FILE', help: 'append {"seq","treeSize","throughLine"} per stored segment' },
+    'ack-log': {
+      type: 'string',
+      value: 'FILE',
+      help: 'append {"seq","treeSize","throughLine"} per stored segment',
+    },
     json: { type: 'boolean', help: 'print the summary as JSON on stdout' },
   },
   positionals: { min: 1, max: 2 },
@@ -47,9 +92,13 @@ export async function ingest(argv: string[], io: Io): Promise<number> {
   }
   const [storeSpec, file = '-'] = p.positionals as [string, string?];
   const encoding = stringOption(p, 'compress') as BodyEncoding;
-  if (!BODY_ENCODINGS.includes(encoding)) throw new UsageError(`--compress must be one of ${BODY_ENCODINGS.join(', ')}`);
+  if (!BODY_ENCODINGS.includes(encoding))
+    throw new UsageError(`--compress must be one of ${BODY_ENCODINGS.join(', ')}`);
   const log = stringOption(p, 'log') as string;
-  const store = await openStore(storeSpec, { forWriting: true, retentionDays: intOption(p, 'retention-days', { min: 1 }) });
+  const store = await openStore(storeSpec, {
+    forWriting: true,
+    retentionDays: intOption(p, 'retention-days', { min: 1 }),
+  });
   const signer = await loadSigner(stringOption(p, 'key'), stringOption(p, 'kms-key'));
   const rejectsFile = stringOption(p, 'rejects');
   const ackLog = stringOption(p, 'ack-log');
@@ -94,17 +143,25 @@ export async function ingest(argv: string[], io: Io): Promise<number> {
     fromLine: intOption(p, 'from-line', { min: 1 }),
     quarantine: Boolean(p.values.quarantine),
     onReject: ({ line, error, text }) => {
-      const issues = error.issues.length ? error.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ') : error.message;
+      const issues = error.issues.length
+        ? error.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')
+        : error.message;
       io.stderr.write(`line ${line}: ${error.code}: ${issues}\n`);
       if (rejectsFile)
         pendingAck = pendingAck.then(() =>
-          appendFile(rejectsFile, `${JSON.stringify({ line, code: error.code, issues: error.issues, message: error.message, text: text.slice(0, 4096) })}\n`),
+          appendFile(
+            rejectsFile,
+            `${JSON.stringify({ line, code: error.code, issues: error.issues, message: error.message, text: text.slice(0, 4096) })}\n`,
+          ),
         );
     },
     onAck: ({ throughLine, receipt }) => {
       if (ackLog && receipt.index === receipt.treeSize - 1)
         pendingAck = pendingAck.then(() =>
-          appendFile(ackLog, `${JSON.stringify({ seq: receipt.seq, treeSize: receipt.treeSize, throughLine })}\n`),
+          appendFile(
+            ackLog,
+            `${JSON.stringify({ seq: receipt.seq, treeSize: receipt.treeSize, throughLine })}\n`,
+          ),
         );
     },
   });

@@ -29,12 +29,15 @@ export async function prove(argv: string[], io: Io): Promise<number> {
   }
   const [storeSpec, what] = p.positionals as [string, string];
   const store = await openStore(storeSpec);
-  const target = /^(0|[1-9][0-9]*)$/.test(what) && !p.values.id ? { index: Number(what) } : { id: what };
+  const target =
+    /^(0|[1-9][0-9]*)$/.test(what) && !p.values.id ? { index: Number(what) } : { id: what };
   const proven = await proveEntry(store, stringOption(p, 'log') as string, target);
   const out = stringOption(p, 'out');
   if (out) {
     await writeFile(out, proven.proof);
-    io.stderr.write(`entry ${proven.index} (segment ${proven.seq}, tree size ${proven.treeSize}): proof written to ${out}\n`);
+    io.stderr.write(
+      `entry ${proven.index} (segment ${proven.seq}, tree size ${proven.treeSize}): proof written to ${out}\n`,
+    );
   } else io.stdout.write(proven.proof);
   return EXIT.ok;
 }
