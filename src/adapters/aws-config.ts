@@ -20,13 +20,16 @@ export type AwsClientOptions = {
   readonly retryMode?: 'standard' | 'adaptive';
   /** Milliseconds to wait for a TCP connection before the attempt fails (and is retried). */
   readonly connectionTimeoutMs?: number;
-  /** Milliseconds of socket inactivity before the attempt fails (and is retried). */
+  /** Milliseconds one attempt may take in all before it fails (and is retried). */
   readonly requestTimeoutMs?: number;
+  /** Milliseconds of socket inactivity before the attempt fails (and is retried). */
+  readonly socketTimeoutMs?: number;
 };
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
 const DEFAULT_CONNECTION_TIMEOUT_MS = 5_000;
-const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
+const DEFAULT_SOCKET_TIMEOUT_MS = 30_000;
 
 /**
  * True for `http(s)://localhost…`, `127.x.x.x` and `[::1]` endpoints: emulators, which only
@@ -71,6 +74,9 @@ function commonConfig(options: AwsClientOptions) {
     requestHandler: {
       connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
       requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      // Without this the SDK only logs a warning when requestTimeout passes and keeps waiting.
+      throwOnRequestTimeout: true,
+      socketTimeout: options.socketTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS,
     },
   };
 }

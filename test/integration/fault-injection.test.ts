@@ -105,9 +105,9 @@ describe.skipIf(target.kind === 'aws')('under injected faults', () => {
   it('signs every message despite throttling, 500s and dropped connections', async () => {
     proxy.setRules([
       { target: /\.(GetPublicKey|DescribeKey)$/, fault: 'throttling', count: 2 },
-      { target: /\.Sign$/, fault: 'throttling', probability: 0.15 },
-      { target: /\.Sign$/, fault: 'internalError', probability: 0.1 },
-      { target: /\.Sign$/, fault: 'dropBeforeForward', probability: 0.1 },
+      { target: /\.Sign$/, fault: 'throttling', probability: 0.1 },
+      { target: /\.Sign$/, fault: 'internalError', probability: 0.05 },
+      { target: /\.Sign$/, fault: 'dropBeforeForward', probability: 0.05 },
     ]);
     proxy.clearLog();
     const signer = new KmsSigner({
