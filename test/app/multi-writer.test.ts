@@ -34,7 +34,10 @@ async function eventIds(store: ObjectStore): Promise<string[]> {
 
 async function verifyClean(store: ObjectStore, key: TestKey) {
   const findings: Finding[] = [];
-  const r = await verifyStore(store, { trustedKeys: [key.trusted], onFinding: (f) => findings.push(f) });
+  const r = await verifyStore(store, {
+    trustedKeys: [key.trusted],
+    onFinding: (f) => findings.push(f),
+  });
   return { findings, log: r.logs[0] };
 }
 
@@ -55,10 +58,14 @@ describe('several writers on one log', () => {
     const fx = logFixture(store, key);
     const retries: string[] = [];
     const writers = await Promise.all(
-      [0, 1, 2, 3].map(() => fx.open({ maxEvents: 7, maxAgeMs: 1, onRetry: (r) => retries.push(r.reason) })),
+      [0, 1, 2, 3].map(() =>
+        fx.open({ maxEvents: 7, maxAgeMs: 1, onRetry: (r) => retries.push(r.reason) }),
+      ),
     );
     const stored = await Promise.all(
-      writers.flatMap((w, n) => Array.from({ length: 150 }, (_, i) => w.append(sampleEvent(n * 1000 + i)))),
+      writers.flatMap((w, n) =>
+        Array.from({ length: 150 }, (_, i) => w.append(sampleEvent(n * 1000 + i))),
+      ),
     );
     await Promise.all(writers.map((w) => w.close()));
     const { findings, log } = await verifyClean(store, key);
@@ -77,24 +84,41 @@ describe('several writers on one log', () => {
     const key = makeKey();
     const keyFile = join(dir, 'key.pem');
     await writeFile(keyFile, key.privateKeyPem);
-    const files = await Promise.all(
-      [0, 1, 2].map(async (n) => {
-        const f = join(dir, `in-${n}.jsonl`);
-        const lines = Array.from({ length: 400 }, (_, i) => JSON.stringify({ ...sampleEvent(n * 10_000 + i) }));
-        await writeFile(f, `${lines.join('\n')}\n`);
-        return f;
-      }),
-    );
     const store = join(dir, 'store');
-    const codes = await Promise.all(
-      files.map(
-        (f) =>
-          new Promise<number>((resolve) => {
-            const p = spawn(process.execPath, ['dist/cli/main.js', 'ingest', store, f, '--key', keyFile, '--origin', 'audit.example.com/mw', '--max-events', '9', '--max-age-ms', '1'], { stdio: 'ignore' });
-            p.on('exit', (code) => resolve(code ?? -1));
-          }),
-      ),
-    );
+    // Each process reads stdin; the test feeds them in turns so their segments must interleave.
+    const procs = [0, 1, 2].map((n) => {
+      const p = spawn(
+        process.execPath,
+        [
+          'dist/cli/main.js',
+          'ingest',
+          store,
+          '-',
+          '--key',
+          keyFile,
+          '--origin',
+          'audit.example.com/mw',
+          '--max-events',
+          '9',
+          '--max-age-ms',
+          '1',
+        ],
+        { stdio: ['pipe', 'ignore', 'ignore'] },
+      );
+      const exit = new Promise<number>((resolve) => p.on('exit', (code) => resolve(code ?? -1)));
+      return { n, p, exit };
+    });
+    for (let round = 0; round < 20; round++) {
+      for (const { n, p } of procs) {
+        const lines = Array.from({ length: 20 }, (_, i) =>
+          JSON.stringify(sampleEvent(n * 10_000 + round * 20 + i)),
+        );
+        p.stdin?.write(`${lines.join('\n')}\n`);
+      }
+      await new Promise((r) => setTimeout(r, 15));
+    }
+    for (const { p } of procs) p.stdin?.end();
+    const codes = await Promise.all(procs.map((x) => x.exit));
     expect(codes).toEqual([0, 0, 0]);
     const folder = new FolderStore(store);
     const { findings, log } = await verifyClean(folder, key);
