@@ -60,8 +60,10 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
     });
   };
   const rl = createInterface({ input: opts.input, crlfDelay: Number.POSITIVE_INFINITY });
-  for await (const text of rl) {
+  for await (const line of rl) {
     lines++;
+    // Editors on Windows often start files with a UTF-8 byte-order mark; it is not part of the JSON.
+    const text = lines === 1 && line.startsWith('\uFEFF') ? line.slice(1) : line;
     if (lines < from) continue;
     if (failure) break;
     if (text.trim() === '') continue;
