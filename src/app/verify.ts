@@ -1,19 +1,28 @@
 /**
  * Verifying a whole store: every log in it (or the ones asked for), every object under it.
- * Downloads run ahead in parallel (bounded), checks run strictly in log order, and memory stays
- * constant in the length of the logs.
+ * Downloads run ahead in parallel (bounded by p-queue), checks run strictly in log order, and
+ * memory stays constant in the length of the logs. On a versioned store (S3) every version of
+ * every key is listed: a key with a second version (shadowing) or a delete marker (hiding) is
+ * reported, the original (oldest) version is the one verified, and its retention and stored
+ * checksum are checked too.
  */
 import PQueue from 'p-queue';
 import type { Finding, FindingSink } from '../core/findings.js';
-import { BUNDLE_MANIFEST_KEY, classifyKey, segmentPrefix } from '../core/layout.js';
+import { classifyKey, segmentPrefix } from '../core/layout.js';
 import { type LogSummary, LogVerifier, type LogVerifyOptions } from '../core/log-verifier.js';
-import type { ObjectInfo, ObjectStore } from '../core/ports.js';
+import {
+  isVersionedStore,
+  type ObjectStore,
+  type ObjectVersion,
+  type VersionedObjectStore,
+  type VersionMetadata,
+} from '../core/ports.js';
 import { readBundleManifest } from './bundle-manifest.js';
 
 export type VerifyStoreOptions = Omit<LogVerifyOptions, 'firstSeq'> & {
   /** Only these logs; by default every log found. */
   readonly logs?: readonly string[] | undefined;
-  /** Parallel downloads. */
+  /** Parallel downloads (default 8). */
   readonly concurrency?: number | undefined;
   /** Called for every finding as it is found. */
   readonly onFinding?: FindingSink | undefined;
@@ -23,10 +32,23 @@ export type VerifyStoreOptions = Omit<LogVerifyOptions, 'firstSeq'> & {
 
 export type VerifyStoreResult = {
   readonly logs: LogSummary[];
-  /** Findings not tied to a log (unexpected objects), plus every log's findings. */
+  /** Number of findings, store-level ones (unexpected objects) included. */
   readonly findings: number;
   readonly ok: boolean;
 };
+
+/** One key as listed, with what is to be verified of it. */
+type Listed = {
+  readonly key: string;
+  /** Version to read; undefined on stores without versions. */
+  readonly versionId?: string | undefined;
+  /** Findings about the key's versions, reported before its content. */
+  readonly versionFindings: readonly Omit<Finding, 'log' | 'seq'>[];
+  /** False if nothing readable is there (only delete markers). */
+  readonly readable: boolean;
+};
+
+type Fetched = { bytes: Uint8Array | undefined; meta: VersionMetadata | undefined };
 
 /**
  * Verifies every object in `store`. Findings go to `onFinding`; nothing throws for bad data.
@@ -44,98 +66,136 @@ export async function verifyStore(
   const manifest = await readBundleManifest(store, sink);
   const summaries: LogSummary[] = [];
   let current: { name: string; verifier: LogVerifier } | undefined;
-  const startLog = (name: string) => {
-    const firstSeq = manifest?.logs[name]?.firstSeq ?? 0;
-    current = { name, verifier: new LogVerifier(name, { ...opts, firstSeq }, sink) };
-  };
-  const endLog = () => {
+  const switchTo = (name: string | undefined): LogVerifier | undefined => {
+    if (current?.name === name) return current?.verifier;
     if (current) summaries.push(current.verifier.finish());
     current = undefined;
+    if (name === undefined) return undefined;
+    const firstSeq = manifest?.logs[name]?.firstSeq ?? 0;
+    current = { name, verifier: new LogVerifier(name, { ...opts, firstSeq }, sink) };
+    return current.verifier;
   };
-  const wanted = opts.logs ? new Set(opts.logs) : undefined;
-  const listings: AsyncIterable<ObjectInfo>[] = wanted
-    ? [...wanted].sort().map((log) => store.list(segmentPrefix(log)))
-    : [store.list('')];
+  const wanted = opts.logs ? [...new Set(opts.logs)].sort() : undefined;
+  const prefixes = wanted ? wanted.map(segmentPrefix) : [''];
   let segments = 0;
   let bytes = 0;
-  for (const listing of listings) {
-    for await (const { item, data } of prefetch(store, listing, opts.concurrency ?? 8)) {
-      const kind = classifyKey(item.key);
+  for (const [i, prefix] of prefixes.entries()) {
+    // A requested log gets a summary (and LOG_EMPTY) even when it has no segments at all.
+    if (wanted) switchTo(wanted[i]);
+    for await (const { listed, fetched } of prefetch(
+      store,
+      list(store, prefix),
+      opts.concurrency ?? 8,
+    )) {
+      const kind = classifyKey(listed.key);
       if (kind.kind === 'bundle-manifest') continue;
-      if (kind.kind !== 'segment' || (wanted && !wanted.has(kind.log))) {
+      if (kind.kind !== 'segment') {
         sink({
           code: 'UNEXPECTED_OBJECT',
-          key: item.key,
-          detail: `${item.key} is not a segment of any log`,
+          key: listed.key,
+          detail: `${listed.key} is not a segment of any log`,
         });
         continue;
       }
-      if (current?.name !== kind.log) {
-        endLog();
-        startLog(kind.log);
-      }
-      if (data === undefined) {
-        sink({
-          code: 'OBJECT_UNREADABLE',
-          log: kind.log,
-          seq: kind.seq,
-          key: item.key,
-          detail: 'listed but could not be read',
-        });
+      const verifier = switchTo(kind.log) as LogVerifier;
+      for (const f of listed.versionFindings) sink({ ...f, log: kind.log, seq: kind.seq });
+      if (!listed.readable) {
+        verifier.skipSegment(listed.key, kind.seq, 'no readable version (only delete markers)');
         continue;
       }
-      (current as unknown as { verifier: LogVerifier }).verifier.addSegment(
-        item.key,
-        kind.seq,
-        data,
-      );
+      const data = (await fetched) as Fetched;
+      if (data.bytes === undefined) {
+        verifier.skipSegment(listed.key, kind.seq, 'listed but could not be read');
+        continue;
+      }
+      verifier.addSegment(listed.key, kind.seq, data.bytes, data.meta);
       segments++;
-      bytes += data.length;
+      bytes += data.bytes.length;
       opts.onProgress?.({ segments, bytes });
     }
-    if (wanted) {
-      // A requested log with no segments at all still gets a summary (and a LOG_EMPTY finding).
-      const names = [...wanted].sort();
-      const name = names[listings.indexOf(listing)] as string;
-      if (current?.name !== name) {
-        endLog();
-        startLog(name);
-      }
-      endLog();
-    }
   }
-  endLog();
+  switchTo(undefined);
   return { logs: summaries, findings, ok: findings === 0 };
 }
 
+/** Every key under `prefix`, once, in order; on versioned stores with its version findings. */
+async function* list(store: ObjectStore, prefix: string): AsyncGenerator<Listed> {
+  if (!isVersionedStore(store)) {
+    for await (const o of store.list(prefix))
+      yield { key: o.key, versionFindings: [], readable: true };
+    return;
+  }
+  let group: ObjectVersion[] = [];
+  for await (const v of store.listVersions(prefix)) {
+    if (group.length > 0 && group[0]?.key !== v.key) {
+      yield describeVersions(group);
+      group = [];
+    }
+    group.push(v);
+  }
+  if (group.length > 0) yield describeVersions(group);
+}
+
+/** What the versions of one key say: the original version, and any shadowing or hiding. */
+function describeVersions(versions: ObjectVersion[]): Listed {
+  const key = (versions[0] as ObjectVersion).key;
+  const time = (v: ObjectVersion) => v.lastModified?.getTime() ?? 0;
+  const real = versions.filter((v) => !v.isDeleteMarker).sort((a, b) => time(a) - time(b));
+  const markers = versions.filter((v) => v.isDeleteMarker);
+  const findings: Omit<Finding, 'log' | 'seq'>[] = [];
+  if (markers.length > 0)
+    findings.push({
+      code: 'OBJECT_DELETE_MARKER',
+      key,
+      detail: `${markers.length} delete marker(s) (${markers.map((m) => m.versionId).join(', ')}) hide the segment`,
+    });
+  if (real.length > 1)
+    findings.push({
+      code: 'OBJECT_SHADOWED',
+      key,
+      detail: `${real.length} versions (${real.map((v) => v.versionId).join(', ')}); the oldest is verified`,
+    });
+  const original = real[0];
+  return {
+    key,
+    versionId: original?.versionId,
+    versionFindings: findings,
+    readable: original !== undefined,
+  };
+}
+
+async function fetchOne(store: ObjectStore, listed: Listed): Promise<Fetched> {
+  if (listed.versionId !== undefined && isVersionedStore(store)) {
+    const vs: VersionedObjectStore = store;
+    const [bytes, meta] = await Promise.all([
+      vs.getVersion(listed.key, listed.versionId),
+      vs.describeVersion(listed.key, listed.versionId),
+    ]);
+    return { bytes, meta };
+  }
+  return { bytes: await store.get(listed.key), meta: undefined };
+}
+
 /**
- * Yields listed objects in order with their bytes, fetching up to `concurrency` ahead. Only
- * segment keys are downloaded; other keys come with `data: undefined` and are never read.
+ * Yields listed keys in order with a promise of their content, fetching up to `concurrency`
+ * segments in parallel and at most twice that far ahead. Keys that are not segments, or have no
+ * readable version, are never downloaded.
  */
 async function* prefetch(
   store: ObjectStore,
-  listing: AsyncIterable<ObjectInfo>,
+  listing: AsyncIterable<Listed>,
   concurrency: number,
-): AsyncGenerator<{ item: ObjectInfo; data: Uint8Array | undefined }> {
+): AsyncGenerator<{ listed: Listed; fetched: Promise<Fetched> | undefined }> {
   const queue = new PQueue({ concurrency });
-  const window: { item: ObjectInfo; data: Promise<Uint8Array | undefined> }[] = [];
-  const fetchOne = (item: ObjectInfo): Promise<Uint8Array | undefined> => {
-    if (classifyKey(item.key).kind !== 'segment') return Promise.resolve(undefined);
-    const p = queue.add(() => store.get(item.key)) as Promise<Uint8Array | undefined>;
-    p.catch(() => {}); // surfaced when awaited in order
-    return p;
-  };
-  for await (const item of listing) {
-    window.push({ item, data: fetchOne(item) });
-    while (window.length > concurrency * 2) {
-      const next = window.shift() as (typeof window)[number];
-      yield { item: next.item, data: await next.data };
+  const window: { listed: Listed; fetched: Promise<Fetched> | undefined }[] = [];
+  for await (const listed of listing) {
+    let fetched: Promise<Fetched> | undefined;
+    if (listed.readable && classifyKey(listed.key).kind === 'segment') {
+      fetched = queue.add(() => fetchOne(store, listed)) as Promise<Fetched>;
+      fetched.catch(() => {}); // surfaced when awaited, in order
     }
+    window.push({ listed, fetched });
+    while (window.length > concurrency * 2) yield window.shift() as (typeof window)[number];
   }
-  while (window.length > 0) {
-    const next = window.shift() as (typeof window)[number];
-    yield { item: next.item, data: await next.data };
-  }
+  while (window.length > 0) yield window.shift() as (typeof window)[number];
 }
-
-export { BUNDLE_MANIFEST_KEY };

@@ -15,6 +15,7 @@ import type { Finding, FindingCode, FindingSink } from './findings.js';
 import { bytesEqual, sha256 } from './hash.js';
 import { hashLeaf } from './merkle.js';
 import { checkSignature, type TrustedKey } from './note.js';
+import type { VersionMetadata } from './ports.js';
 import { GENESIS_PREV, type ParsedSegment, parseSegment } from './segment.js';
 
 export type LogVerifyOptions = {
@@ -29,7 +30,14 @@ export type LogVerifyOptions = {
   readonly firstSeq?: number | undefined;
   /** Validate each entry against the full schema (slower) instead of the structural check. */
   readonly strictEntries?: boolean | undefined;
+  /**
+   * Versioned stores: every segment version must be under COMPLIANCE retention until at least its
+   * seal time plus this many days (default 0: until at least the seal time).
+   */
+  readonly minRetentionDays?: number | undefined;
 };
+
+const DAY_MS = 86_400_000;
 
 export type LogSummary = {
   readonly log: string;
@@ -92,8 +100,23 @@ export class LogVerifier {
     this.#sink(finding);
   }
 
-  /** Checks the segment stored under `key` (sequence number `seq` by its name). */
-  addSegment(key: string, seq: number, bytes: Uint8Array): void {
+  /**
+   * Records that segment `seq` is listed but could not be read (the caller reports why): the next
+   * segment is not reported as a gap, but its link and tree cannot be checked.
+   */
+  skipSegment(key: string, seq: number, detail: string): void {
+    this.#report('OBJECT_UNREADABLE', detail, { seq, key });
+    this.#segments++;
+    this.#nextSeq = seq + 1;
+    this.#prevHash = undefined;
+    this.#range = undefined;
+  }
+
+  /**
+   * Checks the segment stored under `key` (sequence number `seq` by its name). `meta`, from a
+   * versioned store, adds the retention and stored-checksum checks.
+   */
+  addSegment(key: string, seq: number, bytes: Uint8Array, meta?: VersionMetadata): void {
     const at = { seq, key };
     this.#segments++;
     this.#bytes += bytes.length;
@@ -108,6 +131,12 @@ export class LogVerifier {
     }
     this.#nextSeq = seq + 1;
     let parsed: ParsedSegment;
+    if (meta && meta.checksumSha256 !== toBase64(sha256(bytes)))
+      this.#report(
+        'CHECKSUM_MISMATCH',
+        `stored checksum ${meta.checksumSha256 ?? '(none)'}, bytes hash to ${toBase64(sha256(bytes))}`,
+        at,
+      );
     try {
       parsed = parseSegment(bytes);
     } catch (err) {
@@ -141,6 +170,7 @@ export class LogVerifier {
       );
     this.#checkTree(parsed, at);
     this.#checkSealTime(parsed, at);
+    if (meta) this.#checkStorage(parsed, meta, at);
     this.#prevHash = parsed.hash;
     this.#firstSealedAt ??= cp.sealedAt;
     this.#lastSealedAt = cp.sealedAt;
@@ -311,6 +341,30 @@ export class LogVerifier {
         at,
       );
     this.#lastSealed = Math.max(this.#lastSealed, sealed);
+  }
+
+  #checkStorage(
+    parsed: ParsedSegment,
+    meta: VersionMetadata,
+    at: { seq: number; key: string },
+  ): void {
+    if (meta.lockMode !== 'COMPLIANCE') {
+      this.#report(
+        'RETENTION_MISSING',
+        `lock mode is ${meta.lockMode ?? 'none'}, expected COMPLIANCE`,
+        at,
+      );
+      return;
+    }
+    const required =
+      parseTimestamp(parsed.checkpoint.sealedAt) + (this.#opts.minRetentionDays ?? 0) * DAY_MS;
+    const until = meta.retainUntil?.getTime();
+    if (until === undefined || until < required)
+      this.#report(
+        'RETENTION_TOO_SHORT',
+        `retained until ${meta.retainUntil?.toISOString() ?? '(none)'}, required at least ${new Date(required).toISOString()}`,
+        at,
+      );
   }
 
   /** Ends the log: size checks against trusted sizes and checkpoints, and the summary. */

@@ -70,3 +70,48 @@ export interface Signer {
 export interface Clock {
   now(): number;
 }
+
+/** One version or delete marker of a key in a versioned store (S3). */
+export type ObjectVersion = {
+  readonly key: string;
+  readonly versionId: string;
+  readonly isLatest: boolean;
+  readonly isDeleteMarker: boolean;
+  readonly size: number;
+  readonly lastModified: Date | undefined;
+};
+
+/** Lock and integrity metadata of one version. */
+export type VersionMetadata = {
+  /** `COMPLIANCE`, `GOVERNANCE`, or `undefined` without retention. */
+  readonly lockMode: string | undefined;
+  readonly retainUntil: Date | undefined;
+  readonly legalHold: boolean;
+  /** Base64 SHA-256 the store keeps for the version, if any. */
+  readonly checksumSha256: string | undefined;
+  readonly replicationStatus: string | undefined;
+};
+
+/**
+ * A store that keeps every version of a key (S3 with versioning). Write-once through
+ * {@link ObjectStore} cannot stop someone with other permissions adding a version on top or a
+ * delete marker; these calls let the verifier see and report both.
+ *
+ * Contract: `listVersions` MUST yield every version and delete marker under `prefix`, keys in
+ * ascending UTF-8 byte order, all entries of one key together.
+ */
+export interface VersionedObjectStore extends ObjectStore {
+  listVersions(prefix: string): AsyncIterable<ObjectVersion>;
+  getVersion(key: string, versionId: string): Promise<Uint8Array | undefined>;
+  describeVersion(key: string, versionId: string): Promise<VersionMetadata | undefined>;
+}
+
+/** Whether `store` exposes versions. */
+export function isVersionedStore(store: ObjectStore): store is VersionedObjectStore {
+  const s = store as Partial<VersionedObjectStore>;
+  return (
+    typeof s.listVersions === 'function' &&
+    typeof s.getVersion === 'function' &&
+    typeof s.describeVersion === 'function'
+  );
+}
