@@ -12,7 +12,16 @@
  * Needs only a build (`dist/`) and Node: no network, no cloud, no Python.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -29,9 +38,13 @@ const SHOWN_WIDTH = 150;
 
 class DemoFailure extends Error {}
 
-const { values: opts } = parseArgs({ options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+const { values: opts } = parseArgs({
+  options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+});
 if (opts.help) {
-  process.stdout.write('Usage: node scripts/demo.mjs [--out DIR]   (default: demo-output/, wiped first)\n');
+  process.stdout.write(
+    'Usage: node scripts/demo.mjs [--out DIR]   (default: demo-output/, wiped first)\n',
+  );
   process.exit(0);
 }
 const OUT = resolve(ROOT, opts.out ?? 'demo-output');
@@ -86,7 +99,10 @@ function relay(stream, sink) {
 function auditlock(args, { expect = 0, quiet = false } = {}) {
   say(`  $ auditlock ${args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a}'`)).join(' ')}`);
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b) => {
@@ -103,7 +119,9 @@ function auditlock(args, { expect = 0, quiet = false } = {}) {
     child.on('close', (code, signal) => {
       if (code !== expect) {
         if (quiet) say(`${stdout}${stderr}`.replace(/^/gm, '    '));
-        reject(new DemoFailure(`auditlock ${args[0]} exited ${code ?? signal}, expected ${expect}`));
+        reject(
+          new DemoFailure(`auditlock ${args[0]} exited ${code ?? signal}, expected ${expect}`),
+        );
       } else {
         say(`    -> exit ${code}${expect === 0 ? '' : ' (expected)'}`);
         resolvePromise({ code, stdout, stderr });
@@ -120,7 +138,9 @@ async function demo() {
   check(existsSync(CLI), `${CLI} is missing: build first (npm run build)`);
   say('auditlock quick-start demo');
   say('==========================');
-  say(`Everything happens in ${shown(OUT)}/ (wiped first), on the embedded default: a local folder`);
+  say(
+    `Everything happens in ${shown(OUT)}/ (wiped first), on the embedded default: a local folder`,
+  );
   say('store whose segments are write-once files. Each command below is the real CLI.');
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
@@ -130,38 +150,99 @@ async function demo() {
   await auditlock(['keygen', '--out', shown(paths.keys), '--name', ORIGIN]);
 
   heading(`Archive ${shown(paths.events)} (5,000 audit events)`);
-  say(`  Events are sealed in signed, hash-chained segments of at most ${MAX_EVENTS}, in log "${LOG}".`);
+  say(
+    `  Events are sealed in signed, hash-chained segments of at most ${MAX_EVENTS}, in log "${LOG}".`,
+  );
   await auditlock([
-    'ingest', shown(paths.store), shown(paths.events), '--key', shown(paths.privateKey),
-    '--log', LOG, '--origin', ORIGIN, '--max-events', String(MAX_EVENTS),
+    'ingest',
+    shown(paths.store),
+    shown(paths.events),
+    '--key',
+    shown(paths.privateKey),
+    '--log',
+    LOG,
+    '--origin',
+    ORIGIN,
+    '--max-events',
+    String(MAX_EVENTS),
   ]);
 
   heading(`Archive ${shown(paths.badEvents)}: every line has a mistake`);
   say('  Each bad line is reported with its line number and error code, and the exit status is 1.');
-  say('  With --quarantine the raw lines are still archived (marked as quarantined), so nothing is lost.');
+  say(
+    '  With --quarantine the raw lines are still archived (marked as quarantined), so nothing is lost.',
+  );
   await auditlock(
-    ['ingest', shown(paths.store), shown(paths.badEvents), '--key', shown(paths.privateKey), '--log', LOG, '--quarantine', '--rejects', shown(paths.rejects)],
+    [
+      'ingest',
+      shown(paths.store),
+      shown(paths.badEvents),
+      '--key',
+      shown(paths.privateKey),
+      '--log',
+      LOG,
+      '--quarantine',
+      '--rejects',
+      shown(paths.rejects),
+    ],
     { expect: 1 },
   );
-  const rejects = readFileSync(paths.rejects, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
-  check(rejects.length === 8, `expected 8 rejected lines in ${shown(paths.rejects)}, got ${rejects.length}`);
-  say(`  ${shown(paths.rejects)} lists them as JSON Lines: ${rejects.map((r) => `line ${r.line} ${r.code}`).join(', ')}.`);
+  const rejects = readFileSync(paths.rejects, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  check(
+    rejects.length === 8,
+    `expected 8 rejected lines in ${shown(paths.rejects)}, got ${rejects.length}`,
+  );
+  say(
+    `  ${shown(paths.rejects)} lists them as JSON Lines: ${rejects.map((r) => `line ${r.line} ${r.code}`).join(', ')}.`,
+  );
 
   heading('Verify the store with only the public key');
-  say('  Checks signatures, the hash chain, sequence numbers, Merkle roots and timestamps of every');
-  say('  segment. --write-checkpoint keeps the signed tree head: later runs with --checkpoint detect');
+  say(
+    '  Checks signatures, the hash chain, sequence numbers, Merkle roots and timestamps of every',
+  );
+  say(
+    '  segment. --write-checkpoint keeps the signed tree head: later runs with --checkpoint detect',
+  );
   say('  a truncated or forked log.');
-  await auditlock(['verify', shown(paths.store), '--pubkey', shown(paths.publicKey), '--write-checkpoint', shown(paths.checkpoint)]);
+  await auditlock([
+    'verify',
+    shown(paths.store),
+    '--pubkey',
+    shown(paths.publicKey),
+    '--write-checkpoint',
+    shown(paths.checkpoint),
+  ]);
 
   heading('Prove that one event is in the log, and check the proof offline');
   const line = 1234;
   const eventId = JSON.parse(readFileSync(paths.events, 'utf8').split('\n')[line - 1]).id;
-  say(`  Event ${eventId} (line ${line} of the input). The proof carries the entry, its Merkle path`);
+  say(
+    `  Event ${eventId} (line ${line} of the input). The proof carries the entry, its Merkle path`,
+  );
   say('  and the signed checkpoint; anyone with the public key can check it, without the store.');
-  await auditlock(['prove', shown(paths.store), eventId, '--log', LOG, '--out', shown(paths.proof)]);
-  for (const l of readFileSync(paths.proof, 'utf8').split('\n').slice(0, 4)) say(`    | ${clip(l)}`);
+  await auditlock([
+    'prove',
+    shown(paths.store),
+    eventId,
+    '--log',
+    LOG,
+    '--out',
+    shown(paths.proof),
+  ]);
+  for (const l of readFileSync(paths.proof, 'utf8').split('\n').slice(0, 4))
+    say(`    | ${clip(l)}`);
   say('    | …');
-  await auditlock(['verify-proof', shown(paths.proof), '--pubkey', shown(paths.publicKey), '--origin', ORIGIN]);
+  await auditlock([
+    'verify-proof',
+    shown(paths.proof),
+    '--pubkey',
+    shown(paths.publicKey),
+    '--origin',
+    ORIGIN,
+  ]);
 
   heading(`Tamper with a copy of the store (${shown(paths.tampered)})`);
   cpSync(paths.store, paths.tampered, { recursive: true });
@@ -170,18 +251,31 @@ async function demo() {
   const bytes = readFileSync(flipped);
   const change = flipOneDigit(bytes);
   writeFileSync(flipped, bytes);
-  say(`  Changed one byte in segment ${FLIPPED_SEQ}: the source IP of event ${change.id} now reads ${change.after} (was ${change.before}).`);
+  say(
+    `  Changed one byte in segment ${FLIPPED_SEQ}: the source IP of event ${change.id} now reads ${change.after} (was ${change.before}).`,
+  );
   unlinkSync(segmentFile(paths.tampered, DELETED_SEQ));
   say(`  Deleted segment ${DELETED_SEQ}.`);
 
   heading('Verify the tampered copy: every change is caught');
-  const verifyArgs = ['verify', shown(paths.tampered), '--pubkey', shown(paths.publicKey), '--checkpoint', shown(paths.checkpoint)];
+  const verifyArgs = [
+    'verify',
+    shown(paths.tampered),
+    '--pubkey',
+    shown(paths.publicKey),
+    '--checkpoint',
+    shown(paths.checkpoint),
+  ];
   await auditlock(verifyArgs, { expect: 1 });
   say('  Checking the finding codes with --json:');
   const { stdout } = await auditlock([...verifyArgs, '--json'], { expect: 1, quiet: true });
   const findings = JSON.parse(stdout).findings;
   const expected = [
-    ['PAYLOAD_HASH_MISMATCH', FLIPPED_SEQ, 'the changed segment no longer matches its signed payload hash'],
+    [
+      'PAYLOAD_HASH_MISMATCH',
+      FLIPPED_SEQ,
+      'the changed segment no longer matches its signed payload hash',
+    ],
     ['ROOT_MISMATCH', FLIPPED_SEQ, 'its entries no longer hash to the signed Merkle root'],
     ['PREV_HASH_MISMATCH', FLIPPED_SEQ + 1, 'the next segment no longer chains to it'],
     ['SEQUENCE_GAP', DELETED_SEQ + 1, 'the deleted segment leaves a gap'],
@@ -193,26 +287,33 @@ async function demo() {
   }
 
   say();
-  say('Demo complete: the clean store verified, the proof checked offline, and the tampered copy failed');
-  say('verification with the expected findings (exit 1). Try it yourself: node dist/cli/main.js --help');
+  say(
+    'Demo complete: the clean store verified, the proof checked offline, and the tampered copy failed',
+  );
+  say(
+    'verification with the expected findings (exit 1). Try it yourself: node dist/cli/main.js --help',
+  );
 }
 
 /**
- * Adds one (mod 10) to the first digit of the first `"ip":"<digit>` in the segment's entries:
+ * Adds one (mod 10) to the last digit of the first IPv4 source address in the segment's entries:
  * one byte changed inside one event. Returns the event id and the address before and after.
  */
 function flipOneDigit(bytes) {
   const marker = Buffer.from('"ip":"');
   for (let at = bytes.indexOf(marker); at >= 0; at = bytes.indexOf(marker, at + 1)) {
-    const pos = at + marker.length;
-    const digit = bytes[pos];
-    if (digit < 0x30 || digit > 0x39) continue;
-    const end = bytes.indexOf(0x22, pos);
-    const before = bytes.subarray(pos, end).toString();
-    bytes[pos] = 0x30 + ((digit - 0x30 + 1) % 10);
-    const after = bytes.subarray(pos, end).toString();
-    const lineStart = bytes.lastIndexOf(0x0a, at) + 1;
-    const id = /"id":"(?<id>[^"]+)","outcome"/.exec(bytes.subarray(lineStart, bytes.indexOf(0x0a, at)).toString())?.groups?.id ?? '?';
+    const start = at + marker.length;
+    const end = bytes.indexOf(0x22, start);
+    const before = bytes.subarray(start, end).toString();
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(before)) continue;
+    const last = end - 1;
+    bytes[last] = 0x30 + ((bytes[last] - 0x30 + 1) % 10);
+    const after = bytes.subarray(start, end).toString();
+    const line = bytes
+      .subarray(bytes.lastIndexOf(0x0a, at) + 1, bytes.indexOf(0x0a, at))
+      .toString();
+    // Canonical JSON sorts keys, so the event's own id comes right before its outcome.
+    const id = /"id":"(?<id>[^"]+)","outcome"/.exec(line)?.groups?.id ?? '?';
     return { id, before, after };
   }
   throw new DemoFailure(`no event with an IPv4 source address in segment ${FLIPPED_SEQ}`);

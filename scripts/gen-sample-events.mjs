@@ -91,16 +91,18 @@ function actor() {
     const [id, name] = pick(BOTS);
     return { id, type: 'service', name };
   }
-  if (r < 0.985) return { id: pick(['system:cron', 'system:key-rotation', 'system:backup']), type: 'system' };
+  if (r < 0.985)
+    return { id: pick(['system:cron', 'system:key-rotation', 'system:backup']), type: 'system' };
   return { id: 'anonymous', type: 'anonymous' };
 }
 
 function source() {
   const s = {};
   const r = random();
-  if (r < 0.6) s.ip = pick(['192.0.2', '198.51.100', '203.0.113']) + `.${int(1, 254)}`;
+  if (r < 0.6) s.ip = `${pick(['192.0.2', '198.51.100', '203.0.113'])}.${int(1, 254)}`;
   else if (r < 0.75) s.ip = `10.${int(0, 255)}.${int(0, 255)}.${int(1, 254)}`;
-  else if (r < 0.95) s.ip = `2001:db8:${int(0, 0xffff).toString(16)}::${int(1, 0xffff).toString(16)}`;
+  else if (r < 0.95)
+    s.ip = `2001:db8:${int(0, 0xffff).toString(16)}::${int(1, 0xffff).toString(16)}`;
   else s.ip = `::ffff:203.0.113.${int(1, 254)}`;
   if (chance(0.9)) s.userAgent = pick(USER_AGENTS);
   if (chance(0.3)) s.host = `ip-10-0-${int(0, 9)}-${int(1, 254)}.ec2.internal`;
@@ -139,78 +141,255 @@ function policyDocument(statements) {
 
 const DOMAINS = [
   // [weight, make(account) -> partial event]
-  [20, (acct) => {
-    const action = pick(['iam:CreateUser', 'iam:DeleteUser', 'iam:AttachRolePolicy', 'iam:CreateAccessKey', 'iam:PutRolePolicy', 'iam:UpdateAssumeRolePolicy']);
-    const user = pick(['deploy-bot', 'analyst-7', 'contractor-x', 'svc-backup']);
-    const big = action === 'iam:PutRolePolicy' && chance(0.15);
-    return {
-      action, category: 'iam',
-      resources: [{ type: 'aws:iam:user', id: `arn:aws:iam::${acct}:user/${user}`, name: user, account: acct }],
-      source: { service: 'iam.amazonaws.com' },
-      detail: big
-        ? { policyName: `inline-${hex(6)}`, policyDocument: policyDocument(int(20, 260)) }
-        : { requestParameters: { userName: user, path: '/' }, responseElements: { userId: `AIDA${hex(16).toUpperCase()}` } },
-    };
-  }],
-  [22, (acct) => {
-    const action = pick(['s3:GetObject', 's3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:PutBucketPolicy', 's3:PutBucketVersioning']);
-    const bucket = pick(['prod-statements', 'phi-archive', 'trade-blotter', 'static-assets']);
-    const key = `${pick(['2026/11', 'exports', 'uploads/ümlaut', 'reports'])}/${hex(10)}.${pick(['pdf', 'csv', 'json', 'parquet'])}`;
-    return {
-      action, category: 'data-access',
-      resources: [{ type: 'aws:s3:object', id: `arn:aws:s3:::${bucket}/${key}`, account: acct, region: pick(REGIONS) }],
-      source: { service: 's3.amazonaws.com' },
-      detail: { bucketName: bucket, key, bytesTransferredOut: int(0, 5_000_000), tlsDetails: { tlsVersion: 'TLSv1.3', cipherSuite: 'TLS_AES_128_GCM_SHA256' }, additionalEventData: { SignatureVersion: 'SigV4', AuthenticationMethod: 'AuthHeader', 'x-amz-id-2': hex(48) } },
-    };
-  }],
-  [12, () => {
-    const action = pick(['db.query', 'db.query', 'db.schema.alter', 'db.grant', 'db.export']);
-    const table = pick(['public.accounts', 'public.ledger_entries', 'clinical.encounters', 'trading.orders']);
-    const detail = { database: 'prod-db', statementType: action === 'db.query' ? 'SELECT' : action === 'db.grant' ? 'GRANT' : 'ALTER', rowsAffected: int(0, 20000), durationMs: int(1, 9000) };
-    if (action === 'db.export' && chance(0.25)) detail.columns = Array.from({ length: int(50, 400) }, (_, i) => ({ name: `col_${i}`, type: pick(['text', 'int8', 'numeric(18,2)', 'timestamptz']), masked: chance(0.2) }));
-    return { action, category: 'database', resources: [{ type: 'postgres:table', id: `prod-db/${table}`, name: table }], source: { service: 'rds' }, detail };
-  }],
-  [18, () => {
-    const action = pick(['user.login', 'user.login', 'user.logout', 'user.mfa.challenge', 'user.mfa.enroll', 'user.password.reset']);
-    return {
-      action, category: 'authentication', source: { service: 'sso' },
-      detail: { method: pick(['password', 'saml', 'oidc', 'webauthn']), mfa: pick(['totp', 'webauthn', 'push', 'none']), riskScore: int(0, 100), geo: { country: pick(['DE', 'JP', 'US', 'PL', 'SE', 'NG', 'BR']), city: pick(['München', 'Tōkyō', 'Kraków', 'São Paulo', 'Lagos', 'Göteborg']) } },
-    };
-  }],
-  [10, () => {
-    const action = pick(['card.pan.view', 'card.tokenize', 'payment.refund', 'payment.capture', 'card.export']);
-    const bin = pick(['411111', '550000', '340000', '601100']);
-    return {
-      action, category: 'pci.cardholder-data',
-      resources: [{ type: 'pci:card', id: `tok_${hex(24)}`, name: `${bin}******${digits(4)}` }],
-      source: { service: 'payments-api' },
-      detail: { maskedPan: `${bin}******${digits(4)}`, amount: { value: int(100, 999999) / 100, currency: pick(['EUR', 'USD', 'JPY', 'GBP']) }, merchantId: `M-${digits(8)}`, justification: pick(['chargeback investigation', 'customer request #' + digits(6), 'fraud review']) },
-    };
-  }],
-  [8, () => {
-    const action = pick(['patient.record.view', 'patient.record.view', 'patient.record.update', 'patient.record.export', 'prescription.create']);
-    const detail = { purposeOfUse: pick(['TREATMENT', 'PAYMENT', 'OPERATIONS', 'EMERGENCY']), breakGlass: chance(0.05), facility: pick(['St. Mary’s Hospital', 'Klinikum Nord', '東京総合病院']), fieldsAccessed: ['demographics', 'allergies', 'medications'].slice(0, int(1, 3)) };
-    if (action === 'patient.record.export' && chance(0.3)) detail.encounters = Array.from({ length: int(40, 250) }, () => ({ id: `Encounter/${digits(7)}`, date: `2026-${String(int(1, 10)).padStart(2, '0')}-${String(int(1, 28)).padStart(2, '0')}`, code: pick(['I10', 'E11.9', 'J45.909', 'Z00.00']) }));
-    return { action, category: 'hipaa.phi-access', resources: [{ type: 'fhir:Patient', id: `Patient/${digits(7)}` }], source: { service: 'ehr' }, detail };
-  }],
-  [5, () => {
-    const action = pick(['trade.approve', 'trade.approve', 'trade.reject', 'order.cancel', 'communication.supervise']);
-    return {
-      action, category: 'sec.trading',
-      resources: [{ type: 'trade', id: `TRD-2026-${digits(8)}` }],
-      source: { service: 'trade-engine' },
-      detail: { symbol: pick(['AAPL', 'MSFT', '7203.T', 'SAP.DE', 'BRK.B']), side: pick(['BUY', 'SELL']), quantity: int(1, 100000), limitPrice: int(100, 90000) / 100, approverLevel: int(1, 3), fourEyes: true },
-    };
-  }],
-  [5, (acct) => {
-    const action = pick(['config.update', 'feature_flag.toggle', 'kms:ScheduleKeyDeletion', 'cloudtrail:StopLogging', 'ec2:AuthorizeSecurityGroupIngress']);
-    const large = action === 'config.update' && chance(0.25);
-    return {
-      action, category: 'configuration',
-      resources: [{ type: 'config', id: `arn:aws:appconfig:${pick(REGIONS)}:${acct}:application/${hex(7)}`, region: pick(REGIONS) }],
-      detail: large ? { before: filler(int(10, 180)), after: filler(int(10, 180)) } : { key: `flags.${hex(5)}`, before: chance(0.5), after: chance(0.5), ticket: `CHG-${digits(6)}` },
-    };
-  }],
+  [
+    20,
+    (acct) => {
+      const action = pick([
+        'iam:CreateUser',
+        'iam:DeleteUser',
+        'iam:AttachRolePolicy',
+        'iam:CreateAccessKey',
+        'iam:PutRolePolicy',
+        'iam:UpdateAssumeRolePolicy',
+      ]);
+      const user = pick(['deploy-bot', 'analyst-7', 'contractor-x', 'svc-backup']);
+      const big = action === 'iam:PutRolePolicy' && chance(0.15);
+      return {
+        action,
+        category: 'iam',
+        resources: [
+          {
+            type: 'aws:iam:user',
+            id: `arn:aws:iam::${acct}:user/${user}`,
+            name: user,
+            account: acct,
+          },
+        ],
+        source: { service: 'iam.amazonaws.com' },
+        detail: big
+          ? { policyName: `inline-${hex(6)}`, policyDocument: policyDocument(int(20, 260)) }
+          : {
+              requestParameters: { userName: user, path: '/' },
+              responseElements: { userId: `AIDA${hex(16).toUpperCase()}` },
+            },
+      };
+    },
+  ],
+  [
+    22,
+    (acct) => {
+      const action = pick([
+        's3:GetObject',
+        's3:GetObject',
+        's3:PutObject',
+        's3:DeleteObject',
+        's3:PutBucketPolicy',
+        's3:PutBucketVersioning',
+      ]);
+      const bucket = pick(['prod-statements', 'phi-archive', 'trade-blotter', 'static-assets']);
+      const key = `${pick(['2026/11', 'exports', 'uploads/ümlaut', 'reports'])}/${hex(10)}.${pick(['pdf', 'csv', 'json', 'parquet'])}`;
+      return {
+        action,
+        category: 'data-access',
+        resources: [
+          {
+            type: 'aws:s3:object',
+            id: `arn:aws:s3:::${bucket}/${key}`,
+            account: acct,
+            region: pick(REGIONS),
+          },
+        ],
+        source: { service: 's3.amazonaws.com' },
+        detail: {
+          bucketName: bucket,
+          key,
+          bytesTransferredOut: int(0, 5_000_000),
+          tlsDetails: { tlsVersion: 'TLSv1.3', cipherSuite: 'TLS_AES_128_GCM_SHA256' },
+          additionalEventData: {
+            SignatureVersion: 'SigV4',
+            AuthenticationMethod: 'AuthHeader',
+            'x-amz-id-2': hex(48),
+          },
+        },
+      };
+    },
+  ],
+  [
+    12,
+    () => {
+      const action = pick(['db.query', 'db.query', 'db.schema.alter', 'db.grant', 'db.export']);
+      const table = pick([
+        'public.accounts',
+        'public.ledger_entries',
+        'clinical.encounters',
+        'trading.orders',
+      ]);
+      const detail = {
+        database: 'prod-db',
+        statementType: action === 'db.query' ? 'SELECT' : action === 'db.grant' ? 'GRANT' : 'ALTER',
+        rowsAffected: int(0, 20000),
+        durationMs: int(1, 9000),
+      };
+      if (action === 'db.export' && chance(0.25))
+        detail.columns = Array.from({ length: int(50, 400) }, (_, i) => ({
+          name: `col_${i}`,
+          type: pick(['text', 'int8', 'numeric(18,2)', 'timestamptz']),
+          masked: chance(0.2),
+        }));
+      return {
+        action,
+        category: 'database',
+        resources: [{ type: 'postgres:table', id: `prod-db/${table}`, name: table }],
+        source: { service: 'rds' },
+        detail,
+      };
+    },
+  ],
+  [
+    18,
+    () => {
+      const action = pick([
+        'user.login',
+        'user.login',
+        'user.logout',
+        'user.mfa.challenge',
+        'user.mfa.enroll',
+        'user.password.reset',
+      ]);
+      return {
+        action,
+        category: 'authentication',
+        source: { service: 'sso' },
+        detail: {
+          method: pick(['password', 'saml', 'oidc', 'webauthn']),
+          mfa: pick(['totp', 'webauthn', 'push', 'none']),
+          riskScore: int(0, 100),
+          geo: {
+            country: pick(['DE', 'JP', 'US', 'PL', 'SE', 'NG', 'BR']),
+            city: pick(['München', 'Tōkyō', 'Kraków', 'São Paulo', 'Lagos', 'Göteborg']),
+          },
+        },
+      };
+    },
+  ],
+  [
+    10,
+    () => {
+      const action = pick([
+        'card.pan.view',
+        'card.tokenize',
+        'payment.refund',
+        'payment.capture',
+        'card.export',
+      ]);
+      const bin = pick(['411111', '550000', '340000', '601100']);
+      return {
+        action,
+        category: 'pci.cardholder-data',
+        resources: [{ type: 'pci:card', id: `tok_${hex(24)}`, name: `${bin}******${digits(4)}` }],
+        source: { service: 'payments-api' },
+        detail: {
+          maskedPan: `${bin}******${digits(4)}`,
+          amount: { value: int(100, 999999) / 100, currency: pick(['EUR', 'USD', 'JPY', 'GBP']) },
+          merchantId: `M-${digits(8)}`,
+          justification: pick([
+            'chargeback investigation',
+            `customer request #${digits(6)}`,
+            'fraud review',
+          ]),
+        },
+      };
+    },
+  ],
+  [
+    8,
+    () => {
+      const action = pick([
+        'patient.record.view',
+        'patient.record.view',
+        'patient.record.update',
+        'patient.record.export',
+        'prescription.create',
+      ]);
+      const detail = {
+        purposeOfUse: pick(['TREATMENT', 'PAYMENT', 'OPERATIONS', 'EMERGENCY']),
+        breakGlass: chance(0.05),
+        facility: pick(['St. Mary’s Hospital', 'Klinikum Nord', '東京総合病院']),
+        fieldsAccessed: ['demographics', 'allergies', 'medications'].slice(0, int(1, 3)),
+      };
+      if (action === 'patient.record.export' && chance(0.3))
+        detail.encounters = Array.from({ length: int(40, 250) }, () => ({
+          id: `Encounter/${digits(7)}`,
+          date: `2026-${String(int(1, 10)).padStart(2, '0')}-${String(int(1, 28)).padStart(2, '0')}`,
+          code: pick(['I10', 'E11.9', 'J45.909', 'Z00.00']),
+        }));
+      return {
+        action,
+        category: 'hipaa.phi-access',
+        resources: [{ type: 'fhir:Patient', id: `Patient/${digits(7)}` }],
+        source: { service: 'ehr' },
+        detail,
+      };
+    },
+  ],
+  [
+    5,
+    () => {
+      const action = pick([
+        'trade.approve',
+        'trade.approve',
+        'trade.reject',
+        'order.cancel',
+        'communication.supervise',
+      ]);
+      return {
+        action,
+        category: 'sec.trading',
+        resources: [{ type: 'trade', id: `TRD-2026-${digits(8)}` }],
+        source: { service: 'trade-engine' },
+        detail: {
+          symbol: pick(['AAPL', 'MSFT', '7203.T', 'SAP.DE', 'BRK.B']),
+          side: pick(['BUY', 'SELL']),
+          quantity: int(1, 100000),
+          limitPrice: int(100, 90000) / 100,
+          approverLevel: int(1, 3),
+          fourEyes: true,
+        },
+      };
+    },
+  ],
+  [
+    5,
+    (acct) => {
+      const action = pick([
+        'config.update',
+        'feature_flag.toggle',
+        'kms:ScheduleKeyDeletion',
+        'cloudtrail:StopLogging',
+        'ec2:AuthorizeSecurityGroupIngress',
+      ]);
+      const large = action === 'config.update' && chance(0.25);
+      return {
+        action,
+        category: 'configuration',
+        resources: [
+          {
+            type: 'config',
+            id: `arn:aws:appconfig:${pick(REGIONS)}:${acct}:application/${hex(7)}`,
+            region: pick(REGIONS),
+          },
+        ],
+        detail: large
+          ? { before: filler(int(10, 180)), after: filler(int(10, 180)) }
+          : {
+              key: `flags.${hex(5)}`,
+              before: chance(0.5),
+              after: chance(0.5),
+              ticket: `CHG-${digits(6)}`,
+            },
+      };
+    },
+  ],
 ];
 const TOTAL_WEIGHT = DOMAINS.reduce((n, [w]) => n + w, 0);
 
@@ -224,7 +403,10 @@ function domain() {
 }
 
 const FAILURES = [
-  { code: 'AccessDenied', message: 'User is not authorized to perform this action on the resource' },
+  {
+    code: 'AccessDenied',
+    message: 'User is not authorized to perform this action on the resource',
+  },
   { code: 'InvalidMFA', message: 'MFA code did not match' },
   { code: 'ThrottlingException', message: 'Rate exceeded' },
   { code: 'ValidationError' },
@@ -238,7 +420,12 @@ function eventTime(ms) {
   if (r < 0.55) return iso;
   if (r < 0.75) return `${iso.slice(0, 19)}Z`;
   if (r < 0.88) return `${iso.slice(0, 23)}${digits(3)}Z`;
-  const [sign, hh, mm] = pick([['+', 1, 0], ['-', 5, 0], ['+', 9, 0], ['+', 5, 30]]);
+  const [sign, hh, mm] = pick([
+    ['+', 1, 0],
+    ['-', 5, 0],
+    ['+', 9, 0],
+    ['+', 5, 30],
+  ]);
   const shift = (sign === '+' ? 1 : -1) * (hh * 60 + mm) * 60_000;
   const local = new Date(ms + shift).toISOString().slice(0, 23);
   return `${local}${sign}${String(hh).padStart(2, '0')}:${String(mm).padStart(2, '0')}`;
@@ -278,23 +465,64 @@ const BAD = [
   // invalid JSON (cut off mid-object)
   '{"id":"bad-1","time":"2026-11-26T08:16:35Z","action":"user.login","actor":{"id":"zoe"',
   // missing actor.id
-  JSON.stringify({ id: 'bad-2', time: '2026-11-26T08:16:35Z', action: 'user.login', actor: { type: 'user', name: 'Zoë Ångström' }, outcome: 'success' }),
+  JSON.stringify({
+    id: 'bad-2',
+    time: '2026-11-26T08:16:35Z',
+    action: 'user.login',
+    actor: { type: 'user', name: 'Zoë Ångström' },
+    outcome: 'success',
+  }),
   // unknown field (CloudTrail's eventName instead of action)
-  JSON.stringify({ id: 'bad-3', time: '2026-11-26T08:16:35Z', action: 'iam:CreateUser', eventName: 'CreateUser', actor: { id: 'zoe' }, outcome: 'success' }),
+  JSON.stringify({
+    id: 'bad-3',
+    time: '2026-11-26T08:16:35Z',
+    action: 'iam:CreateUser',
+    eventName: 'CreateUser',
+    actor: { id: 'zoe' },
+    outcome: 'success',
+  }),
   // bad outcome
-  JSON.stringify({ id: 'bad-4', time: '2026-11-26T08:16:35Z', action: 'user.login', actor: { id: 'zoe' }, outcome: 'ok' }),
+  JSON.stringify({
+    id: 'bad-4',
+    time: '2026-11-26T08:16:35Z',
+    action: 'user.login',
+    actor: { id: 'zoe' },
+    outcome: 'ok',
+  }),
   // detail over 64 KiB
-  JSON.stringify({ id: 'bad-5', time: '2026-11-26T08:16:35Z', action: 'db.export', actor: { id: 'zoe' }, outcome: 'success', detail: { rows: 'x'.repeat(70_000) } }),
+  JSON.stringify({
+    id: 'bad-5',
+    time: '2026-11-26T08:16:35Z',
+    action: 'db.export',
+    actor: { id: 'zoe' },
+    outcome: 'success',
+    detail: { rows: 'x'.repeat(70_000) },
+  }),
   // not an object
   JSON.stringify(['user.login', 'zoe', '2026-11-26T08:16:35Z']),
   // bad time: no time zone
-  JSON.stringify({ id: 'bad-7', time: '2026-11-26 08:16:35', action: 'user.login', actor: { id: 'zoe' }, outcome: 'success' }),
+  JSON.stringify({
+    id: 'bad-7',
+    time: '2026-11-26 08:16:35',
+    action: 'user.login',
+    actor: { id: 'zoe' },
+    outcome: 'success',
+  }),
   // bad IP
-  JSON.stringify({ id: 'bad-8', time: '2026-11-26T08:16:35Z', action: 'user.login', actor: { id: 'zoe' }, outcome: 'success', source: { ip: '256.1.2.3' } }),
+  JSON.stringify({
+    id: 'bad-8',
+    time: '2026-11-26T08:16:35Z',
+    action: 'user.login',
+    actor: { id: 'zoe' },
+    outcome: 'success',
+    source: { ip: '256.1.2.3' },
+  }),
 ];
 
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'events.jsonl'), `${events.join('\n')}\n`);
 writeFileSync(join(outDir, 'bad-events.jsonl'), `${BAD.join('\n')}\n`);
 const bytes = events.reduce((n, line) => n + Buffer.byteLength(line), 0);
-console.log(`wrote ${events.length} events (${bytes} bytes, average ${Math.round(bytes / events.length)}) and ${BAD.length} bad lines to ${outDir}`);
+console.log(
+  `wrote ${events.length} events (${bytes} bytes, average ${Math.round(bytes / events.length)}) and ${BAD.length} bad lines to ${outDir}`,
+);

@@ -10,4 +10,7 @@ export function ensureMoto(): Promise<{ version: string; installed: boolean }>;
 export type MotoServer = { endpoint: string; port: number; stop: () => Promise<void> };
 
 /** Starts moto on a free loopback port (or `port`) and waits until it answers. */
-export function startMoto(options?: { port?: number; readyTimeoutMs?: number }): Promise<MotoServer>;
+export function startMoto(options?: {
+  port?: number;
+  readyTimeoutMs?: number;
+}): Promise<MotoServer>;

@@ -12,7 +12,15 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -67,10 +75,20 @@ export async function ensureMoto() {
     if (isCurrent()) return { version, installed: false };
     const python = process.env.PYTHON ?? 'python3';
     if (!existsSync(VENV_PYTHON)) await run(python, ['-m', 'venv', VENV]);
+    // A venv whose pyvenv.cfg is gone runs as the base interpreter; pip would then install into
+    // the system site-packages. Check, and let pip refuse too (--require-virtualenv).
+    const inVenv = await output(VENV_PYTHON, [
+      '-c',
+      'import sys; print(sys.prefix != sys.base_prefix)',
+    ]);
+    if (inVenv.trim() !== 'True') {
+      throw new Error(`${VENV} is not a working virtualenv; delete it and run again`);
+    }
     await run(VENV_PYTHON, [
       '-m',
       'pip',
       'install',
+      '--require-virtualenv',
       '--disable-pip-version-check',
       '--no-input',
       '--quiet',
@@ -106,11 +124,15 @@ export async function startMoto(options = {}) {
     const endpoint = `http://127.0.0.1:${port}`;
     // One server log per start, so it never grows without bound.
     const log = openSync(LOG, 'w');
-    const child = spawn(VENV_PYTHON, ['-c', SERVER_WRAPPER, '-H', '127.0.0.1', '-p', String(port)], {
-      cwd: ROOT,
-      stdio: ['ignore', log, log],
-      env: { ...process.env, PYTHONUNBUFFERED: '1' },
-    });
+    const child = spawn(
+      VENV_PYTHON,
+      ['-c', SERVER_WRAPPER, '-H', '127.0.0.1', '-p', String(port)],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', log, log],
+        env: { ...process.env, PYTHONUNBUFFERED: '1' },
+      },
+    );
     closeSync(log);
     const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     const stop = async () => {
@@ -249,7 +271,9 @@ async function cli(argv) {
   if (command === 'install') {
     const started = Date.now();
     const { version, installed } = await ensureMoto();
-    const how = installed ? `installed in ${((Date.now() - started) / 1000).toFixed(1)} s` : 'already installed';
+    const how = installed
+      ? `installed in ${((Date.now() - started) / 1000).toFixed(1)} s`
+      : 'already installed';
     console.log(`moto ${version} ${how} (${VENV})`);
     return;
   }
@@ -260,7 +284,9 @@ async function cli(argv) {
     const moto = await startMoto(port === undefined ? {} : { port });
     console.log(`moto ${pinnedMotoVersion()} listening; logs in ${LOG}`);
     console.log(`export AWS_ENDPOINT_URL=${moto.endpoint}`);
-    console.log('export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1');
+    console.log(
+      'export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1',
+    );
     const shutdown = () => moto.stop().then(() => process.exit(0));
     process.once('SIGINT', shutdown);
     process.once('SIGTERM', shutdown);

@@ -27,15 +27,25 @@ const HIDDEN_FROM_MOTO = [
   'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS',
 ] as const;
 
-export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+export default async function setup(
+  project: TestProject,
+): Promise<(() => Promise<void>) | undefined> {
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const given = process.env.AWS_ENDPOINT_URL;
   if (given) {
-    project.provide('awsTarget', { kind: 'endpoint', endpoint: given, region } satisfies AwsTestTarget);
+    project.provide('awsTarget', {
+      kind: 'endpoint',
+      endpoint: given,
+      region,
+    } satisfies AwsTestTarget);
     return undefined;
   }
   if (process.env.AUDITLOCK_TEST_TARGET === 'aws') {
-    project.provide('awsTarget', { kind: 'aws', endpoint: undefined, region } satisfies AwsTestTarget);
+    project.provide('awsTarget', {
+      kind: 'aws',
+      endpoint: undefined,
+      region,
+    } satisfies AwsTestTarget);
     return undefined;
   }
 

@@ -24,6 +24,11 @@ export type AwsClientOptions = {
   readonly requestTimeoutMs?: number;
   /** Milliseconds of socket inactivity before the attempt fails (and is retried). */
   readonly socketTimeoutMs?: number;
+  /**
+   * S3 only: path-style URLs (`http://host/bucket/key`). Default: true exactly when the endpoint
+   * is loopback; set it for an emulator reached by another name (e.g. `http://localstack:4566`).
+   */
+  readonly forcePathStyle?: boolean;
 };
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
@@ -65,7 +70,7 @@ export function configuredEndpoint(
   return env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined;
 }
 
-function commonConfig(options: AwsClientOptions) {
+function commonConfig(options: Omit<AwsClientOptions, 'forcePathStyle'>) {
   return {
     ...(options.region ? { region: options.region } : {}),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
@@ -83,13 +88,15 @@ function commonConfig(options: AwsClientOptions) {
 
 /**
  * An S3 client for {@link S3Store} and `bootstrap`. Uses path-style URLs when the endpoint is a
- * loopback emulator (moto, LocalStack on localhost), virtual-hosted style otherwise.
+ * loopback emulator (moto, LocalStack on localhost) unless `forcePathStyle` says otherwise,
+ * virtual-hosted style (what AWS recommends) for AWS.
  */
 export function createS3Client(options: AwsClientOptions = {}): S3Client {
   const endpoint = configuredEndpoint('S3', options.endpoint);
+  const { forcePathStyle, ...common } = options;
   return new S3Client({
-    ...commonConfig(options),
-    forcePathStyle: endpoint !== undefined && isLoopbackEndpoint(endpoint),
+    ...commonConfig(common),
+    forcePathStyle: forcePathStyle ?? (endpoint !== undefined && isLoopbackEndpoint(endpoint)),
   });
 }
 

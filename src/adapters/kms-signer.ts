@@ -121,7 +121,10 @@ export class KmsSigner implements Signer {
       throw classifyKmsError(err, 'kms:Sign', arn);
     }
     if (signature === undefined || !verify('sha256', message, key, signature)) {
-      throw new IntegrityError('SIGNATURE_INVALID', `${arn} returned a signature its public key rejects`);
+      throw new IntegrityError(
+        'SIGNATURE_INVALID',
+        `${arn} returned a signature its public key rejects`,
+      );
     }
     return signature;
   }
@@ -175,13 +178,20 @@ export class KmsSigner implements Signer {
     }
     const details = key.asymmetricKeyDetails;
     if (key.asymmetricKeyType !== 'ec' || details?.namedCurve !== 'prime256v1') {
-      throw unsupported(arn, `key is ${key.asymmetricKeyType} ${details?.namedCurve ?? ''}, not P-256`);
+      throw unsupported(
+        arn,
+        `key is ${key.asymmetricKeyType} ${details?.namedCurve ?? ''}, not P-256`,
+      );
     }
     return { arn, spki, key };
   }
 }
 
-function unsupported(arn: string, why: string, cause?: unknown): ConfigurationError<'KEY_UNSUPPORTED'> {
+function unsupported(
+  arn: string,
+  why: string,
+  cause?: unknown,
+): ConfigurationError<'KEY_UNSUPPORTED'> {
   return new ConfigurationError(
     'KEY_UNSUPPORTED',
     `${arn} cannot sign checkpoints: need an ECC_NIST_P256 SIGN_VERIFY key with ${ALGORITHM} (${why})`,

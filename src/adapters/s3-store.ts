@@ -8,22 +8,17 @@
  *   shorten it before that date.
  * Object Lock does not stop someone with `s3:PutObject` adding a version on top, or with
  * `s3:DeleteObject` adding a delete marker; {@link S3Store.listVersions} exposes both so the
- * verifier can flag them. Version-level reads and lock metadata live in `s3-versions.ts`.
+ * verifier can flag them. Version-level reads and lock metadata live in `s3-versions.ts`, the
+ * bucket check in `s3-bucket.ts`, error mapping in `s3-errors.ts`.
  *
  * AWS docs: "Conditional requests" and "Locking objects with Object Lock" (S3 User Guide).
  */
-import {
-  GetBucketVersioningCommand,
-  GetObjectLockConfigurationCommand,
-  type GetObjectLockConfigurationCommandOutput,
-  HeadObjectCommand,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ConfigurationError, InputError, StorageError } from '../core/errors.js';
 import { bytesEqual } from '../core/hash.js';
 import type { Clock, ObjectInfo, ObjectStore, PutResult } from '../core/ports.js';
 import { assertListPrefix, assertObjectKey, MAX_KEY_BYTES } from './memory-store.js';
+import { type BucketCheck, checkLockedBucket } from './s3-bucket.js';
 import {
   classifyS3Error,
   describeS3Target,
@@ -42,6 +37,8 @@ import {
   type VersionDescription,
 } from './s3-versions.js';
 
+export type { BucketCheck } from './s3-bucket.js';
+export { parseS3Url } from './s3-bucket.js';
 export type { ObjectVersionInfo, VersionDescription } from './s3-versions.js';
 
 const DAY_MS = 86_400_000;
@@ -64,25 +61,6 @@ export type S3StoreOptions = {
   /** MaxKeys per ListObjectVersions page (default: the service's, 1,000 on AWS). */
   readonly pageSize?: number;
 };
-
-/** What {@link S3Store.checkBucket} found. */
-export type BucketCheck = {
-  readonly defaultRetention:
-    | { readonly mode: string; readonly days?: number; readonly years?: number }
-    | undefined;
-};
-
-/**
- * Splits `s3://bucket/some/prefix` into bucket and prefix (`some/prefix`, no trailing `/`).
- * @throws ConfigurationError `S3_URL_INVALID`
- */
-export function parseS3Url(url: string): { bucket: string; prefix: string } {
-  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
-  if (!m?.[1]) {
-    throw new ConfigurationError('S3_URL_INVALID', `${JSON.stringify(url)} is not s3://bucket[/prefix]`);
-  }
-  return { bucket: m[1], prefix: (m[2] ?? '').replace(/\/+$/, '') };
-}
 
 /** A write-once {@link ObjectStore} in an Object Lock bucket. */
 export class S3Store implements ObjectStore {
@@ -170,10 +148,14 @@ export class S3Store implements ObjectStore {
           if (bytesEqual(current.bytes, bytes)) {
             return { status: 'identical', versionId: current.versionId };
           }
-          throw new StorageError('OBJECT_EXISTS', `${this.location}${key} already holds other bytes`, {
-            retryable: false,
-            cause: err,
-          });
+          throw new StorageError(
+            'OBJECT_EXISTS',
+            `${this.location}${key} already holds other bytes`,
+            {
+              retryable: false,
+              cause: err,
+            },
+          );
         }
         if (isConditionalConflict(err)) {
           if (attempt >= this.#conflictRetries) throw this.#conflict(key, err);
@@ -263,60 +245,27 @@ export class S3Store implements ObjectStore {
    * @throws ConfigurationError `ACCESS_DENIED`, `NO_SUCH_BUCKET`, `CREDENTIALS_INVALID`
    * @throws StorageError `STORE_UNAVAILABLE` (retryable) or `STORE_FAILED`
    */
-  async checkBucket(): Promise<BucketCheck> {
-    const bucket = this.bucket;
-    const versioning = await this.#send(
-      () => this.#client.send(new GetBucketVersioningCommand({ Bucket: bucket })),
-      's3:GetBucketVersioning',
-    );
-    if (versioning.Status !== 'Enabled') {
-      throw notLocked(bucket, `versioning is ${versioning.Status ?? 'not enabled'}, not Enabled`);
-    }
-    let lock: GetObjectLockConfigurationCommandOutput;
-    try {
-      lock = await this.#client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
-    } catch (err) {
-      // AWS: 404 ObjectLockConfigurationNotFoundError on a bucket created without Object Lock.
-      if (isNotFound(err)) throw notLocked(bucket, 'Object Lock is not enabled', err);
-      throw classifyS3Error(err, { action: 's3:GetBucketObjectLockConfiguration', bucket });
-    }
-    const config = lock.ObjectLockConfiguration;
-    if (config?.ObjectLockEnabled !== 'Enabled') throw notLocked(bucket, 'Object Lock is not enabled');
-    const rule = config.Rule?.DefaultRetention;
-    return {
-      defaultRetention:
-        rule === undefined
-          ? undefined
-          : {
-              mode: rule.Mode ?? '',
-              // Only one of Days / Years is set; emulators report the other as 0.
-              ...(rule.Days ? { days: rule.Days } : {}),
-              ...(rule.Years ? { years: rule.Years } : {}),
-            },
-    };
+  checkBucket(): Promise<BucketCheck> {
+    return checkLockedBucket(this.#client, this.bucket);
   }
 
   #fullKey(key: string): string {
     assertObjectKey(key);
     const full = this.prefix + key;
     if (Buffer.byteLength(full, 'utf8') > MAX_KEY_BYTES) {
-      throw new InputError('KEY_INVALID', `${describeS3Target({ bucket: this.bucket, key: full })} is longer than ${MAX_KEY_BYTES} bytes`, {
-        location: JSON.stringify(key),
-      });
+      throw new InputError(
+        'KEY_INVALID',
+        `${describeS3Target({ bucket: this.bucket, key: full })} is longer than ${MAX_KEY_BYTES} bytes`,
+        {
+          location: JSON.stringify(key),
+        },
+      );
     }
     return full;
   }
 
   #getCurrent(fullKey: string, action: S3Action) {
     return getObjectBytes(this.#client, { bucket: this.bucket, key: fullKey }, action);
-  }
-
-  async #send<T>(call: () => Promise<T>, action: S3Action): Promise<T> {
-    try {
-      return await call();
-    } catch (err) {
-      throw classifyS3Error(err, { action, bucket: this.bucket });
-    }
   }
 
   #ensureBucketChecked(): Promise<BucketCheck> {
@@ -343,12 +292,4 @@ export class S3Store implements ObjectStore {
     const ceiling = this.#conflictBackoffMs * 2 ** Math.min(attempt, 8);
     return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
   }
-}
-
-function notLocked(bucket: string, what: string, cause?: unknown): ConfigurationError<'BUCKET_NOT_LOCKED'> {
-  return new ConfigurationError(
-    'BUCKET_NOT_LOCKED',
-    `bucket ${bucket} cannot hold audit logs: ${what} (create it with Object Lock, e.g. \`auditlock bootstrap\`)`,
-    { cause },
-  );
 }

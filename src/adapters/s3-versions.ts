@@ -215,7 +215,10 @@ function truncatedWithoutMarker(bucket: string): StorageError<'STORE_FAILED'> {
 }
 
 /** The versions and delete markers of one page, merged into listing order. */
-function pageEntries(page: ListObjectVersionsCommandOutput, storePrefix: string): ObjectVersionInfo[] {
+function pageEntries(
+  page: ListObjectVersionsCommandOutput,
+  storePrefix: string,
+): ObjectVersionInfo[] {
   const entries: ObjectVersionInfo[] = [];
   const add = (
     e: { Key?: string; VersionId?: string; IsLatest?: boolean; LastModified?: Date; Size?: number },

@@ -8,9 +8,9 @@
  * version at write time; emulators refuse to change it once objects exist).
  */
 import {
-  type CreateKeyCommandOutput,
   CreateAliasCommand,
   CreateKeyCommand,
+  type CreateKeyCommandOutput,
   DescribeKeyCommand,
   type KMSClient,
 } from '@aws-sdk/client-kms';
@@ -153,7 +153,9 @@ async function ensureBucket(s3: S3Client, bucket: string, region: string): Promi
     const { name } = awsErrorFacts(err);
     if (name === 'BucketAlreadyOwnedByYou') return false;
     if (name === 'BucketAlreadyExists') {
-      throw new ConfigurationError('BUCKET_NAME_TAKEN', `bucket name ${bucket} is taken`, { cause: err });
+      throw new ConfigurationError('BUCKET_NAME_TAKEN', `bucket name ${bucket} is taken`, {
+        cause: err,
+      });
     }
     throw classifyS3Error(err, { action: 's3:CreateBucket', bucket });
   }
@@ -270,7 +272,8 @@ async function ensureSigningKey(
     throw classifyKmsError(err, 'kms:CreateKey', alias);
   }
   const arn = key.KeyMetadata?.Arn;
-  if (arn === undefined) throw classifyKmsError(new Error('CreateKey returned no ARN'), 'kms:CreateKey', alias);
+  if (arn === undefined)
+    throw classifyKmsError(new Error('CreateKey returned no ARN'), 'kms:CreateKey', alias);
   try {
     await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: arn }));
     return { arn, created: true };

@@ -20,6 +20,8 @@ export type IngestOptions = {
   readonly quarantine?: boolean;
   /** Every invalid line, as soon as it is read. */
   readonly onReject?: (reject: { line: number; error: InputError; text: string }) => void;
+  /** Stops reading (e.g. on SIGTERM); what was read is still stored and acknowledged. */
+  readonly signal?: AbortSignal;
   /** Called in input order when every line up to `throughLine` is stored. */
   readonly onAck?: (ack: { throughLine: number; receipt: Receipt }) => void;
 };
@@ -30,6 +32,8 @@ export type IngestResult = {
   readonly rejected: number;
   readonly quarantined: number;
   readonly lastReceipt: Receipt | undefined;
+  /** True if `signal` stopped the reading before the end of the input. */
+  readonly interrupted: boolean;
 };
 
 /**
@@ -60,6 +64,13 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
     });
   };
   const rl = createInterface({ input: opts.input, crlfDelay: Number.POSITIVE_INFINITY });
+  let interrupted = false;
+  const stop = () => {
+    interrupted = true;
+    rl.close();
+  };
+  if (opts.signal?.aborted) stop();
+  opts.signal?.addEventListener('abort', stop, { once: true });
   for await (const line of rl) {
     lines++;
     // Editors on Windows often start files with a UTF-8 byte-order mark; it is not part of the JSON.
@@ -84,8 +95,9 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
     archived++;
     track(lines, (await archiver.submit(event, delivery)).stored);
   }
+  opts.signal?.removeEventListener('abort', stop);
   await archiver.flush();
   await ackChain;
   if (failure) throw failure;
-  return { lines, archived, rejected, quarantined, lastReceipt };
+  return { lines, archived, rejected, quarantined, lastReceipt, interrupted };
 }

@@ -85,7 +85,8 @@ function write(value: unknown, max: number, depth: number): string {
 function writeString(s: string): string {
   // Most text needs no escaping; calling JSON.stringify per string costs more than this test.
   if (!NOT_PLAIN.test(s)) return `"${s}"`;
-  if (LONE_SURROGATE.test(s)) throw new Problem([], 'expected well-formed text, got an unpaired surrogate');
+  if (LONE_SURROGATE.test(s))
+    throw new Problem([], 'expected well-formed text, got an unpaired surrogate');
   return JSON.stringify(s);
 }
 
@@ -93,7 +94,8 @@ function writeArray(a: readonly unknown[], max: number, depth: number): string {
   let out = '[';
   for (let i = 0; i < a.length; i++) {
     const item = a[i];
-    if (item === undefined) throw new Problem([i], 'expected a JSON value, got undefined (or a hole)');
+    if (item === undefined)
+      throw new Problem([i], 'expected a JSON value, got undefined (or a hole)');
     try {
       out += (i === 0 ? '' : ',') + write(item, max, depth);
     } catch (e) {
@@ -107,7 +109,10 @@ function writeArray(a: readonly unknown[], max: number, depth: number): string {
 function writeObject(o: object, max: number, depth: number): string {
   const proto = Object.getPrototypeOf(o);
   if (proto !== Object.prototype && proto !== null) {
-    throw new Problem([], `expected a plain object, got ${o.constructor?.name ?? 'an exotic object'}`);
+    throw new Problem(
+      [],
+      `expected a plain object, got ${o.constructor?.name ?? 'an exotic object'}`,
+    );
   }
   const keys = Object.keys(o);
   // Default sort compares UTF-16 code units, exactly RFC 8785 §3.2.3. Most objects arrive sorted.

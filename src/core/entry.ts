@@ -31,8 +31,15 @@ import { z } from 'zod';
 import { canonicalize } from './canonical-json.js';
 import { fromBase64, fromUtf8, toBase64, utf8 } from './encoding.js';
 import { AuditlockError, InputError, IntegrityError } from './errors.js';
-import { auditEventSchema, type AuditEvent, issuesFromZod, messageFor, summarise } from './event.js';
-import { MAX_EVENT_BYTES } from './event.js';
+import {
+  type AuditEvent,
+  auditEventSchema,
+  describeValue,
+  issuesFromZod,
+  MAX_EVENT_BYTES,
+  messageFor,
+  summarise,
+} from './event.js';
 import { sha256 } from './hash.js';
 
 /** Largest stored entry: the largest event plus room for the envelope. Quarantine entries fit too. */
@@ -60,7 +67,9 @@ const wellFormed = (max: number) =>
     .max(max)
     .refine((s) => !LONE_SURROGATE.test(s), 'expected well-formed text, got an unpaired surrogate');
 
-const receivedAt = z.string().refine(isTimestamp, 'expected YYYY-MM-DDTHH:MM:SS.sssZ');
+const receivedAt = z.string().refine(isTimestamp, {
+  error: (iss) => `expected YYYY-MM-DDTHH:MM:SS.sssZ, got ${describeValue(iss.input)}`,
+});
 
 const deliverySchema = z.strictObject({
   source: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,31}$/),
@@ -84,7 +93,12 @@ const rawSchema = z
   })
   .superRefine((raw, ctx) => {
     // Runs after non-aborting issues too (z.compile refuses `when`), so check the types first.
-    if (typeof raw.data !== 'string' || typeof raw.size !== 'number' || typeof raw.sha256 !== 'string') return;
+    if (
+      typeof raw.data !== 'string' ||
+      typeof raw.size !== 'number' ||
+      typeof raw.sha256 !== 'string'
+    )
+      return;
     const problem = checkRaw(raw);
     if (problem) ctx.addIssue({ code: 'custom', message: problem, input: raw });
   });
@@ -97,7 +111,12 @@ const quarantineEntrySchema = z.strictObject({
     code: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/),
     message: wellFormed(MAX_ERROR_MESSAGE),
     issues: z
-      .array(z.strictObject({ path: wellFormed(MAX_ISSUE_PATH), message: wellFormed(MAX_ISSUE_MESSAGE) }))
+      .array(
+        z.strictObject({
+          path: wellFormed(MAX_ISSUE_PATH),
+          message: wellFormed(MAX_ISSUE_MESSAGE),
+        }),
+      )
       .max(MAX_QUARANTINE_ISSUES),
   }),
   raw: rawSchema,
@@ -119,7 +138,11 @@ export type Delivery = z.output<typeof deliverySchema>;
  * An entry for an accepted event. `event` must come from `parseEvent`; it is not validated again.
  * @throws InputError `DELIVERY_INVALID`, `TIMESTAMP_INVALID`
  */
-export function makeEventEntry(event: AuditEvent, receivedAtMs: number, delivery?: Delivery): EventEntry {
+export function makeEventEntry(
+  event: AuditEvent,
+  receivedAtMs: number,
+  delivery?: Delivery,
+): EventEntry {
   const entry: EventEntry = { kind: 'event', receivedAt: formatTimestamp(receivedAtMs), event };
   if (delivery !== undefined) entry.delivery = checkDelivery(delivery);
   return entry;
@@ -137,7 +160,10 @@ export function makeQuarantineEntry(
   delivery?: Delivery,
 ): QuarantineEntry {
   if (!/^[A-Z][A-Z0-9_]{0,63}$/.test(error.code)) {
-    throw new AuditlockError('ERROR_CODE_INVALID', `expected an UPPER_SNAKE error code, got ${error.code}`);
+    throw new AuditlockError(
+      'ERROR_CODE_INVALID',
+      `expected an UPPER_SNAKE error code, got ${error.code}`,
+    );
   }
   const issues = error instanceof InputError ? error.issues.slice(0, MAX_QUARANTINE_ISSUES) : [];
   const entry: QuarantineEntry = {
@@ -165,7 +191,8 @@ export function encodeEntry(entry: Entry): Uint8Array {
   const text = canonicalize(entry);
   // JCS escapes U+000A inside strings and adds no whitespace, so this cannot happen; the segment
   // format relies on it, hence the check.
-  if (text.includes('\n')) throw new AuditlockError('ENTRY_NEWLINE', 'canonical entry holds a line feed');
+  if (text.includes('\n'))
+    throw new AuditlockError('ENTRY_NEWLINE', 'canonical entry holds a line feed');
   const bytes = utf8(text);
   if (bytes.length > MAX_ENTRY_BYTES) {
     throw new AuditlockError(
@@ -183,7 +210,9 @@ export function encodeEntry(entry: Entry): Uint8Array {
  */
 export function decodeEntry(bytes: Uint8Array, location?: string): Entry {
   const fail = (what: string, cause?: unknown): never => {
-    throw new IntegrityError('ENTRY_INVALID', `${location ? `${location}: ` : ''}${what}`, { cause });
+    throw new IntegrityError('ENTRY_INVALID', `${location ? `${location}: ` : ''}${what}`, {
+      cause,
+    });
   };
   if (bytes.length > MAX_ENTRY_BYTES) {
     fail(`expected at most ${MAX_ENTRY_BYTES} bytes, got ${bytes.length}`);
@@ -194,12 +223,18 @@ export function decodeEntry(bytes: Uint8Array, location?: string): Entry {
     text = fromUtf8(bytes);
     value = JSON.parse(text);
   } catch (cause) {
-    fail(`expected UTF-8 JSON, got ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+    fail(
+      `expected UTF-8 JSON, got ${cause instanceof Error ? cause.message : String(cause)}`,
+      cause,
+    );
   }
   const result = entrySchema.safeParse(value, { error: messageFor });
   if (!result.success) {
     const issues = issuesFromZod(result.error.issues);
-    return fail(summarise('invalid entry', issues), new InputError('ENTRY_INVALID', 'invalid entry', { issues }));
+    return fail(
+      summarise('invalid entry', issues),
+      new InputError('ENTRY_INVALID', 'invalid entry', { issues }),
+    );
   }
   if (canonicalize(result.data) !== text) fail('expected the RFC 8785 canonical form of the entry');
   return result.data;
@@ -211,7 +246,10 @@ export function decodeEntry(bytes: Uint8Array, location?: string): Entry {
  */
 export function formatTimestamp(ms: number): string {
   if (!Number.isInteger(ms) || ms < 0 || ms > MAX_TIMESTAMP_MS) {
-    throw new InputError('TIMESTAMP_INVALID', `expected integer milliseconds from 0 to ${MAX_TIMESTAMP_MS}, got ${ms}`);
+    throw new InputError(
+      'TIMESTAMP_INVALID',
+      `expected integer milliseconds from 0 to ${MAX_TIMESTAMP_MS}, got ${ms}`,
+    );
   }
   return new Date(ms).toISOString();
 }
@@ -288,7 +326,8 @@ function checkRaw(raw: QuarantineEntry['raw']): string | undefined {
   if (kept.length !== Math.min(raw.size, QUARANTINE_RAW_MAX)) {
     return `expected ${Math.min(raw.size, QUARANTINE_RAW_MAX)} data bytes for size ${raw.size}, got ${kept.length}`;
   }
-  if (raw.truncated !== raw.size > QUARANTINE_RAW_MAX) return 'expected truncated to be size > 65536';
+  if (raw.truncated !== raw.size > QUARANTINE_RAW_MAX)
+    return 'expected truncated to be size > 65536';
   let digest: Uint8Array;
   try {
     digest = fromBase64(raw.sha256);

@@ -13,6 +13,7 @@ import { checkEntryBytes } from './entry-check.js';
 import { AuditlockError } from './errors.js';
 import type { Finding, FindingCode, FindingSink } from './findings.js';
 import { bytesEqual, sha256 } from './hash.js';
+import { ecdsaKeyId } from './key-id.js';
 import { hashLeaf } from './merkle.js';
 import { checkSignature, type TrustedKey } from './note.js';
 import type { VersionMetadata } from './ports.js';
@@ -212,11 +213,24 @@ export class LogVerifier {
     if (valid === 0 && unknown > 0)
       this.#report(
         'SIGNATURE_UNTRUSTED',
-        `signed only by unknown key(s): ${parsed.signatures.map((s) => `${s.keyName}+${hex(s.keyId)}`).join(', ')}`,
+        `signed only by unknown key(s): ${parsed.signatures.map((s) => `${s.keyName}+${hex(s.keyId)}`).join(', ')}${this.#nameHint(parsed)}`,
         at,
       );
     else if (valid > 0 && unknown > 0)
       this.#report('SIGNATURE_UNEXPECTED', `${unknown} signature line(s) from unknown keys`, at);
+  }
+
+  /** Explains the common mistake of a vkey whose name is not the log's origin. */
+  #nameHint(parsed: ParsedSegment): string {
+    for (const sig of parsed.signatures)
+      for (const k of this.#opts.trustedKeys)
+        if (
+          k.name !== undefined &&
+          k.name !== sig.keyName &&
+          bytesEqual(ecdsaKeyId(k.spki), sig.keyId)
+        )
+          return `; a trusted key with this key ID is named ${JSON.stringify(k.name)}, but auditlock signs under the origin ${JSON.stringify(sig.keyName)} (use the PEM public key, or a vkey with that name)`;
+    return '';
   }
 
   #checkTree(parsed: ParsedSegment, at: { seq: number; key: string }): void {
@@ -300,7 +314,8 @@ export class LogVerifier {
         `header says ${header.firstReceivedAt}..${header.lastReceivedAt}, entries say ${new Date(first).toISOString()}..${new Date(last).toISOString()}`,
         at,
       );
-    if (!bytesEqual(range.root(), cp.root))
+    const rootOk = bytesEqual(range.root(), cp.root);
+    if (!rootOk)
       this.#report(
         'ROOT_MISMATCH',
         `entries hash to root ${toBase64(range.root())}, checkpoint says ${toBase64(cp.root)}`,
@@ -313,7 +328,9 @@ export class LogVerifier {
         'frontierAfter differs from the frontier computed from the entries',
         at,
       );
-    this.#range = range;
+    // The signed root vouches for the computed frontier; if the entries were changed, continue
+    // from what the segment stored, so the damage is reported here and not on every later segment.
+    this.#range = rootOk ? range : (decodeFrontier(cp.treeSize, header.frontierAfter) ?? range);
   }
 
   #checkTrustedCheckpoints(range: CompactRange, at: { seq: number; key: string }): void {

@@ -31,7 +31,11 @@ type IngestSummary = {
   segments: number;
   interrupted: boolean;
 };
-type VerifySummary = { ok: boolean; logs: { log: string; entries: number; quarantined: number; treeSize: number; segments: number }[]; findings: unknown[] };
+type VerifySummary = {
+  ok: boolean;
+  logs: { log: string; entries: number; quarantined: number; treeSize: number; segments: number }[];
+  findings: unknown[];
+};
 
 /** Line number and error code of every line of examples/bad-events.jsonl (each is invalid). */
 const BAD_LINES = [
@@ -57,7 +61,18 @@ describe('auditlock ingest', () => {
     // Prepare
     const store = join(dir, 'good');
     // Act
-    const ingest = await runCli(['ingest', store, EVENTS_FILE, '--key', keys.privateKey, '--origin', 'test.example/good', '--max-events', '500', '--json']);
+    const ingest = await runCli([
+      'ingest',
+      store,
+      EVENTS_FILE,
+      '--key',
+      keys.privateKey,
+      '--origin',
+      'test.example/good',
+      '--max-events',
+      '500',
+      '--json',
+    ]);
     const { result, summary } = await verifyJson(store);
     // Assess
     expect(ingest.code, ingest.stderr).toBe(0);
@@ -76,7 +91,15 @@ describe('auditlock ingest', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(summary.ok).toBe(true);
     expect(summary.findings).toEqual([]);
-    expect(summary.logs).toEqual([expect.objectContaining({ log: 'default', entries: 5000, quarantined: 0, treeSize: 5000, segments: 10 })]);
+    expect(summary.logs).toEqual([
+      expect.objectContaining({
+        log: 'default',
+        entries: 5000,
+        quarantined: 0,
+        treeSize: 5000,
+        segments: 10,
+      }),
+    ]);
     // The human summary goes to stdout too; its wording is not asserted.
     const human = await runCli(['verify', store, '--pubkey', keys.publicKey]);
     expect(human.code).toBe(0);
@@ -88,14 +111,34 @@ describe('auditlock ingest', () => {
     const store = join(dir, 'bad');
     const rejects = join(dir, 'bad-rejects.jsonl');
     // Act
-    const result = await runCli(['ingest', store, BAD_EVENTS_FILE, '--key', keys.privateKey, '--rejects', rejects, '--json']);
+    const result = await runCli([
+      'ingest',
+      store,
+      BAD_EVENTS_FILE,
+      '--key',
+      keys.privateKey,
+      '--rejects',
+      rejects,
+      '--json',
+    ]);
     // Assess
     expect(result.code).toBe(1);
-    expect(parseJsonOutput<IngestSummary>(result)).toMatchObject({ lines: 8, archived: 0, rejected: 8, quarantined: 0, treeSize: 0 });
+    expect(parseJsonOutput<IngestSummary>(result)).toMatchObject({
+      lines: 8,
+      archived: 0,
+      rejected: 8,
+      quarantined: 0,
+      treeSize: 0,
+    });
     const stderrLines = result.stderr.split('\n');
     for (const { line, code } of BAD_LINES)
-      expect(stderrLines.some((l) => new RegExp(`\\bline ${line}\\b`).test(l) && l.includes(code)), `stderr reports line ${line} with ${code}`).toBe(true);
-    const records = (await readLines(rejects)).map((l) => JSON.parse(l) as { line: number; code: string; text: string });
+      expect(
+        stderrLines.some((l) => new RegExp(`\\bline ${line}\\b`).test(l) && l.includes(code)),
+        `stderr reports line ${line} with ${code}`,
+      ).toBe(true);
+    const records = (await readLines(rejects)).map(
+      (l) => JSON.parse(l) as { line: number; code: string; text: string },
+    );
     expect(records.map(({ line, code }) => ({ line, code }))).toEqual(BAD_LINES);
     const input = await readLines(BAD_EVENTS_FILE);
     for (const r of records) expect(input[r.line - 1]?.startsWith(r.text)).toBe(true);
@@ -105,16 +148,33 @@ describe('auditlock ingest', () => {
     // Prepare
     const store = join(dir, 'quarantine');
     // Act
-    const result = await runCli(['ingest', store, BAD_EVENTS_FILE, '--key', keys.privateKey, '--quarantine', '--json']);
+    const result = await runCli([
+      'ingest',
+      store,
+      BAD_EVENTS_FILE,
+      '--key',
+      keys.privateKey,
+      '--quarantine',
+      '--json',
+    ]);
     const verified = await verifyJson(store);
     // Assess
     expect(result.code).toBe(1);
-    expect(parseJsonOutput<IngestSummary>(result)).toMatchObject({ rejected: 8, quarantined: 8, archived: 0, treeSize: 8 });
+    expect(parseJsonOutput<IngestSummary>(result)).toMatchObject({
+      rejected: 8,
+      quarantined: 8,
+      archived: 0,
+      treeSize: 8,
+    });
     expect(verified.result.code, verified.result.stderr).toBe(0);
-    expect(verified.summary.logs).toEqual([expect.objectContaining({ entries: 8, quarantined: 8, treeSize: 8 })]);
+    expect(verified.summary.logs).toEqual([
+      expect.objectContaining({ entries: 8, quarantined: 8, treeSize: 8 }),
+    ]);
     const entries = await readLogEntries(store);
     expect(entries.map((e) => e.kind)).toEqual(Array(8).fill('quarantine'));
-    expect(entries.map((e) => e.deliveryId)).toEqual(BAD_LINES.map(({ line }) => `bad-events.jsonl:${line}`));
+    expect(entries.map((e) => e.deliveryId)).toEqual(
+      BAD_LINES.map(({ line }) => `bad-events.jsonl:${line}`),
+    );
   });
 
   it('reads stdin when the file is -', async () => {
@@ -122,14 +182,24 @@ describe('auditlock ingest', () => {
     const store = join(dir, 'stdin');
     const lines = (await readLines(EVENTS_FILE)).slice(0, 25);
     // Act
-    const result = await runCli(['ingest', store, '-', '--key', keys.privateKey, '--max-events', '10', '--json'], { input: `${lines.join('\n')}\n` });
+    const result = await runCli(
+      ['ingest', store, '-', '--key', keys.privateKey, '--max-events', '10', '--json'],
+      { input: `${lines.join('\n')}\n` },
+    );
     const verified = await verifyJson(store);
     // Assess
     expect(result.code, result.stderr).toBe(0);
-    expect(parseJsonOutput<IngestSummary>(result)).toMatchObject({ lines: 25, archived: 25, treeSize: 25, segments: 3 });
+    expect(parseJsonOutput<IngestSummary>(result)).toMatchObject({
+      lines: 25,
+      archived: 25,
+      treeSize: 25,
+      segments: 3,
+    });
     expect(verified.result.code).toBe(0);
     const entries = await readLogEntries(store);
-    expect(entries.map((e) => e.id)).toEqual(lines.map((l) => (JSON.parse(l) as { id: string }).id));
+    expect(entries.map((e) => e.id)).toEqual(
+      lines.map((l) => (JSON.parse(l) as { id: string }).id),
+    );
     expect(entries[0]?.deliveryId).toBe('stdin:1');
   });
 
@@ -140,8 +210,14 @@ describe('auditlock ingest', () => {
     const first = `${lines.slice(0, 30).join('\n')}\n`;
     const second = `${lines.slice(30, 50).join('\n')}\n`;
     // Act
-    const a = await runCli(['ingest', store, '-', '--key', keys.privateKey, '--max-events', '8', '--json'], { input: first });
-    const b = await runCli(['ingest', store, '-', '--key', keys.privateKey, '--max-events', '8', '--json'], { input: second });
+    const a = await runCli(
+      ['ingest', store, '-', '--key', keys.privateKey, '--max-events', '8', '--json'],
+      { input: first },
+    );
+    const b = await runCli(
+      ['ingest', store, '-', '--key', keys.privateKey, '--max-events', '8', '--json'],
+      { input: second },
+    );
     const verified = await verifyJson(store);
     // Assess
     expect([a.code, b.code]).toEqual([0, 0]);
@@ -154,10 +230,16 @@ describe('auditlock ingest', () => {
     // Prepare
     const store = join(dir, 'origin');
     const input = `${(await readLines(EVENTS_FILE)).slice(0, 5).join('\n')}\n`;
-    const created = await runCli(['ingest', store, '-', '--key', keys.privateKey, '--origin', 'test.example/one'], { input });
+    const created = await runCli(
+      ['ingest', store, '-', '--key', keys.privateKey, '--origin', 'test.example/one'],
+      { input },
+    );
     expect(created.code, created.stderr).toBe(0);
     // Act
-    const result = await runCli(['ingest', store, '-', '--key', keys.privateKey, '--origin', 'test.example/two'], { input });
+    const result = await runCli(
+      ['ingest', store, '-', '--key', keys.privateKey, '--origin', 'test.example/two'],
+      { input },
+    );
     // Assess
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('ORIGIN_MISMATCH');
@@ -168,12 +250,20 @@ describe('auditlock ingest', () => {
     // Prepare
     const store = join(dir, 'keep-origin');
     const input = `${(await readLines(EVENTS_FILE)).slice(0, 3).join('\n')}\n`;
-    await runCli(['ingest', store, '-', '--key', keys.privateKey, '--origin', 'test.example/kept'], { input });
+    await runCli(
+      ['ingest', store, '-', '--key', keys.privateKey, '--origin', 'test.example/kept'],
+      { input },
+    );
     // Act
-    const result = await runCli(['ingest', store, '-', '--key', keys.privateKey, '--json'], { input });
+    const result = await runCli(['ingest', store, '-', '--key', keys.privateKey, '--json'], {
+      input,
+    });
     // Assess
     expect(result.code, result.stderr).toBe(0);
-    expect(parseJsonOutput<IngestSummary>(result)).toMatchObject({ origin: 'test.example/kept', treeSize: 6 });
+    expect(parseJsonOutput<IngestSummary>(result)).toMatchObject({
+      origin: 'test.example/kept',
+      treeSize: 6,
+    });
   });
 
   it('writes the rejects file even when it must be created, one JSON object per line', async () => {
@@ -182,11 +272,22 @@ describe('auditlock ingest', () => {
     const rejects = join(dir, 'mixed-rejects.jsonl');
     const good = (await readLines(EVENTS_FILE))[0] as string;
     // Act
-    const result = await runCli(['ingest', store, '-', '--key', keys.privateKey, '--rejects', rejects, '--json'], { input: `{not json\n${good}\n[]\n` });
+    const result = await runCli(
+      ['ingest', store, '-', '--key', keys.privateKey, '--rejects', rejects, '--json'],
+      { input: `{not json\n${good}\n[]\n` },
+    );
     // Assess
     expect(result.code).toBe(1);
-    expect(parseJsonOutput<IngestSummary>(result)).toMatchObject({ lines: 3, archived: 1, rejected: 2, treeSize: 1 });
-    const records = (await readFile(rejects, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as { line: number; code: string });
+    expect(parseJsonOutput<IngestSummary>(result)).toMatchObject({
+      lines: 3,
+      archived: 1,
+      rejected: 2,
+      treeSize: 1,
+    });
+    const records = (await readFile(rejects, 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: number; code: string });
     expect(records.map(({ line, code }) => ({ line, code }))).toEqual([
       { line: 1, code: 'JSON_INVALID' },
       { line: 3, code: 'EVENT_INVALID' },
@@ -198,7 +299,13 @@ describe('auditlock ingest', () => {
   // ConfigurationError/InputError such as INPUT_NOT_FOUND, no stack trace.
   it('reports a missing input file as a coded error, exit 2', async () => {
     const store = join(dir, 'missing-input');
-    const result = await runCli(['ingest', store, join(dir, 'no-such-file.jsonl'), '--key', keys.privateKey]);
+    const result = await runCli([
+      'ingest',
+      store,
+      join(dir, 'no-such-file.jsonl'),
+      '--key',
+      keys.privateKey,
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr).not.toMatch(/unexpected error|\n\s+at /);
   });

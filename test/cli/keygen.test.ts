@@ -21,8 +21,12 @@ describe('auditlock keygen', () => {
     expect(await mode(join(out, 'signing-key.pem'))).toBe(0o600);
     expect(await mode(join(out, 'signing-key.pub.pem'))).toBe(0o644 & ~umask);
     expect(await mode(join(out, 'signing-key.vkey'))).toBe(0o644 & ~umask);
-    expect(await readFile(join(out, 'signing-key.pem'), 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
-    expect(await readFile(join(out, 'signing-key.pub.pem'), 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+    expect(await readFile(join(out, 'signing-key.pem'), 'utf8')).toMatch(
+      /^-----BEGIN PRIVATE KEY-----\n/,
+    );
+    expect(await readFile(join(out, 'signing-key.pub.pem'), 'utf8')).toMatch(
+      /^-----BEGIN PUBLIC KEY-----\n/,
+    );
     const vkey = (await readFile(join(out, 'signing-key.vkey'), 'utf8')).trim();
     expect(vkey).toMatch(/^audit\.example\.com\/prod\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/);
     expect(result.stdout).toContain(vkey);

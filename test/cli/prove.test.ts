@@ -21,7 +21,15 @@ import {
 const tempDir = useTempDirs();
 
 type ProofResult =
-  | { valid: true; origin: string; index: number; treeSize: number; segment: string; sealedAt: string; entry: { kind: string; event: { id: string }; delivery: { id: string } } }
+  | {
+      valid: true;
+      origin: string;
+      index: number;
+      treeSize: number;
+      segment: string;
+      sealedAt: string;
+      entry: { kind: string; event: { id: string }; delivery: { id: string } };
+    }
   | { valid: false; code: string; detail: string };
 
 let dir: string;
@@ -35,13 +43,27 @@ beforeAll(async () => {
   eventIds = (await readLines(EVENTS_FILE)).map((l) => (JSON.parse(l) as { id: string }).id);
 });
 
-async function verifyProof(file: string, ...extra: string[]): Promise<{ result: CliResult; proof: ProofResult }> {
-  const result = await runCli(['verify-proof', file, '--pubkey', keys.publicKey, '--json', ...extra]);
+async function verifyProof(
+  file: string,
+  ...extra: string[]
+): Promise<{ result: CliResult; proof: ProofResult }> {
+  const result = await runCli([
+    'verify-proof',
+    file,
+    '--pubkey',
+    keys.publicKey,
+    '--json',
+    ...extra,
+  ]);
   return { result, proof: parseJsonOutput<ProofResult>(result) };
 }
 
 /** Writes a copy of the proof at `file` with line `lineNo` (0-based) changed by `edit`. */
-async function editedProof(file: string, name: string, edit: (lines: string[]) => void): Promise<string> {
+async function editedProof(
+  file: string,
+  name: string,
+  edit: (lines: string[]) => void,
+): Promise<string> {
   const lines = (await readFile(file, 'utf8')).split('\n');
   edit(lines);
   const out = join(dir, name);
@@ -74,7 +96,11 @@ describe('auditlock prove / verify-proof', () => {
       index: 1234,
       treeSize: 1500, // the proof is against the checkpoint of segment 2 (entries 1000..1499)
       segment: '2',
-      entry: { kind: 'event', event: { id: eventIds[1234] }, delivery: { id: 'events.jsonl:1235' } },
+      entry: {
+        kind: 'event',
+        event: { id: eventIds[1234] },
+        delivery: { id: 'events.jsonl:1235' },
+      },
     });
   });
 
@@ -90,7 +116,12 @@ describe('auditlock prove / verify-proof', () => {
     expect(proved.code, proved.stderr).toBe(0);
     expect(proved.stdout).toBe('');
     expect(result.code, result.stderr).toBe(0);
-    expect(proof).toMatchObject({ valid: true, index: 4321, treeSize: 4500, entry: { event: { id } } });
+    expect(proof).toMatchObject({
+      valid: true,
+      index: 4321,
+      treeSize: 4500,
+      entry: { event: { id } },
+    });
     expect(human.code).toBe(0);
     expect(human.stdout).toContain(id);
   });
@@ -166,7 +197,10 @@ describe('auditlock prove / verify-proof', () => {
       const other = await keygen(dir, 'other-keys', SAMPLE_ORIGIN);
       const result = await runCli(['verify-proof', file, '--pubkey', other.publicKey, '--json']);
       expect(result.code).toBe(1);
-      expect(parseJsonOutput<ProofResult>(result)).toMatchObject({ valid: false, code: 'SIGNATURE_UNTRUSTED' });
+      expect(parseJsonOutput<ProofResult>(result)).toMatchObject({
+        valid: false,
+        code: 'SIGNATURE_UNTRUSTED',
+      });
     });
 
     it('--origin other than the checkpoint: ORIGIN_MISMATCH', async () => {

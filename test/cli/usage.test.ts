@@ -8,8 +8,8 @@ import type { CommandSpec } from '../../src/cli/args.js';
 import { ingestSpec } from '../../src/cli/commands/ingest.js';
 import { keygenSpec } from '../../src/cli/commands/keygen.js';
 import { proveSpec } from '../../src/cli/commands/prove.js';
-import { verifyProofSpec } from '../../src/cli/commands/verify-proof.js';
 import { verifySpec } from '../../src/cli/commands/verify.js';
+import { verifyProofSpec } from '../../src/cli/commands/verify-proof.js';
 import { type CliOptions, type KeyFiles, keygen, runCli, useTempDirs } from '../helpers/cli.js';
 
 const tempDir = useTempDirs();
@@ -17,8 +17,24 @@ const tempDir = useTempDirs();
 /** Each command with the options the docs and the other tests rely on (beyond its declared spec). */
 const COMMANDS: [CommandSpec, string[]][] = [
   [keygenSpec, ['--out', '--name']],
-  [ingestSpec, ['--key', '--log', '--origin', '--max-events', '--rejects', '--quarantine', '--from-line', '--ack-log', '--json']],
-  [verifySpec, ['--pubkey', '--expect-size', '--checkpoint', '--write-checkpoint', '--origin', '--json']],
+  [
+    ingestSpec,
+    [
+      '--key',
+      '--log',
+      '--origin',
+      '--max-events',
+      '--rejects',
+      '--quarantine',
+      '--from-line',
+      '--ack-log',
+      '--json',
+    ],
+  ],
+  [
+    verifySpec,
+    ['--pubkey', '--expect-size', '--checkpoint', '--write-checkpoint', '--origin', '--json'],
+  ],
   [proveSpec, ['--log', '--id', '--out']],
   [verifyProofSpec, ['--pubkey', '--origin', '--json']],
 ];
@@ -42,7 +58,11 @@ describe('auditlock help', () => {
       const result = await runCli([name, '--help']);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stderr).toBe('');
-      for (const option of [...Object.keys(spec.options).map((o) => `--${o}`), ...options, '--help'])
+      for (const option of [
+        ...Object.keys(spec.options).map((o) => `--${o}`),
+        ...options,
+        '--help',
+      ])
         expect(result.stdout, `${name} --help mentions ${option}`).toContain(option);
     },
   );
@@ -64,11 +84,14 @@ describe('auditlock usage errors (exit 2)', () => {
     expect(result.stderr).toContain('frobnicate');
   });
 
-  it.each(COMMANDS.map(([spec]) => [spec.name] as const))('%s: an unknown flag is named in the message', async (name) => {
-    const result = await runCli([name, 'x', '--no-such-flag'], cwd);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('--no-such-flag');
-  });
+  it.each(COMMANDS.map(([spec]) => [spec.name] as const))(
+    '%s: an unknown flag is named in the message',
+    async (name) => {
+      const result = await runCli([name, 'x', '--no-such-flag'], cwd);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('--no-such-flag');
+    },
+  );
 
   it('a flag that needs a value but has none is named', async () => {
     const result = await runCli(['verify', 'store', '--pubkey'], cwd);
@@ -77,19 +100,28 @@ describe('auditlock usage errors (exit 2)', () => {
   });
 
   it('a bad numeric value is named with its flag', async () => {
-    const result = await runCli(['verify', 'store', '--pubkey', keys.publicKey, '--expect-size', 'lots'], cwd);
+    const result = await runCli(
+      ['verify', 'store', '--pubkey', keys.publicKey, '--expect-size', 'lots'],
+      cwd,
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--expect-size');
   });
 
   it('ingest: a bad --max-events is named', async () => {
-    const result = await runCli(['ingest', 'store', '-', '--key', keys.privateKey, '--max-events', '0'], cwd);
+    const result = await runCli(
+      ['ingest', 'store', '-', '--key', keys.privateKey, '--max-events', '0'],
+      cwd,
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--max-events');
   });
 
   it('ingest: an unsupported --compress is named', async () => {
-    const result = await runCli(['ingest', 'store', '-', '--key', 'k.pem', '--compress', 'zstd'], cwd);
+    const result = await runCli(
+      ['ingest', 'store', '-', '--key', 'k.pem', '--compress', 'zstd'],
+      cwd,
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--compress');
   });
@@ -107,7 +139,10 @@ describe('auditlock usage errors (exit 2)', () => {
   });
 
   it('an unsupported store URL', async () => {
-    const result = await runCli(['verify', 'ftp://example.com/store', '--pubkey', keys.publicKey], cwd);
+    const result = await runCli(
+      ['verify', 'ftp://example.com/store', '--pubkey', keys.publicKey],
+      cwd,
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('ftp://example.com/store');
   });

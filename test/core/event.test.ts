@@ -35,10 +35,24 @@ const full = {
     account: '123456789012',
     sessionId: 'ASIAEXAMPLE',
   },
-  resources: [{ type: 'fhir:Patient', id: 'Patient/123', name: '山田太郎', account: '1', region: 'eu-west-1' }],
+  resources: [
+    {
+      type: 'fhir:Patient',
+      id: 'Patient/123',
+      name: '山田太郎',
+      account: '1',
+      region: 'eu-west-1',
+    },
+  ],
   outcome: 'failure',
   reason: { code: 'AccessDenied', message: 'not authorised\nsee policy' },
-  source: { ip: '2001:db8::1', userAgent: 'curl/8.11.0', host: 'ip-10-0-0-1', region: 'eu-west-1', service: 'ehr' },
+  source: {
+    ip: '2001:db8::1',
+    userAgent: 'curl/8.11.0',
+    host: 'ip-10-0-0-1',
+    region: 'eu-west-1',
+    service: 'ehr',
+  },
   correlationId: 'req-1',
   detail: { purposeOfUse: 'TREATMENT', nested: { list: [1, 2.5, null, true, 'x'] } },
 };
@@ -81,16 +95,32 @@ describe('parseEvent: errors name every issue by dotted path', () => {
     ['bad actor type', { ...valid, actor: { id: 'a', type: 'robot' } }, ['actor.type']],
     ['empty action', { ...valid, action: '' }, ['action']],
     ['over-long actor.id', { ...valid, actor: { id: 'a'.repeat(257) } }, ['actor.id']],
-    ['a control character in actor.name', { ...valid, actor: { id: 'a', name: 'Zoë\u0007' } }, ['actor.name']],
+    [
+      'a control character in actor.name',
+      { ...valid, actor: { id: 'a', name: 'Zoë\u0007' } },
+      ['actor.name'],
+    ],
     ['a line feed in reason.code', { ...valid, reason: { code: 'A\nB' } }, ['reason.code']],
-    ['an unpaired surrogate in a resource id', { ...valid, resources: [{ type: 't', id: 'x\ud800' }] }, ['resources.0.id']],
+    [
+      'an unpaired surrogate in a resource id',
+      { ...valid, resources: [{ type: 't', id: 'x\ud800' }] },
+      ['resources.0.id'],
+    ],
     ['an id with a space', { ...valid, id: 'a b' }, ['id']],
     ['an id with non-ASCII', { ...valid, id: 'évènement' }, ['id']],
     ['an over-long id', { ...valid, id: 'a'.repeat(129) }, ['id']],
     ['a bad correlationId', { ...valid, correlationId: '' }, ['correlationId']],
     ['an empty reason', { ...valid, reason: {} }, ['reason']],
-    ['too many resources', { ...valid, resources: Array(MAX_RESOURCES + 1).fill({ type: 't', id: 'i' }) }, ['resources']],
-    ['a resource without id', { ...valid, resources: [{ type: 't', id: 'i' }, { type: 't' }] }, ['resources.1.id']],
+    [
+      'too many resources',
+      { ...valid, resources: Array(MAX_RESOURCES + 1).fill({ type: 't', id: 'i' }) },
+      ['resources'],
+    ],
+    [
+      'a resource without id',
+      { ...valid, resources: [{ type: 't', id: 'i' }, { type: 't' }] },
+      ['resources.1.id'],
+    ],
     ['a bad IP', { ...valid, source: { ip: '256.1.2.3' } }, ['source.ip']],
     ['detail that is an array', { ...valid, detail: [1] }, ['detail']],
     ['detail that is a string', { ...valid, detail: 'x' }, ['detail']],
@@ -128,7 +158,12 @@ describe('parseEvent: errors name every issue by dotted path', () => {
 
   it('lists every issue at once', () => {
     const input = { actor: { id: 5 }, outcome: 'ok', time: 'yesterday', action: 'x', extra: 1 };
-    expect(paths(inputError(() => parseEvent(input)))).toEqual(['actor.id', 'extra', 'outcome', 'time']);
+    expect(paths(inputError(() => parseEvent(input)))).toEqual([
+      'actor.id',
+      'extra',
+      'outcome',
+      'time',
+    ]);
   });
 
   it.each([[42], [null], [[valid]], ['{"a":1}'], [undefined], [true]])(
@@ -150,21 +185,26 @@ describe('parseEvent: errors name every issue by dotted path', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 100_000; i++) deep = [deep];
 
-    expect(paths(inputError(() => parseEvent({ ...valid, actor: { id: deep } })))).toEqual(['actor.id']);
+    expect(paths(inputError(() => parseEvent({ ...valid, actor: { id: deep } })))).toEqual([
+      'actor.id',
+    ]);
     expect(paths(inputError(() => parseEvent({ ...valid, junk: deep })))).toEqual(['junk']);
     expect(inputError(() => parseEvent({ ...valid, detail: { deep } })).code).toBe('EVENT_INVALID');
   });
 
   it('throws only InputError EVENT_INVALID for any input that is not a valid event', () => {
     fc.assert(
-      fc.property(fc.anything({ withNullPrototype: true, withBigInt: true, withDate: true, withMap: true }), (input) => {
-        try {
-          parseEvent(input);
-        } catch (e) {
-          expect(e).toBeInstanceOf(InputError);
-          expect((e as InputError).code).toBe('EVENT_INVALID');
-        }
-      }),
+      fc.property(
+        fc.anything({ withNullPrototype: true, withBigInt: true, withDate: true, withMap: true }),
+        (input) => {
+          try {
+            parseEvent(input);
+          } catch (e) {
+            expect(e).toBeInstanceOf(InputError);
+            expect((e as InputError).code).toBe('EVENT_INVALID');
+          }
+        },
+      ),
     );
   });
 });
@@ -178,7 +218,9 @@ describe('parseEvent: size limits', () => {
   it(`accepts detail of exactly ${MAX_DETAIL_BYTES} bytes and refuses one more`, () => {
     expect(canonicalize(withDetailBytes(MAX_DETAIL_BYTES).detail)).toHaveLength(MAX_DETAIL_BYTES);
     expect(() => parseEvent(withDetailBytes(MAX_DETAIL_BYTES))).not.toThrow();
-    expect(paths(inputError(() => parseEvent(withDetailBytes(MAX_DETAIL_BYTES + 1))))).toEqual(['detail']);
+    expect(paths(inputError(() => parseEvent(withDetailBytes(MAX_DETAIL_BYTES + 1))))).toEqual([
+      'detail',
+    ]);
   });
 
   it('counts detail in UTF-8 bytes, not characters', () => {
@@ -194,11 +236,16 @@ describe('parseEvent: size limits', () => {
       return { a: v };
     };
     expect(() => parseEvent({ ...valid, detail: nest(32) })).not.toThrow();
-    expect(paths(inputError(() => parseEvent({ ...valid, detail: nest(33) })))[0]).toMatch(/^detail\.a(\.0)+$/);
+    expect(paths(inputError(() => parseEvent({ ...valid, detail: nest(33) })))[0]).toMatch(
+      /^detail\.a(\.0)+$/,
+    );
   });
 
   it(`refuses an event over ${MAX_EVENT_BYTES} bytes canonically encoded, at the top level`, () => {
-    const resources = Array.from({ length: 100 }, (_, i) => ({ type: 't', id: `${i}${'€'.repeat(1000)}` }));
+    const resources = Array.from({ length: 100 }, (_, i) => ({
+      type: 't',
+      id: `${i}${'€'.repeat(1000)}`,
+    }));
     const event = { ...valid, resources };
     expect(new TextEncoder().encode(canonicalize(event)).length).toBeGreaterThan(MAX_EVENT_BYTES);
 
@@ -210,7 +257,10 @@ describe('parseEvent: size limits', () => {
 
   it('measures exactly when the cheap bound is inconclusive', () => {
     // 100 × 1000 ASCII characters: the 3-bytes-per-unit bound says maybe, the exact size says fine.
-    const resources = Array.from({ length: 100 }, (_, i) => ({ type: 't', id: `${i}${'a'.repeat(1000)}` }));
+    const resources = Array.from({ length: 100 }, (_, i) => ({
+      type: 't',
+      id: `${i}${'a'.repeat(1000)}`,
+    }));
     expect(parseEvent({ ...valid, resources }).resources).toHaveLength(100);
   });
 });
@@ -299,7 +349,9 @@ describe('time, IP', () => {
     '',
   ])('refuses IP %j at path source.ip', (ip) => {
     expect(isIpv4(ip) || isIpv6(ip)).toBe(false);
-    expect(paths(inputError(() => parseEvent({ ...valid, source: { ip } })))).toEqual(['source.ip']);
+    expect(paths(inputError(() => parseEvent({ ...valid, source: { ip } })))).toEqual([
+      'source.ip',
+    ]);
   });
 
   it('accepts every IP that fast-check generates', () => {
@@ -351,7 +403,9 @@ describe('parseEventLine', () => {
 
 describe('examples/', () => {
   const read = (name: string) =>
-    readFileSync(new URL(`../../examples/${name}`, import.meta.url), 'utf8').split('\n').slice(0, -1);
+    readFileSync(new URL(`../../examples/${name}`, import.meta.url), 'utf8')
+      .split('\n')
+      .slice(0, -1);
 
   it('events.jsonl: 5,000 valid events with unique ids', () => {
     const lines = read('events.jsonl');

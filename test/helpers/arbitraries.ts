@@ -28,7 +28,14 @@ const CONTROL = /[\u0000-\u001f\u007f]/g;
 /** Text the event schema accepts: any code point but C0 controls and DEL; 1..max units. */
 export function cleanText(max: number): fc.Arbitrary<string> {
   return fc
-    .string({ unit: fc.oneof(fc.constantFrom('a', 'Z', '9', ' ', '"', '\\', 'é', 'Ω', '山', '😀'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })), minLength: 1, maxLength: Math.min(max, 40) })
+    .string({
+      unit: fc.oneof(
+        fc.constantFrom('a', 'Z', '9', ' ', '"', '\\', 'é', 'Ω', '山', '😀'),
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+      ),
+      minLength: 1,
+      maxLength: Math.min(max, 40),
+    })
     .map((s) => s.replace(CONTROL, '·'))
     .filter((s) => s.length >= 1 && s.length <= max);
 }
@@ -45,11 +52,21 @@ const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 export function rfc3339(): fc.Arbitrary<string> {
   return fc
     .record({
-      date: fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }),
+      date: fc.date({
+        min: new Date('0001-01-01T00:00:00Z'),
+        max: new Date('9999-12-31T23:59:59Z'),
+        noInvalidDate: true,
+      }),
       fraction: fc.option(fc.stringMatching(/^[0-9]{1,9}$/), { nil: undefined }),
       zone: fc.oneof(
         fc.constant('Z'),
-        fc.tuple(fc.constantFrom('+', '-'), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 })).map(([s, h, m]) => `${s}${pad(h)}:${pad(m)}`),
+        fc
+          .tuple(
+            fc.constantFrom('+', '-'),
+            fc.integer({ min: 0, max: 23 }),
+            fc.integer({ min: 0, max: 59 }),
+          )
+          .map(([s, h, m]) => `${s}${pad(h)}:${pad(m)}`),
       ),
     })
     .map(({ date, fraction, zone }) => {
@@ -61,7 +78,11 @@ export function rfc3339(): fc.Arbitrary<string> {
 /** A JSON object as `JSON.parse` would make it (so no -0), small enough for `detail`. */
 export function detail(): fc.Arbitrary<JsonObject> {
   return fc
-    .dictionary(fc.string({ unit: 'binary', maxLength: 12 }), fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' }), { maxKeys: 6 })
+    .dictionary(
+      fc.string({ unit: 'binary', maxLength: 12 }),
+      fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' }),
+      { maxKeys: 6 },
+    )
     .map((o) => JSON.parse(JSON.stringify(o)) as JsonObject);
 }
 
@@ -102,9 +123,10 @@ export function auditEvent(): fc.Arbitrary<AuditEvent> {
     })
     .map(compact);
   const reason = fc
-    .record(
-      { code: opt(cleanText(MAX_TEXT)), message: opt(cleanText(MAX_LONG_TEXT).map((s) => `${s}\n\tdetails`)) },
-    )
+    .record({
+      code: opt(cleanText(MAX_TEXT)),
+      message: opt(cleanText(MAX_LONG_TEXT).map((s) => `${s}\n\tdetails`)),
+    })
     .map(compact)
     .filter((r) => r.code !== undefined || r.message !== undefined);
   return fc
@@ -151,9 +173,16 @@ export function quarantineEntry(): fc.Arbitrary<QuarantineEntry> {
     fc.string({ unit: 'binary', maxLength: 100 }).map((s) => new TextEncoder().encode(s)),
     fc.integer({ min: 65_530, max: 70_000 }).map((n) => new Uint8Array(n).fill(0x61)),
   );
-  const issue = fc.record({ path: fc.string({ maxLength: 300 }), message: fc.string({ maxLength: 600 }) });
+  const issue = fc.record({
+    path: fc.string({ maxLength: 300 }),
+    message: fc.string({ maxLength: 600 }),
+  });
   const error = fc
-    .record({ code: fc.stringMatching(/^[A-Z][A-Z0-9_]{0,20}$/), message: fc.string({ maxLength: 100 }), issues: fc.array(issue, { maxLength: 25 }) })
+    .record({
+      code: fc.stringMatching(/^[A-Z][A-Z0-9_]{0,20}$/),
+      message: fc.string({ maxLength: 100 }),
+      issues: fc.array(issue, { maxLength: 25 }),
+    })
     .map(({ code, message, issues }) => new InputError(code, message, { issues }));
   return fc
     .tuple(bytes, error, receivedAtMs(), opt(delivery()))
@@ -161,5 +190,8 @@ export function quarantineEntry(): fc.Arbitrary<QuarantineEntry> {
 }
 
 export function entry(): fc.Arbitrary<Entry> {
-  return fc.oneof({ arbitrary: eventEntry(), weight: 3 }, { arbitrary: quarantineEntry(), weight: 1 });
+  return fc.oneof(
+    { arbitrary: eventEntry(), weight: 3 },
+    { arbitrary: quarantineEntry(), weight: 1 },
+  );
 }

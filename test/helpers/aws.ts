@@ -5,13 +5,18 @@
  * the same configuration chain the CLI and Lambdas use.
  */
 import { randomBytes } from 'node:crypto';
+import { CreateKeyCommand, type KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import {
   CreateBucketCommand,
   type CreateBucketCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
-import { type AwsClientOptions, createKmsClient, createS3Client } from '../../src/adapters/aws-config.js';
+import {
+  type AwsClientOptions,
+  createKmsClient,
+  createS3Client,
+} from '../../src/adapters/aws-config.js';
 
 /** Where the integration tests run. */
 export type AwsTestTarget = {
@@ -33,6 +38,18 @@ export function awsTarget(): AwsTestTarget {
 }
 
 /**
+ * The endpoint a fault proxy can sit in front of: a loopback http emulator (moto, LocalStack on
+ * localhost), else `undefined` (real AWS verifies the signed Host header, so no proxy there).
+ */
+export function proxyableEndpoint(): string | undefined {
+  const { kind, endpoint } = awsTarget();
+  if (kind === 'aws' || endpoint === undefined) return undefined;
+  return /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\/?$/.test(endpoint)
+    ? endpoint
+    : undefined;
+}
+
+/**
  * Retention of objects the tests write. Short, because on real AWS nobody can delete them, nor
  * the bucket, until it passes.
  */
@@ -50,7 +67,10 @@ export function testKmsClient(options: AwsClientOptions = {}) {
 
 /** A fresh bucket name: `auditlock-it-<label>-<random>`, valid for S3 (3–63 chars, lowercase). */
 export function uniqueBucketName(label: string): string {
-  const clean = label.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 24);
+  const clean = label
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 24);
   return `auditlock-it-${clean}-${randomBytes(6).toString('hex')}`;
 }
 
@@ -80,6 +100,50 @@ export async function createTestBucket(
   };
   await s3.send(new CreateBucketCommand(input));
   return bucket;
+}
+
+const createdKeys: string[] = [];
+
+/**
+ * Creates a KMS key for a test (P-256 SIGN_VERIFY unless told otherwise) and remembers it for
+ * {@link scheduleTestKeyDeletion}.
+ */
+export async function createTestKey(
+  kms: KMSClient,
+  spec: 'ECC_NIST_P256' | 'RSA_2048' | 'SYMMETRIC_DEFAULT' = 'ECC_NIST_P256',
+): Promise<string> {
+  const out = await kms.send(
+    new CreateKeyCommand({
+      KeySpec: spec,
+      KeyUsage: spec === 'SYMMETRIC_DEFAULT' ? 'ENCRYPT_DECRYPT' : 'SIGN_VERIFY',
+      Description: 'auditlock integration test',
+    }),
+  );
+  const arn = out.KeyMetadata?.Arn;
+  if (arn === undefined) throw new Error('CreateKey returned no ARN');
+  rememberTestKey(arn);
+  return arn;
+}
+
+/** Remembers a key some other code created (e.g. `bootstrap`) for {@link scheduleTestKeyDeletion}. */
+export function rememberTestKey(arn: string): void {
+  createdKeys.push(arn);
+}
+
+/**
+ * Schedules deletion (the 7-day minimum) of every key this test file created: keys cost money on
+ * real AWS and cannot be deleted at once. Best effort; call it from `afterAll`.
+ */
+export async function scheduleTestKeyDeletion(kms: KMSClient): Promise<void> {
+  const keys = createdKeys.splice(0);
+  await Promise.allSettled(
+    // By key id: moto's key-state operations do not accept ARNs (AWS takes both).
+    keys.map((arn) =>
+      kms.send(
+        new ScheduleKeyDeletionCommand({ KeyId: arn.split('/').pop(), PendingWindowInDays: 7 }),
+      ),
+    ),
+  );
 }
 
 /** Collects an async iterable into an array. */

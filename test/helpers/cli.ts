@@ -45,7 +45,9 @@ export type CliOptions = {
  */
 export function assertBuilt(): void {
   if (!existsSync(CLI_PATH))
-    throw new Error(`${CLI_PATH} does not exist: build first (npx tsc -p tsconfig.build.json, or npm run build)`);
+    throw new Error(
+      `${CLI_PATH} does not exist: build first (npx tsc -p tsconfig.build.json, or npm run build)`,
+    );
 }
 
 function childEnv(extra: CliOptions['env']): NodeJS.ProcessEnv {
@@ -58,7 +60,10 @@ function childEnv(extra: CliOptions['env']): NodeJS.ProcessEnv {
 }
 
 /** Starts `node dist/cli/main.js ...args` without waiting; stdout and stderr are pipes. */
-export function spawnCli(args: readonly string[], options: Omit<CliOptions, 'input' | 'timeoutMs'> = {}): ChildProcess {
+export function spawnCli(
+  args: readonly string[],
+  options: Omit<CliOptions, 'input' | 'timeoutMs'> = {},
+): ChildProcess {
   assertBuilt();
   return spawn(process.execPath, [CLI_PATH, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
@@ -78,7 +83,11 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     child.stderr?.on('data', (b: Buffer) => stderr.push(b));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`auditlock ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr so far:\n${Buffer.concat(stderr).toString()}`));
+      reject(
+        new Error(
+          `auditlock ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr so far:\n${Buffer.concat(stderr).toString()}`,
+        ),
+      );
     }, timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);
@@ -86,7 +95,12 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() });
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(stdout).toString(),
+        stderr: Buffer.concat(stderr).toString(),
+      });
     });
     // The child may exit before reading all of stdin (usage errors); that is not our failure.
     child.stdin?.on('error', () => undefined);
@@ -99,7 +113,9 @@ export function parseJsonOutput<T = unknown>(result: CliResult): T {
   try {
     return JSON.parse(result.stdout) as T;
   } catch {
-    return assert.fail(`expected JSON on stdout (exit ${result.code}), got:\n${result.stdout}\nstderr:\n${result.stderr}`);
+    return assert.fail(
+      `expected JSON on stdout (exit ${result.code}), got:\n${result.stdout}\nstderr:\n${result.stderr}`,
+    );
   }
 }
 
@@ -119,7 +135,12 @@ export function useTempDirs(prefix = 'auditlock-cli-'): () => Promise<string> {
   };
 }
 
-export type KeyFiles = { readonly dir: string; readonly privateKey: string; readonly publicKey: string; readonly vkey: string };
+export type KeyFiles = {
+  readonly dir: string;
+  readonly privateKey: string;
+  readonly publicKey: string;
+  readonly vkey: string;
+};
 
 /** `auditlock keygen --out <dir>/<name>`; fails the test unless it exits 0. */
 export async function keygen(dir: string, name = 'keys', keyName?: string): Promise<KeyFiles> {
@@ -145,7 +166,15 @@ export async function sampleStore(dir: string): Promise<{ store: string; keys: K
   const keys = await keygen(dir, 'keys', SAMPLE_ORIGIN);
   const store = join(dir, 'store');
   const result = await runCli([
-    'ingest', store, EVENTS_FILE, '--key', keys.privateKey, '--origin', SAMPLE_ORIGIN, '--max-events', String(SAMPLE_MAX_EVENTS),
+    'ingest',
+    store,
+    EVENTS_FILE,
+    '--key',
+    keys.privateKey,
+    '--origin',
+    SAMPLE_ORIGIN,
+    '--max-events',
+    String(SAMPLE_MAX_EVENTS),
   ]);
   expect(result.code, result.stderr).toBe(0);
   return { store, keys };
@@ -153,7 +182,11 @@ export async function sampleStore(dir: string): Promise<{ store: string; keys: K
 
 /** Path of segment `seq` of `log` in a folder store. */
 export function segmentPath(store: string, seq: number, log = 'default'): string {
-  return join(store, ...segmentPrefix(log).split('/').filter(Boolean), `${String(seq).padStart(20, '0')}.seg`);
+  return join(
+    store,
+    ...segmentPrefix(log).split('/').filter(Boolean),
+    `${String(seq).padStart(20, '0')}.seg`,
+  );
 }
 
 export type StoredEntry = {
@@ -178,7 +211,11 @@ export async function readLogEntries(store: string, log = 'default'): Promise<St
     const seg = parseSegment(new Uint8Array(await readFile(join(dir, name))));
     const leaves = splitEntries(decodeBody(seg.body, seg.header.encoding, seg.header.rawLength));
     leaves.forEach((leaf, i) => {
-      const entry = JSON.parse(fromUtf8(leaf)) as { kind: string; event?: { id?: string }; delivery?: { id?: string } };
+      const entry = JSON.parse(fromUtf8(leaf)) as {
+        kind: string;
+        event?: { id?: string };
+        delivery?: { id?: string };
+      };
       out.push({
         index: seg.header.firstIndex + i,
         seq: seg.checkpoint.seq,

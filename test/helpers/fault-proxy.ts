@@ -32,6 +32,8 @@ export type FaultKind =
   | 'preconditionFailed'
   /** S3 `409 ConditionalRequestConflict`, without forwarding. */
   | 'conditionalConflict'
+  /** S3 `403 AccessDenied` (XML) or KMS `AccessDeniedException` (JSON), by request type. */
+  | 'accessDenied'
   /** Destroys the client socket without forwarding. */
   | 'dropBeforeForward'
   /** Forwards, waits for the emulator's full answer, then destroys the client socket (a lost response). */
@@ -213,7 +215,11 @@ export class FaultProxy {
         return sendXml(res, 503, xml('SlowDown', 'Please reduce your request rate.'));
       case 'internalError':
         if (isKms) return sendJson(res, 500, 'KMSInternalException', 'injected internal error');
-        return sendXml(res, 500, xml('InternalError', 'We encountered an internal error. Please try again.'));
+        return sendXml(
+          res,
+          500,
+          xml('InternalError', 'We encountered an internal error. Please try again.'),
+        );
       case 'throttling':
         return sendJson(res, 400, 'ThrottlingException', 'Rate exceeded');
       case 'preconditionFailed':
@@ -230,8 +236,14 @@ export class FaultProxy {
         return sendXml(
           res,
           409,
-          xml('ConditionalRequestConflict', 'A conflicting conditional operation is in progress against this resource.'),
+          xml(
+            'ConditionalRequestConflict',
+            'A conflicting conditional operation is in progress against this resource.',
+          ),
         );
+      case 'accessDenied':
+        if (isKms) return sendJson(res, 400, 'AccessDeniedException', 'injected: not authorized');
+        return sendXml(res, 403, xml('AccessDenied', 'Access Denied'));
       case 'dropBeforeForward':
         req.socket.destroy();
         return;
@@ -285,7 +297,11 @@ export class FaultProxy {
           const chunks: Buffer[] = [];
           up.on('data', (c: Buffer) => chunks.push(c));
           up.once('end', () =>
-            resolve({ status: up.statusCode ?? 502, headers: up.headers, body: Buffer.concat(chunks) }),
+            resolve({
+              status: up.statusCode ?? 502,
+              headers: up.headers,
+              body: Buffer.concat(chunks),
+            }),
           );
           up.once('error', reject);
         },

@@ -3,25 +3,25 @@
  * idempotent, and refuses to "fix" a bucket or retention that does not fit.
  */
 import { verify } from 'node:crypto';
-import {
-  CreateAliasCommand,
-  CreateKeyCommand,
-} from '@aws-sdk/client-kms';
+import { CreateAliasCommand } from '@aws-sdk/client-kms';
 import {
   GetObjectLockConfigurationCommand,
   GetPublicAccessBlockCommand,
   HeadObjectCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { KmsSigner } from '../../src/adapters/kms-signer.js';
 import { S3Store } from '../../src/adapters/s3-store.js';
-import { bootstrap } from '../../src/app/bootstrap.js';
+import { type BootstrapOptions, type BootstrapResult, bootstrap } from '../../src/app/bootstrap.js';
 import { AuditlockError } from '../../src/core/errors.js';
 import {
   awsTarget,
   createTestBucket,
+  createTestKey,
   rejectionOf,
+  rememberTestKey,
+  scheduleTestKeyDeletion,
   TEST_RETENTION_DAYS,
   testKmsClient,
   testS3Client,
@@ -32,6 +32,17 @@ import {
 const s3 = testS3Client();
 const kms = testKmsClient();
 const region = awsTarget().region;
+
+/** bootstrap(), remembering the key it made so the file's afterAll can schedule its deletion. */
+async function run(options: BootstrapOptions): Promise<BootstrapResult> {
+  const result = await bootstrap(options);
+  if (result.created.key) rememberTestKey(result.keyArn);
+  return result;
+}
+
+afterAll(async () => {
+  await scheduleTestKeyDeletion(kms);
+});
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   const err = await rejectionOf(promise);
@@ -51,8 +62,8 @@ describe('bootstrap', () => {
       retentionDays: TEST_RETENTION_DAYS,
     };
     // Act
-    const first = await bootstrap(options);
-    const second = await bootstrap(options);
+    const first = await run(options);
+    const second = await run(options);
     // Assess
     expect(first.created).toEqual({ bucket: true, key: true });
     expect(second.created).toEqual({ bucket: false, key: false });
@@ -92,42 +103,59 @@ describe('bootstrap', () => {
 
   it('stamps the default retention on objects written without explicit retention', async () => {
     const bucket = uniqueBucketName('boot-default');
-    await bootstrap({ s3, kms, region, bucket, keyAlias: uniqueKeyAlias('d'), retentionDays: 3 });
+    await run({ s3, kms, region, bucket, keyAlias: uniqueKeyAlias('d'), retentionDays: 3 });
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'plain', Body: 'x' }));
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'plain' }));
     expect(head.ObjectLockMode).toBe('COMPLIANCE');
-    expect(head.ObjectLockRetainUntilDate?.getTime()).toBeGreaterThan(Date.now() + 2.9 * 86_400_000);
+    expect(head.ObjectLockRetainUntilDate?.getTime()).toBeGreaterThan(
+      Date.now() + 2.9 * 86_400_000,
+    );
   });
 
   it('refuses to change an existing default retention (RETENTION_MISMATCH)', async () => {
-    const options = { s3, kms, region, bucket: uniqueBucketName('boot-days'), keyAlias: uniqueKeyAlias('m') };
-    await bootstrap({ ...options, retentionDays: 2 });
-    expect(await codeOf(bootstrap({ ...options, retentionDays: 1 }))).toBe('RETENTION_MISMATCH');
+    const options = {
+      s3,
+      kms,
+      region,
+      bucket: uniqueBucketName('boot-days'),
+      keyAlias: uniqueKeyAlias('m'),
+    };
+    await run({ ...options, retentionDays: 2 });
+    expect(await codeOf(run({ ...options, retentionDays: 1 }))).toBe('RETENTION_MISMATCH');
   });
 
   it('refuses an existing bucket without Object Lock (BUCKET_NOT_LOCKED)', async () => {
     const bucket = await createTestBucket(s3, 'boot-unlocked', { objectLock: false });
     expect(
-      await codeOf(bootstrap({ s3, kms, region, bucket, keyAlias: uniqueKeyAlias('u'), retentionDays: 1 })),
+      await codeOf(
+        bootstrap({ s3, kms, region, bucket, keyAlias: uniqueKeyAlias('u'), retentionDays: 1 }),
+      ),
     ).toBe('BUCKET_NOT_LOCKED');
   });
 
   it('refuses an alias that names a key unfit for signing (KEY_UNSUPPORTED)', async () => {
     const alias = uniqueKeyAlias('rsa');
-    const rsa = await kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }));
-    await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: rsa.KeyMetadata?.KeyId }));
+    const rsa = await createTestKey(kms, 'RSA_2048');
+    await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: rsa }));
     const bucket = uniqueBucketName('boot-rsa');
-    expect(await codeOf(bootstrap({ s3, kms, region, bucket, keyAlias: alias, retentionDays: 1 }))).toBe(
+    expect(await codeOf(run({ s3, kms, region, bucket, keyAlias: alias, retentionDays: 1 }))).toBe(
       'KEY_UNSUPPORTED',
     );
   });
 
   it('validates its input before any request (BOOTSTRAP_INVALID, REGION_MISMATCH)', async () => {
-    const base = { s3, kms, region, bucket: uniqueBucketName('v'), keyAlias: 'ok', retentionDays: 1 };
-    expect(await codeOf(bootstrap({ ...base, bucket: 'Bad_Bucket' }))).toBe('BOOTSTRAP_INVALID');
-    expect(await codeOf(bootstrap({ ...base, retentionDays: 0 }))).toBe('BOOTSTRAP_INVALID');
-    expect(await codeOf(bootstrap({ ...base, keyAlias: 'alias/aws/s3' }))).toBe('BOOTSTRAP_INVALID');
+    const base = {
+      s3,
+      kms,
+      region,
+      bucket: uniqueBucketName('v'),
+      keyAlias: 'ok',
+      retentionDays: 1,
+    };
+    expect(await codeOf(run({ ...base, bucket: 'Bad_Bucket' }))).toBe('BOOTSTRAP_INVALID');
+    expect(await codeOf(run({ ...base, retentionDays: 0 }))).toBe('BOOTSTRAP_INVALID');
+    expect(await codeOf(run({ ...base, keyAlias: 'alias/aws/s3' }))).toBe('BOOTSTRAP_INVALID');
     const otherRegion = region === 'eu-west-1' ? 'us-west-2' : 'eu-west-1';
-    expect(await codeOf(bootstrap({ ...base, region: otherRegion }))).toBe('REGION_MISMATCH');
+    expect(await codeOf(run({ ...base, region: otherRegion }))).toBe('REGION_MISMATCH');
   });
 });

@@ -6,22 +6,23 @@
  * is seeded and the requests are sequential, so a run injects the same faults every time.
  */
 import { verify } from 'node:crypto';
-import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KmsSigner } from '../../src/adapters/kms-signer.js';
 import { S3Store } from '../../src/adapters/s3-store.js';
-import { StorageError } from '../../src/core/errors.js';
+import { ConfigurationError, StorageError } from '../../src/core/errors.js';
 import {
-  awsTarget,
   collect,
   createTestBucket,
+  createTestKey,
+  proxyableEndpoint,
   rejectionOf,
+  scheduleTestKeyDeletion,
   testKmsClient,
   testS3Client,
 } from '../helpers/aws.js';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.js';
 
-const target = awsTarget();
+const upstream = proxyableEndpoint();
 const bytes = (s: string) => new TextEncoder().encode(s);
 
 function expectRetryable(err: unknown, code: string): void {
@@ -30,23 +31,21 @@ function expectRetryable(err: unknown, code: string): void {
   expect((err as StorageError).retryable).toBe(true);
 }
 
-// Needs an emulator to put the proxy in front of; real AWS checks the signed Host header.
-describe.skipIf(target.kind === 'aws')('under injected faults', () => {
+// Needs a loopback emulator to put the proxy in front of; real AWS checks the signed Host header.
+describe.skipIf(upstream === undefined)('under injected faults', () => {
   let proxy: FaultProxy;
   let bucket: string;
   let keyArn: string;
 
   beforeAll(async () => {
-    proxy = await startFaultProxy({ upstream: target.endpoint ?? '', seed: 20_240_917 });
+    proxy = await startFaultProxy({ upstream: upstream ?? '', seed: 20_240_917 });
     bucket = await createTestBucket(testS3Client(), 'faults');
-    const key = await testKmsClient().send(
-      new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }),
-    );
-    keyArn = key.KeyMetadata?.Arn ?? '';
+    keyArn = await createTestKey(testKmsClient());
   });
 
   afterAll(async () => {
     await proxy.stop();
+    await scheduleTestKeyDeletion(testKmsClient());
   });
 
   it('completes every put exactly once despite 503s, 500s and dropped connections', async () => {
@@ -94,7 +93,12 @@ describe.skipIf(target.kind === 'aws')('under injected faults', () => {
     proxy.clearLog();
     const client = testS3Client({ endpoint: proxy.url, requestTimeoutMs: 300 });
     const store = new S3Store({ client, bucket, prefix: 'slow', retention: { days: 1 } });
-    expect(['created', 'identical']).toContain((await store.putIfAbsent('k', bytes('x'))).status);
+    await store.checkBucket();
+    const started = Date.now();
+    expect((await store.putIfAbsent('k', bytes('x'))).status).toBe('created');
+    // The SDK gave up on the held request and retried, well before the proxy released it.
+    expect(Date.now() - started).toBeLessThan(1_400);
+    expect(proxy.requests.filter((r) => r.method === 'PUT')).toHaveLength(2);
     expect(proxy.injected()).toEqual({ delay: 1 });
     // Let the delayed original reach the emulator; it must not add a version.
     await new Promise((r) => setTimeout(r, 1_500));
@@ -114,7 +118,11 @@ describe.skipIf(target.kind === 'aws')('under injected faults', () => {
       client: testKmsClient({ endpoint: proxy.url, maxAttempts: 8 }),
       keyId: keyArn,
     });
-    const spki = { key: Buffer.from(await signer.publicKey()), format: 'der', type: 'spki' } as const;
+    const spki = {
+      key: Buffer.from(await signer.publicKey()),
+      format: 'der',
+      type: 'spki',
+    } as const;
     for (let i = 0; i < 20; i++) {
       const message = bytes(`checkpoint ${i}`);
       expect(verify('sha256', message, spki, await signer.sign(message))).toBe(true);
@@ -140,6 +148,32 @@ describe.skipIf(target.kind === 'aws')('under injected faults', () => {
       keyId: keyArn,
     });
     expectRetryable(await rejectionOf(signer.sign(bytes('x'))), 'SIGNER_UNAVAILABLE');
+    proxy.setRules([]);
+  });
+
+  it('reports a denied S3 or KMS action as ACCESS_DENIED, without retrying it', async () => {
+    proxy.setRules([
+      { method: 'PUT', fault: 'accessDenied' },
+      { method: 'HEAD', fault: 'accessDenied' },
+      { target: /\.Sign$/, fault: 'accessDenied' },
+    ]);
+    proxy.clearLog();
+    const store = new S3Store({
+      client: testS3Client({ endpoint: proxy.url }),
+      bucket,
+      prefix: 'denied',
+      retention: { days: 1 },
+    });
+    const denied = async (promise: Promise<unknown>) => {
+      const err = await rejectionOf(promise);
+      expect(err).toBeInstanceOf(ConfigurationError);
+      return (err as ConfigurationError).code;
+    };
+    expect(await denied(store.putIfAbsent('k', bytes('x')))).toBe('ACCESS_DENIED');
+    expect(await denied(store.exists('k'))).toBe('ACCESS_DENIED');
+    const signer = new KmsSigner({ client: testKmsClient({ endpoint: proxy.url }), keyId: keyArn });
+    expect(await denied(signer.sign(bytes('x')))).toBe('ACCESS_DENIED');
+    expect(proxy.injected()).toEqual({ accessDenied: 3 });
     proxy.setRules([]);
   });
 });

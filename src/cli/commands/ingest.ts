@@ -1,11 +1,12 @@
-import { createReadStream } from 'node:fs';
-import { appendFile, writeFile } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { access, appendFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { systemClock } from '../../adapters/system-clock.js';
 import { Archiver, type ArchiverOptions, DEFAULTS } from '../../app/archiver.js';
 import { ingestJsonLines } from '../../app/ingest.js';
 import { BODY_ENCODINGS, type BodyEncoding } from '../../core/body-codec.js';
-import { hasCode } from '../../core/errors.js';
+import { ConfigurationError, hasCode } from '../../core/errors.js';
+import { assertLogName } from '../../core/layout.js';
 import { type CommandSpec, helpText, intOption, parseCommand, stringOption } from '../args.js';
 import { EXIT, UsageError } from '../cli-error.js';
 import { loadSigner } from '../keys.js';
@@ -91,15 +92,25 @@ export async function ingest(argv: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   const [storeSpec, file = '-'] = p.positionals as [string, string?];
+  // Check every option and the key before anything is created on disk or in a bucket.
   const encoding = stringOption(p, 'compress') as BodyEncoding;
   if (!BODY_ENCODINGS.includes(encoding))
     throw new UsageError(`--compress must be one of ${BODY_ENCODINGS.join(', ')}`);
   const log = stringOption(p, 'log') as string;
-  const store = await openStore(storeSpec, {
-    forWriting: true,
-    retentionDays: intOption(p, 'retention-days', { min: 1 }),
-  });
+  assertLogName(log);
+  const limits = {
+    maxEvents: intOption(p, 'max-events', { min: 1, max: 1_000_000 }) as number,
+    maxBytes: intOption(p, 'max-bytes', { min: 1024, max: 32 * 1024 * 1024 }) as number,
+    maxAgeMs: intOption(p, 'max-age-ms', { min: 1 }) as number,
+  };
+  const retentionDays = intOption(p, 'retention-days', { min: 1 });
+  const fromLine = intOption(p, 'from-line', { min: 1 });
+  if (file !== '-')
+    await access(file, constants.R_OK).catch((cause) => {
+      throw new ConfigurationError('INPUT_NOT_FOUND', `cannot read input file ${file}`, { cause });
+    });
   const signer = await loadSigner(stringOption(p, 'key'), stringOption(p, 'kms-key'));
+  const store = await openStore(storeSpec, { forWriting: true, retentionDays });
   const rejectsFile = stringOption(p, 'rejects');
   const ackLog = stringOption(p, 'ack-log');
   if (rejectsFile) await writeFile(rejectsFile, '');
@@ -112,9 +123,7 @@ export async function ingest(argv: string[], io: Io): Promise<number> {
     log,
     origin: stringOption(p, 'origin'),
     encoding,
-    maxEvents: intOption(p, 'max-events', { min: 1, max: 1_000_000 }) as number,
-    maxBytes: intOption(p, 'max-bytes', { min: 1024, max: 32 * 1024 * 1024 }) as number,
-    maxAgeMs: intOption(p, 'max-age-ms', { min: 1 }) as number,
+    ...limits,
     onStored: (s) => {
       stored += s.entries;
       bar.update(`stored ${stored} entries in ${s.seq + 1} segments`);
@@ -127,20 +136,18 @@ export async function ingest(argv: string[], io: Io): Promise<number> {
     throw err;
   });
   const input = file === '-' ? io.stdin : createReadStream(file);
+  // Ctrl-C / SIGTERM: stop reading, store and acknowledge what was read, report, exit 1.
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
   const stopSignals = ['SIGINT', 'SIGTERM'] as const;
-  let interrupted = false;
-  const onSignal = () => {
-    interrupted = true;
-    input.pause?.();
-    (input as { destroy?: () => void }).destroy?.();
-  };
-  for (const s of stopSignals) process.once(s, onSignal);
+  for (const sig of stopSignals) process.once(sig, onSignal);
   let pendingAck: Promise<void> = Promise.resolve();
   const result = await ingestJsonLines({
     archiver,
     input,
     inputName: file === '-' ? 'stdin' : basename(file),
-    fromLine: intOption(p, 'from-line', { min: 1 }),
+    fromLine,
+    signal: stop.signal,
     quarantine: Boolean(p.values.quarantine),
     onReject: ({ line, error, text }) => {
       const issues = error.issues.length
@@ -167,7 +174,9 @@ export async function ingest(argv: string[], io: Io): Promise<number> {
   });
   await pendingAck;
   await archiver.close();
-  for (const s of stopSignals) process.removeListener(s, onSignal);
+  for (const sig of stopSignals) process.removeListener(sig, onSignal);
+  const { interrupted } = result;
+  if (interrupted) (input as { destroy?: () => void }).destroy?.();
   bar.done();
   const head = archiver.head;
   const summary = {
