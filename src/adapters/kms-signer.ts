@@ -120,7 +120,7 @@ export class KmsSigner implements Signer {
     } catch (err) {
       throw classifyKmsError(err, 'kms:Sign', arn);
     }
-    if (signature === undefined || !verify('sha256', message, key, signature)) {
+    if (signature === undefined || !verifies(key, message, signature)) {
       throw new IntegrityError(
         'SIGNATURE_INVALID',
         `${arn} returned a signature its public key rejects`,
@@ -184,6 +184,15 @@ export class KmsSigner implements Signer {
       );
     }
     return { arn, spki, key };
+  }
+}
+
+/** node:crypto verify, treating a signature it cannot even parse as invalid. */
+function verifies(key: KeyObject, message: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    return verify('sha256', message, key, signature);
+  } catch {
+    return false;
   }
 }
 

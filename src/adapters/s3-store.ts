@@ -76,7 +76,10 @@ export class S3Store implements ObjectStore {
   readonly #scope: ListScope;
   #bucketChecked: Promise<BucketCheck> | undefined;
 
-  /** @throws ConfigurationError `RETENTION_INVALID` unless `retention.days` is a positive integer. */
+  /**
+   * @throws ConfigurationError `RETENTION_INVALID` unless `retention.days` is a positive integer
+   * @throws InputError `KEY_INVALID` for a prefix no valid key can start with
+   */
   constructor(options: S3StoreOptions) {
     const days = options.retention.days;
     if (!Number.isSafeInteger(days) || days < 1) {
