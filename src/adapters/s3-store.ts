@@ -16,7 +16,7 @@
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ConfigurationError, InputError, StorageError } from '../core/errors.js';
 import { bytesEqual } from '../core/hash.js';
-import type { Clock, ObjectInfo, ObjectStore, PutResult } from '../core/ports.js';
+import type { Clock, ObjectInfo, ObjectStore, PutOptions, PutResult } from '../core/ports.js';
 import { assertListPrefix, assertObjectKey, MAX_KEY_BYTES } from './memory-store.js';
 import { type BucketCheck, checkLockedBucket } from './s3-bucket.js';
 import {
@@ -112,11 +112,13 @@ export class S3Store implements ObjectStore {
   async putIfAbsent(
     key: string,
     bytes: Uint8Array,
-    options?: { retainUntil?: Date },
+    options?: PutOptions & { retainUntil?: Date },
   ): Promise<PutResult> {
     const fullKey = this.#fullKey(key);
     const now = this.#clock.now();
-    const retainUntil = options?.retainUntil ?? new Date(now + this.#retentionDays * DAY_MS);
+    // AWS docs: ObjectLockRetainUntilDate on PutObject; here seal time + the retention period.
+    const retainUntil =
+      options?.retainUntil ?? new Date((options?.sealedAt ?? now) + this.#retentionDays * DAY_MS);
     if (!(retainUntil instanceof Date) || !(retainUntil.getTime() > now)) {
       throw new InputError('RETAIN_UNTIL_INVALID', `retain-until for ${key} must be after now`, {
         location: key,
@@ -144,9 +146,16 @@ export class S3Store implements ObjectStore {
         if (isPreconditionFailed(err)) {
           const current = await this.#getCurrent(fullKey, 's3:GetObject');
           if (current === undefined) {
-            // Deleted (a delete marker) between our PUT and the read: the next PUT decides.
-            if (attempt < this.#conflictRetries) continue;
-            throw this.#conflict(key, err);
+            // The key held an object that a delete marker now hides. Writing again would add a
+            // second version that shadows the original: the key is taken, whatever it shows.
+            throw new StorageError(
+              'OBJECT_EXISTS',
+              `${this.location}${key} is taken (its object is hidden by a delete marker)`,
+              {
+                retryable: false,
+                cause: err,
+              },
+            );
           }
           if (bytesEqual(current.bytes, bytes)) {
             return { status: 'identical', versionId: current.versionId };
@@ -190,7 +199,9 @@ export class S3Store implements ObjectStore {
   }
 
   /**
-   * Whether `key` has a current version that is not a delete marker (one HeadObject).
+   * Whether `key` is taken: it has a current version, or a delete marker hides one (HeadObject
+   * answers 404 with `x-amz-delete-marker: true`). A hidden key is taken, so a writer probing for
+   * the head of a log never writes a second version there.
    * @throws InputError `KEY_INVALID`; ConfigurationError / StorageError as classified by `classifyS3Error`
    */
   async exists(key: string): Promise<boolean> {
@@ -199,7 +210,7 @@ export class S3Store implements ObjectStore {
       await this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: fullKey }));
       return true;
     } catch (err) {
-      if (isNotFound(err)) return false;
+      if (isNotFound(err)) return hasDeleteMarkerHeader(err);
       throw classifyS3Error(err, { action: 's3:GetObject', bucket: this.bucket, key: fullKey });
     }
   }
@@ -295,4 +306,10 @@ export class S3Store implements ObjectStore {
     const ceiling = this.#conflictBackoffMs * 2 ** Math.min(attempt, 8);
     return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
   }
+}
+
+/** Whether an S3 error response carries `x-amz-delete-marker: true`. */
+function hasDeleteMarkerHeader(err: unknown): boolean {
+  const headers = (err as { $response?: { headers?: Record<string, string> } }).$response?.headers;
+  return headers?.['x-amz-delete-marker'] === 'true';
 }

@@ -19,6 +19,7 @@ import {
   formatTimestamp,
   makeEventEntry,
   makeQuarantineEntry,
+  parseTimestamp,
 } from '../core/entry.js';
 import { AuditlockError, hasCode, StorageError } from '../core/errors.js';
 import type { AuditEvent } from '../core/event.js';

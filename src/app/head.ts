@@ -11,7 +11,7 @@ import { ConfigurationError, IntegrityError } from '../core/errors.js';
 import { bytesEqual, sha256 } from '../core/hash.js';
 import { segmentKey } from '../core/layout.js';
 import { hashLeaf } from '../core/merkle.js';
-import type { ObjectStore } from '../core/ports.js';
+import { isVersionedStore, type ObjectStore } from '../core/ports.js';
 import { emptyHead, type LogHead } from '../core/seal.js';
 import { parseSegment } from '../core/segment.js';
 
@@ -62,7 +62,7 @@ export async function loadHead(
     return emptyHead(origin);
   }
   const key = segmentKey(log, seq);
-  const bytes = await store.get(key);
+  const bytes = (await store.get(key)) ?? (await readHidden(store, key));
   const corrupt = (why: string, cause?: unknown): never => {
     throw new IntegrityError(
       'HEAD_CORRUPT',
@@ -103,4 +103,19 @@ export async function loadHead(
     lastReceivedAt: parseTimestamp(header.lastReceivedAt),
     lastSealedAt: parseTimestamp(cp.sealedAt),
   };
+}
+
+/**
+ * The original version of a key whose current version is a delete marker (versioned stores), so
+ * a writer can continue after a hidden head instead of stalling; the verifier reports the marker.
+ */
+async function readHidden(store: ObjectStore, key: string): Promise<Uint8Array | undefined> {
+  if (!isVersionedStore(store)) return undefined;
+  let oldest: { versionId: string; at: number } | undefined;
+  for await (const v of store.listVersions(key)) {
+    if (v.key !== key || v.isDeleteMarker) continue;
+    const at = v.lastModified?.getTime() ?? 0;
+    if (!oldest || at < oldest.at) oldest = { versionId: v.versionId, at };
+  }
+  return oldest ? store.getVersion(key, oldest.versionId) : undefined;
 }

@@ -14,6 +14,15 @@ export type PutResult = {
   readonly versionId?: string | undefined;
 };
 
+/** What a writer tells the store about the object it puts. */
+export type PutOptions = {
+  /**
+   * Seal time (ms) of the segment. Stores with retention (S3 Object Lock) retain the object until
+   * this time plus their configured period; others ignore it.
+   */
+  readonly sealedAt?: number;
+};
+
 /** One listed object. */
 export type ObjectInfo = {
   readonly key: string;
@@ -30,6 +39,8 @@ export type ObjectInfo = {
  *   so a retry after a lost response is safe and still write-once.
  * - A resolved put MUST be durable: readable after a crash of this process or host.
  * - Nothing MUST ever overwrite, truncate or delete an object through this interface.
+ * - A key that ever held an object MUST count as taken (by `putIfAbsent` and `exists`) even if
+ *   it was since hidden (an S3 delete marker): writing there would shadow the original.
  * - `list` MUST yield every object under `prefix` exactly once, in ascending order of the UTF-8
  *   bytes of the key, paging internally; it MAY run concurrently with puts.
  * - Transient failures throw `StorageError` with `retryable: true`; implementations SHOULD retry
@@ -42,7 +53,7 @@ export interface ObjectStore {
    * Creates `key` holding `bytes` unless it exists.
    * @throws StorageError `OBJECT_EXISTS` if the key holds different bytes.
    */
-  putIfAbsent(key: string, bytes: Uint8Array): Promise<PutResult>;
+  putIfAbsent(key: string, bytes: Uint8Array, options?: PutOptions): Promise<PutResult>;
   /** The object's bytes, or `undefined` if there is no such key. */
   get(key: string): Promise<Uint8Array | undefined>;
   /** Whether `key` exists (one cheap request; used to find the head in O(log n) probes). */

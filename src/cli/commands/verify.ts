@@ -70,6 +70,12 @@ export const verifySpec: CommandSpec = {
       help: 'validate every entry against the full event schema (slower)',
     },
     concurrency: { type: 'string', value: 'N', help: 'parallel downloads', default: '8' },
+    'min-retention-days': {
+      type: 'string',
+      value: 'DAYS',
+      help: 'S3: each segment must be locked (COMPLIANCE) at least this long after its seal time',
+      default: '0',
+    },
     json: { type: 'boolean', help: 'print findings and summary as JSON on stdout' },
   },
   positionals: { min: 1, max: 1 },
@@ -118,6 +124,7 @@ export async function verify(argv: string[], io: Io): Promise<number> {
     expectSize: intOption(p, 'expect-size'),
     strictEntries: Boolean(p.values['strict-entries']),
     concurrency: intOption(p, 'concurrency', { min: 1, max: 256 }),
+    minRetentionDays: intOption(p, 'min-retention-days', { max: 36_500 }),
     onFinding: (f) => {
       findings.push(f);
       if (!p.values.json) io.stderr.write(`${formatFinding(f)}\n`);
