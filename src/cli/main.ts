@@ -78,7 +78,8 @@ function quietSdkNodeWarning(): void {
   const listeners = process.listeners('warning');
   process.removeAllListeners('warning');
   process.on('warning', (w) => {
-    if (w.name === 'NodeVersionSupportWarning') return;
+    if (w.name === 'NodeVersionSupportWarning' || w.message.startsWith('NodeVersionSupportWarning'))
+      return;
     for (const l of listeners) l(w);
   });
 }
