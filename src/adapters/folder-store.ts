@@ -21,7 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AuditlockError, ConfigurationError, InputError, StorageError } from '../core/errors.js';
 import { bytesEqual } from '../core/hash.js';
-import type { ObjectInfo, ObjectStore, PutResult } from '../core/ports.js';
+import type { ObjectInfo, ObjectStore, PutOptions, PutResult } from '../core/ports.js';
 import { assertListPrefix, assertObjectKey, compareKeys } from './memory-store.js';
 
 /** Name of the temp folder inside the root; `list` skips it and keys may not start with it. */
@@ -52,7 +52,7 @@ export class FolderStore implements ObjectStore {
    *   (not retryable); `STORE_UNAVAILABLE` (retryable, after internal retries).
    * @throws ConfigurationError `STORE_ACCESS_DENIED`, `STORE_NOT_DIRECTORY`, `STORE_UNSUPPORTED`.
    */
-  async putIfAbsent(key: string, bytes: Uint8Array): Promise<PutResult> {
+  async putIfAbsent(key: string, bytes: Uint8Array, _options?: PutOptions): Promise<PutResult> {
     const path = this.#pathOf(key);
     return withRetry(() => this.#put(key, path, bytes));
   }

@@ -8,7 +8,7 @@
  */
 import { InputError, StorageError } from '../core/errors.js';
 import { bytesEqual } from '../core/hash.js';
-import type { ObjectInfo, ObjectStore, PutResult } from '../core/ports.js';
+import type { ObjectInfo, ObjectStore, PutOptions, PutResult } from '../core/ports.js';
 
 /** S3's limit on key length; every store enforces it so keys stay portable between stores. */
 export const MAX_KEY_BYTES = 1024;
@@ -91,7 +91,7 @@ export class MemoryStore implements ObjectStore {
    * @throws InputError `KEY_INVALID`
    * @throws StorageError `OBJECT_EXISTS` (not retryable) if `key` holds different bytes.
    */
-  async putIfAbsent(key: string, bytes: Uint8Array): Promise<PutResult> {
+  async putIfAbsent(key: string, bytes: Uint8Array, _options?: PutOptions): Promise<PutResult> {
     assertObjectKey(key);
     const existing = this.#objects.get(key);
     if (existing === undefined) {

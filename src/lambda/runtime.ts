@@ -1,0 +1,304 @@
+/**
+ * The ingest runtime behind every Lambda handler: created once per execution environment and
+ * reused while warm (SDK clients, signer and its cached public key, one archiver per log with its
+ * head). One call processes the records of one invocation:
+ *
+ * 1. records go, in order, to the archiver of their lane's log; input that failed decoding or
+ *    validation is archived as a quarantined entry (never dropped, never blocking the queue);
+ * 2. records that may be redeliveries are checked against the log (Kinesis: sequence number at or
+ *    below the shard log's watermark; SQS: ApproximateReceiveCount > 1 and the delivery id found in
+ *    recently sealed segments) and skipped if already archived;
+ * 3. when the remaining time falls below the reserve, no further record is started;
+ * 4. everything started is flushed, and a record counts as processed only when all of its entries
+ *    are durably stored. The rest are reported as failures, to be retried by Lambda.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Archiver, type Receipt } from '../app/archiver.js';
+import { deliveriesIn, findDelivered, findDeliveredBackward } from '../app/delivered.js';
+import { segmentKey } from '../core/layout.js';
+import type { Clock, ObjectStore, Signer } from '../core/ports.js';
+import type { SourceKind, SourceRecord } from '../sources/types.js';
+import type { LambdaConfig } from './config.js';
+import { logNameFor } from './lanes.js';
+
+export type RuntimeDeps = {
+  readonly config: LambdaConfig;
+  readonly store: ObjectStore;
+  readonly signer: Signer;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+};
+
+export type InvocationResult = {
+  /** Records not (fully) stored, by itemIdentifier (records without one fail the invocation). */
+  readonly failed: SourceRecord[];
+  readonly stored: number;
+  readonly quarantined: number;
+  readonly skippedRedeliveries: number;
+  /** Records not started because the time budget ran out. */
+  readonly deferred: number;
+};
+
+type Lane = {
+  readonly log: string;
+  readonly archiver: Archiver;
+  /**
+   * Highest Kinesis sequence number stored in this log. Records at or below it may be retries
+   * (Lambda retries a shard from the first failed record) and are looked up exactly.
+   */
+  kinesisWatermark: bigint | undefined;
+};
+
+/** Recently stored delivery ids, so a warm container recognises its own redeliveries for free. */
+class RecentIds {
+  readonly #max: number;
+  readonly #ids = new Set<string>();
+  constructor(max: number) {
+    this.#max = max;
+  }
+  add(id: string): void {
+    this.#ids.add(id);
+    if (this.#ids.size > this.#max) this.#ids.delete(this.#ids.values().next().value as string);
+  }
+  has(id: string): boolean {
+    return this.#ids.has(id);
+  }
+}
+
+export class IngestRuntime {
+  readonly #d: RuntimeDeps;
+  readonly #lanes = new Map<string, Promise<Lane>>();
+  readonly #recent = new RecentIds(100_000);
+
+  constructor(deps: RuntimeDeps) {
+    this.#d = deps;
+  }
+
+  #lane(log: string): Promise<Lane> {
+    let lane = this.#lanes.get(log);
+    if (!lane) {
+      lane = this.#openLane(log);
+      lane.catch(() => this.#lanes.delete(log)); // retry opening on the next invocation
+      this.#lanes.set(log, lane);
+    }
+    return lane;
+  }
+
+  async #openLane(log: string): Promise<Lane> {
+    const { config, store, signer, clock, metrics } = this.#d;
+    const archiver = await Archiver.open({
+      store,
+      signer,
+      clock,
+      log,
+      origin: `${config.AUDITLOCK_ORIGIN_PREFIX}/${log}`,
+      encoding: config.AUDITLOCK_COMPRESS,
+      maxEvents: config.AUDITLOCK_MAX_EVENTS,
+      maxBytes: config.AUDITLOCK_MAX_BYTES,
+      // Within one invocation everything is flushed explicitly; the age limit is a backstop.
+      maxAgeMs: 60_000,
+      onStored: (s) => {
+        metrics.addMetric('SegmentsSealed', MetricUnit.Count, 1);
+        metrics.addMetric('SegmentBytes', MetricUnit.Bytes, s.bytes);
+        metrics.addMetric('SealToStoreLatency', MetricUnit.Milliseconds, s.storeMs);
+      },
+      onRetry: (r) => {
+        metrics.addMetric(
+          r.reason === 'lost-race' ? 'LostRaces' : 'StoreRetries',
+          MetricUnit.Count,
+          1,
+        );
+        this.#d.logger.warn('segment store retried', {
+          log,
+          seq: r.seq,
+          reason: r.reason,
+          error: String(r.error),
+        });
+      },
+    });
+    return { log, archiver, kinesisWatermark: await this.#watermark(log, archiver) };
+  }
+
+  /** The highest Kinesis sequence number in the log's newest segment (one read, on open). */
+  async #watermark(log: string, archiver: Archiver): Promise<bigint | undefined> {
+    const headSeq = archiver.head.nextSeq - 1;
+    if (headSeq < 0) return undefined;
+    const bytes = await this.#d.store.get(segmentKey(log, headSeq));
+    let max: bigint | undefined;
+    for (const d of bytes ? deliveriesIn(bytes) : []) {
+      if (d.source !== 'kinesis') continue;
+      const seq = BigInt(d.id.split('#')[0] as string);
+      if (max === undefined || seq > max) max = seq;
+    }
+    return max;
+  }
+
+  /** Archives the records of one invocation; see the module comment. */
+  async process(
+    kind: SourceKind,
+    records: readonly SourceRecord[],
+    remainingMs: () => number,
+  ): Promise<InvocationResult> {
+    const { config, metrics, logger } = this.#d;
+    const started: { record: SourceRecord; lane: Lane; stored: Promise<Receipt>[] }[] = [];
+    const failed: SourceRecord[] = [];
+    const lanesUsed = new Set<Lane>();
+    let quarantined = 0;
+    let skipped = 0;
+    let deferred = 0;
+    // Open each lane's log once, then look up every possible redelivery of this batch at once.
+    const laneOf = new Map<SourceRecord, Lane>();
+    for (const record of records) {
+      try {
+        laneOf.set(record, await this.#lane(logNameFor(config, kind, record)));
+      } catch (err) {
+        logger.error('cannot open log', { error: String(err) });
+      }
+    }
+    const archived = await this.#alreadyArchived(kind, records, laneOf);
+    for (const [i, record] of records.entries()) {
+      if (remainingMs() < config.AUDITLOCK_TIME_RESERVE_MS) {
+        deferred = records.length - i;
+        failed.push(...records.slice(i));
+        logger.warn('time budget reached; deferring records to a retry', { deferred });
+        break;
+      }
+      const lane = laneOf.get(record);
+      if (!lane) {
+        failed.push(record);
+        continue;
+      }
+      lanesUsed.add(lane);
+      const items = record.items.filter(
+        (it) => !(it.delivery.id && archived.has(deliveryKey(it.delivery))),
+      );
+      skipped += record.items.length - items.length;
+      const stored: Promise<Receipt>[] = [];
+      try {
+        for (const item of items) {
+          const handle = item.ok
+            ? await lane.archiver.submit(item.event, item.delivery)
+            : await lane.archiver.submitQuarantine(item.raw, item.error, item.delivery);
+          if (!item.ok) quarantined++;
+          stored.push(handle.stored);
+          handle.stored.catch(() => {});
+        }
+      } catch (err) {
+        logger.error('cannot submit record', { error: String(err) });
+        stored.push(Promise.reject(err));
+      }
+      started.push({ record, lane, stored });
+    }
+    await Promise.all([...lanesUsed].map((l) => l.archiver.flush()));
+    let storedCount = 0;
+    for (const { record, lane, stored } of started) {
+      const results = await Promise.allSettled(stored);
+      if (!results.every((r) => r.status === 'fulfilled')) {
+        failed.push(record);
+        continue;
+      }
+      storedCount += results.length;
+      for (const item of record.items)
+        if (item.delivery.id) this.#recent.add(deliveryKey(item.delivery));
+      if (
+        record.sequenceNumber !== undefined &&
+        (lane.kinesisWatermark === undefined || record.sequenceNumber > lane.kinesisWatermark)
+      )
+        lane.kinesisWatermark = record.sequenceNumber;
+    }
+    metrics.addMetric('EventsArchived', MetricUnit.Count, storedCount - quarantined);
+    metrics.addMetric('RecordsQuarantined', MetricUnit.Count, quarantined);
+    metrics.addMetric('RedeliveriesSkipped', MetricUnit.Count, skipped);
+    metrics.addMetric('RecordsFailed', MetricUnit.Count, failed.length);
+    if (deferred > 0) metrics.addMetric('RecordsDeferred', MetricUnit.Count, deferred);
+    return {
+      failed: sortByInput(records, failed),
+      stored: storedCount,
+      quarantined,
+      skippedRedeliveries: skipped,
+      deferred,
+    };
+  }
+
+  /**
+   * Delivery keys (`source:id`) of this batch's items that the log already holds. Only records that
+   * may be redeliveries are looked up: Kinesis records at or below their shard log's watermark
+   * (Lambda retries a shard from the first failed record), SQS messages received more than once.
+   */
+  async #alreadyArchived(
+    kind: SourceKind,
+    records: readonly SourceRecord[],
+    laneOf: Map<SourceRecord, Lane>,
+  ): Promise<Set<string>> {
+    const found = new Set<string>();
+    const byLane = new Map<Lane, SourceRecord[]>();
+    for (const r of records) {
+      const lane = laneOf.get(r);
+      if (!lane) continue;
+      const retry =
+        kind === 'kinesis'
+          ? r.sequenceNumber !== undefined &&
+            lane.kinesisWatermark !== undefined &&
+            r.sequenceNumber <= lane.kinesisWatermark
+          : r.maybeRedelivered;
+      if (!retry) continue;
+      byLane.set(lane, [...(byLane.get(lane) ?? []), r]);
+    }
+    for (const [lane, rs] of byLane) {
+      const wanted = new Map<string, Set<string>>(); // source -> ids not known locally
+      for (const it of rs.flatMap((r) => r.items)) {
+        if (!it.delivery.id) continue;
+        if (this.#recent.has(deliveryKey(it.delivery))) {
+          found.add(deliveryKey(it.delivery));
+          continue;
+        }
+        wanted.set(
+          it.delivery.source,
+          (wanted.get(it.delivery.source) ?? new Set()).add(it.delivery.id),
+        );
+      }
+      const headSeq = lane.archiver.head.nextSeq - 1;
+      for (const [source, ids] of wanted) {
+        let hits: Set<string>;
+        if (kind === 'kinesis') {
+          const low = rs.reduce(
+            (m, r) =>
+              r.sequenceNumber !== undefined && r.sequenceNumber < m ? r.sequenceNumber : m,
+            lane.kinesisWatermark as bigint,
+          );
+          // A shard's log is in sequence order except after retries, which restart lower: older
+          // segments matter while they still reach the lowest sequence number sought.
+          hits = await findDeliveredBackward(
+            this.#d.store,
+            lane.log,
+            headSeq,
+            source,
+            ids,
+            (ds) => {
+              const seqs = ds
+                .filter((d) => d.source === 'kinesis')
+                .map((d) => BigInt(d.id.split('#')[0] as string));
+              return seqs.length === 0 || seqs.some((q) => q >= low);
+            },
+          );
+        } else {
+          const since = this.#d.clock.now() - this.#d.config.AUDITLOCK_DEDUP_WINDOW_SECONDS * 1000;
+          hits = await findDelivered(this.#d.store, lane.log, headSeq, source, ids, since);
+        }
+        for (const id of hits) found.add(`${source}:${id}`);
+      }
+    }
+    return found;
+  }
+}
+
+function deliveryKey(d: { source: string; id?: string | undefined }): string {
+  return `${d.source}:${d.id}`;
+}
+
+function sortByInput(records: readonly SourceRecord[], failed: SourceRecord[]): SourceRecord[] {
+  const set = new Set(failed);
+  return records.filter((r) => set.has(r));
+}
