@@ -1,5 +1,5 @@
 /** Lambda handler for direct invocation with an array of audit events (or `{ "events": [...] }`). */
-import { mapDirectInvocation } from '../../sources/direct.js';
+import { type DirectEvent, mapDirectInvocation } from '../../sources/direct.js';
 import { makeHandler } from '../handler.js';
 
-export const handler = makeHandler<unknown>('direct', mapDirectInvocation);
+export const handler = makeHandler<DirectEvent>('direct', mapDirectInvocation);
