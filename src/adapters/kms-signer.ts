@@ -22,6 +22,8 @@ import {
 } from '../core/errors.js';
 import type { Signer } from '../core/ports.js';
 import { awsErrorFacts, isTransientAwsError } from './aws-config.js';
+// The client-setup checks (region, credentials, endpoint) are the same for every AWS service.
+import { type AwsSetupErrorCode, classifyAwsSetupError, describeAwsError } from './s3-errors.js';
 
 /** KMS Sign's limit for `MessageType: RAW`; longer messages would have to be pre-hashed. */
 export const KMS_MAX_RAW_MESSAGE_BYTES = 4096;
@@ -39,8 +41,8 @@ export type KmsAction =
 
 /** Codes of the errors KMS failures become. */
 export type KmsErrorCode =
+  | AwsSetupErrorCode
   | 'ACCESS_DENIED'
-  | 'CREDENTIALS_INVALID'
   | 'KEY_NOT_FOUND'
   | 'KEY_DISABLED'
   | 'KEY_UNSUPPORTED'
@@ -94,7 +96,8 @@ export class KmsSigner implements Signer {
    * DER ECDSA P-256 signature over SHA-256(message), checked against the public key before it is
    * returned (a wrong key or algorithm must never produce a checkpoint nobody can verify).
    * @throws InputError `MESSAGE_TOO_LARGE` over 4,096 bytes, before any request
-   * @throws ConfigurationError `ACCESS_DENIED`, `CREDENTIALS_INVALID`, `KEY_NOT_FOUND`, `KEY_DISABLED`, `KEY_UNSUPPORTED`
+   * @throws ConfigurationError `ACCESS_DENIED`, `CREDENTIALS_INVALID`, `KEY_NOT_FOUND`, `KEY_DISABLED`, `KEY_UNSUPPORTED`,
+   *   `REGION_MISSING`, `REGION_INVALID`, `ENDPOINT_UNREACHABLE`
    * @throws StorageError `SIGNER_UNAVAILABLE` (retryable: throttling, 5xx, network) or `SIGNER_FAILED`
    * @throws IntegrityError `SIGNATURE_INVALID` if KMS returned a signature the public key rejects
    */
@@ -213,23 +216,23 @@ const CREDENTIAL_ERRORS = new Set([
   'InvalidSignatureException',
   'ExpiredTokenException',
   'IncompleteSignature',
-  'CredentialsProviderError',
 ]);
 
 /**
- * Maps a failed KMS call to an auditlock error (see {@link KmsErrorCode}): permission and key
- * problems are ConfigurationErrors naming the action and key; throttling, 5xx and network
- * failures left over after the SDK's retries are retryable StorageErrors.
+ * Maps a failed KMS call to an auditlock error (see {@link KmsErrorCode}): a client without a
+ * region or credentials, or with an unreachable endpoint, and permission and key problems are
+ * ConfigurationErrors naming the action and key; throttling, 5xx and network failures left over
+ * after the SDK's retries are retryable StorageErrors. Every message ends with what the SDK said.
  */
 export function classifyKmsError(
   err: unknown,
   action: KmsAction,
   keyId: string,
 ): AuditlockError<KmsErrorCode> {
-  const { name, status, errno } = awsErrorFacts(err);
-  const label = [name, errno, status === undefined ? undefined : `HTTP ${status}`]
-    .filter((p) => p)
-    .join(', ');
+  const { name } = awsErrorFacts(err);
+  const label = describeAwsError(err);
+  const setup = classifyAwsSetupError(err, 'KMS', `${action} on ${keyId}`);
+  if (setup !== undefined) return setup;
   const config = (code: KmsErrorCode, what: string) =>
     new ConfigurationError(code, `${action} on ${keyId}: ${what} (${label})`, { cause: err });
   switch (name) {
@@ -246,7 +249,7 @@ export function classifyKmsError(
       return config('KEY_UNSUPPORTED', `not an ECC_NIST_P256 SIGN_VERIFY key with ${ALGORITHM}`);
   }
   if (CREDENTIAL_ERRORS.has(name) && !isTransientAwsError(err)) {
-    return config('CREDENTIALS_INVALID', 'AWS credentials missing or rejected');
+    return config('CREDENTIALS_INVALID', 'AWS credentials rejected');
   }
   if (isTransientAwsError(err)) {
     return new StorageError('SIGNER_UNAVAILABLE', `${action} on ${keyId} failed (${label})`, {

@@ -3,7 +3,7 @@
  * are not failures (404 on a read, 412 on a conditional put) before calling {@link classifyS3Error}.
  */
 import { type AuditlockError, ConfigurationError, StorageError } from '../core/errors.js';
-import { awsErrorFacts, isTransientAwsError } from './aws-config.js';
+import { awsErrorFacts, configuredEndpoint, isTransientAwsError } from './aws-config.js';
 
 /** The S3 IAM action a request needs, named in `ACCESS_DENIED` messages. */
 export type S3Action =
@@ -30,11 +30,18 @@ export type S3Context = {
 
 /** Codes of the errors {@link classifyS3Error} returns. */
 export type S3ErrorCode =
+  | AwsSetupErrorCode
   | 'ACCESS_DENIED'
-  | 'CREDENTIALS_INVALID'
   | 'NO_SUCH_BUCKET'
   | 'STORE_UNAVAILABLE'
   | 'STORE_FAILED';
+
+/** Codes of {@link classifyAwsSetupError}: the client could not send the request at all. */
+export type AwsSetupErrorCode =
+  | 'REGION_MISSING'
+  | 'REGION_INVALID'
+  | 'CREDENTIALS_INVALID'
+  | 'ENDPOINT_UNREACHABLE';
 
 const CREDENTIAL_ERRORS = new Set([
   'InvalidAccessKeyId',
@@ -42,7 +49,6 @@ const CREDENTIAL_ERRORS = new Set([
   'ExpiredToken',
   'InvalidToken',
   'TokenRefreshRequired',
-  'CredentialsProviderError',
 ]);
 
 /** `s3://bucket/key`, for messages. */
@@ -50,18 +56,101 @@ export function describeS3Target(ctx: Pick<S3Context, 'bucket' | 'key'>): string
   return `s3://${ctx.bucket}/${ctx.key ?? ''}`;
 }
 
-/** The S3 error code or HTTP status of `err`, for messages. */
-function errorLabel(err: unknown): string {
+const MAX_DETAIL_CHARS = 300;
+
+/**
+ * What the SDK said, for messages: error name, Node errno, HTTP status and the error's own message,
+ * e.g. `AccessDenied, HTTP 403: Access Denied` or `Error, ECONNREFUSED: connect ECONNREFUSED
+ * 127.0.0.1:1`. Shared with the KMS signer.
+ */
+export function describeAwsError(err: unknown): string {
   const { name, status, errno } = awsErrorFacts(err);
-  return [name, errno, status === undefined ? undefined : `HTTP ${status}`]
+  const label = [name || 'Error', errno, status === undefined ? undefined : `HTTP ${status}`]
     .filter((part) => part)
     .join(', ');
+  const raw = err instanceof Error ? err.message : typeof err === 'string' ? err : '';
+  const message = raw.replace(/\s+/g, ' ').trim();
+  if (message === '' || message === name) return label;
+  const clipped =
+    message.length > MAX_DETAIL_CHARS ? `${message.slice(0, MAX_DETAIL_CHARS - 1)}…` : message;
+  return `${label}: ${clipped}`;
+}
+
+// Connection failures that mean "wrong or missing endpoint", not a passing network problem, once
+// they outlast the SDK's retries: nothing listens there, or the host name does not resolve.
+const UNREACHABLE_ERRNOS = new Set(['ECONNREFUSED', 'ENOTFOUND']);
+
+/** The errno, address and host of a Node network error, looking through `cause` (bounded). */
+function networkFacts(err: unknown): { errno: string; where: string | undefined } | undefined {
+  let current = err;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const e = current as { code?: unknown; address?: unknown; port?: unknown; hostname?: unknown };
+    if (typeof e.code === 'string' && UNREACHABLE_ERRNOS.has(e.code)) {
+      const host = typeof e.address === 'string' ? e.address : e.hostname;
+      const where =
+        typeof host !== 'string'
+          ? undefined
+          : typeof e.port === 'number'
+            ? `${host}:${e.port}`
+            : host;
+      return { errno: e.code, where };
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 /**
- * Maps a failed S3 call to an auditlock error:
+ * A ConfigurationError when `err` shows that the SDK client itself is not set up, whatever the
+ * request: no region (the SDK throws a plain `Error('Region is missing')` before sending anything;
+ * it has no code, so the message is matched), a region that is not a valid host name component,
+ * no credentials anywhere in the provider chain (`CredentialsProviderError`), or an endpoint that
+ * refuses connections or does not resolve. `undefined` for anything else.
+ */
+export function classifyAwsSetupError(
+  err: unknown,
+  service: 'S3' | 'KMS',
+  action: string,
+): ConfigurationError<AwsSetupErrorCode> | undefined {
+  const { name } = awsErrorFacts(err);
+  const message = err instanceof Error ? err.message : '';
+  const detail = describeAwsError(err);
+  const config = (code: AwsSetupErrorCode, text: string) =>
+    new ConfigurationError(code, `${text} (${action}; ${detail})`, { cause: err });
+  if (/^Region is missing/i.test(message))
+    return config(
+      'REGION_MISSING',
+      'AWS region is not configured: set AWS_REGION, or AWS_PROFILE naming a profile with a region',
+    );
+  if (/^Region not accepted/i.test(message) || /^Invalid region/i.test(message))
+    return config('REGION_INVALID', 'the configured AWS region is not a valid region name');
+  if (name === 'CredentialsProviderError')
+    return config(
+      'CREDENTIALS_INVALID',
+      'AWS credentials could not be loaded: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run with an IAM role',
+    );
+  const network = networkFacts(err);
+  if (network !== undefined) {
+    const endpoint = configuredEndpoint(service);
+    return config(
+      'ENDPOINT_UNREACHABLE',
+      `cannot reach the ${service} endpoint${network.where ? ` ${network.where}` : ''} (${network.errno}): ` +
+        (endpoint
+          ? `check AWS_ENDPOINT_URL_${service} / AWS_ENDPOINT_URL (${endpoint}) and that the service or emulator there is running`
+          : 'check AWS_REGION, DNS and network access to AWS'),
+    );
+  }
+  return undefined;
+}
+
+/**
+ * Maps a failed S3 call to an auditlock error; every message ends with what the SDK said
+ * ({@link describeAwsError}):
+ * - no region, an invalid region, no credentials, an endpoint that refuses connections or does
+ *   not resolve → ConfigurationError `REGION_MISSING` / `REGION_INVALID` / `CREDENTIALS_INVALID` /
+ *   `ENDPOINT_UNREACHABLE` ({@link classifyAwsSetupError});
  * - `AccessDenied` / 403 → ConfigurationError `ACCESS_DENIED` naming the action and the object;
- * - rejected or missing credentials → ConfigurationError `CREDENTIALS_INVALID`;
+ * - rejected credentials → ConfigurationError `CREDENTIALS_INVALID`;
  * - `NoSuchBucket` → ConfigurationError `NO_SUCH_BUCKET`;
  * - throttling, 5xx, timeouts, dropped connections (left over after the SDK's own retries) →
  *   StorageError `STORE_UNAVAILABLE`, retryable;
@@ -70,11 +159,13 @@ function errorLabel(err: unknown): string {
 export function classifyS3Error(err: unknown, ctx: S3Context): AuditlockError<S3ErrorCode> {
   const { name, status } = awsErrorFacts(err);
   const target = describeS3Target(ctx);
-  const label = errorLabel(err);
+  const label = describeAwsError(err);
+  const setup = classifyAwsSetupError(err, 'S3', `${ctx.action} on ${target}`);
+  if (setup !== undefined) return setup;
   if (CREDENTIAL_ERRORS.has(name)) {
     return new ConfigurationError(
       'CREDENTIALS_INVALID',
-      `${ctx.action} on ${target}: AWS credentials missing or rejected (${label})`,
+      `${ctx.action} on ${target}: AWS credentials rejected (${label})`,
       { cause: err },
     );
   }

@@ -125,6 +125,18 @@ export class S3Store implements ObjectStore {
       });
     }
     await this.#ensureBucketChecked();
+    // S3 lets `If-None-Match: *` through when a delete marker hides the key (moto does too), which
+    // would add a second version shadowing the original. One HEAD first keeps a hidden key taken.
+    if (await this.exists(key)) {
+      const current = await this.#getCurrent(fullKey, 's3:GetObject');
+      if (current !== undefined && bytesEqual(current.bytes, bytes))
+        return { status: 'identical', versionId: current.versionId };
+      throw new StorageError(
+        'OBJECT_EXISTS',
+        `${this.location}${key} ${current === undefined ? 'is taken (its object is hidden by a delete marker)' : 'already holds other bytes'}`,
+        { retryable: false },
+      );
+    }
     for (let attempt = 0; ; attempt++) {
       try {
         const out = await this.#client.send(
@@ -146,8 +158,9 @@ export class S3Store implements ObjectStore {
         if (isPreconditionFailed(err)) {
           const current = await this.#getCurrent(fullKey, 's3:GetObject');
           if (current === undefined) {
-            // The key held an object that a delete marker now hides. Writing again would add a
-            // second version that shadows the original: the key is taken, whatever it shows.
+            // Nothing readable: either a delete marker hides the key (taken, see above) or the
+            // 412 raced something that is gone again; only in the latter case put once more.
+            if (!(await this.exists(key)) && attempt < this.#conflictRetries) continue;
             throw new StorageError(
               'OBJECT_EXISTS',
               `${this.location}${key} is taken (its object is hidden by a delete marker)`,

@@ -275,7 +275,9 @@ export class Archiver {
       const key = segmentKey(log, sealed.seq);
       let status: 'created' | 'identical';
       try {
-        status = (await this.#retrying(sealed.seq, () => store.putIfAbsent(key, sealed.bytes)))
+        // Retention (S3 Object Lock) runs from the seal time, not from whenever the put lands.
+        const put = { sealedAt: parseTimestamp(sealed.sealedAt) };
+        status = (await this.#retrying(sealed.seq, () => store.putIfAbsent(key, sealed.bytes, put)))
           .status;
       } catch (err) {
         if (!hasCode(err, 'OBJECT_EXISTS') || lostRaces >= 1000) throw err;

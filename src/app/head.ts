@@ -14,6 +14,7 @@ import { hashLeaf } from '../core/merkle.js';
 import { isVersionedStore, type ObjectStore } from '../core/ports.js';
 import { emptyHead, type LogHead } from '../core/seal.js';
 import { parseSegment } from '../core/segment.js';
+import { oldestFirst } from './verify.js';
 
 /**
  * Sequence number of the last segment of `log`, or -1 if it has none. Starts probing from
@@ -111,11 +112,9 @@ export async function loadHead(
  */
 async function readHidden(store: ObjectStore, key: string): Promise<Uint8Array | undefined> {
   if (!isVersionedStore(store)) return undefined;
-  let oldest: { versionId: string; at: number } | undefined;
-  for await (const v of store.listVersions(key)) {
-    if (v.key !== key || v.isDeleteMarker) continue;
-    const at = v.lastModified?.getTime() ?? 0;
-    if (!oldest || at < oldest.at) oldest = { versionId: v.versionId, at };
-  }
+  const versions = [];
+  for await (const v of store.listVersions(key))
+    if (v.key === key && !v.isDeleteMarker) versions.push(v);
+  const oldest = oldestFirst(versions)[0];
   return oldest ? store.getVersion(key, oldest.versionId) : undefined;
 }

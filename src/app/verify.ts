@@ -139,8 +139,7 @@ async function* list(store: ObjectStore, prefix: string): AsyncGenerator<Listed>
 /** What the versions of one key say: the original version, and any shadowing or hiding. */
 function describeVersions(versions: ObjectVersion[]): Listed {
   const key = (versions[0] as ObjectVersion).key;
-  const time = (v: ObjectVersion) => v.lastModified?.getTime() ?? 0;
-  const real = versions.filter((v) => !v.isDeleteMarker).sort((a, b) => time(a) - time(b));
+  const real = oldestFirst(versions.filter((v) => !v.isDeleteMarker));
   const markers = versions.filter((v) => v.isDeleteMarker);
   const findings: Omit<Finding, 'log' | 'seq'>[] = [];
   if (markers.length > 0)
@@ -162,6 +161,17 @@ function describeVersions(versions: ObjectVersion[]): Listed {
     versionFindings: findings,
     readable: original !== undefined,
   };
+}
+
+/**
+ * Versions oldest first. LastModified has one-second precision, so ties are broken by listing
+ * position: S3 lists a key's versions newest first.
+ */
+export function oldestFirst(versions: readonly ObjectVersion[]): ObjectVersion[] {
+  return versions
+    .map((v, i) => ({ v, i, t: v.lastModified?.getTime() ?? 0 }))
+    .sort((a, b) => a.t - b.t || b.i - a.i)
+    .map((x) => x.v);
 }
 
 async function fetchOne(store: ObjectStore, listed: Listed): Promise<Fetched> {

@@ -4,6 +4,7 @@
  * expects. SQS and Kinesis get a partial batch response (`ReportBatchItemFailures` must be enabled
  * on the event source mapping); other sources fail the whole invocation so Lambda retries it.
  */
+import { mkdir } from 'node:fs/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
@@ -47,6 +48,8 @@ async function buildRuntime(): Promise<IngestRuntime> {
   const signer = openSigner(config);
   await signer.publicKey(); // fetch and cache now: fail fast on a wrong key, keep invocations lean
   if (store instanceof S3Store) await store.checkBucket();
+  // A folder store (local runs) reads before its first write: the folder must exist.
+  else await mkdir(config.AUDITLOCK_STORE, { recursive: true });
   return new IngestRuntime({ config, store, signer, clock: systemClock, logger, metrics });
 }
 
@@ -90,6 +93,14 @@ export function makeHandler<E>(kind: SourceKind, map: (event: E) => SourceRecord
         deferred: result.deferred,
       });
       if (partial) {
+        // A record without an identifier (an SQS message without a messageId) cannot be named,
+        // and acknowledging the rest would delete it: fail the whole batch instead.
+        const unnamed = result.failed.filter((r) => !r.itemIdentifier).length;
+        if (unnamed > 0)
+          throw new AuditlockError(
+            'BATCH_INCOMPLETE',
+            `${unnamed} record(s) without an item identifier not stored; failing the whole batch so Lambda retries it`,
+          );
         // Exactly this shape: anything else makes Lambda treat the whole batch as processed.
         return {
           batchItemFailures: result.failed.map((r) => ({

@@ -16,6 +16,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Archiver, type Receipt } from '../app/archiver.js';
 import { deliveriesIn, findDelivered, findDeliveredBackward } from '../app/delivered.js';
+import { findHeadSeq } from '../app/head.js';
 import { segmentKey } from '../core/layout.js';
 import type { Clock, ObjectStore, Signer } from '../core/ports.js';
 import type { SourceKind, SourceRecord } from '../sources/types.js';
@@ -259,7 +260,11 @@ export class IngestRuntime {
           (wanted.get(it.delivery.source) ?? new Set()).add(it.delivery.id),
         );
       }
-      const headSeq = lane.archiver.head.nextSeq - 1;
+      if (wanted.size === 0) continue;
+      // Look up to the log's current head, not this environment's last view of it: other
+      // environments may have appended since (an SQS message stored by one environment and
+      // redelivered to another that is warm but has not written for a while).
+      const headSeq = await findHeadSeq(this.#d.store, lane.log, lane.archiver.head.nextSeq - 1);
       for (const [source, ids] of wanted) {
         let hits: Set<string>;
         if (kind === 'kinesis') {

@@ -107,14 +107,15 @@ describe('S3Store on an Object Lock bucket', () => {
     expect(await store.getVersion('log/seg/locked', put.versionId ?? '')).toEqual(bytes('keep me'));
   });
 
-  it('shows a delete marker that hides a key from get, exists and list, but not its version', async () => {
+  it('shows a delete marker that hides a key from get and list, but not its version; the key stays taken', async () => {
     // Prepare
     const put = await store.putIfAbsent('hide/seg', bytes('hidden'));
     // Act: a plain delete is allowed under COMPLIANCE; it only adds a marker.
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'audit/hide/seg' }));
     // Assess
     expect(await store.get('hide/seg')).toBeUndefined();
-    expect(await store.exists('hide/seg')).toBe(false);
+    // A hidden key is taken: a writer probing for a log's head must never put a second version.
+    expect(await store.exists('hide/seg')).toBe(true);
     expect(await collect(store.list('hide/'))).toEqual([]);
     const versions = await collect(store.listVersions('hide/'));
     expect(
@@ -262,9 +263,9 @@ describe.skipIf(upstream === undefined)('S3Store conditional-write answers (inje
     proxy.clearLog();
     expect((await s.putIfAbsent('readback/k', bytes('first'))).status).toBe('identical');
     expect(await codeOf(s.putIfAbsent('readback/k', bytes('other')))).toBe('OBJECT_EXISTS');
-    // Each answer took one conditional PUT and one GET of the current version (the bucket was
-    // checked once, before the first write); nothing was written.
-    expect(proxy.requests.map((r) => r.method)).toEqual(['PUT', 'GET', 'PUT', 'GET']);
+    // Each answer took one HEAD (the key is taken) and one GET of the current version (the
+    // bucket was checked once, before the first write); no PUT was sent, nothing was written.
+    expect(proxy.requests.map((r) => r.method)).toEqual(['HEAD', 'GET', 'HEAD', 'GET']);
     expect(await collect(s.listVersions('readback/'))).toHaveLength(1);
   });
 });

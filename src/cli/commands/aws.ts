@@ -2,6 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { createKmsClient, createS3Client } from '../../adapters/aws-config.js';
 import { bootstrap as runBootstrap } from '../../app/bootstrap.js';
+import { ConfigurationError } from '../../core/errors.js';
 import { formatVerifierKey } from '../../core/key-id.js';
 import { helpText, intOption, parseCommand, stringOption } from '../args.js';
 import { EXIT, UsageError } from '../cli-error.js';
@@ -21,7 +22,15 @@ export async function bootstrap(argv: string[], io: Io): Promise<number> {
     throw new UsageError('bootstrap: --bucket and --key-alias are required');
   const regionOpt = stringOption(p, 'region');
   const s3 = createS3Client(regionOpt ? { region: regionOpt } : {});
-  const region = regionOpt ?? (await s3.config.region());
+  const region =
+    regionOpt ??
+    (await s3.config.region().catch((cause: unknown) => {
+      throw new ConfigurationError(
+        'REGION_MISSING',
+        'AWS region is not configured: give --region, or set AWS_REGION or a profile with a region',
+        { cause },
+      );
+    }));
   const kms = createKmsClient({ region });
   const result = await runBootstrap({
     s3,

@@ -1,0 +1,402 @@
+#!/usr/bin/env node
+/**
+ * What auditlock costs on S3 + KMS, counted against the emulator: the archiver writes ~1 KB sample
+ * events (bench/lib/events.mjs) at the default segment size through a counting HTTP proxy, which
+ * tallies every S3 and KMS request; the counts are priced at AWS list prices (stated in the output
+ * as assumptions) beside CloudTrail data events. Then the verifier reads the log back through the
+ * same proxy, to count its requests and to compare parallel downloads (concurrency 8) with
+ * sequential ones (concurrency 1), on loopback and with a simulated per-request latency.
+ *
+ *   npm run build && node bench/s3.mjs [--quick] [--segments N] [--out FILE]
+ *
+ * Starts its own moto (scripts/moto.mjs) unless AWS_ENDPOINT_URL points at a loopback emulator.
+ * Prints a markdown report and writes it to bench/results/s3.md (or --out).
+ *
+ * Targets: at most 1 PUT and 1 Sign per segment on the write path; at most $0.01 of requests per
+ * million events at the default segment size.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Agent, createServer, request } from 'node:http';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { makeEventLines } from './lib/events.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DIST = join(ROOT, 'dist');
+
+// AWS list prices, us-east-1, S3 Standard (assumptions: check the pricing pages before quoting).
+const PRICES_AS_OF = '2026-11-26';
+const PRICE = {
+  s3Write: 0.005 / 1_000, // PUT, COPY, POST, LIST requests
+  s3Read: 0.0004 / 1_000, // GET, HEAD and all other requests
+  kms: 0.15 / 10_000, // asymmetric-key requests (ECC Sign; GetPublicKey/DescribeKey priced alike here)
+  cloudTrailDataEvent: 0.1 / 100_000, // CloudTrail data events delivered to S3
+};
+const S3_WRITE_OPS = new Set(['PutObject', 'ListObjectsV2', 'ListObjectVersions']);
+const TARGET_COST_PER_MILLION = 0.01;
+const DEFAULT_SEGMENT_EVENTS = 4096;
+/** Latencies (ms) the proxy adds to every request in the verify runs: loopback, then S3-like. */
+const SIMULATED_LATENCIES_MS = [0, 20, 100];
+const VERIFY_REPS = 3;
+const MOTO_ENV = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
+
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: 'boolean' },
+    segments: { type: 'string' },
+    out: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (opts.help) {
+  process.stdout.write('Usage: node bench/s3.mjs [--quick] [--segments N] [--out FILE]\n');
+  process.exit(0);
+}
+const SEGMENTS = Number(opts.segments ?? (opts.quick ? 4 : 16));
+const OUT = opts.out ?? join(ROOT, 'bench', 'results', 's3.md');
+const log = (text) => process.stderr.write(`${text}\n`);
+
+if (!existsSync(join(DIST, 'app', 'archiver.js')))
+  throw new Error('no build in dist/: run `npm run build` first');
+quietSdkNodeWarning();
+const load = (path) => import(new URL(`../dist/${path}`, import.meta.url).href);
+const { Archiver } = await load('app/archiver.js');
+const { verifyStore } = await load('app/verify.js');
+const { S3Store } = await load('adapters/s3-store.js');
+const { KmsSigner } = await load('adapters/kms-signer.js');
+const { createKmsClient, createS3Client } = await load('adapters/aws-config.js');
+const { systemClock } = await load('adapters/system-clock.js');
+const { parseEvent } = await load('core/event.js');
+const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
+const { CreateKeyCommand } = await import('@aws-sdk/client-kms');
+
+/**
+ * A tiny HTTP proxy in front of the emulator that counts requests by service and operation and
+ * can add a fixed latency to each. S3 operations are named from method and query (the SDK adds
+ * `x-id=<Operation>` to object requests), KMS ones from `X-Amz-Target`.
+ */
+async function startCountingProxy(upstream) {
+  const target = new URL(upstream);
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const counts = new Map();
+  let latencyMs = 0;
+  const server = createServer((req, res) => {
+    const op = operationOf(req);
+    counts.set(op, (counts.get(op) ?? 0) + 1);
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const forward = () => {
+        const out = request(
+          {
+            host: target.hostname,
+            port: target.port,
+            method: req.method,
+            path: req.url,
+            headers: req.headers,
+            agent,
+          },
+          (up) => {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+          },
+        );
+        out.on('error', () => res.destroy());
+        out.end(Buffer.concat(chunks));
+      };
+      if (latencyMs > 0) setTimeout(forward, latencyMs);
+      else forward();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    counts,
+    reset: () => counts.clear(),
+    setLatency: (ms) => {
+      latencyMs = ms;
+    },
+    stop: () =>
+      new Promise((resolve) => {
+        agent.destroy();
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function operationOf(req) {
+  const kms = req.headers['x-amz-target'];
+  if (typeof kms === 'string') return `KMS ${kms.split('.').pop()}`;
+  const url = new URL(req.url ?? '/', 'http://x');
+  const q = url.searchParams;
+  const xId = q.get('x-id');
+  if (xId) return `S3 ${xId}`;
+  const hasKey = url.pathname.split('/').filter(Boolean).length > 1;
+  if (req.method === 'GET' && q.has('versions')) return 'S3 ListObjectVersions';
+  if (req.method === 'GET' && q.get('list-type') === '2') return 'S3 ListObjectsV2';
+  if (req.method === 'GET' && q.has('versioning')) return 'S3 GetBucketVersioning';
+  if (req.method === 'GET' && q.has('object-lock')) return 'S3 GetObjectLockConfiguration';
+  if (req.method === 'HEAD') return hasKey ? 'S3 HeadObject' : 'S3 HeadBucket';
+  if (req.method === 'GET' && hasKey) return 'S3 GetObject';
+  if (req.method === 'PUT' && hasKey) return 'S3 PutObject';
+  return `S3 ${req.method} ${url.pathname.split('/').length > 2 ? 'object' : 'bucket'}`;
+}
+
+function priceOf(op) {
+  const [service, name] = op.split(' ');
+  if (service === 'KMS') return PRICE.kms;
+  return S3_WRITE_OPS.has(name) ? PRICE.s3Write : PRICE.s3Read;
+}
+
+/** The emulator: AWS_ENDPOINT_URL if it is a loopback one, else a moto started here. */
+async function startEmulator() {
+  const given = process.env.AWS_ENDPOINT_URL;
+  if (given && /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/?$/.test(given)) {
+    return { endpoint: given.replace(/\/$/, ''), version: 'as given', stop: async () => {} };
+  }
+  const { ensureMoto, startMoto, pinnedMotoVersion } = await import('../scripts/moto.mjs');
+  await ensureMoto();
+  const moto = await startMoto();
+  for (const [k, v] of Object.entries(MOTO_ENV)) process.env[k] = v;
+  for (const k of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE'])
+    delete process.env[k];
+  return { endpoint: moto.endpoint, version: `moto ${pinnedMotoVersion()}`, stop: moto.stop };
+}
+
+async function main() {
+  const region = 'us-east-1';
+  const emulator = await startEmulator();
+  const proxy = await startCountingProxy(emulator.endpoint);
+  try {
+    const direct = { region, endpoint: emulator.endpoint };
+    const viaProxy = { region, endpoint: proxy.url };
+    const bucket = `auditlock-bench-${randomBytes(4).toString('hex')}`;
+    await createS3Client(direct).send(
+      new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }),
+    );
+    const key = await createKmsClient(direct).send(
+      new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }),
+    );
+    const keyId = key.KeyMetadata.KeyId;
+
+    const events = SEGMENTS * DEFAULT_SEGMENT_EVENTS;
+    log(`preparing ${events} events (${SEGMENTS} segments of ${DEFAULT_SEGMENT_EVENTS})`);
+    const { lines, bytes: eventBytes } = makeEventLines(events);
+    const parsed = lines.map((l) => parseEvent(JSON.parse(l)));
+    const meanEventBytes = eventBytes / events;
+
+    // Write path: a fresh writer (bucket check, key check, head probe) and the default limits.
+    log('write path: archiving through the counting proxy');
+    proxy.reset();
+    const store = new S3Store({
+      client: createS3Client(viaProxy),
+      bucket,
+      prefix: 'bench',
+      retention: { days: 1 },
+    });
+    const signer = new KmsSigner({ client: createKmsClient(viaProxy), keyId });
+    let segmentsStored = 0;
+    const archiver = await Archiver.open({
+      store,
+      signer,
+      clock: systemClock,
+      log: 'main',
+      origin: 'bench.auditlock.local/s3',
+      onStored: () => segmentsStored++,
+    });
+    const writeStart = performance.now();
+    const receipts = [];
+    for (const e of parsed) receipts.push((await archiver.submit(e)).stored);
+    await archiver.close();
+    await Promise.all(receipts);
+    const writeMs = performance.now() - writeStart;
+    const writeCounts = new Map(proxy.counts);
+
+    // Read path: verify once for the counts, then time concurrency 1 vs 8.
+    const trusted = [{ spki: await signer.publicKey(), label: 'bench' }];
+    const readStore = new S3Store({
+      client: createS3Client(viaProxy),
+      bucket,
+      prefix: 'bench',
+      retention: { days: 1 },
+    });
+    const verifyOnce = async (concurrency) => {
+      const started = performance.now();
+      let findings = 0;
+      const r = await verifyStore(readStore, {
+        trustedKeys: trusted,
+        concurrency,
+        minRetentionDays: 1,
+        onFinding: () => findings++,
+      });
+      const ms = performance.now() - started;
+      if (!r.ok || findings > 0 || r.logs[0]?.entries !== events)
+        throw new Error(`verify found problems: ${JSON.stringify(r.logs)}`);
+      return { ms, bytes: r.logs[0].bytes };
+    };
+    log('read path: counting one verification');
+    proxy.reset();
+    const counted = await verifyOnce(8);
+    const verifyCounts = new Map(proxy.counts);
+    const throughput = [];
+    for (const latency of SIMULATED_LATENCIES_MS) {
+      proxy.setLatency(latency);
+      // Alternate the two settings, so drift in machine load hits both alike.
+      const runs = { 1: [], 8: [] };
+      for (let rep = 0; rep < VERIFY_REPS; rep++)
+        for (const concurrency of [1, 8])
+          runs[concurrency].push((await verifyOnce(concurrency)).ms);
+      const seq = median(runs[1]);
+      const par = median(runs[8]);
+      log(
+        `verify, latency ${latency} ms: concurrency 1 ${runs[1].map((m) => m.toFixed(0)).join('/')} ms, concurrency 8 ${runs[8].map((m) => m.toFixed(0)).join('/')} ms`,
+      );
+      throughput.push({ latency, seq, par });
+    }
+    proxy.setLatency(0);
+
+    const report = formatReport({
+      emulator: emulator.version,
+      events,
+      meanEventBytes,
+      segmentsStored,
+      writeMs,
+      writeCounts,
+      verifyCounts,
+      storedBytes: counted.bytes,
+      throughput,
+    });
+    process.stdout.write(report);
+    mkdirSync(dirname(OUT), { recursive: true });
+    writeFileSync(OUT, report);
+    log(`written to ${OUT}`);
+    return report;
+  } finally {
+    await proxy.stop();
+    await emulator.stop();
+  }
+}
+
+function formatReport(r) {
+  const perSegment = (n) => n / r.segmentsStored;
+  const perK = (n) => (n / r.events) * 1_000;
+  const perM = (n) => (n / r.events) * 1_000_000;
+  const usd = (x) => (x >= 0.01 ? `$${x.toFixed(4)}` : `$${x.toFixed(5)}`);
+  const sorted = (m) => [...m.entries()].sort((a, b) => b[1] - a[1]);
+  const puts = r.writeCounts.get('S3 PutObject') ?? 0;
+  const signs = r.writeCounts.get('KMS Sign') ?? 0;
+  const steady = ['S3 PutObject', 'KMS Sign'];
+  const writeCost = sorted(r.writeCounts).reduce((s, [op, n]) => s + perM(n) * priceOf(op), 0);
+  const steadyCost = steady.reduce(
+    (s, op) => s + perM(r.writeCounts.get(op) ?? 0) * priceOf(op),
+    0,
+  );
+  const startup = sorted(r.writeCounts).filter(([op]) => !steady.includes(op));
+  const startupCost = startup.reduce((s, [op, n]) => s + n * priceOf(op), 0);
+  const verifyCost = sorted(r.verifyCounts).reduce((s, [op, n]) => s + perM(n) * priceOf(op), 0);
+  const cloudTrail = 1_000_000 * PRICE.cloudTrailDataEvent;
+  const mark = (ok) => (ok ? 'met' : '**missed**');
+  const eventsPerSegment = r.events / r.segmentsStored;
+  const lines = [
+    '## S3 + KMS: requests and cost',
+    '',
+    `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/s3.mjs${opts.quick ? ' --quick' : ''}\` against ${r.emulator} on loopback, through a counting proxy.`,
+    `${r.events.toLocaleString('en-US')} sample events (mean ${Math.round(r.meanEventBytes)} bytes as sent, bench/lib/events.mjs), archiver defaults (${DEFAULT_SEGMENT_EVENTS} events / 8 MiB / 1 s per segment): ${r.segmentsStored} segments of ${eventsPerSegment.toFixed(0)} events, ${(r.storedBytes / r.segmentsStored / 2 ** 20).toFixed(2)} MiB each.`,
+    `Machine: ${cpuModel()}, ${os.availableParallelism?.() ?? os.cpus().length} cores (shared with the emulator; load average ${os.loadavg()[0].toFixed(2)} at the end), Node ${process.version}.`,
+    '',
+    '### Write path (one writer, from start to close)',
+    '',
+    '| Request | Count | Per segment | Per 1,000 events |',
+    '|---|---:|---:|---:|',
+    ...sorted(r.writeCounts).map(
+      ([op, n]) => `| ${op} | ${n} | ${perSegment(n).toFixed(2)} | ${perK(n).toFixed(3)} |`,
+    ),
+    '',
+    `Targets: ≤ 1 PUT per segment: ${perSegment(puts).toFixed(2)} (${mark(perSegment(puts) <= 1)}); ≤ 1 Sign per segment: ${perSegment(signs).toFixed(2)} (${mark(perSegment(signs) <= 1)}). Everything else happens once per writer start (bucket check, key check, head probe): ${startup.reduce((s, [, n]) => s + n, 0)} requests, ${usd(startupCost)} per start.`,
+    `Write throughput against the emulator: ${Math.round(r.events / (r.writeMs / 1000)).toLocaleString('en-US')} events/s (not a prediction for AWS; the emulator is single-process Python).`,
+    '',
+    '### Request cost per million ~1 KB events',
+    '',
+    '| Item | Requests per million events | Unit price | Cost per million events |',
+    '|---|---:|---:|---:|',
+    `| S3 PutObject (segments) | ${perM(puts).toFixed(1)} | $0.005 / 1,000 | ${usd(perM(puts) * PRICE.s3Write)} |`,
+    `| KMS Sign (ECC_NIST_P256) | ${perM(signs).toFixed(1)} | $0.15 / 10,000 | ${usd(perM(signs) * PRICE.kms)} |`,
+    `| **auditlock write path, steady state** | | | **${usd(steadyCost)}** (target ≤ $${TARGET_COST_PER_MILLION}: ${mark(steadyCost <= TARGET_COST_PER_MILLION)}) |`,
+    `| auditlock write path incl. one writer start per ${r.events.toLocaleString('en-US')} events | | | ${usd(writeCost)} |`,
+    `| auditlock full verification, once (see below) | ${perM(sumOf(r.verifyCounts)).toFixed(1)} | mixed | ${usd(verifyCost)} |`,
+    `| CloudTrail data events, for comparison | 1,000,000 events | $0.10 / 100,000 | ${usd(cloudTrail)} |`,
+    '',
+    `The steady-state write path costs ${(cloudTrail / steadyCost).toFixed(0)}× less in requests than CloudTrail data events. Storage (about 1 GB per million ~1 KB events, kept for the retention period), the KMS key ($1 per month) and data transfer are not included.`,
+    '',
+    '### Read path: one full verification',
+    '',
+    '| Request | Count | Per segment |',
+    '|---|---:|---:|',
+    ...sorted(r.verifyCounts).map(([op, n]) => `| ${op} | ${n} | ${perSegment(n).toFixed(2)} |`),
+    '',
+    `Verify throughput, parallel downloads (concurrency 8) vs sequential (concurrency 1), median of ${VERIFY_REPS} alternating runs:`,
+    '',
+    '| Simulated latency per request | Concurrency 1 | Concurrency 8 | Speed-up |',
+    '|---|---:|---:|---:|',
+    ...r.throughput.map(
+      (t) =>
+        `| ${t.latency === 0 ? 'none (loopback)' : `${t.latency} ms`} | ${rate(r, t.seq)} | ${rate(r, t.par)} | ${(t.seq / t.par).toFixed(2)}× |`,
+    ),
+    '',
+    'The verifier checks segments strictly in order while up to `concurrency` downloads run ahead. On loopback the work is CPU-bound (hashing and parsing here, serving the bytes in the emulator, on the same cores), so parallel downloads gain little; the gain grows with the time each request waits, as against a remote S3.',
+    '',
+    `Assumptions (AWS list prices for us-east-1, as assumed on ${PRICES_AS_OF}; not fetched or re-checked by this script, see aws.amazon.com/s3/pricing, /kms/pricing, /cloudtrail/pricing): ` +
+      'S3 Standard PUT, COPY, POST and LIST $0.005 per 1,000 requests; GET and all other requests (HEAD, bucket configuration reads) $0.0004 per 1,000; ' +
+      'KMS asymmetric requests $0.15 per 10,000 (applied to Sign, and to GetPublicKey and DescribeKey as an upper bound); ' +
+      'CloudTrail data events $0.10 per 100,000 events. The simulated latency is added by the proxy before forwarding each request; real S3 latency and bandwidth differ.',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function rate(r, ms) {
+  const mb = r.storedBytes / 2 ** 20 / (ms / 1000);
+  return `${Math.round(r.events / (ms / 1000)).toLocaleString('en-US')} events/s (${mb.toFixed(0)} MiB/s)`;
+}
+
+function sumOf(map) {
+  let n = 0;
+  for (const v of map.values()) n += v;
+  return n;
+}
+
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function cpuModel() {
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
+    if (line) return line.slice(line.indexOf(':') + 1).trim();
+  } catch {}
+  return os.cpus()[0]?.model ?? 'unknown CPU';
+}
+
+/** The AWS SDK's Node 20 support notice would clutter the report. */
+function quietSdkNodeWarning() {
+  const listeners = process.listeners('warning');
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => {
+    if (w.name === 'NodeVersionSupportWarning' || w.message.startsWith('NodeVersionSupportWarning'))
+      return;
+    for (const l of listeners) l(w);
+  });
+}
+
+main().catch((err) => {
+  log(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  process.exitCode = 1;
+});
