@@ -13,34 +13,20 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { StorageError } from '../core/errors.js';
-import type { ObjectInfo } from '../core/ports.js';
+import type { ObjectInfo, ObjectVersion, VersionMetadata } from '../core/ports.js';
 import { compareKeys } from './memory-store.js';
 import { classifyS3Error, isDeleteMarkerVersion, isNotFound, type S3Action } from './s3-errors.js';
 
-/** One entry of {@link listObjectVersions}: an object version or a delete marker. */
-export type ObjectVersionInfo = {
-  /** Store key, relative to the store's prefix. */
-  readonly key: string;
-  readonly versionId: string;
-  /** This entry is what a plain GET of the key sees (or, for a delete marker, hides the key). */
-  readonly isLatest: boolean;
-  readonly isDeleteMarker: boolean;
-  /** Bytes; 0 for delete markers. */
-  readonly size: number;
-  readonly lastModified: Date | undefined;
-};
+/** One entry of {@link listObjectVersions}: an object version or a delete marker (the port's type). */
+export type ObjectVersionInfo = ObjectVersion;
 
-/** Lock and integrity metadata of one object version, from HeadObject. */
-export type VersionDescription = {
+/**
+ * Lock and integrity metadata of one object version, from HeadObject: the port's
+ * {@link VersionMetadata} (`replicationStatus` is `PENDING`, `COMPLETED` or `COMPLETE`, `FAILED`,
+ * `REPLICA`, or `undefined`) plus the version id, size and time.
+ */
+export type VersionDescription = VersionMetadata & {
   readonly versionId: string;
-  /** `COMPLIANCE`, `GOVERNANCE`, or `undefined` when the version has no retention. */
-  readonly lockMode: string | undefined;
-  readonly retainUntil: Date | undefined;
-  readonly legalHold: boolean;
-  /** Base64 SHA-256 S3 stored with the version, when it was uploaded with one. */
-  readonly checksumSha256: string | undefined;
-  /** `PENDING`, `COMPLETED` (or `COMPLETE`), `FAILED`, `REPLICA`, or `undefined`. */
-  readonly replicationStatus: string | undefined;
   readonly size: number;
   readonly lastModified: Date | undefined;
 };

@@ -48,11 +48,16 @@ export function helpText(spec: CommandSpec): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Whether argv asks for a command's help (`--help` or `-h`); the CLI answers it before parsing. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
 /**
- * Parses argv for one command.
+ * Parses argv for one command (`--help` is handled before, by the dispatcher).
  * @throws UsageError naming the unknown flag, missing value or wrong number of arguments.
  */
-export function parseCommand(spec: CommandSpec, argv: string[]): Parsed | 'help' {
+export function parseCommand(spec: CommandSpec, argv: string[]): Parsed {
   const options = Object.fromEntries(
     Object.entries(spec.options).map(([k, o]) => [
       k,
@@ -74,7 +79,6 @@ export function parseCommand(spec: CommandSpec, argv: string[]): Parsed | 'help'
   } catch (err) {
     throw new UsageError(`${spec.name}: ${(err as Error).message}`);
   }
-  if (parsed.values.help) return 'help';
   const { min, max } = spec.positionals;
   if (parsed.positionals.length < min || parsed.positionals.length > max)
     throw new UsageError(

@@ -4,7 +4,7 @@
  * output and an exit status (0 ok, 1 findings or rejected input, 2 usage or I/O error).
  */
 import { AuditlockError, ConfigurationError, StorageError } from '../core/errors.js';
-import type { CommandSpec } from './args.js';
+import { type CommandSpec, helpText, wantsHelp } from './args.js';
 import { EXIT, UsageError } from './cli-error.js';
 import { extraCommands } from './commands/index-extra.js';
 import { ingest, ingestSpec } from './commands/ingest.js';
@@ -50,6 +50,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
   if (!command) {
     io.stderr.write(`auditlock: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return EXIT.error;
+  }
+  if (wantsHelp(rest)) {
+    io.stdout.write(helpText(command.spec));
+    return EXIT.ok;
   }
   try {
     return await command.run(rest, io);

@@ -4,7 +4,7 @@ import { createKmsClient, createS3Client } from '../../adapters/aws-config.js';
 import { bootstrap as runBootstrap } from '../../app/bootstrap.js';
 import { ConfigurationError } from '../../core/errors.js';
 import { formatVerifierKey } from '../../core/key-id.js';
-import { helpText, intOption, parseCommand, stringOption } from '../args.js';
+import { intOption, parseCommand, stringOption } from '../args.js';
 import { EXIT, UsageError } from '../cli-error.js';
 import { openKmsSigner } from '../kms-signer-spec.js';
 import type { Io } from '../output.js';
@@ -12,10 +12,6 @@ import { bootstrapSpec, pubkeySpec } from './aws-specs.js';
 
 export async function bootstrap(argv: string[], io: Io): Promise<number> {
   const p = parseCommand(bootstrapSpec, argv);
-  if (p === 'help') {
-    io.stdout.write(helpText(bootstrapSpec));
-    return EXIT.ok;
-  }
   const bucket = stringOption(p, 'bucket');
   const keyAlias = stringOption(p, 'key-alias');
   if (!bucket || !keyAlias)
@@ -66,10 +62,6 @@ export async function bootstrap(argv: string[], io: Io): Promise<number> {
 
 export async function pubkey(argv: string[], io: Io): Promise<number> {
   const p = parseCommand(pubkeySpec, argv);
-  if (p === 'help') {
-    io.stdout.write(helpText(pubkeySpec));
-    return EXIT.ok;
-  }
   const id = stringOption(p, 'kms-key');
   if (!id) throw new UsageError('pubkey: --kms-key is required');
   const signer = await openKmsSigner(id);

@@ -7,7 +7,7 @@ import { ingestJsonLines } from '../../app/ingest.js';
 import { BODY_ENCODINGS, type BodyEncoding } from '../../core/body-codec.js';
 import { ConfigurationError, hasCode } from '../../core/errors.js';
 import { assertLogName } from '../../core/layout.js';
-import { type CommandSpec, helpText, intOption, parseCommand, stringOption } from '../args.js';
+import { type CommandSpec, intOption, parseCommand, stringOption } from '../args.js';
 import { EXIT, UsageError } from '../cli-error.js';
 import { loadSigner } from '../keys.js';
 import { type Io, progress } from '../output.js';
@@ -87,10 +87,6 @@ export const ingestSpec: CommandSpec = {
 
 export async function ingest(argv: string[], io: Io): Promise<number> {
   const p = parseCommand(ingestSpec, argv);
-  if (p === 'help') {
-    io.stdout.write(helpText(ingestSpec));
-    return EXIT.ok;
-  }
   const [storeSpec, file = '-'] = p.positionals as [string, string?];
   // Check every option and the key before anything is created on disk or in a bucket.
   const encoding = stringOption(p, 'compress') as BodyEncoding;

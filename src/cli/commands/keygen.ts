@@ -1,6 +1,6 @@
 import { writeKeyPair } from '../../adapters/keys.js';
-import { type CommandSpec, helpText, parseCommand, stringOption } from '../args.js';
-import { EXIT, UsageError } from '../cli-error.js';
+import { type CommandSpec, parseCommand, stringOption } from '../args.js';
+import { UsageError } from '../cli-error.js';
 import type { Io } from '../output.js';
 
 export const keygenSpec: CommandSpec = {
@@ -23,10 +23,6 @@ export const keygenSpec: CommandSpec = {
 
 export async function keygen(argv: string[], io: Io): Promise<number> {
   const p = parseCommand(keygenSpec, argv);
-  if (p === 'help') {
-    io.stdout.write(helpText(keygenSpec));
-    return EXIT.ok;
-  }
   const out = stringOption(p, 'out');
   if (!out) throw new UsageError('keygen: --out DIR is required');
   const written = await writeKeyPair(out, { name: stringOption(p, 'name') as string });

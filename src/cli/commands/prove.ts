@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { proveEntry } from '../../app/prove.js';
-import { type CommandSpec, helpText, parseCommand, stringOption } from '../args.js';
+import { type CommandSpec, parseCommand, stringOption } from '../args.js';
 import { EXIT } from '../cli-error.js';
 import type { Io } from '../output.js';
 import { openStore } from '../stores.js';
@@ -23,10 +23,6 @@ export const proveSpec: CommandSpec = {
 
 export async function prove(argv: string[], io: Io): Promise<number> {
   const p = parseCommand(proveSpec, argv);
-  if (p === 'help') {
-    io.stdout.write(helpText(proveSpec));
-    return EXIT.ok;
-  }
   const [storeSpec, what] = p.positionals as [string, string];
   const store = await openStore(storeSpec);
   const target =

@@ -6,7 +6,7 @@ import { hashLeaf } from '../../core/merkle.js';
 import { checkSignature, parseNote } from '../../core/note.js';
 import { verifyInclusion } from '../../core/proof-verify.js';
 import { parseTlogProof } from '../../core/tlog-proof.js';
-import { type CommandSpec, helpText, listOption, parseCommand, stringOption } from '../args.js';
+import { type CommandSpec, listOption, parseCommand, stringOption } from '../args.js';
 import { EXIT } from '../cli-error.js';
 import { loadTrustedKeys } from '../keys.js';
 import type { Io } from '../output.js';
@@ -33,10 +33,6 @@ export const verifyProofSpec: CommandSpec = {
 
 export async function verifyProof(argv: string[], io: Io): Promise<number> {
   const p = parseCommand(verifyProofSpec, argv);
-  if (p === 'help') {
-    io.stdout.write(helpText(verifyProofSpec));
-    return EXIT.ok;
-  }
   const trusted = await loadTrustedKeys(listOption(p, 'pubkey'), stringOption(p, 'trusted-keys'));
   const text = await readFile(p.positionals[0] as string, 'utf8');
   const fail = (code: string, detail: string) => {

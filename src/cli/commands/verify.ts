@@ -4,14 +4,7 @@ import { type Checkpoint, parseCheckpoint } from '../../core/checkpoint.js';
 import { ConfigurationError } from '../../core/errors.js';
 import { FINDING_CODES, type Finding } from '../../core/findings.js';
 import { checkSignature, parseNote } from '../../core/note.js';
-import {
-  type CommandSpec,
-  helpText,
-  intOption,
-  listOption,
-  parseCommand,
-  stringOption,
-} from '../args.js';
+import { type CommandSpec, intOption, listOption, parseCommand, stringOption } from '../args.js';
 import { EXIT } from '../cli-error.js';
 import { loadTrustedKeys } from '../keys.js';
 import { formatBytes, type Io, progress } from '../output.js';
@@ -83,10 +76,6 @@ export const verifySpec: CommandSpec = {
 
 export async function verify(argv: string[], io: Io): Promise<number> {
   const p = parseCommand(verifySpec, argv);
-  if (p === 'help') {
-    io.stdout.write(helpText(verifySpec));
-    return EXIT.ok;
-  }
   const trustedKeys = await loadTrustedKeys(
     listOption(p, 'pubkey'),
     stringOption(p, 'trusted-keys'),
