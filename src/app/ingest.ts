@@ -71,7 +71,8 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
   };
   if (opts.signal?.aborted) stop();
   opts.signal?.addEventListener('abort', stop, { once: true });
-  for await (const line of rl) {
+  // An iterator made after close() would never end: skip reading when already stopped.
+  for await (const line of interrupted ? [] : rl) {
     lines++;
     // Editors on Windows often start files with a UTF-8 byte-order mark; it is not part of the JSON.
     const text = lines === 1 && line.startsWith('\uFEFF') ? line.slice(1) : line;
