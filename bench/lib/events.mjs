@@ -22,8 +22,12 @@ const TARGET_MEAN_BYTES = 1024;
 /** The filtered, padded sample events (objects), in file order. Deterministic. */
 export function sampleEvents() {
   const lines = readFileSync(SAMPLE, 'utf8').split('\n').filter(Boolean);
-  const kept = lines.filter((l) => Buffer.byteLength(l) <= MAX_LINE_BYTES).map((l) => JSON.parse(l));
-  const words = [...new Set(kept.flatMap((e) => textOf(e).split(/\s+/)).filter((w) => w.length > 2))];
+  const kept = lines
+    .filter((l) => Buffer.byteLength(l) <= MAX_LINE_BYTES)
+    .map((l) => JSON.parse(l));
+  const words = [
+    ...new Set(kept.flatMap((e) => textOf(e).split(/\s+/)).filter((w) => w.length > 2)),
+  ];
   const mean = kept.reduce((s, e) => s + Buffer.byteLength(JSON.stringify(e)), 0) / kept.length;
   // `,"annotation":""` is 16 bytes; the words fill the rest of the gap to the target mean.
   const pad = Math.max(0, Math.round(TARGET_MEAN_BYTES - mean) - 16);
@@ -40,19 +44,35 @@ export function sampleEvents() {
 }
 
 /**
- * `count` events as JSON Lines (no trailing newline on each string), each with a unique id.
- * @returns the lines and their total UTF-8 size in bytes (without newlines).
+ * Event line `i` of an endless stream: sample event `i mod n` with a unique id of the same length
+ * (the UUID's last 8 hex digits become `i`). Lines keep the producer's key order.
+ * @returns `lineAt(i)`, and `meanBytes`, the mean UTF-8 size of a line.
+ */
+export function eventStream() {
+  const base = sampleEvents();
+  const meanBytes =
+    base.reduce((s, e) => s + Buffer.byteLength(JSON.stringify(e)), 0) / base.length;
+  const lineAt = (i) => {
+    const e = base[i % base.length];
+    return JSON.stringify({
+      ...e,
+      id: `${e.id.slice(0, -8)}${(i >>> 0).toString(16).padStart(8, '0')}`,
+    });
+  };
+  return { lineAt, meanBytes };
+}
+
+/**
+ * The first `count` lines of {@link eventStream}, in memory.
+ * @returns the lines and their total UTF-8 size in bytes (newlines not counted).
  */
 export function makeEventLines(count) {
-  const base = sampleEvents();
+  const { lineAt } = eventStream();
   const lines = new Array(count);
   let bytes = 0;
   for (let i = 0; i < count; i++) {
-    const e = base[i % base.length];
-    const copy = { ...e, id: `${e.id.slice(0, -8)}${(i >>> 0).toString(16).padStart(8, '0')}` };
-    const line = JSON.stringify(copy);
-    lines[i] = line;
-    bytes += Buffer.byteLength(line);
+    lines[i] = lineAt(i);
+    bytes += Buffer.byteLength(lines[i]);
   }
   return { lines, bytes };
 }

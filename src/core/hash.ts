@@ -9,9 +9,9 @@
  * - `sha256Noble`: `@noble/hashes` (portable, audited pure JS).
  *
  * `sha256` is `sha256NodeOneShot`, chosen by measurement: `npm run bench` (bench/hash.mjs) found it
- * about 2x faster than `sha256Node` per 1 KB event and about 3x per Merkle node, and re-measures
- * the choice on every run (docs/PERFORMANCE.md). `test/core/hash.test.ts` proves all three agree
- * on NIST vectors and on random inputs split into random parts.
+ * 1.6-1.8x faster than `sha256Node` per 1 KB event and 3-5x per 65-byte Merkle node, and
+ * re-measures the choice on every run (docs/PERFORMANCE.md). `test/core/hash.test.ts` proves all
+ * three agree on NIST vectors and on random inputs split into random parts.
  */
 import { createHash, hash } from 'node:crypto';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';

@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { utf8 } from '../../src/core/encoding.js';
-import { bytesEqual, HASH_SIZE, sha256, sha256Noble, sha256Node } from '../../src/core/hash.js';
+import {
+  bytesEqual,
+  HASH_SIZE,
+  sha256,
+  sha256Noble,
+  sha256Node,
+  sha256NodeOneShot,
+} from '../../src/core/hash.js';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
@@ -33,6 +40,7 @@ const NIST_VECTORS: { name: string; message: () => Uint8Array; digest: string }[
 
 const IMPLEMENTATIONS = [
   { name: 'sha256Node', sha: sha256Node },
+  { name: 'sha256NodeOneShot', sha: sha256NodeOneShot },
   { name: 'sha256Noble', sha: sha256Noble },
   { name: 'sha256', sha: sha256 },
 ];
@@ -84,6 +92,7 @@ describe('SHA-256 implementations agree', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), (message) => {
         expect(hex(sha256Noble(message))).toBe(hex(sha256Node(message)));
+        expect(hex(sha256NodeOneShot(message))).toBe(hex(sha256Node(message)));
       }),
     );
   });
@@ -100,10 +109,12 @@ describe('SHA-256 implementations agree', () => {
 
           // Act
           const byNode = hex(sha256Node(...parts));
+          const byOneShot = hex(sha256NodeOneShot(...parts));
           const byNoble = hex(sha256Noble(...parts));
 
           // Assess
           expect(byNode).toBe(whole);
+          expect(byOneShot).toBe(whole);
           expect(byNoble).toBe(whole);
         },
       ),
@@ -114,7 +125,39 @@ describe('SHA-256 implementations agree', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 80 }), { maxLength: 8 }), (parts) => {
         expect(hex(sha256Noble(...parts))).toBe(hex(sha256Node(...parts)));
+        expect(hex(sha256NodeOneShot(...parts))).toBe(hex(sha256Node(...parts)));
       }),
+    );
+  });
+
+  it('sha256 is the one-shot node:crypto implementation', () => {
+    expect(sha256).toBe(sha256NodeOneShot);
+  });
+
+  it('on parts around the 16 KiB scratch size, and the scratch holds nothing over', () => {
+    // sha256NodeOneShot joins parts of up to 16 KiB in a reused buffer and hands larger ones to
+    // createHash; a Merkle leaf (prefix byte + entry) crosses that size for entries near 16 KiB.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 16 * 1024 - 40, max: 16 * 1024 + 40 }),
+        fc.nat({ max: 255 }),
+        fc.array(fc.nat(), { maxLength: 3 }),
+        (size, fill, cuts) => {
+          // Prepare
+          const message = new Uint8Array(size).map((_, i) => (i * 31 + fill) & 0xff);
+          const parts = splitAt(message, cuts);
+          const whole = hex(sha256Node(message));
+
+          // Act
+          const byOneShot = hex(sha256NodeOneShot(...parts));
+          const small = hex(sha256NodeOneShot(Uint8Array.of(0), Uint8Array.of(fill)));
+
+          // Assess
+          expect(byOneShot).toBe(whole);
+          expect(small).toBe(hex(sha256Noble(Uint8Array.of(0, fill))));
+        },
+      ),
+      { numRuns: 40 },
     );
   });
 });

@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+/**
+ * Runs every benchmark, each in a process of its own, prints the results as tables and rewrites
+ * the results section of docs/PERFORMANCE.md. `npm run bench` builds first.
+ *
+ *   node bench/run.mjs              full run (~5-10 minutes on 2 cores), writes the docs
+ *   node bench/run.mjs --quick      smoke run (~1 minute), does not write the docs
+ *
+ * Options: --events N (ingest and verify, default 200000), --reps N (3; verify 5, or
+ * --verify-reps N), --rss-events N
+ * (1000000), --stage-events N (30000), --profile-events N (50000), --hash-rounds N (15),
+ * --only hash,ingest,verify,stages,profile,rss, --json FILE (raw results),
+ * --write / --no-write (the docs; default: write only on a full default run).
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { machineInfo } from './lib/machine.mjs';
+import { log, parseArgs } from './lib/measure.mjs';
+import { renderMarkdown, verdicts, writeResults } from './lib/report.mjs';
+import { makeTempDir, removeTempDir } from './lib/temp.mjs';
+
+const SECTIONS = ['hash', 'ingest', 'verify', 'stages', 'profile', 'rss'];
+const DOC = fileURLToPath(new URL('../docs/PERFORMANCE.md', import.meta.url));
+
+const argv = process.argv.slice(2);
+const args = parseArgs(argv);
+const quick = Boolean(args.quick);
+const events = args.events ?? (quick ? 5_000 : 200_000);
+const sizes = {
+  events,
+  reps: args.reps ?? (quick ? 1 : 3),
+  verifyReps: args['verify-reps'] ?? args.reps ?? (quick ? 1 : 5),
+  rssEvents: args['rss-events'] ?? (quick ? 20_000 : 1_000_000),
+  stageEvents: args['stage-events'] ?? Math.min(events, quick ? 3_000 : 30_000),
+  stageReps: quick ? 2 : 5,
+  profileEvents: args['profile-events'] ?? Math.min(events, quick ? 5_000 : 50_000),
+  hashRounds: args['hash-rounds'] ?? (quick ? 3 : 15),
+};
+const only = typeof args.only === 'string' ? args.only.split(',') : SECTIONS;
+for (const s of only)
+  if (!SECTIONS.includes(s))
+    throw new Error(`unknown section ${s}; expected ${SECTIONS.join(', ')}`);
+const customised = argv.some((a) => a !== '--write' && a !== '--json' && a.startsWith('--'));
+const write = args.write === true || (!args['no-write'] && !quick && !customised);
+
+const machine = machineInfo();
+const started = Date.now();
+const work = makeTempDir('run');
+const results = {};
+const sectionArgs = {
+  hash: ['hash.mjs', '--rounds', sizes.hashRounds, ...(quick ? ['--ms', 5] : [])],
+  ingest: ['ingest.mjs', '--events', sizes.events, '--reps', sizes.reps],
+  verify: ['verify.mjs', '--events', sizes.events, '--reps', sizes.verifyReps],
+  stages: ['stages.mjs', '--events', sizes.stageEvents, '--reps', sizes.stageReps],
+  profile: ['profile.mjs', '--events', sizes.profileEvents],
+  rss: ['verify-rss.mjs', '--events', sizes.rssEvents],
+};
+try {
+  for (const section of SECTIONS.filter((s) => only.includes(s))) {
+    const [script, ...rest] = sectionArgs[section];
+    const out = join(work, `${section}.json`);
+    const t = Date.now();
+    process.stderr.write(`${section}:\n`);
+    execFileSync(
+      process.execPath,
+      [fileURLToPath(new URL(script, import.meta.url)), ...rest.map(String), '--out', out],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    results[section] = JSON.parse(readFileSync(out, 'utf8'));
+    log(`${section} took ${((Date.now() - t) / 1000).toFixed(0)} s`);
+  }
+} finally {
+  removeTempDir(work);
+}
+
+const meta = {
+  date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  argv,
+  commit: gitCommit(),
+  seconds: (Date.now() - started) / 1000,
+  machine,
+  loadAverageEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
+};
+const markdown = renderMarkdown(results, meta);
+process.stdout.write(`\n${markdown}\n\n`);
+for (const v of verdicts(results)) process.stdout.write(`${v.ok ? 'pass' : 'FAIL'}: ${v.name}\n`);
+if (args.json) {
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(args.json, `${JSON.stringify({ meta, sizes, results }, null, 2)}\n`);
+}
+if (write) {
+  writeResults(DOC, markdown);
+  process.stdout.write(`results written to ${DOC}\n`);
+} else {
+  process.stdout.write(
+    'docs/PERFORMANCE.md not written (quick or custom run; --write forces it)\n',
+  );
+}
+
+function gitCommit() {
+  try {
+    const cwd = fileURLToPath(new URL('../', import.meta.url));
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd,
+      encoding: 'utf8',
+    }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd,
+      encoding: 'utf8',
+    }).trim();
+    return dirty ? `${head}, with uncommitted changes` : head;
+  } catch {
+    return undefined;
+  }
+}
