@@ -54,7 +54,11 @@ export interface ObjectStore {
    * @throws StorageError `OBJECT_EXISTS` if the key holds different bytes.
    */
   putIfAbsent(key: string, bytes: Uint8Array, options?: PutOptions): Promise<PutResult>;
-  /** The object's bytes, or `undefined` if there is no such key. */
+  /**
+   * The object's bytes, or `undefined` if there is no such key. The caller owns the returned
+   * bytes (a copy or a fresh buffer, never a view of the store's own memory): readers may detach
+   * them to free memory early.
+   */
   get(key: string): Promise<Uint8Array | undefined>;
   /** Whether `key` exists (one cheap request; used to find the head in O(log n) probes). */
   exists(key: string): Promise<boolean>;
