@@ -12,7 +12,11 @@ import { logFixture, sampleEvent } from '../helpers/log-fixture.js';
 
 const line = (i: number) => JSON.stringify(sampleEvent(i));
 
-async function run(lines: string[], opts: { quarantine?: boolean; fromLine?: number; signal?: AbortSignal } = {}, store = new MemoryStore()) {
+async function run(
+  lines: string[],
+  opts: { quarantine?: boolean; fromLine?: number; signal?: AbortSignal } = {},
+  store = new MemoryStore(),
+) {
   const fx = logFixture(store);
   const archiver = await fx.open({ maxEvents: 4 });
   const rejects: { line: number; code: string; paths: string[] }[] = [];
@@ -22,20 +26,37 @@ async function run(lines: string[], opts: { quarantine?: boolean; fromLine?: num
     input: Readable.from([`${lines.join('\n')}\n`]),
     inputName: 'test.jsonl',
     ...opts,
-    onReject: ({ line, error }) => rejects.push({ line, code: error.code, paths: error.issues.map((i) => i.path) }),
+    onReject: ({ line, error }) =>
+      rejects.push({ line, code: error.code, paths: error.issues.map((i) => i.path) }),
     onAck: ({ throughLine }) => acks.push(throughLine),
   });
   await archiver.close();
   const findings: Finding[] = [];
-  const verified = await verifyStore(store, { trustedKeys: [fx.key.trusted], onFinding: (f) => findings.push(f) });
+  const verified = await verifyStore(store, {
+    trustedKeys: [fx.key.trusted],
+    onFinding: (f) => findings.push(f),
+  });
   return { result, rejects, acks, findings, log: verified.logs[0], store };
 }
 
 describe('ingestJsonLines', () => {
   it('archives valid lines, reports each invalid one with its line number and field', async () => {
-    const lines = [line(1), '{"bad json', line(2), '', JSON.stringify({ ...sampleEvent(3), outcome: 'ok' }), line(4)];
+    const lines = [
+      line(1),
+      '{"bad json',
+      line(2),
+      '',
+      JSON.stringify({ ...sampleEvent(3), outcome: 'ok' }),
+      line(4),
+    ];
     const { result, rejects, findings, log, acks } = await run(lines);
-    expect(result).toMatchObject({ lines: 6, archived: 3, rejected: 2, quarantined: 0, interrupted: false });
+    expect(result).toMatchObject({
+      lines: 6,
+      archived: 3,
+      rejected: 2,
+      quarantined: 0,
+      interrupted: false,
+    });
     expect(rejects).toEqual([
       { line: 2, code: 'JSON_INVALID', paths: [] },
       { line: 5, code: 'EVENT_INVALID', paths: ['outcome'] },

@@ -9,9 +9,9 @@ import { parseCheckpoint } from '../../src/core/checkpoint.js';
 import { hasCode } from '../../src/core/errors.js';
 import { hashLeaf } from '../../src/core/merkle.js';
 import { checkSignature, parseNote } from '../../src/core/note.js';
+import type { ObjectStore } from '../../src/core/ports.js';
 import { verifyInclusion } from '../../src/core/proof-verify.js';
 import { formatTlogProof, parseTlogProof } from '../../src/core/tlog-proof.js';
-import type { ObjectStore } from '../../src/core/ports.js';
 import { logFixture, writeLog } from '../helpers/log-fixture.js';
 
 async function proofLog(count = 100, per = 7) {
@@ -26,9 +26,19 @@ function check(text: string, fx: Awaited<ReturnType<typeof proofLog>>['fx']) {
   const proof = parseTlogProof(text);
   const note = parseNote(proof.checkpointNote);
   const cp = parseCheckpoint(note.text);
-  if (!note.signatures.some((s) => checkSignature(note.text, s, [fx.key.trusted], cp.origin).status === 'valid'))
+  if (
+    !note.signatures.some(
+      (s) => checkSignature(note.text, s, [fx.key.trusted], cp.origin).status === 'valid',
+    )
+  )
     throw new Error('untrusted');
-  verifyInclusion(hashLeaf(proof.extra as Uint8Array), proof.index, cp.treeSize, proof.hashes, cp.root);
+  verifyInclusion(
+    hashLeaf(proof.extra as Uint8Array),
+    proof.index,
+    cp.treeSize,
+    proof.hashes,
+    cp.root,
+  );
   return JSON.parse(Buffer.from(proof.extra as Uint8Array).toString());
 }
 
@@ -46,7 +56,16 @@ describe('proveEntry', () => {
   it('finds the segment by index in O(log n) reads', async () => {
     const { store } = await proofLog(700, 7); // 100 segments
     let reads = 0;
-    const counting: ObjectStore = { location: 'c', putIfAbsent: (k, b) => store.putIfAbsent(k, b), exists: (k) => store.exists(k), list: (p, o) => store.list(p, o), get: (k) => (reads++, store.get(k)) };
+    const counting: ObjectStore = {
+      location: 'c',
+      putIfAbsent: (k, b) => store.putIfAbsent(k, b),
+      exists: (k) => store.exists(k),
+      list: (p, o) => store.list(p, o),
+      get: (k) => {
+        reads++;
+        return store.get(k);
+      },
+    };
     await proveEntry(counting, 'main', { index: 345 });
     expect(reads).toBeLessThanOrEqual(8);
   });
@@ -60,9 +79,15 @@ describe('proveEntry', () => {
 
   it('reports ENTRY_NOT_FOUND for an index or id the log does not have', async () => {
     const { store } = await proofLog(10, 5);
-    await expect(proveEntry(store, 'main', { index: 10 })).rejects.toSatisfy((e) => hasCode(e, 'ENTRY_NOT_FOUND'));
-    await expect(proveEntry(store, 'main', { id: 'nope' })).rejects.toSatisfy((e) => hasCode(e, 'ENTRY_NOT_FOUND'));
-    await expect(proveEntry(new MemoryStore(), 'main', { index: 0 })).rejects.toSatisfy((e) => hasCode(e, 'LOG_EMPTY'));
+    await expect(proveEntry(store, 'main', { index: 10 })).rejects.toSatisfy((e) =>
+      hasCode(e, 'ENTRY_NOT_FOUND'),
+    );
+    await expect(proveEntry(store, 'main', { id: 'nope' })).rejects.toSatisfy((e) =>
+      hasCode(e, 'ENTRY_NOT_FOUND'),
+    );
+    await expect(proveEntry(new MemoryStore(), 'main', { index: 0 })).rejects.toSatisfy((e) =>
+      hasCode(e, 'LOG_EMPTY'),
+    );
   });
 });
 
@@ -88,7 +113,15 @@ describe('C2SP tlog-proof', () => {
   });
 
   it('rejects malformed proofs with PROOF_MALFORMED', () => {
-    for (const bad of ['', 'c2sp.org/tlog-proof@v1\nindex x\n\n', 'other\nindex 1\n\nx\n', 'c2sp.org/tlog-proof@v1\nindex 01\n\n', 'c2sp.org/tlog-proof@v1\nindex 1\nnot-base64\n\n'])
-      expect(() => parseTlogProof(bad)).toThrow(expect.objectContaining({ code: 'PROOF_MALFORMED' }));
+    for (const bad of [
+      '',
+      'c2sp.org/tlog-proof@v1\nindex x\n\n',
+      'other\nindex 1\n\nx\n',
+      'c2sp.org/tlog-proof@v1\nindex 01\n\n',
+      'c2sp.org/tlog-proof@v1\nindex 1\nnot-base64\n\n',
+    ])
+      expect(() => parseTlogProof(bad)).toThrow(
+        expect.objectContaining({ code: 'PROOF_MALFORMED' }),
+      );
   });
 });

@@ -381,7 +381,9 @@ describe.skipIf(upstream === undefined)('Archiver on S3 + KMS', () => {
     ]);
     const ambiguous = await submitAll(archiver, 40, 10);
     await archiver.flush();
-    expect((await Promise.allSettled(ambiguous)).map((r) => r.status)).toEqual(Array(10).fill('fulfilled'));
+    expect((await Promise.allSettled(ambiguous)).map((r) => r.status)).toEqual(
+      Array(10).fill('fulfilled'),
+    );
 
     // Act 4: the outage ends; the next append rereads the head and continues after it.
     proxy.setRules([]);

@@ -171,7 +171,10 @@ describe('IngestRuntime', () => {
       ...store,
       location: 'c',
       putIfAbsent: (k, b, o) => store.putIfAbsent(k, b, o),
-      get: (k) => (gets++, store.get(k)),
+      get: (k) => {
+        gets++;
+        return store.get(k);
+      },
       exists: (k) => store.exists(k),
       list: (p, o) => store.list(p, o),
     };
