@@ -240,18 +240,25 @@ export function decodeEntry(bytes: Uint8Array, location?: string): Entry {
   return result.data;
 }
 
+/** The last valid input of {@link formatTimestamp} and its result (`ms` NaN: none yet). */
+let lastFormatted = { ms: Number.NaN, text: '' };
+
 /**
  * `ms` as `YYYY-MM-DDTHH:MM:SS.sssZ`.
  * @throws InputError `TIMESTAMP_INVALID` unless `ms` is an integer from 0 to 9999-12-31T23:59:59.999Z
  */
 export function formatTimestamp(ms: number): string {
+  // At ingest rates consecutive entries share their millisecond: reuse the last text.
+  if (ms === lastFormatted.ms) return lastFormatted.text;
   if (!Number.isInteger(ms) || ms < 0 || ms > MAX_TIMESTAMP_MS) {
     throw new InputError(
       'TIMESTAMP_INVALID',
       `expected integer milliseconds from 0 to ${MAX_TIMESTAMP_MS}, got ${ms}`,
     );
   }
-  return new Date(ms).toISOString();
+  const text = new Date(ms).toISOString();
+  lastFormatted = { ms, text };
+  return text;
 }
 
 /**
