@@ -5,7 +5,8 @@
  * not reported as a gap. Everything else is checked as usual; each segment carries the frontier
  * before it, so a range verifies on its own.
  */
-import { z } from 'zod';
+// Namespace import: the same API, and lets bundlers tree-shake zod (no locales in the Lambdas).
+import * as z from 'zod';
 import { fromUtf8 } from '../core/encoding.js';
 import type { FindingSink } from '../core/findings.js';
 import { BUNDLE_MANIFEST_KEY, LOG_NAME_RE } from '../core/layout.js';

@@ -1,6 +1,7 @@
 /** Loading signers and trusted keys from CLI flags. */
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+// Namespace import: the same API, and lets bundlers tree-shake zod (no locales in the Lambdas).
+import * as z from 'zod';
 import { loadPublicKey } from '../adapters/keys.js';
 import { LocalSigner } from '../adapters/local-signer.js';
 import { ConfigurationError } from '../core/errors.js';

@@ -20,7 +20,8 @@
  * UTF-16 code units (JavaScript `length`). Text refuses C0 control characters, DEL and unpaired
  * surrogates (`reason.message` allows TAB, LF, CR), so what is stored is what a reader sees.
  */
-import { z } from 'zod';
+// Namespace import: the same API, and lets bundlers tree-shake zod (no locales in the Lambdas).
+import * as z from 'zod';
 import { canonicalize, type JsonObject } from './canonical-json.js';
 import { InputError, type InputIssue } from './errors.js';
 

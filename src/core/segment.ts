@@ -15,7 +15,8 @@
  * hash, signatures are canonical, and the next segment's `auditlock.prev` line is the SHA-256 of
  * this whole object. docs/FORMAT.md is the normative description.
  */
-import { z } from 'zod';
+// Namespace import: the same API, and lets bundlers tree-shake zod (no locales in the Lambdas).
+import * as z from 'zod';
 import { BODY_ENCODINGS, type BodyEncoding } from './body-codec.js';
 import { canonicalize } from './canonical-json.js';
 import { type Checkpoint, formatCheckpoint, parseCheckpoint } from './checkpoint.js';

@@ -52,19 +52,39 @@ type Lane = {
   kinesisWatermark: bigint | undefined;
 };
 
-/** Recently stored delivery ids, so a warm container recognises its own redeliveries for free. */
+/** A record handed to its lane's archiver in this invocation, and how that went. */
+type Started = {
+  readonly record: SourceRecord;
+  readonly lane: Lane;
+  /** False once any of its entries could not be submitted or stored. */
+  ok: boolean;
+  /** Entries submitted, and how many of them quarantined. */
+  entries: number;
+  quarantined: number;
+};
+
+/**
+ * Recently stored delivery ids, so a warm container recognises its own redeliveries for free: the
+ * last `max / 2` to `max` ids, in two generations. (One Set evicting its oldest entry per add costs
+ * O(deleted entries) per eviction, since a Set keeps holes until it rehashes: tens of µs per id once
+ * full, more than archiving the event.)
+ */
 class RecentIds {
-  readonly #max: number;
-  readonly #ids = new Set<string>();
+  readonly #half: number;
+  #current = new Set<string>();
+  #previous = new Set<string>();
   constructor(max: number) {
-    this.#max = max;
+    this.#half = Math.max(1, Math.floor(max / 2));
   }
   add(id: string): void {
-    this.#ids.add(id);
-    if (this.#ids.size > this.#max) this.#ids.delete(this.#ids.values().next().value as string);
+    this.#current.add(id);
+    if (this.#current.size >= this.#half) {
+      this.#previous = this.#current;
+      this.#current = new Set();
+    }
   }
   has(id: string): boolean {
-    return this.#ids.has(id);
+    return this.#current.has(id) || this.#previous.has(id);
   }
 }
 
@@ -143,21 +163,15 @@ export class IngestRuntime {
     remainingMs: () => number,
   ): Promise<InvocationResult> {
     const { config, metrics, logger } = this.#d;
-    const started: { record: SourceRecord; lane: Lane; stored: Promise<Receipt>[] }[] = [];
+    const started: Started[] = [];
+    const pending: Promise<Receipt>[] = [];
     const failed: SourceRecord[] = [];
     const lanesUsed = new Set<Lane>();
-    let quarantined = 0;
     let skipped = 0;
     let deferred = 0;
-    // Open each lane's log once, then look up every possible redelivery of this batch at once.
-    const laneOf = new Map<SourceRecord, Lane>();
-    for (const record of records) {
-      try {
-        laneOf.set(record, await this.#lane(logNameFor(config, kind, record)));
-      } catch (err) {
-        logger.error('cannot open log', { error: String(err) });
-      }
-    }
+    // Open each lane's log once per invocation (a log that cannot be opened is not retried for
+    // every record), then look up every possible redelivery of this batch at once.
+    const laneOf = await this.#lanesOf(kind, records);
     const archived = await this.#alreadyArchived(kind, records, laneOf);
     for (const [i, record] of records.entries()) {
       if (remainingMs() < config.AUDITLOCK_TIME_RESERVE_MS) {
@@ -172,35 +186,45 @@ export class IngestRuntime {
         continue;
       }
       lanesUsed.add(lane);
-      const items = record.items.filter(
-        (it) => !(it.delivery.id && archived.has(deliveryKey(it.delivery))),
-      );
+      const items =
+        archived.size === 0
+          ? record.items
+          : record.items.filter(
+              (it) => !(it.delivery.id && archived.has(deliveryKey(it.delivery))),
+            );
       skipped += record.items.length - items.length;
-      const stored: Promise<Receipt>[] = [];
+      const s: Started = { record, lane, ok: true, entries: 0, quarantined: 0 };
+      const fail = () => {
+        s.ok = false;
+      };
       try {
         for (const item of items) {
           const handle = item.ok
             ? await lane.archiver.submit(item.event, item.delivery)
             : await lane.archiver.submitQuarantine(item.raw, item.error, item.delivery);
-          if (!item.ok) quarantined++;
-          stored.push(handle.stored);
-          handle.stored.catch(() => {});
+          s.entries++;
+          if (!item.ok) s.quarantined++;
+          // Registered first, so the flag is set before the allSettled below sees the outcome.
+          handle.stored.then(undefined, fail);
+          pending.push(handle.stored);
         }
       } catch (err) {
         logger.error('cannot submit record', { error: String(err) });
-        stored.push(Promise.reject(err));
+        fail();
       }
-      started.push({ record, lane, stored });
+      started.push(s);
     }
     await Promise.all([...lanesUsed].map((l) => l.archiver.flush()));
+    await Promise.allSettled(pending);
     let storedCount = 0;
-    for (const { record, lane, stored } of started) {
-      const results = await Promise.allSettled(stored);
-      if (!results.every((r) => r.status === 'fulfilled')) {
+    let quarantined = 0;
+    for (const { record, lane, ok, entries, quarantined: q } of started) {
+      if (!ok) {
         failed.push(record);
         continue;
       }
-      storedCount += results.length;
+      storedCount += entries;
+      quarantined += q;
       for (const item of record.items)
         if (item.delivery.id) this.#recent.add(deliveryKey(item.delivery));
       if (
@@ -221,6 +245,29 @@ export class IngestRuntime {
       skippedRedeliveries: skipped,
       deferred,
     };
+  }
+
+  /** The lane of each record whose log could be opened; each log is tried once. */
+  async #lanesOf(
+    kind: SourceKind,
+    records: readonly SourceRecord[],
+  ): Promise<Map<SourceRecord, Lane>> {
+    const byLog = new Map<string, Lane | undefined>();
+    const laneOf = new Map<SourceRecord, Lane>();
+    for (const record of records) {
+      const log = logNameFor(this.#d.config, kind, record);
+      if (!byLog.has(log)) {
+        try {
+          byLog.set(log, await this.#lane(log));
+        } catch (err) {
+          byLog.set(log, undefined);
+          this.#d.logger.error('cannot open log', { log, error: String(err) });
+        }
+      }
+      const lane = byLog.get(log);
+      if (lane) laneOf.set(record, lane);
+    }
+    return laneOf;
   }
 
   /**
@@ -245,7 +292,9 @@ export class IngestRuntime {
             r.sequenceNumber <= lane.kinesisWatermark
           : r.maybeRedelivered;
       if (!retry) continue;
-      byLane.set(lane, [...(byLane.get(lane) ?? []), r]);
+      const list = byLane.get(lane);
+      if (list) list.push(r);
+      else byLane.set(lane, [r]);
     }
     for (const [lane, rs] of byLane) {
       const wanted = new Map<string, Set<string>>(); // source -> ids not known locally
