@@ -22,6 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AuditlockError, ConfigurationError, InputError, StorageError } from '../core/errors.js';
 import { bytesEqual } from '../core/hash.js';
 import type { ObjectInfo, ObjectStore, PutOptions, PutResult } from '../core/ports.js';
+import { syncDirectory } from './fsync.js';
 import { assertListPrefix, assertObjectKey, compareKeys } from './memory-store.js';
 
 /** Name of the temp folder inside the root; `list` skips it and keys may not start with it. */
@@ -331,16 +332,9 @@ async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
 
 /** Makes `dir`'s entries (new files, links, subfolders) durable. */
 async function fsyncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch (err) {
+  await syncDirectory(dir).catch((err) => {
     throw mapFsError(err, 'fsync', dir);
-  }
+  });
 }
 
 function conflict(key: string, path: string): StorageError<'KEY_CONFLICT'> {

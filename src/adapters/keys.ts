@@ -18,6 +18,7 @@ import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigurationError } from '../core/errors.js';
 import { assertP256Spki, formatVerifierKey, parseVerifierKey } from '../core/key-id.js';
+import { syncDirectory } from './fsync.js';
 
 export const PRIVATE_KEY_FILE = 'signing-key.pem';
 export const PUBLIC_KEY_FILE = 'signing-key.pub.pem';
@@ -216,16 +217,9 @@ async function writeExclusive(path: string, text: string, mode: number): Promise
 }
 
 async function syncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch (cause) {
+  await syncDirectory(dir).catch((cause) => {
     throw new ConfigurationError('KEY_WRITE_FAILED', `cannot fsync ${dir}`, { cause });
-  }
+  });
 }
 
 function describeKey(key: KeyObject): string {
