@@ -1,29 +1,18 @@
 #!/usr/bin/env node
-/**
- * The S3 + KMS demo (`npm run demo:s3`): on an S3 emulator, bootstrap an Object Lock bucket and a
- * KMS signing key, archive the sample events, verify; then play an attacker with S3 permissions:
- * deleting a locked version is refused by S3, but a second version on top of a segment and a
- * delete marker hiding another are not, and the verifier catches both. Product steps run the real
- * CLI (`node dist/cli/main.js`), printed as `$ auditlock ...`; only the attacker uses the AWS SDK
- * directly. The demo exits 0 only if every step behaved as expected.
- *
- *   npm run demo:s3                        (builds first)
- *   node scripts/demo-s3.mjs [--out DIR]   (default: demo-s3-output/, wiped first)
- *
- * Starts moto (scripts/moto.mjs: installs it into .venv/ the first time, which needs Python and
- * takes a minute) unless AWS_ENDPOINT_URL is set, in which case it uses that endpoint (e.g.
- * LocalStack, or the test suite's moto). It never runs against real AWS: objects written there
- * could not be deleted for a day.
- */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import {
+  CLI,
+  check,
+  DemoFailure,
+  ROOT,
+  auditlock as runCli,
+  say,
+  stepper,
+} from './lib/narrate.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const LOG = 'default';
 const PREFIX = 'prod';
 const ORIGIN = 'demo.auditlock.local/s3';
@@ -32,7 +21,6 @@ const RETENTION_DAYS = 1;
 /** Segment the attacker shadows with a forged version, and segment hidden by a delete marker. */
 const SHADOWED_SEQ = 3;
 const HIDDEN_SEQ = 7;
-const SHOWN_WIDTH = 150;
 /** What the SDK sees when the demo starts its own moto (no real credentials ever leave). */
 const MOTO_ENV = {
   AWS_ACCESS_KEY_ID: 'testing',
@@ -47,8 +35,6 @@ const HIDDEN_FROM_MOTO = [
   'AWS_ENDPOINT_URL_KMS',
   'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS',
 ];
-
-class DemoFailure extends Error {}
 
 const { values: opts } = parseArgs({
   options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -76,74 +62,8 @@ const keyAlias = `alias/auditlock-demo-${suffix}`;
 const store = `s3://${bucket}/${PREFIX}`;
 const objectKey = (seq) => `${PREFIX}/${LOG}/seg/${String(seq).padStart(20, '0')}.seg`;
 
-const say = (text = '') => process.stdout.write(`${text}\n`);
-let step = 0;
-const STEPS = 7;
-const heading = (title) => {
-  step++;
-  say();
-  say(`[${step}/${STEPS}] ${title}`);
-};
-const clip = (line) => (line.length > SHOWN_WIDTH ? `${line.slice(0, SHOWN_WIDTH - 1)}…` : line);
+const heading = stepper(7);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function check(condition, message) {
-  if (!condition) throw new DemoFailure(message);
-}
-
-/** Indents a child's output line by line as it arrives, clipping long lines. */
-function relay(stream, sink) {
-  let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk) => {
-    pending += chunk;
-    const lines = pending.split('\n');
-    pending = lines.pop() ?? '';
-    for (const l of lines) sink(`    ${clip(l)}\n`);
-  });
-  stream.on('end', () => {
-    if (pending) sink(`    ${clip(pending)}\n`);
-  });
-}
-
-/**
- * Runs `auditlock <args>` with `env`, printing the command and (unless `quiet`) its output, and
- * checks its exit status. @throws DemoFailure if the status is not `expect`.
- */
-function auditlock(env, args, { expect = 0, quiet = false } = {}) {
-  say(`  $ auditlock ${args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a}'`)).join(' ')}`);
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => {
-      stdout += b;
-    });
-    child.stderr.on('data', (b) => {
-      stderr += b;
-    });
-    if (!quiet) {
-      relay(child.stdout, (t) => process.stdout.write(t));
-      relay(child.stderr, (t) => process.stdout.write(t));
-    }
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (code !== expect) {
-        if (quiet) say(`${stdout}${stderr}`.replace(/^/gm, '    '));
-        reject(
-          new DemoFailure(`auditlock ${args[0]} exited ${code ?? signal}, expected ${expect}`),
-        );
-      } else {
-        say(`    -> exit ${code}${expect === 0 ? '' : ' (expected)'}`);
-        resolvePromise({ code, stdout, stderr });
-      }
-    });
-  });
-}
 
 /** The emulator to use: AWS_ENDPOINT_URL if set, else a moto started (and later stopped) here. */
 async function startEmulator() {
@@ -388,4 +308,8 @@ try {
   process.exitCode = 1;
 } finally {
   await emulator?.stop();
+}
+
+function auditlock(env, args, options = {}) {
+  return runCli(args, { ...options, env });
 }

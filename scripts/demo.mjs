@@ -1,17 +1,4 @@
 #!/usr/bin/env node
-/**
- * The quick-start demo, on the embedded default (a local folder store): generate a key, archive
- * the sample events (and the sample mistakes, quarantined), verify, prove one event, then tamper
- * with a copy of the store and watch the verifier catch it. Every step runs the real CLI
- * (`node dist/cli/main.js`), printed as `$ auditlock ...`, and its exit status is checked: the
- * demo exits 0 only if every step behaved as expected.
- *
- *   npm run demo                        (builds first)
- *   node scripts/demo.mjs [--out DIR]   (default: demo-output/, wiped first)
- *
- * Needs only a build (`dist/`) and Node: no network, no cloud, no Python.
- */
-import { spawn } from 'node:child_process';
 import {
   chmodSync,
   cpSync,
@@ -23,20 +10,15 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { auditlock, CLI, check, clip, DemoFailure, ROOT, say, stepper } from './lib/narrate.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const LOG = 'default';
 const ORIGIN = 'demo.auditlock.local/default';
 const MAX_EVENTS = 500;
 /** Segment whose event gets one changed byte, and segment deleted, in the tampered copy. */
 const FLIPPED_SEQ = 3;
 const DELETED_SEQ = 7;
-const SHOWN_WIDTH = 150;
-
-class DemoFailure extends Error {}
 
 const { values: opts } = parseArgs({
   options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -67,72 +49,7 @@ const paths = {
 };
 const segmentFile = (store, seq) => join(store, LOG, 'seg', `${String(seq).padStart(20, '0')}.seg`);
 
-const say = (text = '') => process.stdout.write(`${text}\n`);
-let step = 0;
-const STEPS = 7;
-const heading = (title) => {
-  step++;
-  say();
-  say(`[${step}/${STEPS}] ${title}`);
-};
-const clip = (line) => (line.length > SHOWN_WIDTH ? `${line.slice(0, SHOWN_WIDTH - 1)}…` : line);
-
-/** Indents a child's output line by line as it arrives, clipping long lines. */
-function relay(stream, sink) {
-  let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk) => {
-    pending += chunk;
-    const lines = pending.split('\n');
-    pending = lines.pop() ?? '';
-    for (const l of lines) sink(`    ${clip(l)}\n`);
-  });
-  stream.on('end', () => {
-    if (pending) sink(`    ${clip(pending)}\n`);
-  });
-}
-
-/**
- * Runs `auditlock <args>`, printing the command and (unless `quiet`) its output, and checks its
- * exit status. @throws DemoFailure if the status is not `expect`.
- */
-function auditlock(args, { expect = 0, quiet = false } = {}) {
-  say(`  $ auditlock ${args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a}'`)).join(' ')}`);
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => {
-      stdout += b;
-    });
-    child.stderr.on('data', (b) => {
-      stderr += b;
-    });
-    if (!quiet) {
-      relay(child.stdout, (t) => process.stdout.write(t));
-      relay(child.stderr, (t) => process.stdout.write(t));
-    }
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (code !== expect) {
-        if (quiet) say(`${stdout}${stderr}`.replace(/^/gm, '    '));
-        reject(
-          new DemoFailure(`auditlock ${args[0]} exited ${code ?? signal}, expected ${expect}`),
-        );
-      } else {
-        say(`    -> exit ${code}${expect === 0 ? '' : ' (expected)'}`);
-        resolvePromise({ code, stdout, stderr });
-      }
-    });
-  });
-}
-
-function check(condition, message) {
-  if (!condition) throw new DemoFailure(message);
-}
+const heading = stepper(7);
 
 async function demo() {
   check(existsSync(CLI), `${CLI} is missing: build first (npm run build)`);
