@@ -166,7 +166,7 @@ async function setup() {
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
   const load = (p) => import(pathToFileURL(join(DIST, p)).href);
-  const { bootstrap } = await load('app/bootstrap.js');
+  const { bootstrap } = await load('adapters/aws-bootstrap.js');
   const { createS3Client, createKmsClient } = await load('adapters/aws-config.js');
   const s3 = createS3Client();
   const bucket = `auditlock-bench-lambda-${randomBytes(4).toString('hex')}`;

@@ -173,7 +173,10 @@ async function main(argv) {
     return 0;
   }
   const dist = (p) => join(ROOT, 'dist', p);
-  requireBuilt([dist('sources/index.js'), dist('app/bootstrap.js'), CLI], '`npm run build`');
+  requireBuilt(
+    [dist('sources/index.js'), dist('adapters/aws-bootstrap.js'), CLI],
+    '`npm run build`',
+  );
   let event;
   try {
     event = JSON.parse(readFileSync(args.file, 'utf8'));
@@ -196,7 +199,7 @@ async function main(argv) {
     const { createS3Client, createKmsClient } = await import(
       pathToFileURL(dist('adapters/aws-config.js')).href
     );
-    const { bootstrap } = await import(pathToFileURL(dist('app/bootstrap.js')).href);
+    const { bootstrap } = await import(pathToFileURL(dist('adapters/aws-bootstrap.js')).href);
     const bucket = process.env.AUDITLOCK_INVOKE_BUCKET ?? 'auditlock-local';
     const prefix = process.env.AUDITLOCK_INVOKE_PREFIX ?? 'lambda';
     const retentionDays = Number(process.env.AUDITLOCK_RETENTION_DAYS ?? '1');

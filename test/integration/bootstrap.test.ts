@@ -11,9 +11,13 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
+import {
+  type BootstrapOptions,
+  type BootstrapResult,
+  bootstrap,
+} from '../../src/adapters/aws-bootstrap.js';
 import { KmsSigner } from '../../src/adapters/kms-signer.js';
 import { S3Store } from '../../src/adapters/s3-store.js';
-import { type BootstrapOptions, type BootstrapResult, bootstrap } from '../../src/app/bootstrap.js';
 import { AuditlockError } from '../../src/core/errors.js';
 import {
   awsTarget,

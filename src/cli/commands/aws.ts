@@ -1,7 +1,7 @@
 /** Commands for the AWS deployment: `bootstrap` and `pubkey`. */
 import { writeFile } from 'node:fs/promises';
+import { bootstrap as runBootstrap } from '../../adapters/aws-bootstrap.js';
 import { createKmsClient, createS3Client } from '../../adapters/aws-config.js';
-import { bootstrap as runBootstrap } from '../../app/bootstrap.js';
 import { ConfigurationError } from '../../core/errors.js';
 import { formatVerifierKey } from '../../core/key-id.js';
 import { intOption, parseCommand, stringOption } from '../args.js';

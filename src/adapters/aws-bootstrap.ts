@@ -27,10 +27,10 @@ import {
   PutPublicAccessBlockCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { awsErrorFacts } from '../adapters/aws-config.js';
-import { classifyKmsError, KmsSigner } from '../adapters/kms-signer.js';
-import { classifyS3Error, isNotFound, type S3Action } from '../adapters/s3-errors.js';
 import { ConfigurationError } from '../core/errors.js';
+import { awsErrorFacts } from './aws-config.js';
+import { classifyKmsError, KmsSigner } from './kms-signer.js';
+import { classifyS3Error, isNotFound, type S3Action } from './s3-errors.js';
 
 /** Input of {@link bootstrap}. */
 export type BootstrapOptions = {

@@ -1,0 +1,106 @@
+/**
+ * The dependency rules of docs and STYLE.md, enforced: the core is pure (no I/O, no AWS SDK, no
+ * adapters), the source mappers are pure, and layers only depend downwards
+ * (core ← adapters ← app ← cli / lambda).
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = resolve('src');
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** Every module specifier a file imports or re-exports, statically or dynamically. */
+function imports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const found = [
+    ...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*'([^']+)'/g),
+    ...text.matchAll(/import\(\s*'([^']+)'\s*\)/g),
+    ...text.matchAll(/(?:^|\n)\s*import\s*'([^']+)'/g),
+  ];
+  return found.map((m) => m[1] as string);
+}
+
+/** The layer (top folder under src/) a relative import lands in. */
+function layerOf(file: string, spec: string): string | undefined {
+  if (!spec.startsWith('.')) return undefined;
+  return relative(SRC, resolve(file, '..', spec)).split('/')[0];
+}
+
+const PURE_ALLOWED = /^(zod|@noble\/hashes\/.+|node:crypto|node:zlib|node:buffer)$/;
+
+function violations(
+  layer: string,
+  rule: (file: string, spec: string) => string | undefined,
+): string[] {
+  return files(join(SRC, layer)).flatMap((f) =>
+    imports(f).flatMap((spec) => {
+      const why = rule(f, spec);
+      return why ? [`${relative(SRC, f)} imports ${spec}: ${why}`] : [];
+    }),
+  );
+}
+
+describe('architecture', () => {
+  it('finds the imports it checks (the checker itself works)', () => {
+    expect(imports(join(SRC, 'app', 'archiver.ts'))).toContain('../core/seal.js');
+    expect(files(join(SRC, 'core')).length).toBeGreaterThan(15);
+  });
+
+  it('src/core is pure: only core modules, zod, @noble/hashes and CPU-only node built-ins', () => {
+    expect(
+      violations('core', (f, spec) => {
+        if (spec.startsWith('.'))
+          return layerOf(f, spec) === 'core' ? undefined : 'core must not depend on other layers';
+        return PURE_ALLOWED.test(spec) ? undefined : 'no I/O, clock or SDK in the core';
+      }),
+    ).toEqual([]);
+  });
+
+  it('src/sources (event mappers) are pure: core and types only', () => {
+    expect(
+      violations('sources', (f, spec) => {
+        if (spec.startsWith('.'))
+          return ['core', 'sources'].includes(layerOf(f, spec) ?? '')
+            ? undefined
+            : 'mappers depend on the core only';
+        return PURE_ALLOWED.test(spec) || spec === 'aws-lambda' ? undefined : 'no I/O in mappers';
+      }),
+    ).toEqual([]);
+  });
+
+  it('layers depend only downwards', () => {
+    const allowed: Record<string, string[]> = {
+      adapters: ['core', 'adapters'],
+      app: ['core', 'adapters', 'app'],
+      cli: ['core', 'adapters', 'app', 'cli'],
+      lambda: ['core', 'adapters', 'app', 'sources', 'lambda'],
+    };
+    for (const [layer, ok] of Object.entries(allowed))
+      expect(
+        violations(layer, (f, spec) => {
+          const target = layerOf(f, spec);
+          return target === undefined || ok.includes(target)
+            ? undefined
+            : `${layer} must not depend on ${target}`;
+        }),
+        layer,
+      ).toEqual([]);
+  });
+
+  it('only adapters talk to AWS', () => {
+    for (const layer of ['core', 'app', 'sources'])
+      expect(
+        violations(layer, (_f, spec) =>
+          spec.startsWith('@aws-sdk/') ? 'use an adapter' : undefined,
+        ),
+        layer,
+      ).toEqual([]);
+  });
+});
