@@ -337,105 +337,76 @@ export function acceptEvent(input: unknown): AuditEvent | undefined {
   return out as AuditEvent;
 }
 
-function acceptActor(value: unknown): Plain | undefined {
+type Check = (value: unknown) => boolean;
+const textCheck =
+  (max: number, pattern = CLEAN_TEXT): Check =>
+  (v) =>
+    isText(v, max, pattern);
+
+/**
+ * A copy of `value` when it is a plain object whose every member has a check that passes and
+ * whose `required` members are present; else undefined (zod decides).
+ */
+function acceptFlat(
+  value: unknown,
+  fields: ReadonlyMap<string, Check>,
+  required: readonly string[] = [],
+): Plain | undefined {
   const o = plain(value);
   if (o === undefined) return undefined;
   const out: Plain = {};
   for (const key in o) {
     const v = o[key];
-    switch (key) {
-      case 'id':
-      case 'name':
-      case 'account':
-      case 'sessionId':
-        if (!isText(v, MAX_TEXT)) return undefined;
-        break;
-      case 'type':
-        if (typeof v !== 'string' || !ACTOR_TYPES.has(v)) return undefined;
-        break;
-      default:
-        return undefined;
-    }
+    const check = fields.get(key);
+    if (check === undefined || !check(v)) return undefined;
     out[key] = v;
   }
-  return out.id === undefined ? undefined : out;
+  for (const key of required) if (out[key] === undefined) return undefined;
+  return out;
+}
+
+const ACTOR_FIELDS = new Map<string, Check>([
+  ['id', textCheck(MAX_TEXT)],
+  ['name', textCheck(MAX_TEXT)],
+  ['account', textCheck(MAX_TEXT)],
+  ['sessionId', textCheck(MAX_TEXT)],
+  ['type', (v) => typeof v === 'string' && ACTOR_TYPES.has(v)],
+]);
+const RESOURCE_FIELDS = new Map<string, Check>([
+  ['type', textCheck(MAX_TEXT)],
+  ['id', textCheck(MAX_LONG_TEXT)],
+  ['name', textCheck(MAX_LONG_TEXT)],
+  ['account', textCheck(MAX_TEXT)],
+  ['region', textCheck(MAX_SHORT_TEXT)],
+]);
+const REASON_FIELDS = new Map<string, Check>([
+  ['code', textCheck(MAX_TEXT)],
+  ['message', textCheck(MAX_LONG_TEXT, CLEAN_PROSE)],
+]);
+const SOURCE_FIELDS = new Map<string, Check>([
+  ['ip', (v) => typeof v === 'string' && (isIpv4(v) || isIpv6(v))],
+  ['userAgent', textCheck(MAX_LONG_TEXT)],
+  ['host', textCheck(MAX_TEXT)],
+  ['service', textCheck(MAX_TEXT)],
+  ['region', textCheck(MAX_SHORT_TEXT)],
+]);
+
+function acceptActor(value: unknown): Plain | undefined {
+  return acceptFlat(value, ACTOR_FIELDS, ['id']);
 }
 
 function acceptResource(value: unknown): Plain | undefined {
-  const o = plain(value);
-  if (o === undefined) return undefined;
-  const out: Plain = {};
-  let required = 0;
-  for (const key in o) {
-    const v = o[key];
-    switch (key) {
-      case 'type':
-        if (!isText(v, MAX_TEXT)) return undefined;
-        required++;
-        break;
-      case 'id':
-        if (!isText(v, MAX_LONG_TEXT)) return undefined;
-        required++;
-        break;
-      case 'name':
-        if (!isText(v, MAX_LONG_TEXT)) return undefined;
-        break;
-      case 'account':
-        if (!isText(v, MAX_TEXT)) return undefined;
-        break;
-      case 'region':
-        if (!isText(v, MAX_SHORT_TEXT)) return undefined;
-        break;
-      default:
-        return undefined;
-    }
-    out[key] = v;
-  }
-  return required === 2 ? out : undefined;
+  return acceptFlat(value, RESOURCE_FIELDS, ['type', 'id']);
 }
 
 function acceptReason(value: unknown): Plain | undefined {
-  const o = plain(value);
-  if (o === undefined) return undefined;
-  const out: Plain = {};
-  for (const key in o) {
-    const v = o[key];
-    if (key === 'code') {
-      if (!isText(v, MAX_TEXT)) return undefined;
-    } else if (key === 'message') {
-      if (!isText(v, MAX_LONG_TEXT, CLEAN_PROSE)) return undefined;
-    } else return undefined;
-    out[key] = v;
-  }
-  return out.code === undefined && out.message === undefined ? undefined : out;
+  const out = acceptFlat(value, REASON_FIELDS);
+  // The schema's refinement: at least one of code, message.
+  return out && (out.code !== undefined || out.message !== undefined) ? out : undefined;
 }
 
 function acceptSource(value: unknown): Plain | undefined {
-  const o = plain(value);
-  if (o === undefined) return undefined;
-  const out: Plain = {};
-  for (const key in o) {
-    const v = o[key];
-    switch (key) {
-      case 'ip':
-        if (typeof v !== 'string' || !(isIpv4(v) || isIpv6(v))) return undefined;
-        break;
-      case 'userAgent':
-        if (!isText(v, MAX_LONG_TEXT)) return undefined;
-        break;
-      case 'host':
-      case 'service':
-        if (!isText(v, MAX_TEXT)) return undefined;
-        break;
-      case 'region':
-        if (!isText(v, MAX_SHORT_TEXT)) return undefined;
-        break;
-      default:
-        return undefined;
-    }
-    out[key] = v;
-  }
-  return out;
+  return acceptFlat(value, SOURCE_FIELDS);
 }
 
 /**
