@@ -30,7 +30,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { lambdaContext } from '../scripts/invoke.mjs';
-import { ensureMoto, pinnedMotoVersion, startMoto } from '../scripts/moto.mjs';
+import { applyMotoEnv, ensureMoto, pinnedMotoVersion, startMoto } from '../scripts/moto.mjs';
 import { eventStream } from './lib/events.mjs';
 import { machineInfo } from './lib/machine.mjs';
 import { log, median } from './lib/measure.mjs';
@@ -147,19 +147,8 @@ async function setup() {
   log('starting moto');
   await ensureMoto();
   const moto = await startMoto();
-  for (const name of [
-    'AWS_SESSION_TOKEN',
-    'AWS_PROFILE',
-    'AWS_DEFAULT_PROFILE',
-    'AWS_ENDPOINT_URL_S3',
-    'AWS_ENDPOINT_URL_KMS',
-  ])
-    delete process.env[name];
+  applyMotoEnv(process.env, moto.endpoint);
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL: moto.endpoint,
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    AWS_REGION: 'us-east-1',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     // One log line and one EMF document per invocation in production; kept off stdout here.
     POWERTOOLS_LOG_LEVEL: 'ERROR',

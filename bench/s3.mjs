@@ -42,7 +42,6 @@ const DEFAULT_SEGMENT_EVENTS = 4096;
 /** Latencies (ms) the proxy adds to every request in the verify runs: loopback, then S3-like. */
 const SIMULATED_LATENCIES_MS = [0, 20, 100];
 const VERIFY_REPS = 3;
-const MOTO_ENV = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
 
 const { values: opts } = parseArgs({
   options: {
@@ -159,12 +158,12 @@ async function startEmulator() {
   if (given && /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/?$/.test(given)) {
     return { endpoint: given.replace(/\/$/, ''), version: 'as given', stop: async () => {} };
   }
-  const { ensureMoto, startMoto, pinnedMotoVersion } = await import('../scripts/moto.mjs');
+  const { applyMotoEnv, ensureMoto, startMoto, pinnedMotoVersion } = await import(
+    '../scripts/moto.mjs'
+  );
   await ensureMoto();
   const moto = await startMoto();
-  for (const [k, v] of Object.entries(MOTO_ENV)) process.env[k] = v;
-  for (const k of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE'])
-    delete process.env[k];
+  applyMotoEnv(process.env, moto.endpoint);
   return { endpoint: moto.endpoint, version: `moto ${pinnedMotoVersion()}`, stop: moto.stop };
 }
 

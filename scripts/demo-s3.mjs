@@ -7,6 +7,7 @@ import {
   CLI,
   check,
   DemoFailure,
+  flipOneDigit,
   ROOT,
   auditlock as runCli,
   say,
@@ -21,21 +22,6 @@ const RETENTION_DAYS = 1;
 /** Segment the attacker shadows with a forged version, and segment hidden by a delete marker. */
 const SHADOWED_SEQ = 3;
 const HIDDEN_SEQ = 7;
-/** What the SDK sees when the demo starts its own moto (no real credentials ever leave). */
-const MOTO_ENV = {
-  AWS_ACCESS_KEY_ID: 'testing',
-  AWS_SECRET_ACCESS_KEY: 'testing',
-  AWS_REGION: 'us-east-1',
-};
-const HIDDEN_FROM_MOTO = [
-  'AWS_SESSION_TOKEN',
-  'AWS_PROFILE',
-  'AWS_DEFAULT_PROFILE',
-  'AWS_ENDPOINT_URL_S3',
-  'AWS_ENDPOINT_URL_KMS',
-  'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS',
-];
-
 const { values: opts } = parseArgs({
   options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
 });
@@ -70,17 +56,16 @@ async function startEmulator() {
   const given = process.env.AWS_ENDPOINT_URL;
   if (given) {
     say(`  Using the endpoint in AWS_ENDPOINT_URL: ${given}`);
-    const env = { ...process.env, AWS_REGION: process.env.AWS_REGION ?? MOTO_ENV.AWS_REGION };
+    const env = { ...process.env, AWS_REGION: process.env.AWS_REGION ?? 'us-east-1' };
     return { endpoint: given, env, stop: async () => {} };
   }
-  const { ensureMoto, startMoto } = await import('./moto.mjs');
+  const { applyMotoEnv, ensureMoto, startMoto } = await import('./moto.mjs');
   const started = Date.now();
   const { version, installed } = await ensureMoto();
   if (installed) say(`  Installed moto ${version} into .venv/ (${seconds(started)}).`);
   const moto = await startMoto();
   say(`  Started moto ${version} (an S3 + KMS emulator) at ${moto.endpoint}.`);
-  const env = { ...process.env, ...MOTO_ENV, AWS_ENDPOINT_URL: moto.endpoint };
-  for (const name of HIDDEN_FROM_MOTO) delete env[name];
+  const env = applyMotoEnv({ ...process.env }, moto.endpoint);
   return { endpoint: moto.endpoint, env, stop: moto.stop };
 }
 
@@ -192,7 +177,7 @@ async function demo(emulator) {
     new GetObjectCommand({ Bucket: bucket, Key: objectKey(SHADOWED_SEQ) }),
   );
   const bytes = Buffer.from(await current.Body.transformToByteArray());
-  const change = flipOneDigit(bytes);
+  const change = flipOneDigit(bytes, SHADOWED_SEQ);
   await s3.send(
     new PutObjectCommand({ Bucket: bucket, Key: objectKey(SHADOWED_SEQ), Body: bytes }),
   );
@@ -242,29 +227,6 @@ async function demo(emulator) {
   const size = report.logs[0]?.treeSize;
   check(size === 5000, `expected all 5,000 events verified, got tree size ${size}`);
   say('    Nothing else: all 5,000 events still verify from the original versions.');
-}
-
-/**
- * Adds one (mod 10) to the last digit of the first IPv4 source address in the segment: one byte
- * changed inside one event. Returns the event id and the address before and after.
- */
-function flipOneDigit(bytes) {
-  const marker = Buffer.from('"ip":"');
-  for (let at = bytes.indexOf(marker); at >= 0; at = bytes.indexOf(marker, at + 1)) {
-    const start = at + marker.length;
-    const end = bytes.indexOf(0x22, start);
-    const before = bytes.subarray(start, end).toString();
-    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(before)) continue;
-    const last = end - 1;
-    bytes[last] = 0x30 + ((bytes[last] - 0x30 + 1) % 10);
-    const after = bytes.subarray(start, end).toString();
-    const line = bytes
-      .subarray(bytes.lastIndexOf(0x0a, at) + 1, bytes.indexOf(0x0a, at))
-      .toString();
-    const id = /"id":"(?<id>[^"]+)","outcome"/.exec(line)?.groups?.id ?? '?';
-    return { id, before, after };
-  }
-  throw new DemoFailure(`no event with an IPv4 source address in segment ${SHADOWED_SEQ}`);
 }
 
 function seconds(since) {

@@ -11,7 +11,17 @@ import {
 } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { auditlock, CLI, check, clip, DemoFailure, ROOT, say, stepper } from './lib/narrate.mjs';
+import {
+  auditlock,
+  CLI,
+  check,
+  clip,
+  DemoFailure,
+  flipOneDigit,
+  ROOT,
+  say,
+  stepper,
+} from './lib/narrate.mjs';
 
 const LOG = 'default';
 const ORIGIN = 'demo.auditlock.local/default';
@@ -166,7 +176,7 @@ async function demo() {
   const flipped = segmentFile(paths.tampered, FLIPPED_SEQ);
   chmodSync(flipped, 0o644); // segment files are stored read-only
   const bytes = readFileSync(flipped);
-  const change = flipOneDigit(bytes);
+  const change = flipOneDigit(bytes, FLIPPED_SEQ);
   writeFileSync(flipped, bytes);
   say(
     `  Changed one byte in segment ${FLIPPED_SEQ}: the source IP of event ${change.id} now reads ${change.after} (was ${change.before}).`,
@@ -210,30 +220,6 @@ async function demo() {
   say(
     'verification with the expected findings (exit 1). Try it yourself: node dist/cli/main.js --help',
   );
-}
-
-/**
- * Adds one (mod 10) to the last digit of the first IPv4 source address in the segment's entries:
- * one byte changed inside one event. Returns the event id and the address before and after.
- */
-function flipOneDigit(bytes) {
-  const marker = Buffer.from('"ip":"');
-  for (let at = bytes.indexOf(marker); at >= 0; at = bytes.indexOf(marker, at + 1)) {
-    const start = at + marker.length;
-    const end = bytes.indexOf(0x22, start);
-    const before = bytes.subarray(start, end).toString();
-    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(before)) continue;
-    const last = end - 1;
-    bytes[last] = 0x30 + ((bytes[last] - 0x30 + 1) % 10);
-    const after = bytes.subarray(start, end).toString();
-    const line = bytes
-      .subarray(bytes.lastIndexOf(0x0a, at) + 1, bytes.indexOf(0x0a, at))
-      .toString();
-    // Canonical JSON sorts keys, so the event's own id comes right before its outcome.
-    const id = /"id":"(?<id>[^"]+)","outcome"/.exec(line)?.groups?.id ?? '?';
-    return { id, before, after };
-  }
-  throw new DemoFailure(`no event with an IPv4 source address in segment ${FLIPPED_SEQ}`);
 }
 
 try {

@@ -32,7 +32,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ensureMoto, startMoto } from './moto.mjs';
+import { applyMotoEnv, ensureMoto, startMoto } from './moto.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HANDLERS = ['sqs', 'kinesis', 'eventbridge', 'cloudwatch-logs', 'direct'];
@@ -109,20 +109,7 @@ async function chooseTarget() {
   log('AWS_ENDPOINT_URL is not set: starting moto (installing it on first use)');
   await ensureMoto();
   const moto = await startMoto();
-  for (const name of [
-    'AWS_SESSION_TOKEN',
-    'AWS_PROFILE',
-    'AWS_DEFAULT_PROFILE',
-    'AWS_ENDPOINT_URL_S3',
-    'AWS_ENDPOINT_URL_KMS',
-  ])
-    delete process.env[name];
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: moto.endpoint,
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    AWS_REGION: 'us-east-1',
-  });
+  applyMotoEnv(process.env, moto.endpoint);
   return { endpoint: `${moto.endpoint} (moto, stopped at exit)`, stop: moto.stop };
 }
 

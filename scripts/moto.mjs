@@ -53,6 +53,33 @@ from moto.server import main
 main(sys.argv[1:])
 `;
 
+/** What the AWS SDK needs to talk to moto: dummy credentials (no real ones ever leave) and a region. */
+export const MOTO_CLIENT_ENV = Object.freeze({
+  AWS_ACCESS_KEY_ID: 'testing',
+  AWS_SECRET_ACCESS_KEY: 'testing',
+  AWS_REGION: 'us-east-1',
+});
+
+/** Variables that would make the SDK send real credentials, read a profile or use other endpoints. */
+export const HIDDEN_FROM_MOTO = Object.freeze([
+  'AWS_SESSION_TOKEN',
+  'AWS_PROFILE',
+  'AWS_DEFAULT_PROFILE',
+  'AWS_ENDPOINT_URL_S3',
+  'AWS_ENDPOINT_URL_KMS',
+  'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS',
+]);
+
+/**
+ * Points `env` (changed in place, and returned) at the moto server at `endpoint`: sets
+ * AWS_ENDPOINT_URL and {@link MOTO_CLIENT_ENV}, removes {@link HIDDEN_FROM_MOTO}.
+ */
+export function applyMotoEnv(env, endpoint) {
+  for (const name of HIDDEN_FROM_MOTO) delete env[name];
+  Object.assign(env, MOTO_CLIENT_ENV, { AWS_ENDPOINT_URL: endpoint });
+  return env;
+}
+
 /** The exact moto version pinned in `scripts/requirements-moto.txt`. */
 export function pinnedMotoVersion() {
   const match = /^moto(?:\[[^\]]*\])?==([^\s#]+)/m.exec(readFileSync(REQUIREMENTS, 'utf8'));

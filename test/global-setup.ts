@@ -8,24 +8,8 @@
  * The choice is also provided as `awsTarget` (see `test/helpers/aws.ts`).
  */
 import type { TestProject } from 'vitest/node';
-import { ensureMoto, startMoto } from '../scripts/moto.mjs';
+import { ensureMoto, HIDDEN_FROM_MOTO, MOTO_CLIENT_ENV, startMoto } from '../scripts/moto.mjs';
 import type { AwsTestTarget } from './helpers/aws.js';
-
-const MOTO_ENV = {
-  AWS_ACCESS_KEY_ID: 'testing',
-  AWS_SECRET_ACCESS_KEY: 'testing',
-  AWS_REGION: 'us-east-1',
-} as const;
-
-// Variables that would make the SDK send real credentials or read a profile instead of the above.
-const HIDDEN_FROM_MOTO = [
-  'AWS_SESSION_TOKEN',
-  'AWS_PROFILE',
-  'AWS_DEFAULT_PROFILE',
-  'AWS_ENDPOINT_URL_S3',
-  'AWS_ENDPOINT_URL_KMS',
-  'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS',
-] as const;
 
 export default async function setup(
   project: TestProject,
@@ -58,12 +42,12 @@ export default async function setup(
     else process.env[name] = value;
   };
   for (const name of HIDDEN_FROM_MOTO) set(name, undefined);
-  for (const [name, value] of Object.entries(MOTO_ENV)) set(name, value);
+  for (const [name, value] of Object.entries(MOTO_CLIENT_ENV)) set(name, value);
   set('AWS_ENDPOINT_URL', moto.endpoint);
   project.provide('awsTarget', {
     kind: 'moto',
     endpoint: moto.endpoint,
-    region: MOTO_ENV.AWS_REGION,
+    region: MOTO_CLIENT_ENV.AWS_REGION,
   } satisfies AwsTestTarget);
 
   return async () => {

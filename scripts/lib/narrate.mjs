@@ -85,3 +85,28 @@ export function auditlock(args, { expect = 0, quiet = false, env = process.env }
     });
   });
 }
+
+/**
+ * Adds one (mod 10) to the last digit of the first IPv4 source address in a segment's entries:
+ * one byte changed inside one event (the attacker's edit in both demos). Returns the event id and
+ * the address before and after. `seq` names the segment in the error if there is no such address.
+ */
+export function flipOneDigit(bytes, seq) {
+  const marker = Buffer.from('"ip":"');
+  for (let at = bytes.indexOf(marker); at >= 0; at = bytes.indexOf(marker, at + 1)) {
+    const start = at + marker.length;
+    const end = bytes.indexOf(0x22, start);
+    const before = bytes.subarray(start, end).toString();
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(before)) continue;
+    const last = end - 1;
+    bytes[last] = 0x30 + ((bytes[last] - 0x30 + 1) % 10);
+    const after = bytes.subarray(start, end).toString();
+    const line = bytes
+      .subarray(bytes.lastIndexOf(0x0a, at) + 1, bytes.indexOf(0x0a, at))
+      .toString();
+    // Canonical JSON sorts keys, so the event's own id comes right before its outcome.
+    const id = /"id":"(?<id>[^"]+)","outcome"/.exec(line)?.groups?.id ?? '?';
+    return { id, before, after };
+  }
+  throw new DemoFailure(`no event with an IPv4 source address in segment ${seq}`);
+}

@@ -14,7 +14,7 @@
  * the endpoint is set for a whole test file instead (see test/lambda/e2e.test.ts).
  */
 import { execFile } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -31,6 +31,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import type { Context } from 'aws-lambda';
+import { lambdaContext } from '../../scripts/invoke.mjs';
 import { bootstrap } from '../../src/adapters/aws-bootstrap.js';
 import { S3Store } from '../../src/adapters/s3-store.js';
 import { type VerifyStoreResult, verifyStore } from '../../src/app/verify.js';
@@ -221,26 +222,13 @@ async function withEnvAsync<T>(
 export function fakeContext(
   options: { functionName?: string; timeoutMs?: number; remaining?: () => number } = {},
 ): Context {
-  const functionName = options.functionName ?? 'auditlock-archiver';
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  const region = awsTargetRegion();
-  const fail = () => {
-    throw new Error('callback-style completion is not used by async handlers');
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${region}:123456789012:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `2026/11/26/[$LATEST]${randomBytes(16).toString('hex')}`,
-    getRemainingTimeInMillis: options.remaining ?? (() => Math.max(0, deadline - Date.now())),
-    done: fail,
-    fail,
-    succeed: fail,
-  };
+  const context = lambdaContext(
+    options.functionName ?? 'auditlock-archiver',
+    options.timeoutMs ?? 60_000,
+    awsTargetRegion(),
+  );
+  if (options.remaining) context.getRemainingTimeInMillis = options.remaining;
+  return context;
 }
 
 function awsTargetRegion(): string {
