@@ -132,20 +132,18 @@ export class LogVerifier {
     }
     this.#nextSeq = seq + 1;
     let parsed: ParsedSegment;
-    if (meta && meta.checksumSha256 !== toBase64(sha256(bytes)))
-      this.#report(
-        'CHECKSUM_MISMATCH',
-        `stored checksum ${meta.checksumSha256 ?? '(none)'}, bytes hash to ${toBase64(sha256(bytes))}`,
-        at,
-      );
     try {
       parsed = parseSegment(bytes);
     } catch (err) {
+      // The object's hash is still what the next segment links to, and what S3's checksum covers.
+      const hash = sha256(bytes);
+      this.#checkChecksum(hash, meta, at);
       this.#report(codeOf(err, 'SEGMENT_MALFORMED'), messageOf(err), at);
-      this.#prevHash = sha256(bytes);
+      this.#prevHash = hash;
       this.#range = undefined;
       return;
     }
+    this.#checkChecksum(parsed.hash, meta, at);
     this.#checkSignatures(parsed, at);
     const cp = parsed.checkpoint;
     if (this.#origin === undefined) this.#origin = cp.origin;
@@ -176,6 +174,20 @@ export class LogVerifier {
     this.#firstSealedAt ??= cp.sealedAt;
     this.#lastSealedAt = cp.sealedAt;
     this.#latestCheckpoint = `${parsed.noteText}\n${utf8Sigs(bytes, parsed)}`;
+  }
+
+  /** A versioned store's own SHA-256 of the object must be the hash of the bytes read. */
+  #checkChecksum(
+    hash: Uint8Array,
+    meta: VersionMetadata | undefined,
+    at: { seq: number; key: string },
+  ): void {
+    if (meta && meta.checksumSha256 !== toBase64(hash))
+      this.#report(
+        'CHECKSUM_MISMATCH',
+        `stored checksum ${meta.checksumSha256 ?? '(none)'}, bytes hash to ${toBase64(hash)}`,
+        at,
+      );
   }
 
   #checkSignatures(parsed: ParsedSegment, at: { seq: number; key: string }): void {

@@ -8,11 +8,15 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
 import { type VerifyStoreOptions, verifyStore } from '../../src/app/verify.js';
 import { parseCheckpoint } from '../../src/core/checkpoint.js';
-import { utf8 } from '../../src/core/encoding.js';
+import { toBase64, utf8 } from '../../src/core/encoding.js';
+import { parseTimestamp } from '../../src/core/entry.js';
 import type { Finding, FindingCode } from '../../src/core/findings.js';
+import { sha256 } from '../../src/core/hash.js';
 import { segmentKey } from '../../src/core/layout.js';
+import { LogVerifier } from '../../src/core/log-verifier.js';
 import { parseNote } from '../../src/core/note.js';
 import type { ObjectStore } from '../../src/core/ports.js';
+import { parseSegment } from '../../src/core/segment.js';
 import { editEntry, type Forgery, forge } from '../helpers/forge.js';
 import { logFixture, makeKey, type TestKey, writeLog } from '../helpers/log-fixture.js';
 
@@ -226,5 +230,45 @@ describe('findings about the log as a whole', () => {
     };
     const { findings } = await run(flaky, { trustedKeys: [key.trusted] });
     expect(findings.map((f) => [f.code, f.seq])).toEqual([['OBJECT_UNREADABLE', 1]]);
+  });
+
+  it('CHECKSUM_MISMATCH and RETENTION_*: what a versioned store says about a segment version', async () => {
+    const { store, key } = await setup();
+    const k = segmentKey('main', 0);
+    const bytes = (await store.get(k)) as Uint8Array;
+    const findings: Finding[] = [];
+    const v = new LogVerifier('main', { trustedKeys: [key.trusted], minRetentionDays: 30 }, (f) =>
+      findings.push(f),
+    );
+    const sealed = parseTimestamp(parseSegment(bytes).checkpoint.sealedAt);
+    const base = { legalHold: false, replicationStatus: undefined, lockMode: 'COMPLIANCE' };
+    v.addSegment(k, 0, bytes, {
+      ...base,
+      checksumSha256: toBase64(sha256(bytes)),
+      retainUntil: new Date(sealed + 31 * 86_400_000),
+    });
+    expect(findings).toEqual([]);
+    const other = new LogVerifier(
+      'main',
+      { trustedKeys: [key.trusted], minRetentionDays: 30 },
+      (f) => findings.push(f),
+    );
+    other.addSegment(k, 0, bytes, {
+      ...base,
+      checksumSha256: toBase64(new Uint8Array(32)),
+      retainUntil: new Date(sealed + 29 * 86_400_000),
+    });
+    expect(findings.map((f) => f.code)).toEqual(['CHECKSUM_MISMATCH', 'RETENTION_TOO_SHORT']);
+    findings.length = 0;
+    const unlocked = new LogVerifier('main', { trustedKeys: [key.trusted] }, (f) =>
+      findings.push(f),
+    );
+    unlocked.addSegment(k, 0, utf8('garbage'), {
+      ...base,
+      lockMode: undefined,
+      checksumSha256: undefined,
+      retainUntil: undefined,
+    });
+    expect(findings.map((f) => f.code)).toEqual(['CHECKSUM_MISMATCH', 'SEGMENT_MALFORMED']);
   });
 });
