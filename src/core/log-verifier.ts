@@ -15,7 +15,7 @@ import type { Finding, FindingCode, FindingSink } from './findings.js';
 import { bytesEqual, sha256 } from './hash.js';
 import { ecdsaKeyId } from './key-id.js';
 import { hashLeaf } from './merkle.js';
-import { checkSignature, type TrustedKey } from './note.js';
+import { checkSignature, formatNote, type TrustedKey } from './note.js';
 import type { VersionMetadata } from './ports.js';
 import { GENESIS_PREV, type ParsedSegment, parseSegment } from './segment.js';
 
@@ -173,7 +173,7 @@ export class LogVerifier {
     this.#prevHash = parsed.hash;
     this.#firstSealedAt ??= cp.sealedAt;
     this.#lastSealedAt = cp.sealedAt;
-    this.#latestCheckpoint = `${parsed.noteText}\n${utf8Sigs(bytes, parsed)}`;
+    this.#latestCheckpoint = formatNote(parsed.noteText, parsed.signatures);
   }
 
   /** A versioned store's own SHA-256 of the object must be the hash of the bytes read. */
@@ -465,10 +465,4 @@ function messageOf(err: unknown): string {
 
 function hex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');
-}
-
-function utf8Sigs(bytes: Uint8Array, parsed: ParsedSegment): string {
-  const start = bytes.length - parsed.payload.length;
-  const text = new TextDecoder().decode(bytes.subarray(0, start - 1));
-  return text.slice(text.indexOf('\n\n') + 2);
 }
