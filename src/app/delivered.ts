@@ -4,18 +4,17 @@
  * message received a second time) is looked up in the segments sealed since a lookback time.
  * Segments are in seal-time order, so the first one to read is found in O(log n) reads.
  */
-import { decodeBody, splitEntries } from '../core/body-codec.js';
 import { fromUtf8 } from '../core/encoding.js';
 import { parseTimestamp } from '../core/entry.js';
 import { segmentKey } from '../core/layout.js';
 import type { ObjectStore } from '../core/ports.js';
-import { parseSegment } from '../core/segment.js';
+import { parseSegment, segmentEntries } from '../core/segment.js';
 
 /** `source:id` of every entry of a stored segment that has a delivery. */
 export function deliveriesIn(bytes: Uint8Array): { source: string; id: string }[] {
   const seg = parseSegment(bytes);
   const out: { source: string; id: string }[] = [];
-  for (const e of splitEntries(decodeBody(seg.body, seg.header.encoding, seg.header.rawLength))) {
+  for (const e of segmentEntries(seg)) {
     const d = (JSON.parse(fromUtf8(e)) as { delivery?: { source: string; id?: string } }).delivery;
     if (d?.id !== undefined) out.push({ source: d.source, id: d.id });
   }

@@ -3,7 +3,6 @@
  * contiguously from 0, so the head is found with O(log n) existence probes (exponential, then
  * binary search), and is then read and checked before anything is appended after it.
  */
-import { decodeBody, splitEntries } from '../core/body-codec.js';
 import { CompactRange } from '../core/compact-range.js';
 import { fromBase64 } from '../core/encoding.js';
 import { parseTimestamp } from '../core/entry.js';
@@ -13,7 +12,7 @@ import { segmentKey } from '../core/layout.js';
 import { hashLeaf } from '../core/merkle.js';
 import { isVersionedStore, type ObjectStore } from '../core/ports.js';
 import { emptyHead, type LogHead } from '../core/seal.js';
-import { parseSegment } from '../core/segment.js';
+import { parseSegment, segmentEntries } from '../core/segment.js';
 import { oldestFirst } from './verify.js';
 
 /**
@@ -89,8 +88,7 @@ export async function loadHead(
   let range: CompactRange;
   try {
     range = new CompactRange(header.firstIndex, header.frontierBefore.map(fromBase64));
-    for (const e of splitEntries(decodeBody(seg.body, header.encoding, header.rawLength)))
-      range.append(hashLeaf(e));
+    for (const e of segmentEntries(seg)) range.append(hashLeaf(e));
   } catch (cause) {
     return corrupt('has an undecodable body or frontier', cause);
   }

@@ -3,7 +3,6 @@
  * reads, or by event id with a scan), and prove it from that segment alone against the segment's
  * own signed checkpoint.
  */
-import { decodeBody, splitEntries } from '../core/body-codec.js';
 import { fromBase64, fromUtf8 } from '../core/encoding.js';
 import { ConfigurationError, InputError, IntegrityError } from '../core/errors.js';
 import { segmentKey } from '../core/layout.js';
@@ -12,7 +11,7 @@ import { formatNote } from '../core/note.js';
 import type { ObjectStore } from '../core/ports.js';
 import { inclusionProofInSegment } from '../core/proof.js';
 import { verifyInclusion } from '../core/proof-verify.js';
-import { type ParsedSegment, parseSegment } from '../core/segment.js';
+import { type ParsedSegment, parseSegment, segmentEntries } from '../core/segment.js';
 import { formatTlogProof } from '../core/tlog-proof.js';
 import { findHeadSeq } from './head.js';
 
@@ -35,7 +34,7 @@ async function readSegment(store: ObjectStore, log: string, seq: number): Promis
 }
 
 function leavesOf(seg: ParsedSegment): Uint8Array[] {
-  return splitEntries(decodeBody(seg.body, seg.header.encoding, seg.header.rawLength));
+  return segmentEntries(seg);
 }
 
 /**

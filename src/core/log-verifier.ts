@@ -4,7 +4,6 @@
  * the log. Each check is reported where the problem is; after a problem the verifier resynchronises
  * on what is stored, so one tampered segment does not hide problems further on.
  */
-import { decodeBody, splitEntries } from './body-codec.js';
 import type { Checkpoint } from './checkpoint.js';
 import { CompactRange } from './compact-range.js';
 import { fromBase64, toBase64 } from './encoding.js';
@@ -17,7 +16,7 @@ import { ecdsaKeyId } from './key-id.js';
 import { hashLeaf } from './merkle.js';
 import { checkSignature, formatNote, type TrustedKey } from './note.js';
 import type { VersionMetadata } from './ports.js';
-import { GENESIS_PREV, type ParsedSegment, parseSegment } from './segment.js';
+import { GENESIS_PREV, type ParsedSegment, parseSegment, segmentEntries } from './segment.js';
 
 export type LogVerifyOptions = {
   readonly trustedKeys: readonly TrustedKey[];
@@ -281,7 +280,7 @@ export class LogVerifier {
     range = range.clone();
     let entries: Uint8Array[];
     try {
-      entries = splitEntries(decodeBody(parsed.body, header.encoding, header.rawLength));
+      entries = segmentEntries(parsed);
       if (entries.length !== header.count)
         throw new AuditlockError(
           'BODY_INVALID',

@@ -17,7 +17,7 @@
  */
 // Namespace import: the same API, and lets bundlers tree-shake zod (no locales in the Lambdas).
 import * as z from 'zod';
-import { BODY_ENCODINGS, type BodyEncoding } from './body-codec.js';
+import { BODY_ENCODINGS, type BodyEncoding, decodeBody, splitEntries } from './body-codec.js';
 import { canonicalize } from './canonical-json.js';
 import { type Checkpoint, formatCheckpoint, parseCheckpoint } from './checkpoint.js';
 import { fromBase64, fromUtf8, toBase64, utf8 } from './encoding.js';
@@ -260,4 +260,13 @@ function parseHeader(line: Uint8Array): SegmentHeader {
     throw new IntegrityError('HEADER_INVALID', `segment header invalid: ${where.join('; ')}`);
   }
   return parsed.data;
+}
+
+/**
+ * The segment's entries (the leaf data, views into the decoded body), after decompressing and
+ * splitting the body as its header says.
+ * @throws IntegrityError `BODY_INVALID`
+ */
+export function segmentEntries(seg: ParsedSegment): Uint8Array[] {
+  return splitEntries(decodeBody(seg.body, seg.header.encoding, seg.header.rawLength));
 }
