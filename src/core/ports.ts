@@ -23,6 +23,16 @@ export type PutOptions = {
   readonly sealedAt?: number;
 };
 
+/** Bounds on one read of stored bytes. */
+export type ReadOptions = {
+  /**
+   * Largest object (bytes) the caller will accept. A store MUST NOT read or buffer more than
+   * `maxBytes + 1` bytes of a larger object; it throws StorageError `OBJECT_TOO_LARGE`
+   * (`retryable: false`) instead. Callers reading segments pass `MAX_SEGMENT_BYTES`.
+   */
+  readonly maxBytes?: number;
+};
+
 /** One listed object. */
 export type ObjectInfo = {
   readonly key: string;
@@ -117,7 +127,12 @@ export type VersionMetadata = {
  */
 export interface VersionedObjectStore extends ObjectStore {
   listVersions(prefix: string): AsyncIterable<ObjectVersion>;
-  getVersion(key: string, versionId: string): Promise<Uint8Array | undefined>;
+  /** As {@link ObjectStore.get}, for one version. */
+  getVersion(
+    key: string,
+    versionId: string,
+    options?: ReadOptions,
+  ): Promise<Uint8Array | undefined>;
   describeVersion(key: string, versionId: string): Promise<VersionMetadata | undefined>;
 }
 
