@@ -40,7 +40,11 @@ export type TrustedKey = {
   readonly label?: string | undefined;
 };
 
-const KEY_NAME_RE = /^[^\s+\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/u;
+/**
+ * A signed-note key name: non-empty, no whitespace (Unicode spaces included) and no `+`
+ * (signed-note §Format). Control characters are excluded by the note-text rule.
+ */
+export const KEY_NAME_RE = /^[^\s+\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/u;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the rule forbids exactly these
 const CONTROL_RE = /[\u0000-\u0009\u000b-\u001f]/;
 
