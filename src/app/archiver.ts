@@ -108,7 +108,9 @@ export class Archiver {
   #timer: NodeJS.Timeout | undefined;
   #sealing: Promise<void> = Promise.resolve();
   #sealScheduled = false;
-  #drain = false;
+  /** Entries at the front of the buffer that must be sealed even if no segment is full. */
+  #mustSeal = 0;
+  #drainAll = false;
   #roomWaiters: (() => void)[] = [];
   #closed = false;
 
@@ -188,7 +190,7 @@ export class Archiver {
 
   /** Seals and stores everything buffered so far. */
   async flush(): Promise<void> {
-    this.#scheduleSeal(true);
+    this.#scheduleSeal('all');
     await this.#sealing;
   }
 
@@ -198,9 +200,15 @@ export class Archiver {
     await this.flush();
   }
 
-  /** Seals full batches now; with `drain`, also the partial one (flush, close, age limit). */
-  #scheduleSeal(drain = false): void {
-    if (drain) this.#drain = true;
+  /**
+   * Seals full batches now. `aged` (the age timer) also seals the entries buffered at this moment,
+   * and only those: entries that arrive while they are being stored wait for a full segment or
+   * their own age limit, so one slow put does not turn every later segment into a small one.
+   * `all` (flush, close) seals until the buffer is empty.
+   */
+  #scheduleSeal(mode: 'full' | 'aged' | 'all' = 'full'): void {
+    if (mode === 'aged') this.#mustSeal = Math.max(this.#mustSeal, this.#buffer.length);
+    if (mode === 'all') this.#drainAll = true;
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
@@ -209,8 +217,12 @@ export class Archiver {
     this.#sealScheduled = true;
     this.#sealing = this.#sealing.then(async () => {
       this.#sealScheduled = false;
-      while (this.#buffer.length > 0 && (this.#drain || this.#full())) await this.#sealOne();
-      this.#drain = false;
+      while (this.#buffer.length > 0 && (this.#drainAll || this.#mustSeal > 0 || this.#full())) {
+        const sealed = await this.#sealOne();
+        this.#mustSeal = Math.max(0, this.#mustSeal - sealed);
+      }
+      this.#drainAll = false;
+      this.#mustSeal = 0;
       this.#armTimer();
     });
   }
@@ -224,10 +236,11 @@ export class Archiver {
     const oldest = this.#buffer[0];
     if (!oldest || this.#timer || this.#sealScheduled) return;
     const wait = Math.max(0, oldest.arrived + this.#o.maxAgeMs - performance.now());
-    this.#timer = setTimeout(() => this.#scheduleSeal(true), wait);
+    this.#timer = setTimeout(() => this.#scheduleSeal('aged'), wait);
   }
 
-  async #sealOne(): Promise<void> {
+  /** Seals and stores the next batch; resolves to the number of entries it took. */
+  async #sealOne(): Promise<number> {
     const batch = this.#takeBatch();
     try {
       const receipts = await this.#store(batch);
@@ -240,6 +253,7 @@ export class Archiver {
       const waiters = this.#roomWaiters.splice(0);
       for (const w of waiters) w();
     }
+    return batch.length;
   }
 
   #takeBatch(): Pending[] {
