@@ -10,8 +10,12 @@
  *   the head (O(log n) probes) and reseals its entries after the winner's.
  * - A put whose outcome is unknown (transient error) is retried with the *same bytes*, so if the
  *   first attempt landed the retry sees `identical` instead of sealing the entries twice.
+ * - It only extends a head it has verified (head.ts loadHead), on open and after every lost race:
+ *   signed by a trusted key (its own signing key, plus `trustedKeys`), so nobody who can merely
+ *   write to the store can make it sign a tree holding their entries.
  */
 import type { BodyEncoding } from '../core/body-codec.js';
+import { assertOrigin } from '../core/checkpoint.js';
 import {
   type Delivery,
   type Entry,
@@ -23,9 +27,12 @@ import {
 } from '../core/entry.js';
 import { AuditlockError, hasCode, StorageError } from '../core/errors.js';
 import type { AuditEvent } from '../core/event.js';
+import { bytesEqual } from '../core/hash.js';
 import { assertLogName, segmentKey } from '../core/layout.js';
+import type { TrustedKey } from '../core/note.js';
 import type { Clock, ObjectStore, Signer } from '../core/ports.js';
 import { type LogHead, sealSegment } from '../core/seal.js';
+import { describeKey } from '../core/signature-policy.js';
 import { findHeadSeq, loadHead } from './head.js';
 
 export type ArchiverOptions = {
@@ -39,6 +46,13 @@ export type ArchiverOptions = {
    * new log; for an existing one it must match, and defaults to the head's.
    */
   readonly origin?: string;
+  /**
+   * Keys whose signature on the head makes it safe to extend, besides the signer's own key (which
+   * is always trusted, without a validity window unless listed here with one). For key rotation:
+   * the previous key, so a head it signed is continued by the new signer. A head signed by no
+   * trusted key is refused (IntegrityError `SEGMENT_UNTRUSTED`).
+   */
+  readonly trustedKeys?: readonly TrustedKey[];
   readonly encoding?: BodyEncoding;
   readonly maxEvents?: number;
   readonly maxBytes?: number;
@@ -75,6 +89,17 @@ export type Receipt = {
   readonly treeSize: number;
 };
 
+/** The head this writer continues was signed by other (trusted) keys than its own signing key. */
+export type KeyChange = {
+  /** Sequence number of that head segment. */
+  readonly seq: number;
+  readonly headSignedBy: readonly TrustedKey[];
+  /** The signer's own key, for messages. */
+  readonly signer: TrustedKey;
+  /** One line for logs and the terminal. */
+  readonly message: string;
+};
+
 export type StoredInfo = {
   readonly log: string;
   readonly seq: number;
@@ -99,7 +124,10 @@ type Pending = {
 };
 
 export class Archiver {
-  readonly #o: Required<Omit<ArchiverOptions, 'onStored' | 'onRetry' | 'origin'>> & ArchiverOptions;
+  readonly #o: Required<Omit<ArchiverOptions, 'onStored' | 'onRetry' | 'origin' | 'trustedKeys'>> &
+    ArchiverOptions;
+  readonly #trusted: readonly TrustedKey[];
+  readonly #keyChange: KeyChange | undefined;
   #head: LogHead;
   #headStale = false;
   #buffer: Pending[] = [];
@@ -114,27 +142,66 @@ export class Archiver {
   #roomWaiters: (() => void)[] = [];
   #closed = false;
 
-  private constructor(options: ArchiverOptions, head: LogHead) {
+  private constructor(
+    options: ArchiverOptions,
+    head: LogHead,
+    trusted: readonly TrustedKey[],
+    keyChange: KeyChange | undefined,
+  ) {
     this.#o = { encoding: 'identity', ...DEFAULTS, ...options };
     this.#head = head;
     this.#lastReceivedAt = head.lastReceivedAt;
+    this.#trusted = trusted;
+    this.#keyChange = keyChange;
   }
 
   /**
-   * Finds the log's head and returns an archiver ready to append after it.
-   * @throws ConfigurationError `LOG_NAME_INVALID`, `ORIGIN_MISMATCH`; IntegrityError `HEAD_CORRUPT`;
-   *   StorageError from the store.
+   * Finds the log's head, verifies it, and returns an archiver ready to append after it.
+   * @throws ConfigurationError `LOG_NAME_INVALID`, `ORIGIN_INVALID`, `ORIGIN_REQUIRED`,
+   *   `ORIGIN_MISMATCH`; IntegrityError with a TrustedSegmentCode (`SEGMENT_UNTRUSTED`,
+   *   `SEGMENT_SHADOWED`, ...) when the head cannot be trusted; StorageError from the store or signer.
    */
   static async open(options: ArchiverOptions): Promise<Archiver> {
     assertLogName(options.log);
+    if (options.origin !== undefined) assertOrigin(options.origin);
+    const own: TrustedKey = {
+      spki: await options.signer.publicKey(),
+      label: `signing key ${options.signer.description}`,
+    };
+    const trusted = withOwnKey(options.trustedKeys ?? [], own);
     const seq = await findHeadSeq(options.store, options.log);
-    const head = await loadHead(options.store, options.log, seq, options.origin);
-    return new Archiver({ ...options, origin: head.origin }, head);
+    const { head, signedBy } = await loadHead(
+      options.store,
+      options.log,
+      seq,
+      options.origin,
+      trusted,
+    );
+    const keyChange =
+      signedBy.length > 0 && !signedBy.some((k) => bytesEqual(k.spki, own.spki))
+        ? {
+            seq,
+            headSignedBy: signedBy,
+            signer: own,
+            message: `log ${options.log}: head segment ${seq} was signed by ${signedBy.map(describeKey).join(', ')}; continuing it with ${describeKey(own)}`,
+          }
+        : undefined;
+    return new Archiver({ ...options, origin: head.origin }, head, trusted, keyChange);
   }
 
   /** The head as last known to this writer. */
   get head(): Readonly<LogHead> {
     return this.#head;
+  }
+
+  /** The keys a stored segment of this log must be signed by to steer this writer. */
+  get trustedKeys(): readonly TrustedKey[] {
+    return this.#trusted;
+  }
+
+  /** Set when the head found on open was signed by other trusted keys than the signer's (rotation). */
+  get keyChange(): KeyChange | undefined {
+    return this.#keyChange;
   }
 
   /** Archives a validated event. Resolves once its segment is stored. */
@@ -343,7 +410,8 @@ export class Archiver {
       log,
       known >= 0 && (await store.exists(segmentKey(log, known))) ? known : -1,
     );
-    this.#head = await loadHead(store, log, seq, origin);
+    // Re-verified like on open: after a lost race the new head is someone else's segment.
+    this.#head = (await loadHead(store, log, seq, origin, this.#trusted)).head;
     this.#headStale = false;
     if (this.#lastReceivedAt < this.#head.lastReceivedAt)
       this.#lastReceivedAt = this.#head.lastReceivedAt;
@@ -362,4 +430,11 @@ export class Archiver {
       }
     }
   }
+}
+
+/** `keys` plus the signer's own key, unless it is listed already (then with the caller's window). */
+function withOwnKey(keys: readonly TrustedKey[], own: TrustedKey): TrustedKey[] {
+  return keys.some((k) => bytesEqual(k.spki, own.spki) && k.name === undefined)
+    ? [...keys]
+    : [...keys, own];
 }

@@ -1,19 +1,15 @@
 /**
  * Finding and loading a log's head without any mutable pointer object: segments are numbered
  * contiguously from 0, so the head is found with O(log n) existence probes (exponential, then
- * binary search), and is then read and checked before anything is appended after it.
+ * binary search), and is then read and verified before anything is appended after it.
  */
-import { CompactRange } from '../core/compact-range.js';
-import { fromBase64 } from '../core/encoding.js';
 import { parseTimestamp } from '../core/entry.js';
-import { ConfigurationError, IntegrityError } from '../core/errors.js';
-import { bytesEqual, sha256 } from '../core/hash.js';
+import { ConfigurationError } from '../core/errors.js';
 import { segmentKey } from '../core/layout.js';
-import { hashLeaf } from '../core/merkle.js';
-import { isVersionedStore, type ObjectStore } from '../core/ports.js';
+import type { TrustedKey } from '../core/note.js';
+import type { ObjectStore } from '../core/ports.js';
 import { emptyHead, type LogHead } from '../core/seal.js';
-import { parseSegment, segmentEntries } from '../core/segment.js';
-import { oldestFirst } from './verify.js';
+import { readTrustedSegment } from './trusted-segment.js';
 
 /**
  * Sequence number of the last segment of `log`, or -1 if it has none. Starts probing from
@@ -41,78 +37,55 @@ export async function findHeadSeq(store: ObjectStore, log: string, knownSeq = -1
   return lo;
 }
 
+/** A head the writer may extend, and who signed it. */
+export type LoadedHead = {
+  readonly head: LogHead;
+  /** Trusted keys whose signatures on the head were accepted; empty for a new log. */
+  readonly signedBy: readonly TrustedKey[];
+};
+
 /**
- * Reads and checks segment `seq` and returns the head to continue from. The check is structural
- * (payload hash, recomputed root and frontier); signatures are the verifier's job.
- * @throws IntegrityError `HEAD_CORRUPT` if the head segment does not check out;
- *   ConfigurationError `ORIGIN_MISMATCH` if it belongs to another origin.
+ * Reads segment `seq` as a trusted segment (readTrustedSegment: single version, signed by one of
+ * `trustedKeys` at its seal time, payload hash, root) and returns the head to continue from. A
+ * writer never extends a head it has not verified: whatever it signs next commits to this head's
+ * tree.
+ * @throws IntegrityError with a TrustedSegmentCode (`SEGMENT_UNTRUSTED` names the head's key and
+ *   the trusted ones; `SEGMENT_SHADOWED`, `SEGMENT_MISSING`, ...); ConfigurationError
+ *   `ORIGIN_REQUIRED` for a new log without an origin, `ORIGIN_MISMATCH` if the head belongs to
+ *   another origin; StorageError from the store.
  */
 export async function loadHead(
   store: ObjectStore,
   log: string,
   seq: number,
   origin: string | undefined,
-): Promise<LogHead> {
+  trustedKeys: readonly TrustedKey[],
+): Promise<LoadedHead> {
   if (seq < 0) {
     if (origin === undefined)
       throw new ConfigurationError(
         'ORIGIN_REQUIRED',
         `log ${log} in ${store.location} is new: an origin is required`,
       );
-    return emptyHead(origin);
+    return { head: emptyHead(origin), signedBy: [] };
   }
-  const key = segmentKey(log, seq);
-  const bytes = (await store.get(key)) ?? (await readHidden(store, key));
-  const corrupt = (why: string, cause?: unknown): never => {
-    throw new IntegrityError(
-      'HEAD_CORRUPT',
-      `head segment ${store.location}/${key} ${why}; refusing to append after it`,
-      { cause },
-    );
-  };
-  if (!bytes) return corrupt('vanished after it was listed');
-  let seg: ReturnType<typeof parseSegment>;
-  try {
-    seg = parseSegment(bytes);
-  } catch (cause) {
-    return corrupt('is malformed', cause);
-  }
-  const { checkpoint: cp, header } = seg;
+  const trusted = await readTrustedSegment(store, log, seq, trustedKeys);
+  const { checkpoint: cp, header } = trusted.seg;
   if (origin !== undefined && cp.origin !== origin)
     throw new ConfigurationError(
       'ORIGIN_MISMATCH',
       `log ${log} in ${store.location} has origin ${JSON.stringify(cp.origin)}, configured origin is ${JSON.stringify(origin)}`,
     );
-  if (cp.seq !== seq) corrupt(`says it is segment ${cp.seq}`);
-  if (!bytesEqual(sha256(seg.payload), cp.payloadHash)) corrupt('does not match its payload hash');
-  let range: CompactRange;
-  try {
-    range = new CompactRange(header.firstIndex, header.frontierBefore.map(fromBase64));
-    for (const e of segmentEntries(seg)) range.append(hashLeaf(e));
-  } catch (cause) {
-    return corrupt('has an undecodable body or frontier', cause);
-  }
-  if (range.size !== cp.treeSize || !bytesEqual(range.root(), cp.root))
-    corrupt('does not hash to its signed root');
   return {
-    origin: cp.origin,
-    nextSeq: seq + 1,
-    prevHash: seg.hash,
-    frontier: range,
-    lastReceivedAt: parseTimestamp(header.lastReceivedAt),
-    lastSealedAt: parseTimestamp(cp.sealedAt),
+    head: {
+      origin: cp.origin,
+      nextSeq: seq + 1,
+      prevHash: trusted.hash,
+      frontier: trusted.frontier,
+      // Both checked by the segment parser.
+      lastReceivedAt: parseTimestamp(header.lastReceivedAt),
+      lastSealedAt: parseTimestamp(cp.sealedAt),
+    },
+    signedBy: trusted.signedBy,
   };
-}
-
-/**
- * The original version of a key whose current version is a delete marker (versioned stores), so
- * a writer can continue after a hidden head instead of stalling; the verifier reports the marker.
- */
-async function readHidden(store: ObjectStore, key: string): Promise<Uint8Array | undefined> {
-  if (!isVersionedStore(store)) return undefined;
-  const versions = [];
-  for await (const v of store.listVersions(key))
-    if (v.key === key && !v.isDeleteMarker) versions.push(v);
-  const oldest = oldestFirst(versions)[0];
-  return oldest ? store.getVersion(key, oldest.versionId) : undefined;
 }

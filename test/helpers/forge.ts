@@ -3,13 +3,15 @@
  * change chosen parts, recompute what the test says to recompute, re-sign. Used to prove the
  * verifier catches signed-but-inconsistent segments, one finding code at a time.
  */
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { decodeBody, encodeBody, joinEntries, splitEntries } from '../../src/core/body-codec.js';
 import { canonicalize } from '../../src/core/canonical-json.js';
 import { CompactRange } from '../../src/core/compact-range.js';
 import { fromBase64, toBase64, utf8 } from '../../src/core/encoding.js';
 import { sha256 } from '../../src/core/hash.js';
 import { hashLeaf } from '../../src/core/merkle.js';
-import { signNoteText } from '../../src/core/note.js';
+import { type NoteSignature, signNoteText } from '../../src/core/note.js';
 import type { Signer } from '../../src/core/ports.js';
 import {
   assembleSegment,
@@ -31,6 +33,11 @@ export type Forgery = {
   /** Keep the old payload hash instead of recomputing it. */
   stalePayloadHash?: boolean;
   signers: Signer[];
+  /**
+   * Signature lines to store as they are, after those of `signers`: e.g. the original segment's,
+   * copied onto changed note text by someone who holds no key.
+   */
+  copiedSignatures?: readonly NoteSignature[];
 };
 
 export async function forge(bytes: Uint8Array, f: Forgery): Promise<Uint8Array> {
@@ -61,7 +68,22 @@ export async function forge(bytes: Uint8Array, f: Forgery): Promise<Uint8Array> 
   if (f.noteText) noteText = f.noteText(noteText);
   const signatures = [];
   for (const s of f.signers) signatures.push(await signNoteText(noteText, cp.origin, s));
+  signatures.push(...(f.copiedSignatures ?? []));
   return assembleSegment(noteText, signatures, payload);
+}
+
+/**
+ * Replaces the file behind `key` in a folder store rooted at `root`, as anyone with write access to
+ * the folder can (the store's files are read-only, not immutable).
+ */
+export async function replaceStoredFile(
+  root: string,
+  key: string,
+  bytes: Uint8Array,
+): Promise<void> {
+  const path = join(root, ...key.split('/'));
+  await rm(path, { force: true });
+  await writeFile(path, bytes);
 }
 
 /** Re-encodes an entry with changes, as canonical JSON. */
