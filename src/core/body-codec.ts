@@ -1,7 +1,11 @@
 /**
  * The entries section of a segment: each entry's canonical JSON bytes followed by `\n` (JSON
- * Lines), stored as is (`identity`) or as exactly one gzip member (`gzip`, RFC 1952) with a
- * plain 10-byte header. What is hashed into the Merkle tree is always the uncompressed entry bytes.
+ * Lines), stored as is (`identity`) or as exactly one gzip member (`gzip`, RFC 1952) with one
+ * fixed 10-byte header. What is hashed into the Merkle tree is always the uncompressed entry bytes.
+ *
+ * Decoding is for hostile bytes (docs/FORMAT.md §4.4): the output size is checked against what
+ * DEFLATE can produce before inflating, inflating stops one byte past the declared size, and
+ * splitting counts lines before it makes a single view, stopping at one past the declared count.
  */
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { IntegrityError } from './errors.js';
@@ -10,8 +14,25 @@ export type BodyEncoding = 'identity' | 'gzip';
 export const BODY_ENCODINGS: readonly BodyEncoding[] = ['identity', 'gzip'];
 
 const NEWLINE = 0x0a;
-// ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=255 (unknown): fixed, so output is reproducible.
+// ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=255 (unknown) (RFC 1952 §2.3): fixed, so one body
+// has one header, and readers require exactly these bytes.
 const GZIP_HEADER = Uint8Array.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+/** CRC-32 and ISIZE after the DEFLATE stream (RFC 1952 §2.3.1). */
+const GZIP_TRAILER_BYTES = 8;
+/**
+ * Most output bytes one byte of DEFLATE stream can produce: a match copies at most 258 bytes
+ * (RFC 1951 §3.2.5) and takes at least two bits (a 1-bit length code and a 1-bit distance code),
+ * so 258 / 2 * 8 = 1032. Literals and block headers produce less per bit.
+ */
+export const MAX_DEFLATE_RATIO = 1032;
+
+/**
+ * The most bytes a DEFLATE stream of `streamBytes` bytes can inflate to. A stored body whose
+ * header claims more cannot be valid, and is refused before anything is inflated.
+ */
+export function maxInflatedLength(streamBytes: number): number {
+  return Math.max(0, streamBytes) * MAX_DEFLATE_RATIO;
+}
 
 /** Joins encoded entries into JSON Lines. */
 export function joinEntries(entries: readonly Uint8Array[]): Uint8Array {
@@ -28,24 +49,60 @@ export function joinEntries(entries: readonly Uint8Array[]): Uint8Array {
 }
 
 /**
- * Splits JSON Lines into entries (views into `raw`, no copies).
- * @throws IntegrityError `BODY_INVALID` if the body does not end in a newline or has an empty line.
+ * Checks the JSON Lines framing of `raw` without allocating: it ends in a newline, has no empty
+ * line, and holds exactly `count` entries when `count` is given (the scan stops at entry
+ * `count + 1`). Returns the number of entries.
+ * @throws IntegrityError `BODY_INVALID`
  */
-export function splitEntries(raw: Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  if (raw.length === 0) return out;
-  if (raw[raw.length - 1] !== NEWLINE)
-    throw new IntegrityError('BODY_INVALID', 'entries do not end in a newline');
-  let start = 0;
-  for (;;) {
+export function countEntries(raw: Uint8Array, count?: number): number {
+  const bad = (why: string): never => {
+    throw new IntegrityError('BODY_INVALID', `entries ${why}`);
+  };
+  const max = count ?? Number.POSITIVE_INFINITY;
+  if (raw.length > 0 && raw[raw.length - 1] !== NEWLINE) bad('do not end in a newline');
+  let n = 0;
+  for (let start = 0; start < raw.length; n++) {
+    if (n === max) bad(`are more than the ${max} the header says`);
     const end = raw.indexOf(NEWLINE, start);
-    if (end < 0) break;
-    if (end === start)
-      throw new IntegrityError('BODY_INVALID', `empty line at entry ${out.length}`);
-    out.push(raw.subarray(start, end));
+    if (end === start) bad(`have an empty line at entry ${n}`);
+    start = end + 1;
+  }
+  if (count !== undefined && n !== count) bad(`are ${n}, the header says ${count}`);
+  return n;
+}
+
+/**
+ * Splits JSON Lines into entries (views into `raw`, no copies), after {@link countEntries}.
+ * @param count the number of entries there must be; hostile input MUST pass it.
+ * @throws IntegrityError `BODY_INVALID`
+ */
+export function splitEntries(raw: Uint8Array, count?: number): Uint8Array[] {
+  const out = new Array<Uint8Array>(countEntries(raw, count));
+  let start = 0;
+  for (let i = 0; i < out.length; i++) {
+    const end = raw.indexOf(NEWLINE, start);
+    out[i] = raw.subarray(start, end);
     start = end + 1;
   }
   return out;
+}
+
+/**
+ * The entries of `raw` one at a time, after {@link countEntries} has checked them all: the
+ * iterator itself never throws.
+ * @throws IntegrityError `BODY_INVALID` (at the call, not during iteration)
+ */
+export function entryViews(raw: Uint8Array, count?: number): IterableIterator<Uint8Array> {
+  const n = countEntries(raw, count);
+  return (function* views(): Generator<Uint8Array, undefined, undefined> {
+    let start = 0;
+    for (let i = 0; i < n; i++) {
+      const end = raw.indexOf(NEWLINE, start);
+      yield raw.subarray(start, end);
+      start = end + 1;
+    }
+    return undefined;
+  })();
 }
 
 /** Encodes raw JSON Lines for storage. */
@@ -78,13 +135,20 @@ export function decodeBody(
     if (stored.length !== rawLength) bad(`is ${stored.length} bytes, header says ${rawLength}`);
     return stored;
   }
-  if (stored.length < 18 || stored[0] !== 0x1f || stored[1] !== 0x8b || stored[2] !== 8)
-    bad('has no gzip header');
-  if (stored[3] !== 0) bad('has gzip header flags set (FEXTRA/FNAME/FCOMMENT are not allowed)');
+  const overhead = GZIP_HEADER.length + GZIP_TRAILER_BYTES;
+  if (stored.length < overhead) bad('is too short for a gzip member');
+  // §4.4: exactly one header. FLG, MTIME, XFL and OS are free in RFC 1952; fixing them leaves the
+  // DEFLATE stream as the only part with a choice, and the payload hash binds that.
+  for (let i = 0; i < GZIP_HEADER.length; i++)
+    if (stored[i] !== GZIP_HEADER[i])
+      bad(`has gzip header byte ${i} = ${stored[i]}, expected ${GZIP_HEADER[i]}`);
+  // A declared size DEFLATE cannot reach from this many bytes is refused before inflating.
+  if (rawLength > maxInflatedLength(stored.length - overhead))
+    bad(`cannot inflate to ${rawLength} bytes from ${stored.length} stored bytes`);
   let result: { buffer: Buffer; engine: { bytesWritten: number } } | undefined;
   try {
     // maxOutputLength bounds memory against decompression bombs.
-    result = inflateRawSync(stored.subarray(10), {
+    result = inflateRawSync(stored.subarray(GZIP_HEADER.length), {
       info: true,
       maxOutputLength: Math.max(1, rawLength + 1),
     }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
@@ -92,7 +156,7 @@ export function decodeBody(
     bad('does not inflate', cause);
   }
   const { buffer, engine } = result as { buffer: Buffer; engine: { bytesWritten: number } };
-  if (10 + engine.bytesWritten + 8 !== stored.length)
+  if (GZIP_HEADER.length + engine.bytesWritten + GZIP_TRAILER_BYTES !== stored.length)
     bad('has trailing bytes after the gzip member');
   if (buffer.length !== rawLength)
     bad(`inflates to ${buffer.length} bytes, header says ${rawLength}`);

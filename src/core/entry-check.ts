@@ -6,20 +6,37 @@
  * bytes once without building the JSON value: decoding and `JSON.parse` were a third of the
  * verifier's time (docs/PERFORMANCE.md). It can only *accept*. Whenever it cannot vouch for the
  * bytes (invalid UTF-8 or JSON, not an object, a `kind` other than the plain string `event` or
- * `quarantine`, a `receivedAt` that is not a plain ASCII string, an escaped top-level key, nesting
- * deeper than {@link MAX_SCAN_DEPTH}), {@link checkParsed} decides and words the finding with
- * `JSON.parse`, so results and messages are exactly those of `JSON.parse`.
+ * `quarantine`, a `receivedAt` that is not a plain ASCII string, an escaped top-level key),
+ * {@link checkParsed} decides and words the finding with `JSON.parse`, so results and messages are
+ * exactly those of `JSON.parse`.
+ *
+ * Two bounds come before either path, because stored bytes are hostile and `JSON.parse` of a
+ * large deeply nested value costs far more memory than its size (docs/FORMAT.md §3): an entry
+ * longer than {@link MAX_ENTRY_BYTES} and one nested deeper than {@link MAX_ENTRY_DEPTH} are
+ * invalid without being parsed. No valid entry comes near either.
  */
 import { isUtf8 } from 'node:buffer';
-import { decodeEntry, parseTimestamp } from './entry.js';
+import { decodeEntry, MAX_ENTRY_BYTES, parseTimestamp } from './entry.js';
 
 export type EntryCheck =
   | { readonly ok: true; readonly kind: 'event' | 'quarantine'; readonly receivedAt: number }
   | { readonly ok: false; readonly detail: string };
 
+/**
+ * Deepest nesting of arrays and objects an entry may have. A valid entry nests at most
+ * 34 deep (entry, event, then the 32 levels `detail` may have); deeper bytes are not an entry.
+ */
+export const MAX_ENTRY_DEPTH = 64;
+
 /** Checks one stored entry; never throws. */
 export function checkEntryBytes(bytes: Uint8Array, strict: boolean): EntryCheck {
+  if (bytes.length > MAX_ENTRY_BYTES)
+    return {
+      ok: false,
+      detail: `entry is ${bytes.length} bytes, more than the ${MAX_ENTRY_BYTES} an entry may have`,
+    };
   if (strict) {
+    if (nestsDeeperThan(bytes, MAX_ENTRY_DEPTH)) return tooDeep();
     try {
       const entry = decodeEntry(bytes);
       return { ok: true, kind: entry.kind, receivedAt: parseTimestamp(entry.receivedAt) };
@@ -38,8 +55,13 @@ export function checkEntryBytes(bytes: Uint8Array, strict: boolean): EntryCheck 
 
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+function tooDeep(): EntryCheck {
+  return { ok: false, detail: `entry nests arrays/objects deeper than ${MAX_ENTRY_DEPTH}` };
+}
+
 /** The structural check by `JSON.parse`: the reference the fast path agrees with. */
 function checkParsed(bytes: Uint8Array): EntryCheck {
+  if (nestsDeeperThan(bytes, MAX_ENTRY_DEPTH)) return tooDeep();
   let value: unknown;
   try {
     value = JSON.parse(decoder.decode(bytes));
@@ -82,8 +104,8 @@ function receivedAtMs(text: string): number {
 // The fast path: an RFC 8259 JSON recogniser over bytes that keeps two top-level members. It runs
 // synchronously, so its scratch state lives at module level instead of being allocated per entry.
 
-/** Deeper nesting goes to the JSON.parse path (a stored entry nests about 35 deep at most). */
-const MAX_SCAN_DEPTH = 64;
+/** The scanner accepts exactly the nesting an entry may have. */
+const MAX_SCAN_DEPTH = MAX_ENTRY_DEPTH;
 /** The open containers (`{` or `[`), outermost first. */
 const open = new Uint8Array(MAX_SCAN_DEPTH);
 /** Which top-level member the key read last by {@link readKey} names. */
@@ -192,6 +214,26 @@ function scanEntry(
       depth--;
     }
   }
+}
+
+/**
+ * Whether `bytes` open more than `max` arrays/objects at once, counting brackets outside JSON
+ * strings. Exact for valid JSON; for invalid JSON either answer leads to the same finding, since
+ * such bytes are no entry. One pass, no allocation: it runs before `JSON.parse` ever sees the bytes.
+ */
+export function nestsDeeperThan(bytes: Uint8Array, max: number): boolean {
+  let depth = 0;
+  const n = bytes.length;
+  for (let i = 0; i < n; i++) {
+    const c = bytes[i];
+    if (c === QUOTE) {
+      // Skip the string: to the next quote not escaped by a backslash.
+      for (i++; i < n && bytes[i] !== QUOTE; i++) if (bytes[i] === BACKSLASH) i++;
+    } else if (c === LBRACE || c === LBRACKET) {
+      if (++depth > max) return true;
+    } else if (c === RBRACE || c === RBRACKET) depth--;
+  }
+  return false;
 }
 
 /** Reads `"key":` at `from` (whitespace allowed); the index after the colon, or -1. */

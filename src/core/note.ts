@@ -90,15 +90,57 @@ export function parseSignatureLine(line: string): NoteSignature {
   return { keyName, keyId: blob.subarray(0, 4), signature: blob.subarray(4) };
 }
 
-/** Formats a whole signed note: text, blank line, signature lines. */
+/**
+ * The canonical order of signature lines (docs/FORMAT.md §4.2): ascending by key name as UTF-8
+ * bytes, then by key ID bytes. Negative, zero or positive as `a` sorts before, with or after `b`;
+ * zero means the two lines are for the same (key name, key ID), which a note may hold only once.
+ * signed-note leaves the order open; fixing it gives every set of signatures one byte form.
+ */
+export function compareSignatures(a: NoteSignature, b: NoteSignature): number {
+  return compareBytes(utf8(a.keyName), utf8(b.keyName)) || compareBytes(a.keyId, b.keyId);
+}
+
+/**
+ * Why `signatures` are not in canonical order (strictly ascending by {@link compareSignatures}),
+ * or undefined when they are. Every parser of signed notes applies this rule.
+ */
+export function signatureOrderProblem(signatures: readonly NoteSignature[]): string | undefined {
+  for (let i = 1; i < signatures.length; i++) {
+    const order = compareSignatures(
+      signatures[i - 1] as NoteSignature,
+      signatures[i] as NoteSignature,
+    );
+    if (order === 0) return `has two signature lines for ${signatures[i]?.keyName} with one key ID`;
+    if (order > 0) return `has signature lines out of order at line ${i + 1}`;
+  }
+  return undefined;
+}
+
+/**
+ * `signatures` in canonical order, for writers.
+ * @throws IntegrityError `NOTE_MALFORMED` if two are for the same (key name, key ID).
+ */
+export function sortSignatures(signatures: readonly NoteSignature[]): NoteSignature[] {
+  const sorted = [...signatures].sort(compareSignatures);
+  const problem = signatureOrderProblem(sorted);
+  if (problem) throw new IntegrityError('NOTE_MALFORMED', `note ${problem}`);
+  return sorted;
+}
+
+/**
+ * Formats a whole signed note: text, blank line, signature lines in canonical order.
+ * @throws IntegrityError `NOTE_MALFORMED` for bad text or two signatures by one key.
+ */
 export function formatNote(text: string, signatures: readonly NoteSignature[]): string {
   assertNoteText(text);
-  return `${text}\n${signatures.map((s) => `${formatSignatureLine(s)}\n`).join('')}`;
+  const lines = sortSignatures(signatures).map((s) => `${formatSignatureLine(s)}\n`);
+  return `${text}\n${lines.join('')}`;
 }
 
 /**
  * Parses a standalone signed note. The text is separated from the signatures by the last blank
- * line (signed-note §Format).
+ * line (signed-note §Format); there are 1 to {@link MAX_SIGNATURES} signature lines, in canonical
+ * order ({@link signatureOrderProblem}).
  * @throws IntegrityError `NOTE_MALFORMED`
  */
 export function parseNote(note: string): { text: string; signatures: NoteSignature[] } {
@@ -107,10 +149,20 @@ export function parseNote(note: string): { text: string; signatures: NoteSignatu
     throw new IntegrityError('NOTE_MALFORMED', 'note has no blank line before its signatures');
   const text = note.slice(0, split + 1);
   assertNoteText(text);
-  const lines = note.slice(split + 2, -1).split('\n');
+  // Bounded split: a hostile note with a million lines costs no more than one with 17.
+  const lines = note.slice(split + 2, -1).split('\n', MAX_SIGNATURES + 1);
   if (lines.length > MAX_SIGNATURES)
     throw new IntegrityError('NOTE_MALFORMED', `note has more than ${MAX_SIGNATURES} signatures`);
-  return { text, signatures: lines.map(parseSignatureLine) };
+  const signatures = lines.map(parseSignatureLine);
+  const problem = signatureOrderProblem(signatures);
+  if (problem) throw new IntegrityError('NOTE_MALFORMED', `note ${problem}`);
+  return { text, signatures };
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+  return a.length - b.length;
 }
 
 /**

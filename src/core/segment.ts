@@ -17,7 +17,13 @@
  */
 // Namespace import: the same API, and lets bundlers tree-shake zod (no locales in the Lambdas).
 import * as z from 'zod';
-import { BODY_ENCODINGS, type BodyEncoding, decodeBody, splitEntries } from './body-codec.js';
+import {
+  BODY_ENCODINGS,
+  type BodyEncoding,
+  decodeBody,
+  entryViews,
+  splitEntries,
+} from './body-codec.js';
 import { canonicalize } from './canonical-json.js';
 import { type Checkpoint, formatCheckpoint, parseCheckpoint } from './checkpoint.js';
 import { fromBase64, fromUtf8, toBase64, utf8 } from './encoding.js';
@@ -29,6 +35,8 @@ import {
   MAX_SIGNATURES,
   type NoteSignature,
   parseSignatureLine,
+  signatureOrderProblem,
+  sortSignatures,
 } from './note.js';
 
 export const SEGMENT_MAGIC = 'auditlock-segment v1\n';
@@ -180,13 +188,19 @@ export function encodePayload(header: SegmentHeader, body: Uint8Array): Uint8Arr
   return out;
 }
 
-/** Assembles the stored object from signed checkpoint text, its signatures and the payload. */
+/**
+ * Assembles the stored object from signed checkpoint text, its signatures (written in canonical
+ * order, §4.2) and the payload.
+ * @throws IntegrityError `NOTE_MALFORMED` if two signatures are for one (key name, key ID).
+ */
 export function assembleSegment(
   noteText: string,
   signatures: readonly NoteSignature[],
   payload: Uint8Array,
 ): Uint8Array {
-  const sigLines = signatures.map((s) => `${formatSignatureLine(s)}\n`).join('');
+  const sigLines = sortSignatures(signatures)
+    .map((s) => `${formatSignatureLine(s)}\n`)
+    .join('');
   const head = utf8(`${SEGMENT_MAGIC}${noteText}\n${sigLines}\n`);
   const out = new Uint8Array(head.length + payload.length);
   out.set(head, 0);
@@ -198,7 +212,10 @@ const NL = 0x0a;
 
 /**
  * Splits stored bytes into a {@link ParsedSegment}. Attacker-controlled input: every failure is an
- * IntegrityError, never an exception of another kind.
+ * IntegrityError, never an exception of another kind. Only the one byte form of a segment parses
+ * (docs/FORMAT.md §4): signature lines in canonical order, at most one per (key name, key ID), and
+ * a header that is exactly the canonical JSON of its value. The gzip member is checked when the
+ * body is decoded ({@link segmentEntries}).
  * @throws IntegrityError `SEGMENT_MALFORMED` (structure), `CHECKPOINT_MALFORMED`, `HEADER_INVALID`
  */
 export function parseSegment(bytes: Uint8Array): ParsedSegment {
@@ -229,9 +246,13 @@ export function parseSegment(bytes: Uint8Array): ParsedSegment {
   if (sigLines.length < 1 || sigLines.length > MAX_SIGNATURES || sigLines.some((l) => l === ''))
     bad(`has ${sigLines.length} signature lines`);
   const signatures = sigLines.map(parseSignatureLine);
+  // Signature lines are the one part no signature covers: without a fixed order and no repeats,
+  // anyone could copy or swap lines and change the newest segment's hash without a key.
+  const orderProblem = signatureOrderProblem(signatures);
+  if (orderProblem) bad(orderProblem);
   const payloadStart = sigEnd + 2;
   const payload = bytes.subarray(payloadStart);
-  const headerEnd = payload.indexOf(NL);
+  const headerEnd = payload.subarray(0, MAX_HEADER_BYTES + 1).indexOf(NL);
   if (headerEnd < 0 || headerEnd > MAX_HEADER_BYTES) bad('has no header line');
   const header = parseHeader(payload.subarray(0, headerEnd));
   const body = payload.subarray(headerEnd + 1);
@@ -248,25 +269,54 @@ function indexOfBlankLine(bytes: Uint8Array, from: number, limit: number): numbe
 }
 
 function parseHeader(line: Uint8Array): SegmentHeader {
+  let text: string;
   let json: unknown;
   try {
-    json = JSON.parse(fromUtf8(line));
+    text = fromUtf8(line);
+    json = JSON.parse(text);
   } catch (cause) {
-    throw new IntegrityError('HEADER_INVALID', 'segment header is not JSON', { cause });
+    throw new IntegrityError('HEADER_INVALID', 'segment header is not UTF-8 JSON', { cause });
   }
   const parsed = segmentHeaderSchema.safeParse(json);
   if (!parsed.success) {
     const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new IntegrityError('HEADER_INVALID', `segment header invalid: ${where.join('; ')}`);
   }
+  // §4.3: the header is the RFC 8785 form of its value, so member order, whitespace, repeated
+  // members, escapes and number spellings (`100.0`, `1e2`, `-0`) have exactly one choice. The
+  // schema admits only plain objects of strings, safe integers and arrays, which always
+  // canonicalise; once per segment, so it costs nothing next to the body.
+  if (canonicalize(parsed.data) !== text)
+    throw new IntegrityError(
+      'HEADER_INVALID',
+      'segment header is not the RFC 8785 canonical JSON of its value',
+    );
   return parsed.data;
 }
 
 /**
  * The segment's entries (the leaf data, views into the decoded body), after decompressing and
- * splitting the body as its header says.
+ * splitting the body as its header says. The body must hold exactly `header.count` entries; the
+ * count is checked before any entry is materialised, so a body of millions of tiny lines costs
+ * one scan, not one view per line.
  * @throws IntegrityError `BODY_INVALID`
  */
 export function segmentEntries(seg: ParsedSegment): Uint8Array[] {
-  return splitEntries(decodeBody(seg.body, seg.header.encoding, seg.header.rawLength));
+  return splitEntries(
+    decodeBody(seg.body, seg.header.encoding, seg.header.rawLength),
+    seg.header.count,
+  );
+}
+
+/**
+ * Like {@link segmentEntries}, but yields the entries one at a time, so a caller that looks at
+ * each entry once holds one view instead of `count` of them (about 120 bytes of heap each). Every
+ * check is done before the first entry is yielded: iterating never throws.
+ * @throws IntegrityError `BODY_INVALID`
+ */
+export function iterateSegmentEntries(seg: ParsedSegment): IterableIterator<Uint8Array> {
+  return entryViews(
+    decodeBody(seg.body, seg.header.encoding, seg.header.rawLength),
+    seg.header.count,
+  );
 }
