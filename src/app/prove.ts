@@ -1,19 +1,21 @@
 /**
  * Inclusion proofs for single entries: find the segment holding an entry (by leaf index in O(log n)
  * reads, or by event id with a scan), and prove it from that segment alone against the segment's
- * own signed checkpoint.
+ * own signed checkpoint. Every segment read on the way is a trusted segment (readTrustedSegment):
+ * a proof is never built against, nor a search steered by, a checkpoint no trusted key signed.
  */
-import { fromBase64, fromUtf8 } from '../core/encoding.js';
-import { ConfigurationError, InputError, IntegrityError } from '../core/errors.js';
-import { segmentKey } from '../core/layout.js';
+import { fromBase64, utf8 } from '../core/encoding.js';
+import { decodeEntry } from '../core/entry.js';
+import { ConfigurationError, InputError } from '../core/errors.js';
 import { hashLeaf } from '../core/merkle.js';
-import { formatNote } from '../core/note.js';
+import { formatNote, type TrustedKey } from '../core/note.js';
 import type { ObjectStore } from '../core/ports.js';
 import { inclusionProofInSegment } from '../core/proof.js';
 import { verifyInclusion } from '../core/proof-verify.js';
-import { type ParsedSegment, parseSegment, segmentEntries } from '../core/segment.js';
+import type { ParsedSegment } from '../core/segment.js';
 import { formatTlogProof } from '../core/tlog-proof.js';
 import { findHeadSeq } from './head.js';
+import { readTrustedSegment } from './trusted-segment.js';
 
 export type EntryTarget = { readonly index: number } | { readonly id: string };
 
@@ -26,34 +28,46 @@ export type ProvenEntry = {
   readonly proof: string;
 };
 
-async function readSegment(store: ObjectStore, log: string, seq: number): Promise<ParsedSegment> {
-  const key = segmentKey(log, seq);
-  const bytes = await store.get(key);
-  if (!bytes) throw new IntegrityError('SEGMENT_MISSING', `${store.location}/${key} is missing`);
-  return parseSegment(bytes);
+export type ProveOptions = {
+  /** Keys a segment must be signed by (validity windows apply at its seal time). */
+  readonly trustedKeys: readonly TrustedKey[];
+};
+
+/** The leaf indexes of an event id stored more than once; the user picks one by index. */
+export class AmbiguousEntryError extends InputError<'ENTRY_AMBIGUOUS'> {
+  readonly matches: readonly number[];
+  constructor(message: string, matches: readonly number[]) {
+    super('ENTRY_AMBIGUOUS', message);
+    this.matches = matches;
+  }
 }
 
-function leavesOf(seg: ParsedSegment): Uint8Array[] {
-  return segmentEntries(seg);
-}
+type Found = { seg: ParsedSegment; seq: number; index: number; leaves: Uint8Array[] };
 
 /**
  * Finds the entry and builds its proof.
- * @throws InputError `ENTRY_NOT_FOUND`; ConfigurationError `LOG_EMPTY`; IntegrityError when the
- *   stored segment is damaged (run `verify`).
+ * @throws InputError `ENTRY_NOT_FOUND`; AmbiguousEntryError (InputError `ENTRY_AMBIGUOUS`) when an
+ *   event id is stored more than once, listing the leaf indexes; ConfigurationError `LOG_EMPTY`;
+ *   IntegrityError with a TrustedSegmentCode when a segment read is not trusted, or
+ *   `ENTRY_INVALID` (run `verify`); StorageError from the store.
  */
 export async function proveEntry(
   store: ObjectStore,
   log: string,
   target: EntryTarget,
+  options: ProveOptions,
 ): Promise<ProvenEntry> {
   const head = await findHeadSeq(store, log);
   if (head < 0)
     throw new ConfigurationError('LOG_EMPTY', `log ${log} in ${store.location} has no segments`);
+  const read = async (seq: number) => {
+    const t = await readTrustedSegment(store, log, seq, options.trustedKeys);
+    return { seg: t.seg, leaves: t.entries };
+  };
   const found =
     'index' in target
-      ? await findByIndex(store, log, head, target.index)
-      : await findById(store, log, head, target.id);
+      ? await findByIndex(read, log, head, target.index)
+      : await findById(read, log, head, target.id);
   const { seg, seq, index, leaves } = found;
   const first = seg.header.firstIndex;
   const leafHashes = leaves.map(hashLeaf);
@@ -82,31 +96,49 @@ export async function proveEntry(
   return { index, seq, treeSize, entry, proof };
 }
 
-async function findByIndex(store: ObjectStore, log: string, head: number, index: number) {
+type Read = (seq: number) => Promise<{ seg: ParsedSegment; leaves: Uint8Array[] }>;
+
+async function findByIndex(read: Read, log: string, head: number, index: number): Promise<Found> {
   let lo = 0;
   let hi = head;
   while (lo <= hi) {
     const seq = lo + Math.floor((hi - lo) / 2);
-    const seg = await readSegment(store, log, seq);
+    const { seg, leaves } = await read(seq);
     const { firstIndex, count } = seg.header;
     if (index < firstIndex) hi = seq - 1;
     else if (index >= firstIndex + count) lo = seq + 1;
-    else return { seg, seq, index, leaves: leavesOf(seg) };
+    else return { seg, seq, index, leaves };
   }
   throw new InputError('ENTRY_NOT_FOUND', `log ${log} has no entry with index ${index}`);
 }
 
-async function findById(store: ObjectStore, log: string, head: number, id: string) {
+/** Scans the whole log: an id stored twice must be reported, not silently resolved to one. */
+async function findById(read: Read, log: string, head: number, id: string): Promise<Found> {
+  // Canonical JSON (RFC 8785 §3.2.2.2) escapes strings as JSON.stringify does: a cheap byte
+  // pre-filter before any entry is decoded.
+  const needle = Buffer.from(utf8(JSON.stringify(id)));
+  let first: Found | undefined;
+  const matches: number[] = [];
   for (let seq = 0; seq <= head; seq++) {
-    const seg = await readSegment(store, log, seq);
-    const leaves = leavesOf(seg);
-    for (let i = 0; i < leaves.length; i++) {
-      const leaf = leaves[i] as Uint8Array;
-      // Cheap pre-filter before parsing: the id must appear in the bytes.
-      if (!fromUtf8(leaf).includes(JSON.stringify(id))) continue;
-      const entry = JSON.parse(fromUtf8(leaf)) as { event?: { id?: unknown } };
-      if (entry.event?.id === id) return { seg, seq, index: seg.header.firstIndex + i, leaves };
+    const { seg, leaves } = await read(seq);
+    for (const [i, leaf] of leaves.entries()) {
+      if (Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength).indexOf(needle) < 0) continue;
+      const index = seg.header.firstIndex + i;
+      const entry = decodeEntry(leaf, `segment ${seq} leaf ${index}`);
+      if (entry.kind !== 'event' || entry.event.id !== id) continue;
+      matches.push(index);
+      first ??= { seg, seq, index, leaves };
     }
   }
-  throw new InputError('ENTRY_NOT_FOUND', `log ${log} has no event with id ${JSON.stringify(id)}`);
+  if (first === undefined)
+    throw new InputError(
+      'ENTRY_NOT_FOUND',
+      `log ${log} has no event with id ${JSON.stringify(id)}`,
+    );
+  if (matches.length > 1)
+    throw new AmbiguousEntryError(
+      `log ${log} holds event id ${JSON.stringify(id)} ${matches.length} times, at leaf indexes ${matches.join(', ')}: prove one by its index`,
+      matches,
+    );
+  return first;
 }

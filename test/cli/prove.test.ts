@@ -2,7 +2,7 @@
  * `auditlock prove` and `auditlock verify-proof` through the real CLI: proofs by leaf index and by
  * event id verify offline with the public key, and any single changed hash or entry byte fails.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,8 +15,11 @@ import {
   runCli,
   SAMPLE_ORIGIN,
   sampleStore,
+  segmentPath,
   useTempDirs,
 } from '../helpers/cli.js';
+import { forge } from '../helpers/forge.js';
+import { makeKey } from '../helpers/log-fixture.js';
 
 const tempDir = useTempDirs();
 
@@ -83,7 +86,7 @@ describe('auditlock prove / verify-proof', () => {
     // Prepare
     const file = join(dir, 'proof-1234.txt');
     // Act
-    const proved = await runCli(['prove', store, '1234']);
+    const proved = await runCli(['prove', store, '1234', '--pubkey', keys.publicKey]);
     await writeFile(file, proved.stdout);
     const { result, proof } = await verifyProof(file, '--origin', SAMPLE_ORIGIN);
     // Assess
@@ -99,7 +102,7 @@ describe('auditlock prove / verify-proof', () => {
       entry: {
         kind: 'event',
         event: { id: eventIds[1234] },
-        delivery: { id: 'events.jsonl:1235' },
+        delivery: { id: expect.stringMatching(/^events\.jsonl:1235(:|$)/) },
       },
     });
   });
@@ -109,7 +112,7 @@ describe('auditlock prove / verify-proof', () => {
     const file = join(dir, 'proof-by-id.txt');
     const id = eventIds[4321] as string;
     // Act
-    const proved = await runCli(['prove', store, id, '--out', file]);
+    const proved = await runCli(['prove', store, id, '--out', file, '--pubkey', keys.publicKey]);
     const { result, proof } = await verifyProof(file);
     const human = await runCli(['verify-proof', file, '--pubkey', keys.publicKey]);
     // Assess
@@ -129,7 +132,10 @@ describe('auditlock prove / verify-proof', () => {
   it('proves the first and the last entry of the log', async () => {
     for (const index of [0, 4999]) {
       const file = join(dir, `proof-edge-${index}.txt`);
-      expect((await runCli(['prove', store, String(index), '--out', file])).code).toBe(0);
+      expect(
+        (await runCli(['prove', store, String(index), '--out', file, '--pubkey', keys.publicKey]))
+          .code,
+      ).toBe(0);
       const { result, proof } = await verifyProof(file);
       expect(result.code, result.stderr).toBe(0);
       expect(proof).toMatchObject({ valid: true, index });
@@ -137,20 +143,46 @@ describe('auditlock prove / verify-proof', () => {
   });
 
   it('an index or id not in the log: exit 2, ENTRY_NOT_FOUND', async () => {
-    const byIndex = await runCli(['prove', store, '5000']);
-    const byId = await runCli(['prove', store, 'no-such-event']);
-    const numericId = await runCli(['prove', store, '42', '--id']);
+    const byIndex = await runCli(['prove', store, '5000', '--pubkey', keys.publicKey]);
+    const byId = await runCli(['prove', store, 'no-such-event', '--pubkey', keys.publicKey]);
+    const numericId = await runCli(['prove', store, '42', '--id', '--pubkey', keys.publicKey]);
     for (const r of [byIndex, byId, numericId]) {
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('ENTRY_NOT_FOUND');
     }
   });
 
+  it('without a trusted key: exit 2, USAGE (a proof is only built against a verified checkpoint)', async () => {
+    const result = await runCli(['prove', store, '7']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('USAGE');
+  });
+
+  it('refuses a segment re-signed by another key: exit 2, SEGMENT_UNTRUSTED, nothing written', async () => {
+    // Prepare: a copy of the store whose segment 1 (entries 500..999) is signed by another key.
+    const copy = join(dir, 'store-forged');
+    await cp(store, copy, { recursive: true });
+    const mallory = makeKey('mallory');
+    const path = segmentPath(copy, 1);
+    const forged = await forge(new Uint8Array(await readFile(path)), { signers: [mallory.signer] });
+    await rm(path, { force: true });
+    await writeFile(path, forged);
+    const out = join(dir, 'forged-proof.txt');
+    // Act
+    const result = await runCli(['prove', copy, '600', '--pubkey', keys.publicKey, '--out', out]);
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('SEGMENT_UNTRUSTED');
+    await expect(readFile(out)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   describe('a proof changed in one place fails (exit 1)', () => {
     let file: string;
     beforeAll(async () => {
       file = join(dir, 'proof-77.txt');
-      expect((await runCli(['prove', store, '77', '--out', file])).code).toBe(0);
+      expect(
+        (await runCli(['prove', store, '77', '--out', file, '--pubkey', keys.publicKey])).code,
+      ).toBe(0);
     });
 
     it('one bit of one proof hash: PROOF_INVALID', async () => {
