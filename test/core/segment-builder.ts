@@ -37,14 +37,20 @@ export function sampleEntries(n: number): Uint8Array[] {
 /** Segment 0 of a log, sealed by the writer's code. */
 export async function sealedSegment(
   key: TestKey = makeKey(),
-  opts: { entries?: Uint8Array[]; encoding?: BodyEncoding } = {},
+  opts: {
+    entries?: Uint8Array[];
+    encoding?: BodyEncoding;
+    /** Receive times of the first and last entry (ms); default those of {@link sampleEntries}. */
+    firstReceivedAt?: number | undefined;
+    lastReceivedAt?: number | undefined;
+  } = {},
 ): Promise<{ bytes: Uint8Array; key: TestKey }> {
   const entries = opts.entries ?? sampleEntries(3);
   const sealed = await sealSegment({
     head: emptyHead(ORIGIN),
     entries,
-    firstReceivedAt: T0,
-    lastReceivedAt: T0 + entries.length - 1,
+    firstReceivedAt: opts.firstReceivedAt ?? T0,
+    lastReceivedAt: opts.lastReceivedAt ?? T0 + entries.length - 1,
     sealedAt: T0 + 1000,
     encoding: opts.encoding ?? 'identity',
     signer: key.signer,
