@@ -1,0 +1,206 @@
+/**
+ * The deployment configuration: one typed, validated object from which every stack is built.
+ * Invalid input fails synthesis with an {@link InfraConfigError} naming every bad field, so a
+ * wrong account id or origin is caught before anything reaches CloudFormation.
+ */
+import * as z from 'zod';
+import { isValidOrigin, MAX_ORIGIN_BYTES } from './origin.js';
+
+/** src/core/layout.ts LOG_NAME_RE: a log name is also an S3 key segment. */
+const LOG_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const ACCOUNT_RE = /^[0-9]{12}$/;
+// Commercial, GovCloud and China partitions' region names, e.g. eu-central-1, us-gov-west-1.
+const REGION_RE = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$/;
+const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/;
+const KMS_KEY_ARN_RE = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/mrk-[0-9a-f]{32}$/;
+/** Deployment name: a prefix of every bucket, role and alias name (bucket names <= 63 bytes). */
+const NAME_RE = /^[a-z][a-z0-9-]{1,18}[a-z0-9]$/;
+
+const account = z.string().regex(ACCOUNT_RE, 'must be a 12-digit AWS account id');
+const region = z.string().regex(REGION_RE, 'must be an AWS region name such as eu-central-1');
+const logName = z.string().regex(LOG_NAME_RE, 'must match [a-z0-9][a-z0-9._-]{0,62}');
+
+const sqsSource = z.strictObject({
+  type: z.literal('sqs'),
+  log: logName,
+  fifo: z.boolean().default(false),
+  batchSize: z.number().int().min(1).max(10_000).default(100),
+  /** ScalingConfig.MaximumConcurrency: writers per log contend (docs/LAMBDA.md). */
+  maxConcurrency: z.number().int().min(2).max(1000).default(2),
+});
+const kinesisSource = z.strictObject({
+  type: z.literal('kinesis'),
+  log: logName,
+  shards: z.number().int().min(1).max(500).default(1),
+  batchSize: z.number().int().min(1).max(10_000).default(100),
+});
+const eventBridgeSource = z.strictObject({
+  type: z.literal('eventbridge'),
+  log: logName,
+  eventBusName: z.string().min(1).max(256).default('default'),
+  /** EventBridge `source` values the rule matches (at least one: no catch-all rule). */
+  sources: z.array(z.string().min(1).max(256)).min(1),
+});
+const logsSource = z.strictObject({
+  type: z.literal('cloudwatch-logs'),
+  log: logName,
+  logGroupNames: z.array(z.string().regex(/^[\w#/.-]{1,512}$/)).min(1),
+  filterPattern: z.string().max(1024).default(''),
+});
+const source = z.discriminatedUnion('type', [
+  sqsSource,
+  kinesisSource,
+  eventBridgeSource,
+  logsSource,
+]);
+
+const witness = z.strictObject({
+  name: z.string().min(1).max(64),
+  url: z.url({ protocol: /^https$/ }),
+  /** The witness's verifier key (vkey line): `<name>+<key id hex>+<base64 key>`. */
+  vkey: z.string().regex(/^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+={0,2}$/),
+});
+
+const schema = z
+  .strictObject({
+    name: z.string().regex(NAME_RE, 'must be 3-20 characters of [a-z0-9-], starting with a letter'),
+    primary: z.strictObject({ account, region }),
+    replica: z.strictObject({
+      account,
+      region,
+      /**
+       * The primary signing key's ARN (a stack output, known after the primary's first deploy):
+       * when set, the replica stack adds a multi-Region replica of it (GetPublicKey only).
+       */
+      signingKeyArn: z.string().regex(KMS_KEY_ARN_RE).optional(),
+    }),
+    /** COMPLIANCE retention of every segment, in days (the bucket default and the writers'). */
+    retentionDays: z.number().int().min(1).max(36_500),
+    /** Key prefix of the store inside the archive bucket: `s3://bucket/<prefix>/`. */
+    storePrefix: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/)
+      .default('audit'),
+    /** Each log's checkpoint origin is `<originPrefix>/<log>`. */
+    originPrefix: z.string().refine(isValidOrigin, {
+      message: `must be 1-${MAX_ORIGIN_BYTES} UTF-8 bytes with no whitespace, no '+' and no control characters`,
+    }),
+    ingest: z.array(source).min(1),
+    /** For the scheduled verifier (not yet deployed, see docs/DEPLOY.md). */
+    schedule: z
+      .strictObject({ rateMinutes: z.number().int().min(5).max(1440) })
+      .default({ rateMinutes: 60 }),
+    alarmEmail: z.email(),
+    witnesses: z.array(witness).default([]),
+    /** The one role exempt from the bucket policy's legal-hold deny. */
+    legalHoldRoleArn: z.string().regex(ROLE_ARN_RE).optional(),
+    auditor: z
+      .strictObject({
+        /** Accounts whose principals may assume the auditor role (default: the primary account). */
+        trustedAccounts: z.array(account).default([]),
+        /** Required for assumption when set (confused-deputy protection for a third party). */
+        externalId: z
+          .string()
+          .regex(/^[\w+=,.@:/-]{2,1224}$/)
+          .optional(),
+      })
+      .default({ trustedAccounts: [] }),
+    signingKey: z
+      .strictObject({
+        /** Bump to rotate: a new key takes the alias and kms:Sign; see docs/DEPLOY.md. */
+        generation: z.number().int().min(1).max(99).default(1),
+        /** Earlier generations kept for GetPublicKey only. */
+        retiredGenerations: z.array(z.number().int().min(1).max(99)).default([]),
+      })
+      .default({ generation: 1, retiredGenerations: [] }),
+    /**
+     * Whether the writer's PutObject with lock headers needs s3:PutObjectRetention on this
+     * account (docs/AWS.md "to confirm on a real account"). When true the ingest role alone is
+     * exempt from the retention deny and may set COMPLIANCE retention of at most retentionDays+1.
+     */
+    ingestNeedsPutObjectRetention: z.boolean().default(false),
+    lambda: z
+      .strictObject({
+        memoryMb: z.number().int().min(256).max(10_240).default(1024),
+        timeoutSeconds: z.number().int().min(30).max(900).default(120),
+        logRetentionDays: z.number().int().min(1).max(3653).default(365),
+      })
+      .default({ memoryMb: 1024, timeoutSeconds: 120, logRetentionDays: 365 }),
+  })
+  .superRefine((c, ctx) => {
+    if (c.primary.region === c.replica.region)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['replica', 'region'],
+        message: 'must differ from primary.region',
+      });
+    const seen = new Set<string>();
+    c.ingest.forEach((s, i) => {
+      if (seen.has(s.log))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ingest', i, 'log'],
+          message: `log ${s.log} is used twice`,
+        });
+      seen.add(s.log);
+      if (!isValidOrigin(`${c.originPrefix}/${s.log}`))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ingest', i, 'log'],
+          message: `origin ${c.originPrefix}/${s.log} is longer than ${MAX_ORIGIN_BYTES} bytes`,
+        });
+    });
+    const { generation, retiredGenerations } = c.signingKey;
+    retiredGenerations.forEach((g, i) => {
+      if (g >= generation || retiredGenerations.indexOf(g) !== i)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['signingKey', 'retiredGenerations', i],
+          message: 'must be distinct and below signingKey.generation',
+        });
+    });
+    if (c.lambda.timeoutSeconds * 6 > 43_200)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lambda', 'timeoutSeconds'],
+        message: 'x6 exceeds the 12 h SQS visibility limit',
+      });
+  });
+
+export type DeploymentConfig = z.infer<typeof schema>;
+export type IngestSource = DeploymentConfig['ingest'][number];
+export type Witness = z.infer<typeof witness>;
+
+/** The closed list of configuration error codes. */
+export const INFRA_CONFIG_CODES = ['INFRA_CONFIG_INVALID'] as const;
+export type InfraConfigCode = (typeof INFRA_CONFIG_CODES)[number];
+
+/** A configuration that cannot be deployed; `fields` names every bad field (dotted paths). */
+export class InfraConfigError extends Error {
+  readonly code: InfraConfigCode = 'INFRA_CONFIG_INVALID';
+  readonly fields: readonly string[];
+  constructor(fields: readonly string[], message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'InfraConfigError';
+    this.fields = fields;
+  }
+}
+
+/**
+ * Validates a configuration object (parsed JSON) and applies the defaults.
+ * @throws InfraConfigError `INFRA_CONFIG_INVALID` naming every bad field
+ */
+export function parseConfig(input: unknown): DeploymentConfig {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => ({
+    path: i.path.join('.') || '(root)',
+    message: i.message,
+  }));
+  const fields = [...new Set(issues.map((i) => i.path))];
+  throw new InfraConfigError(
+    fields,
+    `invalid deployment configuration: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    { cause: parsed.error },
+  );
+}

@@ -1,0 +1,32 @@
+/**
+ * Deterministic resource names, derived from the configuration alone. The two regional stacks
+ * refer to each other by these names (never by cross-region references, which are experimental
+ * in CDK), so either stack can be synthesized and reviewed without the other deployed.
+ */
+import type { DeploymentConfig } from './config.js';
+
+export type Names = ReturnType<typeof namesOf>;
+
+/** Every physical name the stacks share. */
+export function namesOf(c: DeploymentConfig) {
+  const p = c.primary;
+  const r = c.replica;
+  return {
+    primaryStack: `${c.name}-primary`,
+    replicaStack: `${c.name}-replica`,
+    archiveBucket: `${c.name}-archive-${p.account}-${p.region}`,
+    replicaBucket: `${c.name}-replica-${r.account}-${r.region}`,
+    primaryAccessLogBucket: `${c.name}-access-logs-${p.account}-${p.region}`,
+    replicaAccessLogBucket: `${c.name}-access-logs-${r.account}-${r.region}`,
+    ingestRole: `${c.name}-ingest`,
+    auditorRole: `${c.name}-auditor`,
+    replicationRole: `${c.name}-replication`,
+    signingKeyAlias: `alias/${c.name}-signing`,
+    replicaSigningKeyAlias: `alias/${c.name}-signing-replica`,
+    replicaDataKeyAlias: `alias/${c.name}-replica-data`,
+    roleArn: (account: string, name: string) => `arn:aws:iam::${account}:role/${name}`,
+    bucketArn: (bucket: string) => `arn:aws:s3:::${bucket}`,
+    /** The store's URL as the Lambda handlers read it (AUDITLOCK_STORE). */
+    storeUrl: `s3://${c.name}-archive-${p.account}-${p.region}/${c.storePrefix}`,
+  };
+}

@@ -1,0 +1,260 @@
+/**
+ * The primary Region: the archive bucket, its keys, the ingest functions, replication into the
+ * replica bucket (which must exist first: docs/DEPLOY.md "Deploy order"), the auditor role and
+ * the alarms. The replica side is referred to by deterministic names only (names.ts).
+ */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Alias } from 'aws-cdk-lib/aws-kms';
+import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import { addAlarm, replicationMetric } from './alarms.js';
+import type { DeploymentConfig } from './config.js';
+import { IngestFunction, sourceId } from './ingest.js';
+import { dataKey, type KeyUse, signingKey } from './keys.js';
+import { LockedBucket } from './locked-bucket.js';
+import type { Names } from './names.js';
+import {
+  auditorRole,
+  ingestRole,
+  replicationRole,
+  SIGNER_KMS_ACTIONS,
+  s3ViaService,
+} from './roles.js';
+
+export type PrimaryStackProps = StackProps & {
+  readonly config: DeploymentConfig;
+  readonly names: Names;
+  readonly bundleDir: string;
+};
+
+/** Id of the one replication rule (also a dimension of the replication metrics). */
+export const REPLICATION_RULE_ID = 'archive-to-replica';
+/** S3 Replication Time Control: 99.99% of objects within 15 minutes (the only value S3 offers). */
+export const RTC_MINUTES = 15;
+
+export class PrimaryStack extends Stack {
+  readonly archive: LockedBucket;
+  readonly functions: IngestFunction[];
+
+  constructor(scope: Construct, id: string, props: PrimaryStackProps) {
+    super(scope, id, props);
+    const { config: c, names: n } = props;
+    const region = c.primary.region;
+
+    const ingest = ingestRole(this, c, n);
+    const auditor = auditorRole(this, c, n);
+    const replication = replicationRole(this, c, n);
+
+    // Operations key: log groups, the alarm topic. Services use it only for this account.
+    const sourceAccount = { StringEquals: { 'aws:SourceAccount': c.primary.account } };
+    const opsKey = dataKey(this, 'OpsKey', 'auditlock: Lambda log groups and the alarm topic', [
+      {
+        sid: 'CloudWatchLogs',
+        principal: new ServicePrincipal(`logs.${region}.amazonaws.com`),
+        actions: [
+          'kms:Encrypt',
+          'kms:Decrypt',
+          'kms:ReEncryptFrom',
+          'kms:ReEncryptTo',
+          'kms:GenerateDataKey',
+          'kms:DescribeKey',
+        ],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': `arn:aws:logs:${region}:${c.primary.account}:log-group:*`,
+          },
+        },
+      },
+      ...['cloudwatch.amazonaws.com', 's3.amazonaws.com'].map(
+        (service): KeyUse => ({
+          sid: `PublishAlarms${service.split('.')[0]}`,
+          principal: new ServicePrincipal(service),
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          conditions: sourceAccount,
+        }),
+      ),
+    ]);
+
+    // The archive's SSE-KMS key: used only through S3 in this Region, by the three roles.
+    const viaS3 = s3ViaService(region);
+    const archiveKey = dataKey(this, 'ArchiveKey', 'auditlock: SSE-KMS of the archive bucket', [
+      {
+        sid: 'IngestEncryptDecrypt',
+        principal: ingest,
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        conditions: viaS3,
+      },
+      { sid: 'AuditorDecrypt', principal: auditor, actions: ['kms:Decrypt'], conditions: viaS3 },
+      {
+        sid: 'ReplicationDecrypt',
+        principal: replication,
+        actions: ['kms:Decrypt'],
+        conditions: viaS3,
+      },
+    ]);
+    for (const [role, actions] of [
+      [ingest, ['kms:GenerateDataKey', 'kms:Decrypt']],
+      [auditor, ['kms:Decrypt']],
+      [replication, ['kms:Decrypt']],
+    ] as const)
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: 'ArchiveKeyViaS3',
+          actions: [...actions],
+          resources: [archiveKey.keyArn],
+          conditions: viaS3,
+        }),
+      );
+
+    // Signing keys: only the ingest role may Sign, and only with the current generation.
+    const current = signingKey(
+      this,
+      `SigningKeyG${c.signingKey.generation}`,
+      `auditlock: log signing key, generation ${c.signingKey.generation}`,
+      [
+        { sid: 'IngestSigns', principal: ingest, actions: [...SIGNER_KMS_ACTIONS] },
+        { sid: 'AuditorReadsPublicKey', principal: auditor, actions: ['kms:GetPublicKey'] },
+      ],
+    );
+    new Alias(this, 'SigningKeyAlias', { aliasName: n.signingKeyAlias, targetKey: current });
+    ingest.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'SignCheckpoints',
+        actions: [...SIGNER_KMS_ACTIONS],
+        resources: [current.keyArn],
+      }),
+    );
+    const publicKeys = [current.keyArn];
+    for (const g of c.signingKey.retiredGenerations) {
+      const retired = signingKey(
+        this,
+        `SigningKeyG${g}`,
+        `auditlock: retired log signing key, generation ${g}`,
+        [{ sid: 'AuditorReadsPublicKey', principal: auditor, actions: ['kms:GetPublicKey'] }],
+      );
+      publicKeys.push(retired.keyArn);
+    }
+    auditor.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReadPublicKeys',
+        actions: ['kms:GetPublicKey'],
+        resources: publicKeys,
+      }),
+    );
+
+    this.archive = new LockedBucket(this, 'Archive', {
+      bucketName: n.archiveBucket,
+      accessLogBucketName: n.primaryAccessLogBucket,
+      retentionDays: c.retentionDays,
+      encryptionKey: archiveKey,
+      legalHoldRoleArn: c.legalHoldRoleArn,
+      retentionWriterRoleArn: c.ingestNeedsPutObjectRetention
+        ? n.roleArn(c.primary.account, n.ingestRole)
+        : undefined,
+    });
+
+    const topic = new Topic(this, 'AlarmTopic', {
+      displayName: `auditlock ${c.name} alarms`,
+      masterKey: opsKey,
+      enforceSSL: true,
+    });
+    topic.addSubscription(new EmailSubscription(c.alarmEmail));
+
+    this.#replicate(c, n, replication.roleArn, topic);
+
+    this.functions = c.ingest.map(
+      (s) =>
+        new IngestFunction(this, sourceId(s), {
+          config: c,
+          names: n,
+          source: s,
+          role: ingest,
+          logKey: opsKey,
+          topic,
+          bundleDir: props.bundleDir,
+        }),
+    );
+
+    new CfnOutput(this, 'ArchiveBucketName', { value: n.archiveBucket });
+    new CfnOutput(this, 'StoreUrl', { value: n.storeUrl });
+    new CfnOutput(this, 'SigningKeyArn', {
+      value: current.keyArn,
+      description: 'set replica.signingKeyArn to this',
+    });
+    new CfnOutput(this, 'SigningKeyAliasName', { value: n.signingKeyAlias });
+    new CfnOutput(this, 'AuditorRoleArn', { value: auditor.roleArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: topic.topicArn });
+  }
+
+  /** Cross-Region Replication with RTC and metrics, and its failure / missed-threshold alarms. */
+  #replicate(c: DeploymentConfig, n: Names, roleArn: string, topic: Topic): void {
+    const cfn = this.archive.bucket.node.defaultChild as CfnBucket;
+    const crossAccount = c.replica.account !== c.primary.account;
+    cfn.replicationConfiguration = {
+      role: roleArn,
+      rules: [
+        {
+          id: REPLICATION_RULE_ID,
+          priority: 0,
+          status: 'Enabled',
+          filter: { prefix: '' },
+          // V2 configuration: delete markers are not replicated (and the policy denies deletes).
+          deleteMarkerReplication: { status: 'Disabled' },
+          sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: 'Enabled' } },
+          destination: {
+            bucket: n.bucketArn(n.replicaBucket),
+            ...(crossAccount
+              ? { account: c.replica.account, accessControlTranslation: { owner: 'Destination' } }
+              : {}),
+            encryptionConfiguration: {
+              replicaKmsKeyId: `arn:aws:kms:${c.replica.region}:${c.replica.account}:${n.replicaDataKeyAlias}`,
+            },
+            replicationTime: { status: 'Enabled', time: { minutes: RTC_MINUTES } },
+            metrics: { status: 'Enabled', eventThreshold: { minutes: RTC_MINUTES } },
+          },
+        },
+      ],
+    };
+    // S3 event notifications for the RTC events (S3 User Guide, "Replication event notifications").
+    // The topic policy names the bucket by its deterministic ARN, so there is no reference cycle.
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'S3ReplicationEvents',
+        principals: [new ServicePrincipal('s3.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          ArnEquals: { 'aws:SourceArn': n.bucketArn(n.archiveBucket) },
+          StringEquals: { 'aws:SourceAccount': c.primary.account },
+        },
+      }),
+    );
+    cfn.notificationConfiguration = {
+      topicConfigurations: [
+        { event: 's3:Replication:OperationFailedReplication', topic: topic.topicArn },
+        { event: 's3:Replication:OperationMissedThreshold', topic: topic.topicArn },
+      ],
+    };
+    const policy = topic.node.tryFindChild('Policy');
+    if (policy !== undefined) cfn.node.addDependency(policy);
+
+    const dims = {
+      source: n.archiveBucket,
+      destination: n.replicaBucket,
+      ruleId: REPLICATION_RULE_ID,
+    };
+    addAlarm(this, 'ReplicationFailedAlarm', topic, {
+      metric: replicationMetric('OperationsFailedReplication', dims, 'Sum'),
+      above: 0,
+      description: 'objects failed to replicate to the replica Region',
+    });
+    addAlarm(this, 'ReplicationLatencyAlarm', topic, {
+      metric: replicationMetric('ReplicationLatency', dims, 'Maximum'),
+      above: RTC_MINUTES * 60,
+      description: 'replication is slower than the 15-minute RTC threshold',
+    });
+  }
+}
