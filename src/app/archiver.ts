@@ -34,6 +34,7 @@ import type { Clock, ObjectStore, Signer } from '../core/ports.js';
 import { type LogHead, sealSegment } from '../core/seal.js';
 import { describeKey } from '../core/signature-policy.js';
 import { findHeadSeq, loadHead } from './head.js';
+import type { TrustedSegment } from './trusted-segment.js';
 
 export type ArchiverOptions = {
   readonly store: ObjectStore;
@@ -61,6 +62,11 @@ export type ArchiverOptions = {
   /** Attempts for a put or sign that fails with a retryable error (after the SDK's own retries). */
   readonly retryAttempts?: number;
   readonly retryBaseMs?: number;
+  /**
+   * Called once by {@link Archiver.open} with the verified head segment (not for a new log), so a
+   * caller can derive state from it (e.g. a Kinesis watermark) without reading it again.
+   */
+  readonly onOpenHead?: (head: TrustedSegment) => void;
   /** Called after each segment is stored; for metrics and acknowledgements. */
   readonly onStored?: (info: StoredInfo) => void;
   /** Called when a put is retried or a race is lost; for metrics and logs. */
@@ -124,7 +130,9 @@ type Pending = {
 };
 
 export class Archiver {
-  readonly #o: Required<Omit<ArchiverOptions, 'onStored' | 'onRetry' | 'origin' | 'trustedKeys'>> &
+  readonly #o: Required<
+    Omit<ArchiverOptions, 'onStored' | 'onRetry' | 'onOpenHead' | 'origin' | 'trustedKeys'>
+  > &
     ArchiverOptions;
   readonly #trusted: readonly TrustedKey[];
   readonly #keyChange: KeyChange | undefined;
@@ -170,13 +178,14 @@ export class Archiver {
     };
     const trusted = withOwnKey(options.trustedKeys ?? [], own);
     const seq = await findHeadSeq(options.store, options.log);
-    const { head, signedBy } = await loadHead(
+    const { head, signedBy, segment } = await loadHead(
       options.store,
       options.log,
       seq,
       options.origin,
       trusted,
     );
+    if (segment) options.onOpenHead?.(segment);
     const keyChange =
       signedBy.length > 0 && !signedBy.some((k) => bytesEqual(k.spki, own.spki))
         ? {

@@ -9,7 +9,7 @@ import { segmentKey } from '../core/layout.js';
 import type { TrustedKey } from '../core/note.js';
 import type { ObjectStore } from '../core/ports.js';
 import { emptyHead, type LogHead } from '../core/seal.js';
-import { readTrustedSegment } from './trusted-segment.js';
+import { readTrustedSegment, type TrustedSegment } from './trusted-segment.js';
 
 /**
  * Sequence number of the last segment of `log`, or -1 if it has none. Starts probing from
@@ -42,6 +42,8 @@ export type LoadedHead = {
   readonly head: LogHead;
   /** Trusted keys whose signatures on the head were accepted; empty for a new log. */
   readonly signedBy: readonly TrustedKey[];
+  /** The verified head segment; undefined for a new log. */
+  readonly segment: TrustedSegment | undefined;
 };
 
 /**
@@ -67,7 +69,7 @@ export async function loadHead(
         'ORIGIN_REQUIRED',
         `log ${log} in ${store.location} is new: an origin is required`,
       );
-    return { head: emptyHead(origin), signedBy: [] };
+    return { head: emptyHead(origin), signedBy: [], segment: undefined };
   }
   const trusted = await readTrustedSegment(store, log, seq, trustedKeys);
   const { checkpoint: cp, header } = trusted.seg;
@@ -87,5 +89,6 @@ export async function loadHead(
       lastSealedAt: parseTimestamp(cp.sealedAt),
     },
     signedBy: trusted.signedBy,
+    segment: trusted,
   };
 }

@@ -2,11 +2,19 @@
  * Lambda configuration, from environment variables, validated once per execution environment.
  * A wrong setting fails the first invocation with a ConfigurationError naming the variable.
  */
+import { createPublicKey } from 'node:crypto';
 // Namespace import: the same API, and lets bundlers tree-shake zod (no locales in the Lambdas).
 import * as z from 'zod';
 import { DEFAULTS } from '../app/archiver.js';
-import { ConfigurationError } from '../core/errors.js';
+import { isValidOrigin, MAX_ORIGIN_BYTES } from '../core/checkpoint.js';
+import { fromBase64 } from '../core/encoding.js';
+import { AuditlockError, ConfigurationError } from '../core/errors.js';
+import { assertP256Spki, parseVerifierKey } from '../core/key-id.js';
 import { LOG_NAME_RE } from '../core/layout.js';
+import type { TrustedKey } from '../core/note.js';
+
+/** Longest log name (LOG_NAME_RE): lane logs are `<AUDITLOCK_LOG>.<lane>` up to this length. */
+const MAX_LOG_NAME = 63;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -19,11 +27,16 @@ const schema = z.object({
   AUDITLOCK_PRIVATE_KEY_PEM: z.string().min(1).optional(),
   /** Base log name; lanes append `.<lane>`. */
   AUDITLOCK_LOG: z.string().regex(LOG_NAME_RE).default('default'),
-  /** Origin prefix; each log's origin is `<prefix>/<log name>`. Must be unique to this deployment. */
-  AUDITLOCK_ORIGIN_PREFIX: z
-    .string()
-    .min(1)
-    .regex(/^[^\s+]+$/),
+  /**
+   * Origin prefix; each log's origin is `<prefix>/<log name>`. Must be unique to this deployment,
+   * and `<prefix>/<log name>` a valid origin (checkpoint.ts isValidOrigin) for every log name.
+   */
+  AUDITLOCK_ORIGIN_PREFIX: z.string().min(1),
+  /**
+   * Public keys, besides the signing key, whose signature on a log's head lets this deployment
+   * continue it (key rotation: the previous key). SPKI PEM blocks and/or C2SP vkey lines.
+   */
+  AUDITLOCK_TRUSTED_KEYS: z.string().optional(),
   /**
    * `source`: one log per source lane (Kinesis shard, SQS FIFO message group), hashed into
    * AUDITLOCK_LANE_COUNT lanes when set. `single`: everything into one log (Kinesis still uses one
@@ -41,11 +54,15 @@ const schema = z.object({
   AUDITLOCK_COMPRESS: z.enum(['identity', 'gzip']).default('identity'),
 });
 
-export type LambdaConfig = z.infer<typeof schema>;
+export type LambdaConfig = z.infer<typeof schema> & {
+  /** AUDITLOCK_TRUSTED_KEYS, parsed (empty when unset). */
+  readonly trustedKeys: readonly TrustedKey[];
+};
 
 /**
  * Reads and checks the configuration.
- * @throws ConfigurationError `LAMBDA_CONFIG_INVALID` naming every bad variable
+ * @throws ConfigurationError `LAMBDA_CONFIG_INVALID` naming every bad variable (an origin prefix
+ *   that would give an invalid origin, an unreadable trusted key included)
  */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): LambdaConfig {
   const parsed = schema.safeParse(env);
@@ -62,5 +79,64 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LambdaConfig {
       'LAMBDA_CONFIG_INVALID',
       'set exactly one of AUDITLOCK_KMS_KEY_ID and AUDITLOCK_PRIVATE_KEY_PEM',
     );
-  return c;
+  checkOriginPrefix(c.AUDITLOCK_ORIGIN_PREFIX, c.AUDITLOCK_LOG);
+  return { ...c, trustedKeys: parseTrustedKeys(c.AUDITLOCK_TRUSTED_KEYS ?? '') };
+}
+
+/**
+ * Every origin this deployment can sign under is `<prefix>/<log name>`: check the base log's, and
+ * that the longest lane log name still fits, so a bad prefix fails here and not at a first write.
+ */
+function checkOriginPrefix(prefix: string, log: string): void {
+  const longest = `${prefix}/${'x'.repeat(MAX_LOG_NAME)}`;
+  if (!isValidOrigin(`${prefix}/${log}`) || !isValidOrigin(longest))
+    throw new ConfigurationError(
+      'LAMBDA_CONFIG_INVALID',
+      `invalid Lambda configuration: AUDITLOCK_ORIGIN_PREFIX ${JSON.stringify(prefix)} does not give valid origins: "<prefix>/<log name>" must have no whitespace, '+' or control characters and at most ${MAX_ORIGIN_BYTES} UTF-8 bytes for log names up to ${MAX_LOG_NAME} characters`,
+    );
+}
+
+const PEM_BLOCK_RE = /-----BEGIN ([A-Z0-9 ]+)-----([^-]*)-----END \1-----/g;
+
+/**
+ * AUDITLOCK_TRUSTED_KEYS: SPKI PEM blocks (`PUBLIC KEY`) and C2SP vkey lines, separated by white
+ * space. A vkey's name must be the signed-note key name, which for auditlock is the log's origin.
+ * @throws ConfigurationError `LAMBDA_CONFIG_INVALID` naming the bad entry
+ */
+export function parseTrustedKeys(text: string): TrustedKey[] {
+  const bad = (what: string, cause?: unknown): never => {
+    const why = cause instanceof AuditlockError ? ` (${cause.code}: ${cause.message})` : '';
+    throw new ConfigurationError(
+      'LAMBDA_CONFIG_INVALID',
+      `invalid Lambda configuration: AUDITLOCK_TRUSTED_KEYS: ${what}${why}`,
+      { cause },
+    );
+  };
+  const keys: TrustedKey[] = [];
+  for (const [n, m] of [...text.matchAll(PEM_BLOCK_RE)].entries()) {
+    if (m[1] !== 'PUBLIC KEY') bad(`PEM block ${n + 1} is ${m[1]}, expected PUBLIC KEY`);
+    let spki: Uint8Array;
+    try {
+      spki = fromBase64((m[2] ?? '').replace(/\s+/g, ''));
+      assertP256Spki(spki);
+      // The structure check does not place the point on the curve; node:crypto does.
+      createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    } catch (cause) {
+      return bad(`PEM block ${n + 1} is not a P-256 public key`, cause);
+    }
+    keys.push({ spki, label: `AUDITLOCK_TRUSTED_KEYS PEM ${n + 1}` });
+  }
+  const rest = text.replace(PEM_BLOCK_RE, ' ').split(/\s+/).filter(Boolean);
+  for (const word of rest) {
+    try {
+      const { name, spki } = parseVerifierKey(word);
+      keys.push({ spki, name, label: `AUDITLOCK_TRUSTED_KEYS ${name}` });
+    } catch (cause) {
+      bad(
+        `${JSON.stringify(word.length > 40 ? `${word.slice(0, 40)}…` : word)} is neither a PUBLIC KEY PEM block nor a vkey`,
+        cause,
+      );
+    }
+  }
+  return keys;
 }

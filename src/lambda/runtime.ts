@@ -7,7 +7,10 @@
  *    validation is archived as a quarantined entry (never dropped, never blocking the queue);
  * 2. records that may be redeliveries are checked against the log (Kinesis: sequence number at or
  *    below the shard log's watermark; SQS: ApproximateReceiveCount > 1 and the delivery id found in
- *    recently sealed segments) and skipped if already archived;
+ *    recently sealed segments) and skipped if already archived. Only trusted segments count (the
+ *    archiver's trusted keys, app/trusted-segment.ts): a forged segment never makes a real record
+ *    look archived. A delivery id seen twice in one invocation (a redelivered SQS message in the
+ *    same batch) is archived once, and each of its records succeeds only if that copy is stored;
  * 3. when the remaining time falls below the reserve, no further record is started;
  * 4. everything started is flushed, and a record counts as processed only when all of its entries
  *    are durably stored. The rest are reported as failures, to be retried by Lambda.
@@ -15,9 +18,15 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Archiver, type Receipt } from '../app/archiver.js';
-import { deliveriesIn, findDelivered, findDeliveredBackward } from '../app/delivered.js';
+import {
+  type DeliveryRef,
+  deliveriesIn,
+  findDelivered,
+  findDeliveredBackward,
+  type LookupOptions,
+} from '../app/delivered.js';
 import { findHeadSeq } from '../app/head.js';
-import { segmentKey } from '../core/layout.js';
+import { AuditlockError } from '../core/errors.js';
 import type { Clock, ObjectStore, Signer } from '../core/ports.js';
 import type { SourceKind, SourceRecord } from '../sources/types.js';
 import type { LambdaConfig } from './config.js';
@@ -58,6 +67,8 @@ type Started = {
   readonly lane: Lane;
   /** False once any of its entries could not be submitted or stored. */
   ok: boolean;
+  /** Earlier records of this invocation whose entries stand for some of this one's items. */
+  readonly dependsOn: Started[];
   /** Entries submitted, and how many of them quarantined. */
   entries: number;
   quarantined: number;
@@ -108,13 +119,21 @@ export class IngestRuntime {
   }
 
   async #openLane(log: string): Promise<Lane> {
-    const { config, store, signer, clock, metrics } = this.#d;
+    const { config, store, signer, clock, metrics, logger } = this.#d;
+    let kinesisWatermark: bigint | undefined;
     const archiver = await Archiver.open({
       store,
       signer,
       clock,
       log,
       origin: `${config.AUDITLOCK_ORIGIN_PREFIX}/${log}`,
+      trustedKeys: config.trustedKeys,
+      // The watermark comes from the verified head the archiver has just read: no second read.
+      onOpenHead: (head) => {
+        kinesisWatermark = highestKinesisSequence(
+          deliveriesIn(head.entries, `segment ${head.seg.checkpoint.seq} of ${log}`),
+        );
+      },
       encoding: config.AUDITLOCK_COMPRESS,
       maxEvents: config.AUDITLOCK_MAX_EVENTS,
       maxBytes: config.AUDITLOCK_MAX_BYTES,
@@ -139,21 +158,27 @@ export class IngestRuntime {
         });
       },
     });
-    return { log, archiver, kinesisWatermark: await this.#watermark(log, archiver) };
+    if (archiver.keyChange)
+      logger.warn('continuing a log signed by another trusted key', {
+        log,
+        detail: archiver.keyChange.message,
+      });
+    return { log, archiver, kinesisWatermark };
   }
 
-  /** The highest Kinesis sequence number in the log's newest segment (one read, on open). */
-  async #watermark(log: string, archiver: Archiver): Promise<bigint | undefined> {
-    const headSeq = archiver.head.nextSeq - 1;
-    if (headSeq < 0) return undefined;
-    const bytes = await this.#d.store.get(segmentKey(log, headSeq));
-    let max: bigint | undefined;
-    for (const d of bytes ? deliveriesIn(bytes) : []) {
-      if (d.source !== 'kinesis') continue;
-      const seq = BigInt(d.id.split('#')[0] as string);
-      if (max === undefined || seq > max) max = seq;
-    }
-    return max;
+  /** Lookup options for `lane`: its archiver's trusted keys; skipped segments are logged. */
+  #lookup(lane: Lane): LookupOptions {
+    return {
+      trustedKeys: lane.archiver.trustedKeys,
+      onUntrusted: (seq, error) => {
+        this.#d.metrics.addMetric('UntrustedSegments', MetricUnit.Count, 1);
+        this.#d.logger.error('untrusted segment ignored by the redelivery lookup', {
+          log: lane.log,
+          seq,
+          error: describeError(error),
+        });
+      },
+    };
   }
 
   /** Archives the records of one invocation; see the module comment. */
@@ -173,6 +198,8 @@ export class IngestRuntime {
     // every record), then look up every possible redelivery of this batch at once.
     const laneOf = await this.#lanesOf(kind, records);
     const archived = await this.#alreadyArchived(kind, records, laneOf);
+    // Delivery keys submitted in this invocation, per lane, and the record that submitted each.
+    const submitted = new Map<Lane, Map<string, Started>>();
     for (const [i, record] of records.entries()) {
       if (remainingMs() < config.AUDITLOCK_TIME_RESERVE_MS) {
         deferred = records.length - i;
@@ -186,14 +213,22 @@ export class IngestRuntime {
         continue;
       }
       lanesUsed.add(lane);
-      const items =
-        archived.size === 0
-          ? record.items
-          : record.items.filter(
-              (it) => !(it.delivery.id && archived.has(deliveryKey(it.delivery))),
-            );
+      const s: Started = { record, lane, ok: true, dependsOn: [], entries: 0, quarantined: 0 };
+      const inBatch = submitted.get(lane) ?? new Map<string, Started>();
+      submitted.set(lane, inBatch);
+      const items = record.items.filter((it) => {
+        if (!it.delivery.id) return true;
+        const k = deliveryKey(it.delivery);
+        if (archived.has(k)) return false;
+        const earlier = inBatch.get(k);
+        if (earlier === undefined) {
+          inBatch.set(k, s);
+          return true;
+        }
+        if (earlier !== s && !s.dependsOn.includes(earlier)) s.dependsOn.push(earlier);
+        return false;
+      });
       skipped += record.items.length - items.length;
-      const s: Started = { record, lane, ok: true, entries: 0, quarantined: 0 };
       const fail = () => {
         s.ok = false;
       };
@@ -209,7 +244,7 @@ export class IngestRuntime {
           pending.push(handle.stored);
         }
       } catch (err) {
-        logger.error('cannot submit record', { error: String(err) });
+        logger.error('cannot submit record', { error: describeError(err) });
         fail();
       }
       started.push(s);
@@ -218,6 +253,8 @@ export class IngestRuntime {
     await Promise.allSettled(pending);
     let storedCount = 0;
     let quarantined = 0;
+    // In input order, so a record's dependencies have their final outcome before it is judged.
+    for (const s of started) if (s.dependsOn.some((d) => !d.ok)) s.ok = false;
     for (const { record, lane, ok, entries, quarantined: q } of started) {
       if (!ok) {
         failed.push(record);
@@ -261,7 +298,7 @@ export class IngestRuntime {
           byLog.set(log, await this.#lane(log));
         } catch (err) {
           byLog.set(log, undefined);
-          this.#d.logger.error('cannot open log', { log, error: String(err) });
+          this.#d.logger.error('cannot open log', { log, error: describeError(err) });
         }
       }
       const lane = byLog.get(log);
@@ -331,15 +368,22 @@ export class IngestRuntime {
             source,
             ids,
             (ds) => {
-              const seqs = ds
-                .filter((d) => d.source === 'kinesis')
-                .map((d) => BigInt(d.id.split('#')[0] as string));
-              return seqs.length === 0 || seqs.some((q) => q >= low);
+              const highest = highestKinesisSequence(ds);
+              return highest === undefined || highest >= low;
             },
+            this.#lookup(lane),
           );
         } else {
           const since = this.#d.clock.now() - this.#d.config.AUDITLOCK_DEDUP_WINDOW_SECONDS * 1000;
-          hits = await findDelivered(this.#d.store, lane.log, headSeq, source, ids, since);
+          hits = await findDelivered(
+            this.#d.store,
+            lane.log,
+            headSeq,
+            source,
+            ids,
+            since,
+            this.#lookup(lane),
+          );
         }
         for (const id of hits) found.add(`${source}:${id}`);
       }
@@ -350,6 +394,33 @@ export class IngestRuntime {
 
 function deliveryKey(d: { source: string; id?: string | undefined }): string {
   return `${d.source}:${d.id}`;
+}
+
+/**
+ * Kinesis delivery ids are `<sequence number>` or `<sequence number>#<index>` (sources/kinesis.ts);
+ * a quarantined record may carry any text there, which is no sequence number and is ignored.
+ */
+const KINESIS_ID_RE = /^(0|[1-9][0-9]{0,127})(#(0|[1-9][0-9]{0,9}))?$/;
+
+/** The highest Kinesis sequence number among `deliveries`, if any. */
+function highestKinesisSequence(deliveries: readonly DeliveryRef[]): bigint | undefined {
+  let max: bigint | undefined;
+  for (const d of deliveries) {
+    if (d.source !== 'kinesis') continue;
+    const m = KINESIS_ID_RE.exec(d.id);
+    if (!m) continue;
+    const seq = BigInt(m[1] as string); // a decimal digit string: cannot throw
+    if (max === undefined || seq > max) max = seq;
+  }
+  return max;
+}
+
+/** An error for structured logs: its code, kind and message (never a bare `[object Object]`). */
+function describeError(err: unknown): { name: string; code?: string; message: string } | string {
+  if (err instanceof AuditlockError)
+    return { name: err.name, code: err.code, message: err.message };
+  if (err instanceof Error) return { name: err.name, message: err.message };
+  return String(err);
 }
 
 function sortByInput(records: readonly SourceRecord[], failed: SourceRecord[]): SourceRecord[] {
