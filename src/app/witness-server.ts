@@ -4,7 +4,7 @@
  * beyond); the answer is what the witness use case decides (200 cosignature lines, 400, 403, 404,
  * 409 `text/x.tlog.size`, 422), 503 for a transient storage or signer failure, 500 otherwise.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StorageError } from '../core/errors.js';
 import { MAX_REQUEST_BYTES, type WitnessClient } from '../core/witness-protocol.js';

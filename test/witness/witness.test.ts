@@ -110,7 +110,8 @@ describe('tlog-witness add-checkpoint outcomes', () => {
 
     const good = parseAddCheckpoint(await requestBody(log, 4));
     const tampered = good.proof.map((h) => h.slice());
-    (tampered[0] as Uint8Array)[0] ^= 1;
+    const first = tampered[0] as Uint8Array;
+    first[0] = (first[0] as number) ^ 1;
     const bad = await witness.handle(formatAddCheckpoint({ ...good, proof: tampered }));
     expect([bad.response.status, bad.code]).toEqual([422, 'PROOF_INVALID']);
     const short = await witness.handle(
