@@ -17,6 +17,8 @@ export type BuildOptions = {
   readonly bundleDir?: string;
   /** Run the cdk-nag packs (default true); `app.synth()` then throws on unacknowledged findings. */
   readonly nag?: boolean;
+  /** Register the acknowledgements of nag.ts (default true; false shows what they cover). */
+  readonly acknowledge?: boolean;
   readonly appProps?: AppProps;
 };
 
@@ -54,7 +56,7 @@ export function buildApp(config: DeploymentConfig, options: BuildOptions = {}): 
   if (options.nag ?? true) {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     Validations.of(app).addPlugins(new NIST80053R5Checks(app));
-    acknowledgeFindings({ config, names, primary, replica });
+    if (options.acknowledge ?? true) acknowledgeFindings({ config, names, primary, replica });
   }
   return { app, primary, replica };
 }
