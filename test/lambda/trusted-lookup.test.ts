@@ -13,9 +13,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FolderStore } from '../../src/adapters/folder-store.js';
+import { deliveriesIn } from '../../src/app/delivered.js';
 import { verifyStore } from '../../src/app/verify.js';
 import { decodeBody, splitEntries } from '../../src/core/body-codec.js';
-import { StorageError } from '../../src/core/errors.js';
+import { InputError, StorageError } from '../../src/core/errors.js';
 import type { Finding } from '../../src/core/findings.js';
 import { formatVerifierKey } from '../../src/core/key-id.js';
 import { segmentKey } from '../../src/core/layout.js';
@@ -210,6 +211,51 @@ describe('redelivery lookups trust only verified segments', () => {
     expect(result.skippedRedeliveries).toBe(0);
     expect(ids(result.failed)).toEqual([6, 7, 8].map(kinesisId));
     expect(await store.exists(segmentKey(log, 2))).toBe(false);
+  });
+});
+
+describe('stored bytes reach no raw JSON.parse or BigInt', () => {
+  it('Kinesis: a quarantined record whose id is no sequence number does not stop the shard log from opening', async () => {
+    // Prepare: a malformed record (sequence number "abc") is quarantined with delivery id "abc".
+    const { store } = await folder();
+    const key = makeKey();
+    const malformed: SourceRecord = {
+      itemIdentifier: 'abc',
+      lane: 'shardId-000000000000',
+      maybeRedelivered: false,
+      items: [
+        {
+          ok: false,
+          raw: new TextEncoder().encode('{}'),
+          error: new InputError('RECORD_INVALID', 'kinesis record abc: bad sequence number'),
+          delivery: { source: 'kinesis', id: 'abc' },
+        },
+      ],
+    };
+    await runtime(store, key).process('kinesis', [kinesisRecord(0), malformed], plenty);
+    // Act: a new environment opens the shard log (its watermark comes from the head).
+    const result = await runtime(store, key).process('kinesis', [kinesisRecord(1)], plenty);
+    // Assess
+    expect(result.failed).toEqual([]);
+    expect((await entriesOf(store)).map((e) => e.delivery?.id)).toEqual([
+      kinesisId(0),
+      'abc',
+      kinesisId(1),
+    ]);
+  });
+
+  it('an entry that is not JSON is a coded ENTRY_INVALID, not a SyntaxError', () => {
+    const bad = [
+      new TextEncoder().encode('{"delivery":'),
+      new TextEncoder().encode('{"delivery":7}'),
+    ];
+    for (const e of bad)
+      expect(() => deliveriesIn([e], 'segment 0')).toThrow(
+        expect.objectContaining({ code: 'ENTRY_INVALID' }),
+      );
+    expect(
+      deliveriesIn([new TextEncoder().encode('{"delivery":{"source":"sqs","id":"m"}}')], 's'),
+    ).toEqual([{ source: 'sqs', id: 'm' }]);
   });
 });
 
