@@ -7,21 +7,30 @@
  * checksum are checked too.
  */
 import PQueue from 'p-queue';
+import { AuditlockError } from '../core/errors.js';
 import type { Finding, FindingSink } from '../core/findings.js';
-import { classifyKey, segmentPrefix } from '../core/layout.js';
+import { BUNDLE_MANIFEST_KEY, classifyKey, segmentPrefix } from '../core/layout.js';
 import { type LogSummary, LogVerifier, type LogVerifyOptions } from '../core/log-verifier.js';
 import {
   isVersionedStore,
   type ObjectStore,
   type ObjectVersion,
+  type ReadOptions,
   type VersionedObjectStore,
   type VersionMetadata,
 } from '../core/ports.js';
-import { readBundleManifest } from './bundle-manifest.js';
+import { MAX_SEGMENT_BYTES } from '../core/segment.js';
+import { type BundleManifest, checkBundleManifest, readBundleManifest } from './bundle-manifest.js';
 
 export type VerifyStoreOptions = Omit<LogVerifyOptions, 'firstSeq'> & {
   /** Only these logs; by default every log found. */
   readonly logs?: readonly string[] | undefined;
+  /**
+   * The store is an evidence bundle: read `bundle.json` (FORMAT.md §7) for where each log's range
+   * starts, and check the stored ranges against it. Without this, `bundle.json` is an unexpected
+   * object and a log missing its first segments has a gap.
+   */
+  readonly bundle?: boolean | undefined;
   /** Parallel downloads (default 8). */
   readonly concurrency?: number | undefined;
   /** Called for every finding as it is found. */
@@ -35,11 +44,15 @@ export type VerifyStoreResult = {
   /** Number of findings, store-level ones (unexpected objects) included. */
   readonly findings: number;
   readonly ok: boolean;
+  /** Objects under `<log>/witness/`: reserved for cosignatures, not checked by this version. */
+  readonly witnessObjects: number;
 };
 
 /** One key as listed, with what is to be verified of it. */
 type Listed = {
   readonly key: string;
+  /** Size the listing reports (of the version to read, on versioned stores). */
+  readonly size: number;
   /** Version to read; undefined on stores without versions. */
   readonly versionId?: string | undefined;
   /** Findings about the key's versions, reported before its content. */
@@ -48,11 +61,20 @@ type Listed = {
   readonly readable: boolean;
 };
 
-type Fetched = { bytes: Uint8Array | undefined; meta: VersionMetadata | undefined };
+/** What one download gave: bytes (or why not), and on versioned stores the version's metadata. */
+type Fetched = {
+  readonly bytes: Uint8Array | undefined;
+  readonly error?: AuditlockError | undefined;
+  readonly versioned: boolean;
+  readonly meta: VersionMetadata | undefined;
+  readonly metaError?: AuditlockError | undefined;
+};
 
 /**
- * Verifies every object in `store`. Findings go to `onFinding`; nothing throws for bad data.
- * @throws StorageError / ConfigurationError when the store itself cannot be listed or read.
+ * Verifies every object in `store`. Findings go to `onFinding`; nothing throws for bad data: an
+ * object too large to be a segment or that cannot be read is a finding, and the run goes on.
+ * @throws StorageError / ConfigurationError when the store itself cannot be listed.
+ * @throws programming errors (anything but an AuditlockError) as they are, never as findings.
  */
 export async function verifyStore(
   store: ObjectStore,
@@ -63,7 +85,9 @@ export async function verifyStore(
     findings++;
     opts.onFinding?.(f);
   };
-  const manifest = await readBundleManifest(store, sink);
+  const manifest: BundleManifest | undefined = opts.bundle
+    ? await readBundleManifest(store, sink)
+    : undefined;
   const summaries: LogSummary[] = [];
   let current: { name: string; verifier: LogVerifier } | undefined;
   const switchTo = (name: string | undefined): LogVerifier | undefined => {
@@ -79,6 +103,7 @@ export async function verifyStore(
   const prefixes = wanted ? wanted.map(segmentPrefix) : [''];
   let segments = 0;
   let bytes = 0;
+  let witnessObjects = 0;
   for (const [i, prefix] of prefixes.entries()) {
     // A requested log gets a summary (and LOG_EMPTY) even when it has no segments at all.
     if (wanted) switchTo(wanted[i]);
@@ -88,26 +113,58 @@ export async function verifyStore(
       opts.concurrency ?? 8,
     )) {
       const kind = classifyKey(listed.key);
-      if (kind.kind === 'bundle-manifest') continue;
+      if (kind.kind === 'bundle-manifest' && opts.bundle) continue;
+      if (kind.kind === 'witness') {
+        witnessObjects++;
+        continue;
+      }
       if (kind.kind !== 'segment') {
         sink({
           code: 'UNEXPECTED_OBJECT',
           key: listed.key,
-          detail: `${listed.key} is not a segment of any log`,
+          detail:
+            kind.kind === 'bundle-manifest'
+              ? `${BUNDLE_MANIFEST_KEY} (an evidence-bundle manifest) is ignored unless the store is verified as a bundle (--bundle)`
+              : `${listed.key} is not a segment of any log`,
         });
         continue;
       }
       const verifier = switchTo(kind.log) as LogVerifier;
-      for (const f of listed.versionFindings) sink({ ...f, log: kind.log, seq: kind.seq });
+      const at = { key: listed.key, seq: kind.seq };
+      for (const f of listed.versionFindings) verifier.report(f.code, f.detail, at);
       if (!listed.readable) {
-        verifier.skipSegment(listed.key, kind.seq, 'no readable version (only delete markers)');
+        verifier.skipSegment(
+          listed.key,
+          kind.seq,
+          'OBJECT_UNREADABLE',
+          'no readable version (only delete markers)',
+        );
         continue;
       }
-      const data = (await fetched) as Fetched;
+      if (fetched === undefined) {
+        verifier.skipSegment(listed.key, kind.seq, 'OBJECT_TOO_LARGE', tooLarge(listed.size));
+        continue;
+      }
+      const data = await fetched;
       if (data.bytes === undefined) {
-        verifier.skipSegment(listed.key, kind.seq, 'listed but could not be read');
+        const err = data.error;
+        if (err?.code === 'OBJECT_TOO_LARGE')
+          verifier.skipSegment(listed.key, kind.seq, 'OBJECT_TOO_LARGE', err.message);
+        else
+          verifier.skipSegment(
+            listed.key,
+            kind.seq,
+            'OBJECT_UNREADABLE',
+            err ? `${err.code}: ${err.message}` : 'listed but gone when read',
+          );
         continue;
       }
+      if (data.versioned && data.meta === undefined)
+        verifier.report(
+          'VERSION_METADATA_MISSING',
+          `no lock mode, retain-until or checksum for version ${listed.versionId}${data.metaError ? ` (${data.metaError.code}: ${data.metaError.message})` : ''}: retention and checksum are not checked`,
+          at,
+        );
       verifier.addSegment(listed.key, kind.seq, data.bytes, data.meta);
       segments++;
       bytes += data.bytes.length;
@@ -116,7 +173,43 @@ export async function verifyStore(
     }
   }
   switchTo(undefined);
-  return { logs: summaries, findings, ok: findings === 0 };
+  checkStore(summaries, opts, manifest, wanted, sink);
+  return { logs: summaries, findings, ok: findings === 0, witnessObjects };
+}
+
+/** Store-level findings once every log is done: emptiness, origins, checkpoints, the manifest. */
+function checkStore(
+  logs: readonly LogSummary[],
+  opts: VerifyStoreOptions,
+  manifest: BundleManifest | undefined,
+  wanted: readonly string[] | undefined,
+  sink: FindingSink,
+): void {
+  if (logs.length === 0 && !opts.allowEmpty)
+    sink({ code: 'LOG_EMPTY', detail: 'the store holds no segment of any log' });
+  const owner = new Map<string, string>();
+  for (const l of logs) {
+    if (l.origin === undefined) continue;
+    const first = owner.get(l.origin);
+    if (first === undefined) owner.set(l.origin, l.log);
+    else
+      sink({
+        code: 'ORIGIN_DUPLICATE',
+        log: l.log,
+        detail: `origin ${JSON.stringify(l.origin)} is also the origin of log ${first}`,
+      });
+  }
+  for (const cp of opts.trustedCheckpoints ?? [])
+    if (!owner.has(cp.origin))
+      sink({
+        code: 'CHECKPOINT_UNMATCHED',
+        detail: `a trusted checkpoint (tree size ${cp.treeSize}) has origin ${JSON.stringify(cp.origin)}, the origin of no verified log`,
+      });
+  if (manifest) checkBundleManifest(manifest, logs, wanted, sink);
+}
+
+function tooLarge(size: number): string {
+  return `listed at ${size} bytes, over the ${MAX_SEGMENT_BYTES}-byte segment limit; not downloaded`;
 }
 
 /**
@@ -141,7 +234,7 @@ function release(bytes: Uint8Array): void {
 async function* list(store: ObjectStore, prefix: string): AsyncGenerator<Listed> {
   if (!isVersionedStore(store)) {
     for await (const o of store.list(prefix))
-      yield { key: o.key, versionFindings: [], readable: true };
+      yield { key: o.key, size: o.size, versionFindings: [], readable: true };
     return;
   }
   let group: ObjectVersion[] = [];
@@ -176,6 +269,7 @@ function describeVersions(versions: ObjectVersion[]): Listed {
   const original = real[0];
   return {
     key,
+    size: original?.size ?? 0,
     versionId: original?.versionId,
     versionFindings: findings,
     readable: original !== undefined,
@@ -193,22 +287,48 @@ export function oldestFirst(versions: readonly ObjectVersion[]): ObjectVersion[]
     .map((x) => x.v);
 }
 
+/**
+ * Downloads one listed segment, at most {@link MAX_SEGMENT_BYTES}. A coded failure (the store's
+ * StorageError, ConfigurationError…) becomes part of the result, to be reported as a finding for
+ * that object; anything else is a bug and rejects.
+ */
 async function fetchOne(store: ObjectStore, listed: Listed): Promise<Fetched> {
+  const bound: ReadOptions = { maxBytes: MAX_SEGMENT_BYTES };
   if (listed.versionId !== undefined && isVersionedStore(store)) {
     const vs: VersionedObjectStore = store;
-    const [bytes, meta] = await Promise.all([
-      vs.getVersion(listed.key, listed.versionId),
-      vs.describeVersion(listed.key, listed.versionId),
+    const [read, described] = await Promise.all([
+      coded(vs.getVersion(listed.key, listed.versionId, bound)),
+      coded(vs.describeVersion(listed.key, listed.versionId)),
     ]);
-    return { bytes, meta };
+    return {
+      bytes: read.value,
+      error: read.error,
+      versioned: true,
+      meta: described.value,
+      metaError: described.error,
+    };
   }
-  return { bytes: await store.get(listed.key), meta: undefined };
+  // Until every adapter declares ReadOptions on get (ports.ts), pass them through a wider type.
+  const get: (key: string, options?: ReadOptions) => Promise<Uint8Array | undefined> =
+    store.get.bind(store);
+  const read = await coded(get(listed.key, bound));
+  return { bytes: read.value, error: read.error, versioned: false, meta: undefined };
+}
+
+/** Settles `p`, keeping a coded error as a value. @throws anything that is not an AuditlockError */
+async function coded<T>(p: Promise<T>): Promise<{ value?: T; error?: AuditlockError }> {
+  try {
+    return { value: await p };
+  } catch (err) {
+    if (err instanceof AuditlockError) return { error: err };
+    throw err;
+  }
 }
 
 /**
  * Yields listed keys in order with a promise of their content, fetching up to `concurrency`
- * segments in parallel and at most twice that far ahead. Keys that are not segments, or have no
- * readable version, are never downloaded.
+ * segments in parallel and at most twice that far ahead. Keys that are not segments, have no
+ * readable version, or are listed larger than any segment can be, are never downloaded.
  */
 async function* prefetch(
   store: ObjectStore,
@@ -219,7 +339,11 @@ async function* prefetch(
   const window: { listed: Listed; fetched: Promise<Fetched> | undefined }[] = [];
   for await (const listed of listing) {
     let fetched: Promise<Fetched> | undefined;
-    if (listed.readable && classifyKey(listed.key).kind === 'segment') {
+    if (
+      listed.readable &&
+      listed.size <= MAX_SEGMENT_BYTES &&
+      classifyKey(listed.key).kind === 'segment'
+    ) {
       fetched = queue.add(() => fetchOne(store, listed)) as Promise<Fetched>;
       fetched.catch(() => {}); // surfaced when awaited, in order
     }

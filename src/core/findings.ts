@@ -1,6 +1,11 @@
 /**
  * Verification findings: every problem the verifier can report, with a stable code. Codes are part
- * of the public interface (scripts and dashboards match on them); never rename one.
+ * of the public interface (scripts and dashboards match on them); never rename one. Each code has
+ * a row in docs/FORMAT.md §5 saying exactly when it applies.
+ *
+ * A finding is always about stored data (or what the store says about it). Wrong input from the
+ * user (an unreadable trusted-keys file, a checkpoint not signed by a trusted key) is a coded
+ * error with exit status 2 instead, and a programming error is never turned into a finding.
  */
 export const FINDING_CODES = {
   SEGMENT_MALFORMED: 'the object is not a well-formed segment',
@@ -27,18 +32,31 @@ export const FINDING_CODES = {
   UNEXPECTED_OBJECT: 'an object in the store is not part of any log',
   LOG_TRUNCATED: 'the log is shorter than a trusted size or checkpoint',
   CHECKPOINT_MISMATCH: 'the log disagrees with a trusted checkpoint (a fork)',
-  LOG_EMPTY: 'the requested log has no segments',
+  CHECKPOINT_UNMATCHED: 'a trusted checkpoint has the origin of no verified log',
+  CHECKPOINT_NOT_COVERED: 'a trusted checkpoint lies where the stored segments cannot check it',
+  ORIGIN_DUPLICATE: 'two logs in the store have the same origin',
+  LOG_EMPTY: 'the store, or a requested log, has no segments',
+  BUNDLE_MANIFEST_INVALID: 'bundle.json is missing, malformed, or disagrees with the bundle',
   OBJECT_UNREADABLE: 'a listed object could not be read',
+  OBJECT_TOO_LARGE: 'a listed object is larger than any segment can be; it is not downloaded',
+  VERSION_METADATA_MISSING:
+    'the store gave no retention or checksum metadata for a segment version',
   OBJECT_SHADOWED: 'a segment key has more than one version',
   OBJECT_DELETE_MARKER: 'a segment key has a delete marker',
   RETENTION_MISSING: 'a segment version is not under COMPLIANCE retention',
   RETENTION_TOO_SHORT: "a segment version's retention ends before the required date",
   CHECKSUM_MISMATCH: "the store's checksum differs from the stored bytes",
+  // Reserved for replica comparison (issue 9); not emitted by this version.
   REPLICA_MISSING: 'a segment has no replica',
   REPLICA_MISMATCH: 'a replica differs from its source',
 } as const;
 
 export type FindingCode = keyof typeof FINDING_CODES;
+
+/** Whether `code` is one of {@link FINDING_CODES}. */
+export function isFindingCode(code: string): code is FindingCode {
+  return Object.hasOwn(FINDING_CODES, code);
+}
 
 export type Finding = {
   readonly code: FindingCode;

@@ -2,8 +2,9 @@
  * Where things live in a store. One store holds any number of logs side by side (one origin each,
  * e.g. one per Lambda shard or lane); each log's segments are `<log>/seg/<seq>.seg` with the
  * sequence number as 20 zero-padded decimal digits, so listing order is sequence order and the head
- * can be found by probing keys. `<log>/witness/` is reserved for cosignatures; `bundle.json` at the
- * root describes an evidence bundle. Anything else is unexpected.
+ * can be found by probing keys. Everything under `<log>/witness/` is reserved for witness
+ * cosignatures (verified by a later version; this one counts and skips them); `bundle.json` at the
+ * root describes an evidence bundle. Anything else is unexpected (docs/FORMAT.md §1).
  */
 import { ConfigurationError } from './errors.js';
 
@@ -40,6 +41,13 @@ export type ObjectKind =
   | { readonly kind: 'witness'; readonly log: string }
   | { readonly kind: 'unexpected' };
 
+/** Prefix reserved for `log`'s witness cosignatures. */
+export function witnessPrefix(log: string): string {
+  return `${log}/witness/`;
+}
+
+const WITNESS_KEY_RE = /^([a-z0-9][a-z0-9._-]{0,62})\/witness\/.+$/;
+
 /** Classifies a store key. */
 export function classifyKey(key: string): ObjectKind {
   const m = SEGMENT_KEY_RE.exec(key);
@@ -49,7 +57,7 @@ export function classifyKey(key: string): ObjectKind {
     return { kind: 'unexpected' };
   }
   if (key === BUNDLE_MANIFEST_KEY) return { kind: 'bundle-manifest' };
-  const w = /^([a-z0-9][a-z0-9._-]{0,62})\/witness\/[^/]+$/.exec(key);
+  const w = WITNESS_KEY_RE.exec(key);
   if (w) return { kind: 'witness', log: w[1] as string };
   return { kind: 'unexpected' };
 }

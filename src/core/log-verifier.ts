@@ -4,19 +4,19 @@
  * the log. Each check is reported where the problem is; after a problem the verifier resynchronises
  * on what is stored, so one tampered segment does not hide problems further on.
  */
-import type { Checkpoint } from './checkpoint.js';
 import { CompactRange } from './compact-range.js';
 import { fromBase64, toBase64 } from './encoding.js';
 import { parseTimestamp } from './entry.js';
 import { checkEntryBytes } from './entry-check.js';
 import { AuditlockError } from './errors.js';
-import type { Finding, FindingCode, FindingSink } from './findings.js';
+import { type Finding, type FindingCode, type FindingSink, isFindingCode } from './findings.js';
 import { bytesEqual, sha256 } from './hash.js';
-import { ecdsaKeyId } from './key-id.js';
 import { hashLeaf } from './merkle.js';
-import { checkSignature, formatNote, type TrustedKey } from './note.js';
+import { formatNote, type TrustedKey } from './note.js';
 import type { VersionMetadata } from './ports.js';
 import { GENESIS_PREV, type ParsedSegment, parseSegment, segmentEntries } from './segment.js';
+import { evaluateSignatures } from './signature-policy.js';
+import type { TrustedCheckpoint } from './signed-checkpoint.js';
 
 export type LogVerifyOptions = {
   readonly trustedKeys: readonly TrustedKey[];
@@ -24,10 +24,20 @@ export type LogVerifyOptions = {
   readonly origin?: string | undefined;
   /** The log must have at least this many entries. */
   readonly expectSize?: number | undefined;
-  /** Checkpoints the caller already trusts (signatures checked by the caller). */
-  readonly trustedCheckpoints?: readonly Checkpoint[] | undefined;
-  /** Sequence number of the first segment expected (bundles may start mid-log). Default 0. */
+  /**
+   * Checkpoints the caller already trusts (signatures checked by the caller, with
+   * `evaluateCheckpointNote`). Only those with this log's origin apply; each is checked at its
+   * tree size, or reported when the stored segments cannot check it.
+   */
+  readonly trustedCheckpoints?: readonly TrustedCheckpoint[] | undefined;
+  /**
+   * Sequence number of the first segment expected (an evidence bundle may start mid-log; the
+   * caller takes it from bundle.json only when asked to). Default 0. A log whose first stored
+   * segment is earlier simply starts there.
+   */
   readonly firstSeq?: number | undefined;
+  /** Do not report a log without segments (`LOG_EMPTY`). */
+  readonly allowEmpty?: boolean | undefined;
   /** Validate each entry against the full schema (slower) instead of the structural check. */
   readonly strictEntries?: boolean | undefined;
   /**
@@ -42,6 +52,13 @@ const DAY_MS = 86_400_000;
 export type LogSummary = {
   readonly log: string;
   readonly origin: string | undefined;
+  /** Sequence numbers of the first and last segment listed (the range verified). */
+  readonly firstSeq: number | undefined;
+  readonly lastSeq: number | undefined;
+  /** Tree size before the first segment (0 unless the range starts mid-log). */
+  readonly startTreeSize: number | undefined;
+  /** SHA-256 (base64) of the last segment: what its successor must link to. */
+  readonly lastSegmentHash: string | undefined;
   readonly segments: number;
   readonly entries: number;
   readonly quarantined: number;
@@ -73,21 +90,34 @@ export class LogVerifier {
   #firstSealedAt: string | undefined;
   #lastSealedAt: string | undefined;
   #latestCheckpoint: string | undefined;
-  #pendingCheckpoints: Checkpoint[];
+  #firstSeq: number | undefined;
+  #lastSeq: number | undefined;
+  #startTreeSize: number | undefined;
+  /** Tree size the newest parsed segment signed: the log's size when the range is lost. */
+  #signedSize = 0;
+  /** Trusted checkpoints of this log's origin not yet checked, by tree size; set with the origin. */
+  #pendingCheckpoints: TrustedCheckpoint[] = [];
 
   constructor(log: string, opts: LogVerifyOptions, sink: FindingSink) {
     this.#log = log;
     this.#opts = opts;
     this.#sink = sink;
-    this.#origin = opts.origin;
     this.#nextSeq = opts.firstSeq ?? 0;
-    if (this.#nextSeq === 0) {
-      this.#prevHash = GENESIS_PREV;
-      this.#range = new CompactRange();
-    }
-    this.#pendingCheckpoints = [...(opts.trustedCheckpoints ?? [])].sort(
-      (a, b) => a.treeSize - b.treeSize,
-    );
+    if (this.#nextSeq === 0) this.#startAtGenesis();
+    if (opts.origin !== undefined) this.#setOrigin(opts.origin);
+  }
+
+  #startAtGenesis(): void {
+    this.#prevHash = GENESIS_PREV;
+    this.#range = new CompactRange();
+  }
+
+  /** The log's origin is known: from now on only trusted checkpoints of that origin apply. */
+  #setOrigin(origin: string): void {
+    this.#origin = origin;
+    this.#pendingCheckpoints = (this.#opts.trustedCheckpoints ?? [])
+      .filter((c) => c.origin === origin)
+      .sort((a, b) => a.treeSize - b.treeSize);
   }
 
   #report(
@@ -101,25 +131,44 @@ export class LogVerifier {
   }
 
   /**
-   * Records that segment `seq` is listed but could not be read (the caller reports why): the next
-   * segment is not reported as a gap, but its link and tree cannot be checked.
+   * Reports a finding the caller made about this log's storage (versions, metadata), so it is
+   * counted in the log's summary.
    */
-  skipSegment(key: string, seq: number, detail: string): void {
-    this.#report('OBJECT_UNREADABLE', detail, { seq, key });
+  report(code: FindingCode, detail: string, at: { seq: number; key: string }): void {
+    this.#report(code, detail, at);
+  }
+
+  /**
+   * Records that segment `seq` is listed but was not read: too large to be a segment
+   * (`OBJECT_TOO_LARGE`) or unreadable (`OBJECT_UNREADABLE`). A gap before it is still a gap; the
+   * next segment is not reported as one, but its link and tree cannot be checked.
+   */
+  skipSegment(
+    key: string,
+    seq: number,
+    code: 'OBJECT_UNREADABLE' | 'OBJECT_TOO_LARGE',
+    detail: string,
+  ): void {
+    const at = { seq, key };
+    this.#advance(at);
+    this.#report(code, detail, at);
     this.#segments++;
-    this.#nextSeq = seq + 1;
     this.#prevHash = undefined;
     this.#range = undefined;
   }
 
-  /**
-   * Checks the segment stored under `key` (sequence number `seq` by its name). `meta`, from a
-   * versioned store, adds the retention and stored-checksum checks.
-   */
-  addSegment(key: string, seq: number, bytes: Uint8Array, meta?: VersionMetadata): void {
-    const at = { seq, key };
-    this.#segments++;
-    this.#bytes += bytes.length;
+  /** Sequence bookkeeping for the segment at `at`: gaps and order. */
+  #advance(at: { seq: number; key: string }): void {
+    const { seq } = at;
+    if (this.#firstSeq === undefined) {
+      this.#firstSeq = seq;
+      // A bundle that holds more than its manifest says starts where its segments start.
+      if (seq < this.#nextSeq) {
+        this.#nextSeq = seq;
+        if (seq === 0) this.#startAtGenesis();
+      }
+    }
+    this.#lastSeq = seq;
     if (seq > this.#nextSeq) {
       const missing =
         seq - this.#nextSeq === 1 ? `${this.#nextSeq}` : `${this.#nextSeq}..${seq - 1}`;
@@ -130,22 +179,38 @@ export class LogVerifier {
       this.#report('SEQUENCE_GAP', `segment ${seq} arrives after ${this.#nextSeq - 1}`, at);
     }
     this.#nextSeq = seq + 1;
+  }
+
+  /**
+   * Checks the segment stored under `key` (sequence number `seq` by its name). `meta`, from a
+   * versioned store, adds the retention and stored-checksum checks.
+   * @throws only for programming errors (anything but an AuditlockError from the parsers):
+   *   problems of the stored bytes are findings.
+   */
+  addSegment(key: string, seq: number, bytes: Uint8Array, meta?: VersionMetadata): void {
+    const at = { seq, key };
+    const first = this.#firstSeq === undefined;
+    this.#advance(at);
+    this.#segments++;
+    this.#bytes += bytes.length;
     let parsed: ParsedSegment;
     try {
       parsed = parseSegment(bytes);
     } catch (err) {
+      const code = codeOf(err, 'SEGMENT_MALFORMED');
       // The object's hash is still what the next segment links to, and what S3's checksum covers.
       const hash = sha256(bytes);
       this.#checkChecksum(hash, meta, at);
-      this.#report(codeOf(err, 'SEGMENT_MALFORMED'), messageOf(err), at);
+      this.#report(code, messageOf(err), at);
       this.#prevHash = hash;
       this.#range = undefined;
       return;
     }
+    if (first) this.#startTreeSize = parsed.header.firstIndex;
     this.#checkChecksum(parsed.hash, meta, at);
     this.#checkSignatures(parsed, at);
     const cp = parsed.checkpoint;
-    if (this.#origin === undefined) this.#origin = cp.origin;
+    if (this.#origin === undefined) this.#setOrigin(cp.origin);
     else if (cp.origin !== this.#origin)
       this.#report(
         'ORIGIN_MISMATCH',
@@ -167,6 +232,7 @@ export class LogVerifier {
         at,
       );
     this.#checkTree(parsed, at);
+    this.#signedSize = cp.treeSize;
     this.#checkSealTime(parsed, at);
     if (meta) this.#checkStorage(parsed, meta, at);
     this.#prevHash = parsed.hash;
@@ -189,59 +255,16 @@ export class LogVerifier {
       );
   }
 
+  /** The one signature policy (signature-policy.ts, FORMAT.md §4.2), at the seal time. */
   #checkSignatures(parsed: ParsedSegment, at: { seq: number; key: string }): void {
-    let valid = 0;
-    let unknown = 0;
-    const sealedMs = parseTimestamp(parsed.checkpoint.sealedAt);
-    for (const sig of parsed.signatures) {
-      const check = checkSignature(
-        parsed.noteText,
-        sig,
-        this.#opts.trustedKeys,
-        parsed.checkpoint.origin,
-      );
-      if (check.status === 'unknown-key') unknown++;
-      else if (check.status === 'invalid')
-        this.#report(
-          'SIGNATURE_INVALID',
-          `signature by ${sig.keyName} (${hex(sig.keyId)}) does not verify`,
-          at,
-        );
-      else {
-        valid++;
-        const { notBefore, notAfter } = check.key;
-        if (
-          (notBefore !== undefined && sealedMs < notBefore) ||
-          (notAfter !== undefined && sealedMs > notAfter)
-        )
-          this.#report(
-            'KEY_NOT_VALID_AT_SEAL_TIME',
-            `key ${check.key.label ?? hex(sig.keyId)} not valid at ${parsed.checkpoint.sealedAt}`,
-            at,
-          );
-      }
-    }
-    if (valid === 0 && unknown > 0)
-      this.#report(
-        'SIGNATURE_UNTRUSTED',
-        `signed only by unknown key(s): ${parsed.signatures.map((s) => `${s.keyName}+${hex(s.keyId)}`).join(', ')}${this.#nameHint(parsed)}`,
-        at,
-      );
-    else if (valid > 0 && unknown > 0)
-      this.#report('SIGNATURE_UNEXPECTED', `${unknown} signature line(s) from unknown keys`, at);
-  }
-
-  /** Explains the common mistake of a vkey whose name is not the log's origin. */
-  #nameHint(parsed: ParsedSegment): string {
-    for (const sig of parsed.signatures)
-      for (const k of this.#opts.trustedKeys)
-        if (
-          k.name !== undefined &&
-          k.name !== sig.keyName &&
-          bytesEqual(ecdsaKeyId(k.spki), sig.keyId)
-        )
-          return `; a trusted key with this key ID is named ${JSON.stringify(k.name)}, but auditlock signs under the origin ${JSON.stringify(sig.keyName)} (use the PEM public key, or a vkey with that name)`;
-    return '';
+    const verdict = evaluateSignatures({
+      text: parsed.noteText,
+      signatures: parsed.signatures,
+      trustedKeys: this.#opts.trustedKeys,
+      origin: parsed.checkpoint.origin,
+      sealedAt: parseTimestamp(parsed.checkpoint.sealedAt),
+    });
+    for (const p of verdict.problems) this.#report(p.code, p.detail, at);
   }
 
   #checkTree(parsed: ParsedSegment, at: { seq: number; key: string }): void {
@@ -278,6 +301,7 @@ export class LogVerifier {
       return;
     }
     range = range.clone();
+    this.#checkTrustedCheckpoints(range, at);
     let entries: Uint8Array[];
     try {
       entries = segmentEntries(parsed);
@@ -344,13 +368,24 @@ export class LogVerifier {
     this.#range = rootOk ? range : (decodeFrontier(cp.treeSize, header.frontierAfter) ?? range);
   }
 
+  /**
+   * Compares the trusted checkpoints at `range`'s size with its root. One whose size the range has
+   * already passed was never reached (it lies before the first stored segment, or in a stretch
+   * lost to a gap or an unreadable segment): it is reported, never silently dropped.
+   */
   #checkTrustedCheckpoints(range: CompactRange, at: { seq: number; key: string }): void {
     while (
       this.#pendingCheckpoints.length > 0 &&
-      (this.#pendingCheckpoints[0] as Checkpoint).treeSize <= range.size
+      (this.#pendingCheckpoints[0] as TrustedCheckpoint).treeSize <= range.size
     ) {
-      const cp = this.#pendingCheckpoints.shift() as Checkpoint;
-      if (cp.treeSize === range.size && !bytesEqual(cp.root, range.root()))
+      const cp = this.#pendingCheckpoints.shift() as TrustedCheckpoint;
+      if (cp.treeSize < range.size)
+        this.#report(
+          'CHECKPOINT_NOT_COVERED',
+          `a trusted checkpoint at tree size ${cp.treeSize} cannot be checked: the stored segments reach that size from ${range.size} on only`,
+          at,
+        );
+      else if (!bytesEqual(cp.root, range.root()))
         this.#report(
           'CHECKPOINT_MISMATCH',
           `at tree size ${cp.treeSize} the log's root is ${toBase64(range.root())}, the trusted checkpoint says ${toBase64(cp.root)}`,
@@ -386,8 +421,12 @@ export class LogVerifier {
     }
     const required =
       parseTimestamp(parsed.checkpoint.sealedAt) + (this.#opts.minRetentionDays ?? 0) * DAY_MS;
+    // S3 (and LocalStack) keep retain-until in whole seconds; writers round up to the next second.
+    // Compare against the required time floored to its second, so a date that S3 truncated is
+    // not short by the milliseconds it dropped, and logs written with ms precision stay valid.
+    const requiredSecond = Math.floor(required / 1000) * 1000;
     const until = meta.retainUntil?.getTime();
-    if (until === undefined || until < required)
+    if (until === undefined || Number.isNaN(until) || until < requiredSecond)
       this.#report(
         'RETENTION_TOO_SHORT',
         `retained until ${meta.retainUntil?.toISOString() ?? '(none)'}, required at least ${new Date(required).toISOString()}`,
@@ -397,23 +436,33 @@ export class LogVerifier {
 
   /** Ends the log: size checks against trusted sizes and checkpoints, and the summary. */
   finish(): LogSummary {
-    const size = this.#range?.size ?? 0;
+    const size = this.#range?.size ?? this.#signedSize;
     if (this.#opts.expectSize !== undefined && size < this.#opts.expectSize)
       this.#report(
         'LOG_TRUNCATED',
         `log has ${size} entries, expected at least ${this.#opts.expectSize}`,
       );
     for (const cp of this.#pendingCheckpoints)
-      this.#report(
-        'LOG_TRUNCATED',
-        `log has ${size} entries, a trusted checkpoint has ${cp.treeSize}`,
-      );
+      if (cp.treeSize > size)
+        this.#report(
+          'LOG_TRUNCATED',
+          `log has ${size} entries, a trusted checkpoint has ${cp.treeSize}`,
+        );
+      else
+        this.#report(
+          'CHECKPOINT_NOT_COVERED',
+          `a trusted checkpoint at tree size ${cp.treeSize} cannot be checked: the segments that reach it are unreadable or malformed`,
+        );
     this.#pendingCheckpoints = [];
-    if (this.#segments === 0 && (this.#opts.expectSize ?? 0) === 0)
+    if (this.#segments === 0 && (this.#opts.expectSize ?? 0) === 0 && !this.#opts.allowEmpty)
       this.#report('LOG_EMPTY', 'no segments found');
     return {
       log: this.#log,
       origin: this.#origin,
+      firstSeq: this.#firstSeq,
+      lastSeq: this.#lastSeq,
+      startTreeSize: this.#startTreeSize,
+      lastSegmentHash: this.#prevHash && this.#segments > 0 ? toBase64(this.#prevHash) : undefined,
       segments: this.#segments,
       entries: this.#entries,
       quarantined: this.#quarantined,
@@ -428,11 +477,13 @@ export class LogVerifier {
   }
 }
 
+/** The stored frontier, or undefined when it is not a valid one (stored bytes: no throw). */
 function decodeFrontier(size: number, hashes: readonly string[]): CompactRange | undefined {
   try {
     return new CompactRange(size, hashes.map(fromBase64));
-  } catch {
-    return undefined;
+  } catch (err) {
+    if (err instanceof AuditlockError) return undefined;
+    throw err;
   }
 }
 
@@ -443,25 +494,26 @@ function sameFrontier(a: CompactRange, b: CompactRange): boolean {
   return ha.length === hb.length && ha.every((h, i) => bytesEqual(h, hb[i] as Uint8Array));
 }
 
+/**
+ * The finding for an error a parser raised on stored bytes: its own code when that is a finding
+ * code, else `fallback` (e.g. `NOTE_MALFORMED` is a malformed segment). Only AuditlockErrors come
+ * from the bytes; anything else (a TypeError, a RangeError) is a bug in this program, and is
+ * rethrown rather than reported as tampering.
+ * @throws the error itself if it is not an AuditlockError
+ */
 function codeOf(err: unknown, fallback: FindingCode): FindingCode {
-  if (err instanceof AuditlockError) {
-    const c = err.code as string;
-    if (
-      c === 'CHECKPOINT_MALFORMED' ||
-      c === 'HEADER_INVALID' ||
-      c === 'BODY_INVALID' ||
-      c === 'SEGMENT_MALFORMED'
-    )
-      return c;
-    if (c === 'NOTE_MALFORMED') return 'SEGMENT_MALFORMED';
-  }
-  return fallback;
+  if (!(err instanceof AuditlockError)) throw err;
+  return isFindingCode(err.code) && PARSE_FINDINGS.has(err.code) ? err.code : fallback;
 }
+
+/** Codes a parser of stored bytes may report as they are. */
+const PARSE_FINDINGS: ReadonlySet<FindingCode> = new Set<FindingCode>([
+  'SEGMENT_MALFORMED',
+  'CHECKPOINT_MALFORMED',
+  'HEADER_INVALID',
+  'BODY_INVALID',
+]);
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function hex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex');
 }

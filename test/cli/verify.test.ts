@@ -3,12 +3,15 @@
  * through the filesystem (as an attacker with write access would), truncation with and without a
  * trusted size or checkpoint, untrusted keys, and usage errors.
  */
-import { chmod, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FINDING_CODES, type Finding } from '../../src/core/findings.js';
+import { formatNote } from '../../src/core/note.js';
+import { parseSegment } from '../../src/core/segment.js';
 import {
   type CliResult,
+  EVENTS_FILE,
   type KeyFiles,
   keygen,
   parseJsonOutput,
@@ -24,6 +27,10 @@ const tempDir = useTempDirs();
 type LogReport = {
   log: string;
   origin: string;
+  firstSeq: number;
+  lastSeq: number;
+  startTreeSize: number;
+  lastSegmentHash: string;
   segments: number;
   entries: number;
   quarantined: number;
@@ -35,7 +42,13 @@ type LogReport = {
   latestCheckpoint: string;
   findings: number;
 };
-type VerifyReport = { ok: boolean; store: string; logs: LogReport[]; findings: Finding[] };
+type VerifyReport = {
+  ok: boolean;
+  store: string;
+  logs: LogReport[];
+  findings: Finding[];
+  witnessObjects: number;
+};
 
 let dir: string;
 let clean: string;
@@ -83,10 +96,15 @@ describe('auditlock verify', () => {
       ok: true,
       store: expect.any(String),
       findings: [],
+      witnessObjects: 0,
       logs: [
         {
           log: 'default',
           origin: SAMPLE_ORIGIN,
+          firstSeq: 0,
+          lastSeq: 9,
+          startTreeSize: 0,
+          lastSegmentHash: expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/),
           segments: 10,
           entries: 5000,
           quarantined: 0,
@@ -271,5 +289,209 @@ describe('auditlock verify', () => {
     const result = await runCli(['verify', clean]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--pubkey');
+  });
+});
+
+/** One line on stderr, no stack frame. */
+function expectOneLineError(stderr: string): void {
+  expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(stderr).not.toMatch(/\n\s+at /);
+}
+
+const codesOf = (report: VerifyReport) => [...new Set(report.findings.map((f) => f.code))].sort();
+
+describe('auditlock verify: trusted checkpoints and key windows', () => {
+  it('refuses a --checkpoint signed by a key whose window ended before its seal time', async () => {
+    // Prepare
+    const checkpoint = join(dir, 'checkpoint-expired.txt');
+    const written = await runCli([
+      'verify',
+      clean,
+      '--pubkey',
+      keys.publicKey,
+      '--write-checkpoint',
+      checkpoint,
+    ]);
+    expect(written.code, written.stderr).toBe(0);
+    const trust = join(dir, 'trust-expired.json');
+    await writeFile(
+      trust,
+      JSON.stringify({ keys: [{ publicKey: keys.publicKey, notAfter: '2021-01-01T00:00:00Z' }] }),
+    );
+    // Act
+    const result = await runCli([
+      'verify',
+      clean,
+      '--trusted-keys',
+      trust,
+      '--checkpoint',
+      checkpoint,
+    ]);
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('KEY_NOT_VALID_AT_SEAL_TIME');
+    expectOneLineError(result.stderr);
+  });
+});
+
+describe('auditlock verify: bundles only with --bundle, and the range verified', () => {
+  let store: string;
+  let segment5: string;
+
+  beforeAll(async () => {
+    // Prepare: 20 segments of 250; segments 0..9 deleted, a bundle.json saying the range starts
+    // at 10, and the checkpoint of segment 5 kept by an auditor (issue 7, defect 7).
+    store = join(dir, 'bundle-attack');
+    const ingested = await runCli([
+      'ingest',
+      store,
+      EVENTS_FILE,
+      '--key',
+      keys.privateKey,
+      '--origin',
+      SAMPLE_ORIGIN,
+      '--max-events',
+      '250',
+    ]);
+    expect(ingested.code, ingested.stderr).toBe(0);
+    const seg = parseSegment(new Uint8Array(await readFile(segmentPath(store, 5))));
+    segment5 = join(dir, 'segment-5-checkpoint.txt');
+    await writeFile(segment5, formatNote(seg.noteText, seg.signatures));
+    for (let seq = 0; seq < 10; seq++) await rm(segmentPath(store, seq));
+    await writeFile(
+      join(store, 'bundle.json'),
+      JSON.stringify({
+        createdAt: '2026-11-26T08:00:00.000Z',
+        format: 'auditlock-bundle/1',
+        logs: { default: { firstSeq: 10, lastSeq: 19, origin: SAMPLE_ORIGIN } },
+        source: 's3://audit-archive/prod',
+      }),
+    );
+  });
+
+  it('without --bundle, bundle.json is unexpected and the missing segments are a gap', async () => {
+    const { result, report } = await verifyJson(store, '--checkpoint', segment5);
+    expect(result.code).toBe(1);
+    expect(codesOf(report)).toEqual([
+      'CHECKPOINT_NOT_COVERED',
+      'SEQUENCE_GAP',
+      'UNEXPECTED_OBJECT',
+    ]);
+  });
+
+  it('with --bundle, a trusted checkpoint below the first segment is reported, not dropped', async () => {
+    const { result, report } = await verifyJson(store, '--bundle', '--checkpoint', segment5);
+    expect(result.code).toBe(1);
+    expect(report.findings.map((f) => f.code)).toEqual(['CHECKPOINT_NOT_COVERED']);
+  });
+
+  it('with --bundle and no checkpoint, the range verifies and the summary says which range', async () => {
+    const { result, report } = await verifyJson(store, '--bundle');
+    expect(result.code, result.stderr).toBe(0);
+    expect(report.logs[0]).toMatchObject({
+      firstSeq: 10,
+      lastSeq: 19,
+      startTreeSize: 2500,
+      treeSize: 5000,
+    });
+    const human = await runCli(['verify', store, '--bundle', '--pubkey', keys.publicKey]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain('segments 10..19');
+  });
+
+  it('--bundle on a folder without bundle.json is a finding (BUNDLE_MANIFEST_INVALID)', async () => {
+    const { result, report } = await verifyJson(clean, '--bundle');
+    expect(result.code).toBe(1);
+    expect(report.findings.map((f) => f.code)).toEqual(['BUNDLE_MANIFEST_INVALID']);
+  });
+});
+
+describe('auditlock verify: empty stores and logs', () => {
+  it('an empty folder: exit 1, LOG_EMPTY; exit 0 with --allow-empty', async () => {
+    const empty = join(dir, 'empty-store');
+    await mkdir(empty, { recursive: true });
+    const { result, report } = await verifyJson(empty);
+    expect(result.code).toBe(1);
+    expect(report.findings.map((f) => f.code)).toEqual(['LOG_EMPTY']);
+    expect((await verifyJson(empty, '--allow-empty')).result.code).toBe(0);
+  });
+
+  it('a log whose segments were all deleted: exit 1, LOG_EMPTY', async () => {
+    const store = await copyOfStore('all-deleted');
+    for (let seq = 0; seq < 10; seq++) await rm(segmentPath(store, seq));
+    const { result, report } = await verifyJson(store);
+    expect(result.code).toBe(1);
+    expect(report.findings.map((f) => f.code)).toEqual(['LOG_EMPTY']);
+  });
+
+  it('a mistyped path that exists (the parent of a store): exit 1, not OK', async () => {
+    const { result, report } = await verifyJson(dir);
+    expect(result.code).toBe(1);
+    expect(report.findings.map((f) => f.code)).toContain('LOG_EMPTY');
+  });
+});
+
+describe('auditlock verify: hostile objects in the store', () => {
+  it('a 3 GiB (sparse) file at a segment key: exit 1 with its findings printed, not exit 2', async () => {
+    // Prepare: a sparse file, so nothing near 3 GiB is written to disk.
+    const store = await copyOfStore('oversized');
+    const path = segmentPath(store, 3);
+    await chmod(path, 0o644);
+    await truncate(path, 3 * 1024 ** 3);
+    // Act
+    const { result, report } = await verifyJson(store);
+    const human = await runCli(['verify', store, '--pubkey', keys.publicKey]);
+    // Assess
+    expect(result.code, result.stderr).toBe(1);
+    expect(report.findings.map((f) => [f.code, f.seq])).toEqual([['OBJECT_TOO_LARGE', 3]]);
+    expect(human.code).toBe(1);
+    expect(human.stderr).toContain('OBJECT_TOO_LARGE');
+  });
+});
+
+describe('auditlock verify: coded one-line errors', () => {
+  it('--write-checkpoint into a missing folder: exit 2, OUTPUT_NOT_WRITABLE, before verifying', async () => {
+    const result = await runCli([
+      'verify',
+      clean,
+      '--pubkey',
+      keys.publicKey,
+      '--write-checkpoint',
+      join(dir, 'no-such-folder', 'cp.txt'),
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('OUTPUT_NOT_WRITABLE');
+    expectOneLineError(result.stderr);
+  });
+
+  it('a bad date in a trusted-keys file: exit 2, TRUST_FILE_INVALID naming the field', async () => {
+    const trust = join(dir, 'trust-bad-date.json');
+    await writeFile(
+      trust,
+      JSON.stringify({
+        keys: [
+          { publicKey: keys.publicKey, notAfter: '2030-01-01T00:00:00Z' },
+          { publicKey: keys.publicKey, notAfter: '2026-02-30T00:00:00Z' },
+        ],
+      }),
+    );
+    const result = await runCli(['verify', clean, '--trusted-keys', trust]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('TRUST_FILE_INVALID');
+    expect(result.stderr).toContain('keys[1].notAfter');
+    expectOneLineError(result.stderr);
+  });
+
+  it('a trusted-keys date that is not a date at all names the field too', async () => {
+    const trust = join(dir, 'trust-not-a-date.json');
+    await writeFile(
+      trust,
+      JSON.stringify({ keys: [{ publicKey: keys.publicKey, notBefore: 'yesterday' }] }),
+    );
+    const result = await runCli(['verify', clean, '--trusted-keys', trust]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('keys[0].notBefore');
+    expect(result.stderr).not.toContain('"code"'); // no raw zod issue JSON
+    expectOneLineError(result.stderr);
   });
 });

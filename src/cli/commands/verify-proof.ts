@@ -1,15 +1,20 @@
-import { readFile } from 'node:fs/promises';
-import { parseCheckpoint } from '../../core/checkpoint.js';
 import { fromUtf8 } from '../../core/encoding.js';
 import { AuditlockError } from '../../core/errors.js';
 import { hashLeaf } from '../../core/merkle.js';
-import { checkSignature, parseNote } from '../../core/note.js';
 import { verifyInclusion } from '../../core/proof-verify.js';
+import { evaluateCheckpointNote } from '../../core/signed-checkpoint.js';
 import { parseTlogProof } from '../../core/tlog-proof.js';
 import { type CommandSpec, listOption, parseCommand, stringOption } from '../args.js';
-import { EXIT } from '../cli-error.js';
+import { EXIT, UsageError } from '../cli-error.js';
+import { readInputFile } from '../input-file.js';
 import { loadTrustedKeys } from '../keys.js';
 import type { Io } from '../output.js';
+
+/**
+ * Largest proof file read: an entry (at most 260 KiB, as base64), 64 hashes and a signed
+ * checkpoint fit many times over.
+ */
+const MAX_PROOF_FILE_BYTES = 4 * 1024 * 1024;
 
 export const verifyProofSpec: CommandSpec = {
   name: 'verify-proof',
@@ -34,7 +39,7 @@ export const verifyProofSpec: CommandSpec = {
 export async function verifyProof(argv: string[], io: Io): Promise<number> {
   const p = parseCommand(verifyProofSpec, argv);
   const trusted = await loadTrustedKeys(listOption(p, 'pubkey'), stringOption(p, 'trusted-keys'));
-  const text = await readFile(p.positionals[0] as string, 'utf8');
+  const text = await readInputFile(p.positionals[0] as string, 'PROOF', MAX_PROOF_FILE_BYTES);
   const fail = (code: string, detail: string) => {
     if (p.values.json) io.stdout.write(`${JSON.stringify({ valid: false, code, detail })}\n`);
     else io.stderr.write(`INVALID: ${code}: ${detail}\n`);
@@ -42,30 +47,34 @@ export async function verifyProof(argv: string[], io: Io): Promise<number> {
   };
   try {
     const proof = parseTlogProof(text);
-    const note = parseNote(proof.checkpointNote);
-    const cp = parseCheckpoint(note.text);
+    // The one signature policy, at the checkpoint's seal time (FORMAT.md §4.2, §6).
+    const { checkpoint: cp, verdict } = evaluateCheckpointNote(proof.checkpointNote, trusted);
     const origin = stringOption(p, 'origin');
     if (origin !== undefined && cp.origin !== origin)
-      return fail('ORIGIN_MISMATCH', `checkpoint origin is ${cp.origin}`);
-    const checks = note.signatures.map((s) => checkSignature(note.text, s, trusted, cp.origin));
-    if (checks.some((c) => c.status === 'invalid'))
-      return fail('SIGNATURE_INVALID', 'a signature from a trusted key does not verify');
-    if (!checks.some((c) => c.status === 'valid'))
-      return fail('SIGNATURE_UNTRUSTED', 'the checkpoint is not signed by a trusted key');
+      return fail('ORIGIN_MISMATCH', `checkpoint origin is ${JSON.stringify(cp.origin)}`);
+    if (!verdict.accepted) {
+      const first = verdict.problems[0];
+      return first
+        ? fail(first.code, verdict.problems.map((x) => x.detail).join('; '))
+        : fail('SIGNATURE_UNTRUSTED', 'the checkpoint is not signed by a trusted key');
+    }
     if (!proof.extra) return fail('PROOF_MALFORMED', 'the proof carries no entry (extra line)');
     verifyInclusion(hashLeaf(proof.extra), proof.index, cp.treeSize, proof.hashes, cp.root);
     const entry = fromUtf8(proof.extra);
-    const extensions = Object.fromEntries(
-      cp.extensions.map((l) => [l.split(' ')[0], l.slice(l.indexOf(' ') + 1)]),
-    );
+    let parsedEntry: unknown;
+    try {
+      parsedEntry = JSON.parse(entry);
+    } catch {
+      return fail('ENTRY_INVALID', 'the proven entry is not JSON');
+    }
     const result = {
       valid: true,
       origin: cp.origin,
       index: proof.index,
       treeSize: cp.treeSize,
-      segment: extensions['auditlock.segment'],
-      sealedAt: extensions['auditlock.sealed'],
-      entry: JSON.parse(entry),
+      segment: String(cp.seq),
+      sealedAt: cp.sealedAt,
+      entry: parsedEntry,
     };
     if (p.values.json) io.stdout.write(`${JSON.stringify(result)}\n`);
     else
@@ -74,7 +83,8 @@ export async function verifyProof(argv: string[], io: Io): Promise<number> {
       );
     return EXIT.ok;
   } catch (err) {
-    if (err instanceof AuditlockError && err.code !== 'USAGE') return fail(err.code, err.message);
+    if (err instanceof AuditlockError && !(err instanceof UsageError))
+      return fail(err.code, err.message);
     throw err;
   }
 }

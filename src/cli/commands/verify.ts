@@ -1,14 +1,18 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { verifyStore } from '../../app/verify.js';
-import { type Checkpoint, parseCheckpoint } from '../../core/checkpoint.js';
-import { ConfigurationError } from '../../core/errors.js';
+import { type VerifyStoreResult, verifyStore } from '../../app/verify.js';
+import { AuditlockError, ConfigurationError } from '../../core/errors.js';
 import { FINDING_CODES, type Finding } from '../../core/findings.js';
-import { checkSignature, parseNote } from '../../core/note.js';
+import type { LogSummary } from '../../core/log-verifier.js';
+import type { TrustedKey } from '../../core/note.js';
+import { evaluateCheckpointNote, type TrustedCheckpoint } from '../../core/signed-checkpoint.js';
 import { type CommandSpec, intOption, listOption, parseCommand, stringOption } from '../args.js';
 import { EXIT } from '../cli-error.js';
+import { checkOutputPath, readInputFile, writeOutputFile } from '../input-file.js';
 import { loadTrustedKeys } from '../keys.js';
 import { formatBytes, type Io, progress } from '../output.js';
 import { openStore } from '../stores.js';
+
+/** A signed checkpoint is a few hundred bytes (16 signatures at most). */
+const MAX_CHECKPOINT_FILE_BYTES = 64 * 1024;
 
 export const verifySpec: CommandSpec = {
   name: 'verify',
@@ -17,8 +21,9 @@ export const verifySpec: CommandSpec = {
   usage: 'verify <store> --pubkey PEM [options]',
   description:
     'Checks structure, signatures, hash chain, sequence numbers, leaf indexes, Merkle roots, receive\n' +
-    'and seal times, and unexpected objects. Needs only public keys and read access.\n' +
-    'Exit status: 0 clean, 1 findings, 2 usage or I/O error.',
+    'and seal times, and unexpected objects. Needs only public keys and read access. An empty store\n' +
+    'or log is a finding (LOG_EMPTY) unless --allow-empty. The summary names the segment range\n' +
+    'verified per log. Exit status: 0 clean, 1 findings, 2 usage or I/O error.',
   options: {
     pubkey: {
       type: 'string',
@@ -58,6 +63,14 @@ export const verifySpec: CommandSpec = {
       value: 'FILE',
       help: 'write the newest verified checkpoint here (single log only)',
     },
+    bundle: {
+      type: 'boolean',
+      help: 'the folder is an evidence bundle: read bundle.json for where each log starts',
+    },
+    'allow-empty': {
+      type: 'boolean',
+      help: 'a store or requested log without segments is not a finding',
+    },
     'strict-entries': {
       type: 'boolean',
       help: 'validate every entry against the full event schema (slower)',
@@ -80,49 +93,45 @@ export async function verify(argv: string[], io: Io): Promise<number> {
     listOption(p, 'pubkey'),
     stringOption(p, 'trusted-keys'),
   );
-  const trustedCheckpoints: Checkpoint[] = [];
-  for (const file of listOption(p, 'checkpoint')) {
-    const note = parseNote(
-      await readFile(file, 'utf8').catch((cause) => {
-        throw new ConfigurationError('CHECKPOINT_NOT_FOUND', `cannot read checkpoint ${file}`, {
-          cause,
-        });
-      }),
-    );
-    const cp = parseCheckpoint(note.text);
-    if (
-      !note.signatures.some(
-        (s) => checkSignature(note.text, s, trustedKeys, cp.origin).status === 'valid',
-      )
-    )
-      throw new ConfigurationError(
-        'CHECKPOINT_UNTRUSTED',
-        `checkpoint ${file} is not signed by a trusted key`,
-      );
-    trustedCheckpoints.push(cp);
-  }
+  const trustedCheckpoints: TrustedCheckpoint[] = [];
+  for (const file of listOption(p, 'checkpoint'))
+    trustedCheckpoints.push(await loadTrustedCheckpoint(file, trustedKeys));
+  const out = stringOption(p, 'write-checkpoint');
+  if (out) await checkOutputPath(out); // before the work, not after it
   const store = await openStore(p.positionals[0] as string);
   const findings: Finding[] = [];
   const bar = progress(io);
   const logs = listOption(p, 'log');
-  const result = await verifyStore(store, {
-    trustedKeys,
-    trustedCheckpoints,
-    logs: logs.length ? logs : undefined,
-    origin: stringOption(p, 'origin'),
-    expectSize: intOption(p, 'expect-size'),
-    strictEntries: Boolean(p.values['strict-entries']),
-    concurrency: intOption(p, 'concurrency', { min: 1, max: 256 }),
-    minRetentionDays: intOption(p, 'min-retention-days', { max: 36_500 }),
-    onFinding: (f) => {
-      findings.push(f);
-      if (!p.values.json) io.stderr.write(`${formatFinding(f)}\n`);
-    },
-    onProgress: ({ segments, bytes }) =>
-      bar.update(`verified ${segments} segments, ${formatBytes(bytes)}`),
-  });
+  let result: VerifyStoreResult;
+  try {
+    result = await verifyStore(store, {
+      trustedKeys,
+      trustedCheckpoints,
+      logs: logs.length ? logs : undefined,
+      bundle: Boolean(p.values.bundle),
+      allowEmpty: Boolean(p.values['allow-empty']),
+      origin: stringOption(p, 'origin'),
+      expectSize: intOption(p, 'expect-size'),
+      strictEntries: Boolean(p.values['strict-entries']),
+      concurrency: intOption(p, 'concurrency', { min: 1, max: 256 }),
+      minRetentionDays: intOption(p, 'min-retention-days', { max: 36_500 }),
+      onFinding: (f) => {
+        findings.push(f);
+        if (!p.values.json) io.stderr.write(`${formatFinding(f)}\n`);
+      },
+      onProgress: ({ segments, bytes }) =>
+        bar.update(`verified ${segments} segments, ${formatBytes(bytes)}`),
+    });
+  } catch (err) {
+    bar.done();
+    // The run could not finish (the store could not be listed): still show every finding so far.
+    if (p.values.json)
+      io.stdout.write(
+        `${JSON.stringify({ ok: false, store: store.location, error: describe(err), findings }, null, 2)}\n`,
+      );
+    throw err;
+  }
   bar.done();
-  const out = stringOption(p, 'write-checkpoint');
   if (out) {
     const only = result.logs.length === 1 ? result.logs[0] : undefined;
     if (!only?.latestCheckpoint)
@@ -130,18 +139,27 @@ export async function verify(argv: string[], io: Io): Promise<number> {
         'CHECKPOINT_AMBIGUOUS',
         '--write-checkpoint needs exactly one non-empty log (use --log)',
       );
-    if (result.ok) await writeFile(out, only.latestCheckpoint);
+    if (result.ok) await writeOutputFile(out, only.latestCheckpoint);
   }
   if (p.values.json) {
     io.stdout.write(
-      `${JSON.stringify({ ok: result.ok, store: store.location, logs: result.logs, findings }, null, 2)}\n`,
+      `${JSON.stringify(
+        {
+          ok: result.ok,
+          store: store.location,
+          logs: result.logs,
+          witnessObjects: result.witnessObjects,
+          findings,
+        },
+        null,
+        2,
+      )}\n`,
     );
   } else {
-    for (const l of result.logs)
+    for (const l of result.logs) io.stdout.write(`${escapeControls(formatSummary(l))}\n`);
+    if (result.witnessObjects > 0)
       io.stdout.write(
-        `log ${l.log} (${l.origin ?? 'no origin'}): ${l.segments} segments, ${l.entries} entries` +
-          `${l.quarantined ? ` (${l.quarantined} quarantined)` : ''}, tree size ${l.treeSize}, ${formatBytes(l.bytes)}` +
-          `${l.lastSealedAt ? `, sealed ${l.firstSealedAt} .. ${l.lastSealedAt}` : ''}: ${l.findings === 0 ? 'OK' : `${l.findings} finding(s)`}\n`,
+        `${result.witnessObjects} object(s) under <log>/witness/ not checked (reserved for witness cosignatures)\n`,
       );
     io.stdout.write(
       result.ok
@@ -150,6 +168,71 @@ export async function verify(argv: string[], io: Io): Promise<number> {
     );
   }
   return result.ok ? EXIT.ok : EXIT.findings;
+}
+
+/**
+ * Reads a `--checkpoint` file and applies the signature policy at its seal time: the same rule
+ * as for segments, so a key outside its validity window is refused here too.
+ * @throws ConfigurationError `CHECKPOINT_NOT_FOUND`, `CHECKPOINT_UNREADABLE`,
+ *   `CHECKPOINT_MALFORMED`, `CHECKPOINT_UNTRUSTED` (the policy's problem codes in the message)
+ */
+async function loadTrustedCheckpoint(
+  file: string,
+  trustedKeys: readonly TrustedKey[],
+): Promise<TrustedCheckpoint> {
+  const text = await readInputFile(file, 'CHECKPOINT', MAX_CHECKPOINT_FILE_BYTES);
+  let evaluation: ReturnType<typeof evaluateCheckpointNote>;
+  try {
+    evaluation = evaluateCheckpointNote(text, trustedKeys);
+  } catch (err) {
+    if (!(err instanceof AuditlockError)) throw err;
+    throw new ConfigurationError(
+      'CHECKPOINT_MALFORMED',
+      `checkpoint ${JSON.stringify(file)} is not an auditlock signed checkpoint (${err.code}: ${err.message})`,
+      { cause: err },
+    );
+  }
+  const { verdict, checkpoint } = evaluation;
+  if (!verdict.accepted) {
+    const why = verdict.problems.map((x) => `${x.code}: ${x.detail}`).join('; ');
+    throw new ConfigurationError(
+      'CHECKPOINT_UNTRUSTED',
+      `checkpoint ${JSON.stringify(file)} is not accepted: ${why || 'SIGNATURE_UNTRUSTED: no trusted signature'}`,
+    );
+  }
+  return { origin: checkpoint.origin, treeSize: checkpoint.treeSize, root: checkpoint.root };
+}
+
+/** One line per log: what was verified (segment range, tree sizes) and its verdict. */
+function formatSummary(l: LogSummary): string {
+  const range =
+    l.firstSeq === undefined
+      ? 'no segments'
+      : `segments ${l.firstSeq}..${l.lastSeq} (${l.segments})`;
+  const tree =
+    l.startTreeSize !== undefined && l.startTreeSize > 0
+      ? `tree size ${l.startTreeSize}..${l.treeSize}`
+      : `tree size ${l.treeSize}`;
+  return (
+    `log ${l.log} (${l.origin ?? 'no origin'}): ${range}, ${l.entries} entries` +
+    `${l.quarantined ? ` (${l.quarantined} quarantined)` : ''}, ${tree}, ${formatBytes(l.bytes)}` +
+    `${l.lastSealedAt ? `, sealed ${l.firstSealedAt} .. ${l.lastSealedAt}` : ''}: ${l.findings === 0 ? 'OK' : `${l.findings} finding(s)`}`
+  );
+}
+
+function describe(err: unknown): { code: string; message: string } {
+  return err instanceof AuditlockError
+    ? { code: err.code, message: err.message }
+    : { code: 'UNEXPECTED', message: String(err) };
+}
+
+/** Stored text (keys, origins, details) never reaches the terminal with raw control characters. */
+function escapeControls(text: string): string {
+  return text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: exactly these are escaped
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function formatFinding(f: Finding): string {
@@ -161,5 +244,5 @@ function formatFinding(f: Finding): string {
   ]
     .filter(Boolean)
     .join(', ');
-  return `${f.code} [${where}]: ${f.detail} (${FINDING_CODES[f.code]})`;
+  return escapeControls(`${f.code} [${where}]: ${f.detail} (${FINDING_CODES[f.code]})`);
 }
