@@ -22,7 +22,7 @@ import { log, parseArgs } from './lib/measure.mjs';
 import { renderMarkdown, verdicts, writeResults } from './lib/report.mjs';
 import { makeTempDir, removeTempDir } from './lib/temp.mjs';
 
-const SECTIONS = ['hash', 'ingest', 'verify', 'stages', 'profile', 'rss'];
+const SECTIONS = ['hash', 'ingest', 'verify', 'stages', 'profile', 'rss', 'hostile'];
 const DOC = fileURLToPath(new URL('../docs/PERFORMANCE.md', import.meta.url));
 
 const argv = process.argv.slice(2);
@@ -57,6 +57,7 @@ const sectionArgs = {
   stages: ['stages.mjs', '--events', sizes.stageEvents, '--reps', sizes.stageReps],
   profile: ['profile.mjs', '--events', sizes.profileEvents],
   rss: ['verify-rss.mjs', '--events', sizes.rssEvents],
+  hostile: ['hostile.mjs'],
 };
 try {
   for (const section of SECTIONS.filter((s) => only.includes(s))) {
