@@ -115,6 +115,11 @@ export class Witness implements WitnessClient {
     return new Witness(opts);
   }
 
+  /** The witness's name, public key and key ID. */
+  get key(): CosignerKey {
+    return this.#opts.key;
+  }
+
   /** The tlog-witness endpoint: request body in, HTTP answer out. */
   async addCheckpoint(body: Uint8Array): Promise<WitnessResponse> {
     return (await this.handle(body)).response;

@@ -1,7 +1,11 @@
-/** Commands for the AWS deployment; their code (and the AWS SDK) loads only when they run. */
+/**
+ * Commands for the AWS deployment and the witness; their code (and the AWS SDK) loads only when
+ * they run.
+ */
 import type { CommandSpec } from '../args.js';
 import type { Io } from '../output.js';
 import { bootstrapSpec, pubkeySpec } from './aws-specs.js';
+import { witnessSpec } from './witness-specs.js';
 
 export const extraCommands: {
   spec: CommandSpec;
@@ -9,4 +13,5 @@ export const extraCommands: {
 }[] = [
   { spec: bootstrapSpec, run: async (argv, io) => (await import('./aws.js')).bootstrap(argv, io) },
   { spec: pubkeySpec, run: async (argv, io) => (await import('./aws.js')).pubkey(argv, io) },
+  { spec: witnessSpec, run: async (argv, io) => (await import('./witness.js')).witness(argv, io) },
 ];
