@@ -148,7 +148,9 @@ describe('every fixture through its bundled handler', () => {
         ].join(' '),
       );
       expect(got.sort()).toEqual(want.sort());
-      await expectClean(prefix);
+      // A fixture with no items (a CloudWatch Logs control message) stores nothing, and an empty
+      // store is a finding (LOG_EMPTY) by design: there is nothing to verify then.
+      if (items.length > 0) await expectClean(prefix);
     },
   );
 });
