@@ -4,13 +4,14 @@
  * forged and re-signed with the trusted key: the verifier must catch a validly signed segment that
  * is inconsistent. The newest segment is forged, so no chain link masks or adds findings.
  */
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
 import { type VerifyStoreOptions, verifyStore } from '../../src/app/verify.js';
 import { parseCheckpoint } from '../../src/core/checkpoint.js';
 import { toBase64, utf8 } from '../../src/core/encoding.js';
 import { parseTimestamp } from '../../src/core/entry.js';
-import type { Finding, FindingCode } from '../../src/core/findings.js';
+import { FINDING_CODES, type Finding, type FindingCode } from '../../src/core/findings.js';
 import { sha256 } from '../../src/core/hash.js';
 import { segmentKey } from '../../src/core/layout.js';
 import { LogVerifier } from '../../src/core/log-verifier.js';
@@ -270,5 +271,16 @@ describe('findings about the log as a whole', () => {
       retainUntil: undefined,
     });
     expect(findings.map((f) => f.code)).toEqual(['CHECKSUM_MISMATCH', 'SEGMENT_MALFORMED']);
+  });
+});
+
+describe('docs/FORMAT.md §5.1 documents the closed list of finding codes', () => {
+  it('has exactly one row per code of FINDING_CODES, and no row for any other code', async () => {
+    const doc = await readFile(new URL('../../docs/FORMAT.md', import.meta.url), 'utf8');
+    const start = doc.indexOf('### 5.1 Finding codes');
+    const section = doc.slice(start, doc.indexOf('\n## ', start));
+    expect(start).toBeGreaterThan(0);
+    const rows = [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
+    expect([...rows].sort()).toEqual(Object.keys(FINDING_CODES).sort());
   });
 });
