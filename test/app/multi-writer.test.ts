@@ -4,7 +4,7 @@
  * whose put-if-absent is atomic (link(2)); S3 adds injected 412/409s in test/integration.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -85,10 +85,10 @@ describe('several writers on one log', () => {
     const keyFile = join(dir, 'key.pem');
     await writeFile(keyFile, key.privateKeyPem);
     const store = join(dir, 'store');
-    // Each process reads stdin; the test feeds them in turns and waits for every process to
-    // acknowledge its turn before the next, so their segments must interleave in the log.
+    // Each process reads stdin; the test feeds them in turns and waits until the log holds every
+    // process's turn before the next, so their segments must interleave in the log.
+    const folder = new FolderStore(store);
     const procs = [0, 1, 2].map((n) => {
-      const ackLog = join(dir, `acks-${n}.jsonl`);
       const p = spawn(
         process.execPath,
         [
@@ -104,37 +104,35 @@ describe('several writers on one log', () => {
           '9',
           '--max-age-ms',
           '1',
-          '--ack-log',
-          ackLog,
         ],
         { stdio: ['pipe', 'ignore', 'ignore'] },
       );
       const exit = new Promise<number>((resolve) => p.on('exit', (code) => resolve(code ?? -1)));
-      return { n, p, exit, ackLog };
+      return { n, p, exit };
     });
-    const ackedThrough = async (file: string): Promise<number> => {
-      const text = await readFile(file, 'utf8').catch(() => '');
-      const last = text.trim().split('\n').filter(Boolean).pop();
-      return last ? (JSON.parse(last) as { throughLine: number }).throughLine : 0;
-    };
+    const storedIds = async (): Promise<Set<string>> =>
+      new Set(await eventIds(folder).catch(() => [] as string[]));
     const rounds = 15;
     const perRound = 20;
     for (let round = 0; round < rounds; round++) {
+      const wanted: string[] = [];
       for (const { n, p } of procs) {
-        const lines = Array.from({ length: perRound }, (_, i) =>
-          JSON.stringify(sampleEvent(n * 10_000 + round * perRound + i)),
+        const events = Array.from({ length: perRound }, (_, i) =>
+          sampleEvent(n * 10_000 + round * perRound + i),
         );
-        p.stdin?.write(`${lines.join('\n')}\n`);
+        wanted.push(...events.map((e) => e.id));
+        p.stdin?.write(`${events.map((e) => JSON.stringify(e)).join('\n')}\n`);
       }
       const deadline = Date.now() + 20_000;
-      for (const { ackLog } of procs)
-        while ((await ackedThrough(ackLog)) < (round + 1) * perRound && Date.now() < deadline)
-          await new Promise((r) => setTimeout(r, 10));
+      for (;;) {
+        const have = await storedIds();
+        if (wanted.every((id) => have.has(id)) || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
     }
     for (const { p } of procs) p.stdin?.end();
     const codes = await Promise.all(procs.map((x) => x.exit));
     expect(codes).toEqual([0, 0, 0]);
-    const folder = new FolderStore(store);
     const { findings, log } = await verifyClean(folder, key);
     expect(findings).toEqual([]);
     expect(log?.treeSize).toBe(900);
