@@ -10,6 +10,8 @@ export default defineConfig({
       provider: 'v8',
       include: ['src/**'],
       reporter: ['text-summary'],
+      // A run with failing tests still says where coverage stands.
+      reportOnFailure: true,
       // The CLI and the Lambda handler shells run in child processes (spawned CLI, imported
       // bundles), which in-process coverage cannot see; their tests are in test/cli and
       // test/lambda. Everything else is held to these floors.

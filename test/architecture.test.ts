@@ -1,7 +1,8 @@
 /**
  * The dependency rules of docs and STYLE.md, enforced: the core is pure (no I/O, no AWS SDK, no
- * adapters), the source mappers are pure, and layers only depend downwards
- * (core ← adapters ← app ← cli / lambda).
+ * adapters), the source mappers are pure, layers only depend downwards
+ * (core ← adapters ← app ← cli / lambda), and the package's entry points are what package.json
+ * says: `auditlock/core` pure, `auditlock` without the AWS SDK in its import graph.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -34,6 +35,22 @@ function layerOf(file: string, spec: string): string | undefined {
 }
 
 const PURE_ALLOWED = /^(zod|@noble\/hashes\/.+|node:crypto|node:zlib|node:buffer)$/;
+
+/** Every bare module specifier reachable from `entry` through relative imports. */
+function reachableModules(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const bare = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const spec of imports(file)) {
+      if (spec.startsWith('.')) visit(resolve(file, '..', spec).replace(/\.js$/, '.ts'));
+      else bare.add(spec);
+    }
+  };
+  visit(entry);
+  return bare;
+}
 
 function violations(
   layer: string,
@@ -102,5 +119,30 @@ describe('architecture', () => {
         ),
         layer,
       ).toEqual([]);
+  });
+
+  it('package.json exports name the built form of a source entry point each', () => {
+    const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as {
+      exports: Record<string, string | { types: string; default: string }>;
+      bin: Record<string, string>;
+    };
+    const targets = Object.entries(manifest.exports)
+      .filter(([path]) => path !== './package.json')
+      .map(([path, t]) => [path, typeof t === 'string' ? t : t.default] as const);
+    expect(targets.map(([path]) => path)).toEqual(['.', './core', './aws']);
+    for (const [path, target] of [...targets, ...Object.entries(manifest.bin)]) {
+      const source = target.replace(/^(\.\/)?dist\//, 'src/').replace(/\.js$/, '.ts');
+      expect(statSync(source, { throwIfNoEntry: false })?.isFile(), `${path} -> ${source}`).toBe(
+        true,
+      );
+    }
+  });
+
+  it('auditlock and auditlock/core do not load the AWS SDK; auditlock/aws does', () => {
+    const aws = (entry: string) =>
+      [...reachableModules(join(SRC, entry))].filter((m) => m.startsWith('@aws-sdk/')).sort();
+    expect(aws('index.ts')).toEqual([]);
+    expect(aws('core/index.ts')).toEqual([]);
+    expect(aws('aws.ts')).toEqual(['@aws-sdk/client-kms', '@aws-sdk/client-s3']);
   });
 });

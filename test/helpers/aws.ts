@@ -1,8 +1,11 @@
 /**
  * What integration tests need to reach the AWS target `test/global-setup.ts` chose: moto (the
- * default, started per run), any endpoint in `AWS_ENDPOINT_URL` (LocalStack), or real AWS
+ * default, started per run), LocalStack (`npm run test:localstack`, or
+ * `AUDITLOCK_TEST_TARGET=localstack`), any other endpoint in `AWS_ENDPOINT_URL`, or real AWS
  * (`AUDITLOCK_TEST_TARGET=aws`). Clients come from the production factory, so the tests exercise
- * the same configuration chain the CLI and Lambdas use.
+ * the same configuration chain the CLI and Lambdas use. Each target comes with what it is known to
+ * enforce ({@link TargetCapabilities}), so a test of a guarantee runs for real wherever the
+ * target has it, and leans on a workaround only where it does not.
  */
 import { randomBytes } from 'node:crypto';
 import { CreateKeyCommand, type KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
@@ -20,10 +23,65 @@ import {
 
 /** Where the integration tests run. */
 export type AwsTestTarget = {
-  /** `moto`: the local emulator; `endpoint`: AWS_ENDPOINT_URL given by the user; `aws`: real AWS. */
-  readonly kind: 'moto' | 'endpoint' | 'aws';
+  /**
+   * `moto` / `localstack`: a local emulator; `endpoint`: some other AWS_ENDPOINT_URL (unknown,
+   * so assumed to have moto's gaps); `aws`: real AWS.
+   */
+  readonly kind: 'moto' | 'localstack' | 'endpoint' | 'aws';
   readonly endpoint: string | undefined;
   readonly region: string;
+};
+
+/**
+ * What a target enforces the way AWS S3 and KMS do (AWS docs; see ../shared/AWS-NOTES.md and
+ * docs/AWS.md for the emulator checks behind each value).
+ */
+export type TargetCapabilities = {
+  /**
+   * `If-None-Match: *` is checked and the object written in one step: of concurrent conditional
+   * PUTs to one key exactly one succeeds. moto checks, then writes: tests put the fault proxy's
+   * `serializeConditionalPuts` in front of it.
+   */
+  readonly atomicConditionalWrites: boolean;
+  /** A body that does not match its `x-amz-checksum-sha256` is refused (moto stores it). */
+  readonly validatesChecksums: boolean;
+  /**
+   * Object Lock is enforced on the bucket: COMPLIANCE retention cannot be shortened and
+   * versioning cannot be suspended (moto allows both).
+   */
+  readonly enforcesObjectLock: boolean;
+  /**
+   * Precision of the retain-until dates the target reports, in ms: 1 where it echoes what was
+   * sent (moto), 1,000 where it keeps whole seconds (LocalStack; real S3 may too).
+   */
+  readonly retainUntilPrecisionMs: number;
+};
+
+const CAPABILITIES: Record<AwsTestTarget['kind'], TargetCapabilities> = {
+  aws: {
+    atomicConditionalWrites: true,
+    validatesChecksums: true,
+    enforcesObjectLock: true,
+    retainUntilPrecisionMs: 1_000,
+  },
+  localstack: {
+    atomicConditionalWrites: true,
+    validatesChecksums: true,
+    enforcesObjectLock: true,
+    retainUntilPrecisionMs: 1_000,
+  },
+  moto: {
+    atomicConditionalWrites: false,
+    validatesChecksums: false,
+    enforcesObjectLock: false,
+    retainUntilPrecisionMs: 1,
+  },
+  endpoint: {
+    atomicConditionalWrites: false,
+    validatesChecksums: false,
+    enforcesObjectLock: false,
+    retainUntilPrecisionMs: 1_000,
+  },
 };
 
 declare module 'vitest' {
@@ -32,9 +90,10 @@ declare module 'vitest' {
   }
 }
 
-/** The target chosen by the global setup. */
-export function awsTarget(): AwsTestTarget {
-  return inject('awsTarget');
+/** The target chosen by the global setup, with what it enforces. */
+export function awsTarget(): AwsTestTarget & TargetCapabilities {
+  const target = inject('awsTarget');
+  return { ...target, ...CAPABILITIES[target.kind] };
 }
 
 /**

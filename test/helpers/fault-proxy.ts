@@ -3,8 +3,10 @@
  * every request to a loopback emulator, and, per matching rule, answers with an error the SDK
  * must handle (S3 503 SlowDown, 500 InternalError, KMS ThrottlingException, 412, 409), drops
  * the connection (before or after the emulator acted on the request) or delays it. It counts
- * requests and injected faults, so tests can assert both that faults happened and what the
- * client did about them. Randomness comes from a seeded generator: runs are repeatable.
+ * requests and injected faults, and in what order each request arrived, was forwarded and was
+ * answered, so tests can assert that faults happened, what the client did about them, and what
+ * happened first, without reading a clock. Randomness comes from a seeded generator: runs are
+ * repeatable.
  *
  * The SigV4 `Host` header is forwarded unchanged; emulators do not check signatures, which is
  * also why this only works in front of an emulator, never real AWS.
@@ -39,7 +41,18 @@ export type FaultKind =
   /** Forwards, waits for the emulator's full answer, then destroys the client socket (a lost response). */
   | 'dropAfterForward'
   /** Waits `delayMs`, then forwards. */
-  | 'delay';
+  | 'delay'
+  /**
+   * Forwards the body with its middle byte flipped, as if damaged in transit: a target that
+   * checks the request's checksum (S3's `x-amz-checksum-sha256`) must refuse it.
+   */
+  | 'corruptBody'
+  /**
+   * Holds each of the first `count` matching requests until all `count` have arrived (or
+   * `delayMs` passed, default 10,000), then forwards them together: requests that race for
+   * real, whatever the clients' timing.
+   */
+  | 'gather';
 
 /** Injects `fault` into requests that match every given criterion. */
 export type FaultRule = {
@@ -56,7 +69,7 @@ export type FaultRule = {
   readonly probability?: number;
   /** Hit at most this many requests (default: no limit). */
   readonly count?: number;
-  /** For `delay`: milliseconds (default 1,000, at most 30,000). */
+  /** For `delay`: milliseconds (default 1,000); for `gather`, the longest wait (default 10,000). */
   readonly delayMs?: number;
 };
 
@@ -67,7 +80,18 @@ export type SeenRequest = {
   readonly target: string | undefined;
   /** The fault injected into it, if any. */
   readonly fault: FaultKind | undefined;
+  /**
+   * When it arrived, and when it was forwarded to the emulator: positions on one counter the
+   * proxy advances at every arrival and every forward (`forwarded` is undefined until then, and
+   * for requests answered or dropped without forwarding).
+   */
+  readonly arrived: number;
+  readonly forwarded: number | undefined;
+  /** The emulator's HTTP status, once it answered a forwarded request. */
+  readonly status: number | undefined;
 };
+
+type Seen = { -readonly [K in keyof SeenRequest]: SeenRequest[K] };
 
 export type FaultProxyOptions = {
   /** The emulator, e.g. `http://127.0.0.1:5000`; MUST be loopback http. */
@@ -119,9 +143,12 @@ export class FaultProxy {
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #locks = new Map<string, Promise<void>>();
   readonly #serialize: boolean;
-  #rules: { rule: FaultRule; hits: number }[] = [];
+  #rules: { rule: FaultRule; hits: number; held: (() => void)[] }[] = [];
   #random: () => number;
-  #seen: SeenRequest[] = [];
+  #seen: Seen[] = [];
+  #events = 0;
+  #inFlight = 0;
+  #idle: (() => void)[] = [];
 
   constructor(server: Server, upstream: URL, options: FaultProxyOptions) {
     const address = server.address();
@@ -137,16 +164,21 @@ export class FaultProxy {
       socket.once('close', () => this.#sockets.delete(socket));
     });
     server.on('request', (req, res) => {
-      this.#handle(req, res).catch(() => {
-        if (!res.headersSent) res.writeHead(502).end();
-        else res.destroy();
-      });
+      this.#inFlight++;
+      this.#handle(req, res)
+        .catch(() => {
+          if (!res.headersSent) res.writeHead(502).end();
+          else res.destroy();
+        })
+        .finally(() => {
+          if (--this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
+        });
     });
   }
 
   /** Replaces the rules and resets their hit counts (not the request log). */
   setRules(rules: readonly FaultRule[], seed?: number): void {
-    this.#rules = rules.map((rule) => ({ rule, hits: 0 }));
+    this.#rules = rules.map((rule) => ({ rule, hits: 0, held: [] }));
     if (seed !== undefined) this.#random = seededRandom(seed);
   }
 
@@ -171,6 +203,16 @@ export class FaultProxy {
     this.#seen = [];
   }
 
+  /**
+   * Resolves once no request is in the proxy: everything that arrived has been answered or
+   * dropped, and everything forwarded has had the emulator's answer (e.g. a request held by a
+   * `delay` rule after its client gave up on it).
+   */
+  idle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
   /** Stops listening, ends open connections and pending delays. */
   async stop(): Promise<void> {
     for (const t of this.#timers) clearTimeout(t);
@@ -181,7 +223,7 @@ export class FaultProxy {
     await closed;
   }
 
-  #pick(req: IncomingMessage): FaultRule | undefined {
+  #pick(req: IncomingMessage): { rule: FaultRule; hits: number; held: (() => void)[] } | undefined {
     const target = header(req, 'x-amz-target');
     for (const entry of this.#rules) {
       const { rule } = entry;
@@ -192,7 +234,7 @@ export class FaultProxy {
       if (rule.count !== undefined && entry.hits >= rule.count) continue;
       if (this.#random() >= (rule.probability ?? 1)) continue;
       entry.hits++;
-      return rule;
+      return entry;
     }
     return undefined;
   }
@@ -203,12 +245,20 @@ export class FaultProxy {
       res.writeHead(413).end();
       return;
     }
-    const rule = this.#pick(req);
+    const picked = this.#pick(req);
+    const rule = picked?.rule;
     const fault = rule?.fault;
     const target = header(req, 'x-amz-target');
-    if (this.#seen.length < MAX_SEEN) {
-      this.#seen.push({ method: req.method ?? '', path: req.url ?? '', target, fault });
-    }
+    const seen: Seen = {
+      method: req.method ?? '',
+      path: req.url ?? '',
+      target,
+      fault,
+      arrived: this.#events++,
+      forwarded: undefined,
+      status: undefined,
+    };
+    if (this.#seen.length < MAX_SEEN) this.#seen.push(seen);
     const isKms = target !== undefined;
     switch (fault) {
       case 'slowDown':
@@ -250,8 +300,15 @@ export class FaultProxy {
       case 'delay':
         await this.#sleep(Math.min(rule?.delayMs ?? 1_000, MAX_DELAY_MS));
         break;
+      case 'gather':
+        if (picked) await this.#gather(picked);
+        break;
     }
-    const upstream = await this.#forwardSerialized(req, body);
+    const sent = fault === 'corruptBody' ? flipMiddleByte(body) : body;
+    const upstream = await this.#forwardSerialized(req, sent, () => {
+      seen.forwarded = this.#events++;
+    });
+    seen.status = upstream.status;
     if (fault === 'dropAfterForward') {
       req.socket.destroy();
       return;
@@ -261,10 +318,17 @@ export class FaultProxy {
     res.end(upstream.body);
   }
 
-  async #forwardSerialized(req: IncomingMessage, body: Buffer): Promise<Upstream> {
+  async #forwardSerialized(
+    req: IncomingMessage,
+    body: Buffer,
+    onForward: () => void,
+  ): Promise<Upstream> {
     const serial =
       this.#serialize && req.method === 'PUT' && header(req, 'if-none-match') !== undefined;
-    if (!serial) return this.#forward(req, body);
+    if (!serial) {
+      onForward();
+      return this.#forward(req, body);
+    }
     const path = (req.url ?? '').split('?')[0] ?? '';
     const previous = this.#locks.get(path) ?? Promise.resolve();
     let release = () => {};
@@ -275,6 +339,7 @@ export class FaultProxy {
     this.#locks.set(path, chained);
     await previous;
     try {
+      onForward();
       return await this.#forward(req, body);
     } finally {
       release();
@@ -311,6 +376,18 @@ export class FaultProxy {
     });
   }
 
+  /** Waits until `count` requests are held by this rule (or its `delayMs`), then lets all go. */
+  #gather(entry: { rule: FaultRule; held: (() => void)[] }): Promise<void> {
+    return new Promise<void>((resolve) => {
+      entry.held.push(resolve);
+      if (entry.held.length >= (entry.rule.count ?? 1)) {
+        for (const release of entry.held.splice(0)) release();
+        return;
+      }
+      this.#sleep(Math.min(entry.rule.delayMs ?? 10_000, MAX_DELAY_MS)).then(resolve);
+    });
+  }
+
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(() => {
@@ -323,6 +400,14 @@ export class FaultProxy {
 }
 
 type Upstream = { status: number; headers: IncomingMessage['headers']; body: Buffer };
+
+/** A copy of `body` with its middle byte inverted (an empty body stays empty). */
+function flipMiddleByte(body: Buffer): Buffer {
+  const out = Buffer.from(body);
+  const i = out.length >> 1;
+  if (out.length > 0) out[i] = (out[i] ?? 0) ^ 0xff;
+  return out;
+}
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name.toLowerCase()];

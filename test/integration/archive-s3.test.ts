@@ -22,6 +22,7 @@ import { segmentPrefix } from '../../src/core/layout.js';
 import type { TrustedKey } from '../../src/core/note.js';
 import { parseSegment } from '../../src/core/segment.js';
 import {
+  awsTarget,
   collect,
   createTestBucket,
   createTestKey,
@@ -36,6 +37,7 @@ import { type FaultProxy, type FaultRule, startFaultProxy } from '../helpers/fau
 import { sampleEvent } from '../helpers/log-fixture.js';
 
 const DAY_MS = 86_400_000;
+const target = awsTarget();
 const upstream = proxyableEndpoint();
 const conditionalPut = { method: 'PUT', hasHeader: 'if-none-match' } as const;
 /** Requests on segment objects only (not the bucket-level checks). */
@@ -312,6 +314,58 @@ describe.skipIf(upstream === undefined)('Archiver on S3 + KMS', () => {
     expect(log?.treeSize).toBe(20);
     expect(await storedEventIds('two-writers')).toEqual(ids(0, 20));
     expect([...(await versionCounts('two-writers')).values()]).toEqual([1, 1]);
+  });
+
+  it('has concurrent writers of one log race for each segment: all events once, one version per key', async () => {
+    // Prepare: three writers that all saw the empty log, so all three seal a segment 0. Their
+    // three PUTs of it are held at a proxy until all have arrived and then sent together, so they
+    // race at the target. Where its If-None-Match is not atomic (moto) the proxy then passes
+    // them one at a time, standing in for S3's atomicity; elsewhere (LocalStack, AWS) they race
+    // for real.
+    const racing = await startFaultProxy({
+      upstream: upstream ?? '',
+      serializeConditionalPuts: !target.atomicConditionalWrites,
+      rules: [{ ...conditionalPut, path: segmentOf('racing', 0), fault: 'gather', count: 3 }],
+    });
+    const writer = () => ({
+      store: new S3Store({
+        client: testS3Client({ endpoint: racing.url }),
+        bucket,
+        prefix: 'audit',
+        retention: { days: TEST_RETENTION_DAYS },
+      }),
+      signer: new KmsSigner({ client: testKmsClient({ endpoint: racing.url }), keyId: keyArn }),
+    });
+    const writers = await Promise.all([0, 1, 2].map(() => openArchiver('racing', writer())));
+
+    // Act: 30 events each, submitted and stored concurrently.
+    try {
+      await Promise.all(
+        writers.map(async ({ archiver }, w) => {
+          const receipts = await submitAll(archiver, w * 100, 30);
+          await archiver.close();
+          await Promise.all(receipts);
+        }),
+      );
+    } finally {
+      await racing.stop();
+    }
+
+    // Assess: the three segment-0 PUTs were in flight together; the target let one win, and
+    // each loser met a real 412, reread the head and resealed its entries after the winner's.
+    const seg0 = racing.requests.filter((r) => r.fault === 'gather');
+    expect(seg0.map((r) => r.status).sort()).toEqual([200, 412, 412]);
+    const lost = writers.flatMap((w) => w.retries).filter((r) => r.reason === 'lost-race');
+    expect(lost.filter((r) => r.seq === 0)).toHaveLength(2);
+    const { findings, log } = await verifyLog('racing');
+    expect(findings).toEqual([]);
+    expect(log?.treeSize).toBe(90);
+    expect((await storedEventIds('racing')).sort()).toEqual(
+      [...ids(0, 30), ...ids(100, 30), ...ids(200, 30)].sort(),
+    );
+    const versions = await versionCounts('racing');
+    expect(versions.size).toBe(9);
+    expect([...versions.values()].every((n) => n === 1)).toBe(true);
   });
 
   it('retries 409 ConditionalRequestConflict in the store, then in the archiver', async () => {

@@ -360,8 +360,7 @@ describe.skipIf(awsTarget().kind === 'aws')('scripts/demo-s3.mjs', () => {
     // Prepare
     expect(process.env.AWS_ENDPOINT_URL).toBeTruthy();
     const out = join(await tempDir(), 'demo-s3-output');
-    // Act
-    const started = Date.now();
+    // Act (a run that hangs is killed by the timeout: status null, and the test fails)
     const result = spawnSync(
       process.execPath,
       [join(REPO_ROOT, 'scripts', 'demo-s3.mjs'), '--out', out],
@@ -373,6 +372,5 @@ describe.skipIf(awsTarget().kind === 'aws')('scripts/demo-s3.mjs', () => {
     for (const text of ['AccessDenied', 'OBJECT_SHADOWED', 'OBJECT_DELETE_MARKER'])
       expect(result.stdout).toContain(text);
     expect(result.stdout).toContain('$ auditlock verify');
-    expect(Date.now() - started).toBeLessThan(30_000);
   });
 });
