@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * The `auditlock` command line. Thin: parse arguments, call one use case, map the result to
- * output and an exit status (0 ok, 1 findings or rejected input, 2 usage or I/O error).
+ * output and an exit status (0 ok, 1 findings or rejected input, 2 usage, configuration or I/O
+ * error, 70 a bug). Every failure is one line, `error: <CODE>: <message>` (see formatError).
  */
-import { AuditlockError, ConfigurationError, StorageError } from '../core/errors.js';
+import { AuditlockError, StorageError } from '../core/errors.js';
 import { type CommandSpec, helpText, wantsHelp } from './args.js';
 import { EXIT, UsageError } from './cli-error.js';
 import { extraCommands } from './commands/index-extra.js';
@@ -12,7 +13,7 @@ import { keygen, keygenSpec } from './commands/keygen.js';
 import { prove, proveSpec } from './commands/prove.js';
 import { verify, verifySpec } from './commands/verify.js';
 import { verifyProof, verifyProofSpec } from './commands/verify-proof.js';
-import type { Io } from './output.js';
+import { escapeText, type Io } from './output.js';
 
 type Command = { spec: CommandSpec; run: (argv: string[], io: Io) => Promise<number> };
 
@@ -48,7 +49,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   const command = commands.find((c) => c.spec.name === name);
   if (!command) {
-    io.stderr.write(`auditlock: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    io.stderr.write(
+      `${formatError(new UsageError(`unknown command ${JSON.stringify(name)}`)).text}\n${usage()}`,
+    );
     return EXIT.error;
   }
   if (wantsHelp(rest)) {
@@ -58,19 +61,48 @@ export async function main(argv: string[], io: Io): Promise<number> {
   try {
     return await command.run(rest, io);
   } catch (err) {
-    io.stderr.write(`${describeError(err)}\n`);
-    return EXIT.error;
+    const { text, exit } = formatError(err);
+    io.stderr.write(`${text}\n`);
+    return exit;
   }
 }
 
-function describeError(err: unknown): string {
-  if (err instanceof UsageError) return `auditlock: ${err.message}`;
-  if (err instanceof ConfigurationError)
-    return `auditlock: configuration error ${err.code}: ${err.message}`;
-  if (err instanceof StorageError)
-    return `auditlock: storage error ${err.code}${err.retryable ? ' (transient)' : ''}: ${err.message}`;
-  if (err instanceof AuditlockError) return `auditlock: ${err.code}: ${err.message}`;
-  return `auditlock: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+/** Programming errors: these mean a bug in auditlock, never bad input or a failed store. */
+const BUG_CLASSES = [TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError];
+
+/**
+ * The one report of a failed command: `error: <CODE>: <message>` on one line, control characters
+ * escaped (messages echo input, file names and stored bytes), exit status 2. A Node file error
+ * (ENOENT, EISDIR, EACCES, ...) is `IO_ERROR` with its errno and path in the message. Only a
+ * programming error (a bug) adds its stack, and exits 70.
+ */
+export function formatError(err: unknown): { text: string; exit: number } {
+  const line = (code: string, message: string) => `error: ${code}: ${escapeText(message)}`;
+  if (err instanceof AuditlockError) {
+    const transient =
+      err instanceof StorageError && err.retryable ? ' (transient: a retry may succeed)' : '';
+    return { text: line(err.code, `${err.message}${transient}`), exit: EXIT.error };
+  }
+  const errno = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (err instanceof Error && typeof errno === 'string' && /^E[A-Z0-9]+$/.test(errno))
+    return { text: line('IO_ERROR', err.message), exit: EXIT.error };
+  if (BUG_CLASSES.some((c) => err instanceof c)) {
+    const e = err as Error;
+    const stack = (e.stack ?? '').split('\n').slice(1).join('\n');
+    return {
+      text: `${line('INTERNAL', `${e.name}: ${e.message} (a bug in auditlock; please report it with this stack)`)}\n${escapeStack(stack)}`,
+      exit: EXIT.internal,
+    };
+  }
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return { text: line('UNEXPECTED', message), exit: EXIT.error };
+}
+
+function escapeStack(stack: string): string {
+  return stack
+    .split('\n')
+    .map((l) => escapeText(l))
+    .join('\n');
 }
 
 /**

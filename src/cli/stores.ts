@@ -4,6 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { FolderStore } from '../adapters/folder-store.js';
+import { ConfigurationError } from '../core/errors.js';
 import type { ObjectStore } from '../core/ports.js';
 import { UsageError } from './cli-error.js';
 
@@ -14,7 +15,11 @@ export type StoreOptions = {
   readonly forWriting?: boolean;
 };
 
-/** Opens the store named by `spec`. @throws UsageError, ConfigurationError */
+/**
+ * Opens the store named by `spec`.
+ * @throws UsageError; ConfigurationError `STORE_NOT_A_FOLDER`, `STORE_UNWRITABLE` (a folder store
+ *   to write that cannot be created), and those of the S3 store.
+ */
 export async function openStore(spec: string, options: StoreOptions = {}): Promise<ObjectStore> {
   if (spec.startsWith('s3://')) {
     const { openS3Store } = await import('./s3-store-spec.js');
@@ -24,6 +29,26 @@ export async function openStore(spec: string, options: StoreOptions = {}): Promi
     throw new UsageError(
       `unsupported store ${JSON.stringify(spec)}: use a folder path or s3://bucket/prefix`,
     );
-  if (options.forWriting) await mkdir(spec, { recursive: true });
+  if (options.forWriting) await makeStoreFolder(spec);
   return new FolderStore(spec);
+}
+
+async function makeStoreFolder(path: string): Promise<void> {
+  try {
+    await mkdir(path, { recursive: true });
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    // EEXIST: the path is a file; ENOTDIR: a parent is a file.
+    if (code === 'EEXIST' || code === 'ENOTDIR')
+      throw new ConfigurationError(
+        'STORE_NOT_A_FOLDER',
+        `store ${path} is not a folder (it, or a parent, is a file)`,
+        { cause },
+      );
+    throw new ConfigurationError(
+      'STORE_UNWRITABLE',
+      `cannot create store folder ${path} (${code ?? 'error'}: the parent is read-only or not writable)`,
+      { cause },
+    );
+  }
 }

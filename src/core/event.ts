@@ -24,6 +24,7 @@
 import * as z from 'zod';
 import { canonicalize, type JsonObject } from './canonical-json.js';
 import { InputError, type InputIssue } from './errors.js';
+import { parseJsonStrict } from './strict-json.js';
 
 /** Largest event, counted as the UTF-8 bytes of its RFC 8785 canonical form. */
 export const MAX_EVENT_BYTES = 256 * 1024;
@@ -193,9 +194,11 @@ export function parseEvent(input: unknown, location?: string): AuditEvent {
 }
 
 /**
- * Parses and validates one line of JSON Lines input. The length limit applies before parsing.
+ * Parses and validates one line of JSON Lines input. The length limit applies before parsing; the
+ * JSON is read strictly (src/core/strict-json.ts: no duplicate member names, exact numbers).
  * @param lineNumber 1-based, used in the location `line N`
- * @throws InputError `EVENT_TOO_LARGE`, `JSON_INVALID` or `EVENT_INVALID`
+ * @throws InputError `EVENT_TOO_LARGE`, `JSON_INVALID`, `JSON_DUPLICATE_MEMBER`,
+ *   `JSON_NUMBER_INEXACT` or `EVENT_INVALID`
  */
 export function parseEventLine(line: string, lineNumber: number): AuditEvent {
   const location = `line ${lineNumber}`;
@@ -206,17 +209,7 @@ export function parseEventLine(line: string, lineNumber: number): AuditEvent {
       issues: [{ path: '', message }],
     });
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch (cause) {
-    const detail = cause instanceof Error ? cause.message : String(cause);
-    throw new InputError('JSON_INVALID', `${location}: expected one JSON value, got ${detail}`, {
-      cause,
-      location,
-    });
-  }
-  return parseEvent(value, location);
+  return parseEvent(parseJsonStrict(line, location), location);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,16 +1,19 @@
-import { constants, createReadStream } from 'node:fs';
-import { access, appendFile, writeFile } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { addAbortSignal, type Readable } from 'node:stream';
 import { systemClock } from '../../adapters/system-clock.js';
 import { Archiver, type ArchiverOptions, DEFAULTS } from '../../app/archiver.js';
 import { ingestJsonLines } from '../../app/ingest.js';
+import { findResumePoint } from '../../app/resume.js';
 import { BODY_ENCODINGS, type BodyEncoding } from '../../core/body-codec.js';
+import { assertOrigin } from '../../core/checkpoint.js';
 import { ConfigurationError, hasCode } from '../../core/errors.js';
+import { inputNameOf } from '../../core/input-delivery.js';
 import { assertLogName } from '../../core/layout.js';
-import { type CommandSpec, intOption, parseCommand, stringOption } from '../args.js';
+import { type CommandSpec, intOption, listOption, parseCommand, stringOption } from '../args.js';
 import { EXIT, UsageError } from '../cli-error.js';
-import { loadSigner } from '../keys.js';
-import { type Io, progress } from '../output.js';
+import { loadSigner, loadTrustedKeys } from '../keys.js';
+import { escapeText, type Io, progress } from '../output.js';
 import { openStore } from '../stores.js';
 
 export const ingestSpec: CommandSpec = {
@@ -20,7 +23,11 @@ export const ingestSpec: CommandSpec = {
   description:
     'Each line is one audit event (see docs/FORMAT.md). Valid lines are archived in signed,\n' +
     'hash-chained segments; invalid lines are reported on stderr and in --rejects with their line\n' +
-    'number and every problem found, and the exit code is 1. <store> is a folder or s3://bucket/prefix.',
+    'number and every problem found, and the exit code is 1. <store> is a folder or s3://bucket/prefix.\n' +
+    'With --resume the same command line serves the first run and every rerun after a crash: the\n' +
+    'log itself says how far this input got, and the input must begin with exactly those bytes.\n' +
+    'Stdin cannot be re-read: --resume on stdin works only if the same bytes are sent again from\n' +
+    'the first one (e.g. `cat file |`); a stream that continues where it stopped cannot resume.',
   options: {
     key: {
       type: 'string',
@@ -74,124 +81,252 @@ export const ingestSpec: CommandSpec = {
       help: 'write rejected lines with their errors here (JSON Lines)',
     },
     quarantine: { type: 'boolean', help: 'also archive rejected lines as quarantined entries' },
-    'from-line': { type: 'string', value: 'N', help: 'skip lines before N (resume after a crash)' },
-    'ack-log': {
+    resume: {
+      type: 'boolean',
+      help: 'continue this input after the last line the log holds of it (exactly once; first run too)',
+    },
+    'input-name': {
+      type: 'string',
+      value: 'NAME',
+      help: "the input's name in delivery ids (default: the file's base name, or stdin)",
+    },
+    'trusted-keys': {
       type: 'string',
       value: 'FILE',
-      help: 'append {"seq","treeSize","throughLine"} per stored segment',
+      help: 'JSON list of keys whose signed head may be extended (key rotation), besides --key',
+    },
+    pubkey: {
+      type: 'string',
+      multiple: true,
+      value: 'PEM|VKEY',
+      help: 'a public key whose signed head may be extended (repeatable), besides --key',
     },
     json: { type: 'boolean', help: 'print the summary as JSON on stdout' },
   },
   positionals: { min: 1, max: 2 },
 };
 
+/** Flags of earlier versions whose resume archived lines twice after a crash. */
+const REMOVED_FLAGS = ['--ack-log', '--from-line'];
+
 export async function ingest(argv: string[], io: Io): Promise<number> {
+  const removed = argv.find((a) => REMOVED_FLAGS.includes(a.split('=')[0] as string));
+  if (removed)
+    throw new UsageError(
+      `${removed.split('=')[0]} was removed (its resume archived lines twice after a crash): use --resume, which continues from what the log itself holds`,
+    );
   const p = parseCommand(ingestSpec, argv);
   const [storeSpec, file = '-'] = p.positionals as [string, string?];
-  // Check every option and the key before anything is created on disk or in a bucket.
+  // Check every option, the key and the input before anything is created on disk or in a bucket.
   const encoding = stringOption(p, 'compress') as BodyEncoding;
   if (!BODY_ENCODINGS.includes(encoding))
     throw new UsageError(`--compress must be one of ${BODY_ENCODINGS.join(', ')}`);
   const log = stringOption(p, 'log') as string;
   assertLogName(log);
+  const origin = stringOption(p, 'origin');
+  // The one origin rule (the checkpoint parser's): nothing unverifiable is ever signed.
+  if (origin !== undefined) assertOrigin(origin);
   const limits = {
     maxEvents: intOption(p, 'max-events', { min: 1, max: 1_000_000 }) as number,
     maxBytes: intOption(p, 'max-bytes', { min: 1024, max: 32 * 1024 * 1024 }) as number,
     maxAgeMs: intOption(p, 'max-age-ms', { min: 1 }) as number,
   };
   const retentionDays = intOption(p, 'retention-days', { min: 1 });
-  const fromLine = intOption(p, 'from-line', { min: 1 });
-  if (file !== '-')
-    await access(file, constants.R_OK).catch((cause) => {
-      throw new ConfigurationError('INPUT_NOT_FOUND', `cannot read input file ${file}`, { cause });
-    });
+  const resume = Boolean(p.values.resume);
+  const inputName = inputNameOf(
+    stringOption(p, 'input-name') ?? (file === '-' ? 'stdin' : basename(file)),
+  );
+  if (inputName === '') throw new UsageError('--input-name must not be empty');
   const signer = await loadSigner(stringOption(p, 'key'), stringOption(p, 'kms-key'));
-  const store = await openStore(storeSpec, { forWriting: true, retentionDays });
-  const rejectsFile = stringOption(p, 'rejects');
-  const ackLog = stringOption(p, 'ack-log');
-  if (rejectsFile) await writeFile(rejectsFile, '');
-  const bar = progress(io);
-  let stored = 0;
-  const options: ArchiverOptions = {
-    store,
-    signer,
-    clock: systemClock,
-    log,
-    origin: stringOption(p, 'origin'),
-    encoding,
-    ...limits,
-    onStored: (s) => {
-      stored += s.entries;
-      bar.update(`stored ${stored} entries in ${s.seq + 1} segments`);
-    },
-  };
-  // A new log without --origin gets a local default; an existing log keeps its own origin.
-  const archiver = await Archiver.open(options).catch((err) => {
-    if (hasCode(err, 'ORIGIN_REQUIRED') && !options.origin)
-      return Archiver.open({ ...options, origin: `auditlock.local/${log}` });
-    throw err;
-  });
-  const input = file === '-' ? io.stdin : createReadStream(file);
-  // Ctrl-C / SIGTERM: stop reading, store and acknowledge what was read, report, exit 1.
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  const stopSignals = ['SIGINT', 'SIGTERM'] as const;
-  for (const sig of stopSignals) process.once(sig, onSignal);
-  let pendingAck: Promise<void> = Promise.resolve();
-  const result = await ingestJsonLines({
-    archiver,
-    input,
-    inputName: file === '-' ? 'stdin' : basename(file),
-    fromLine,
-    signal: stop.signal,
-    quarantine: Boolean(p.values.quarantine),
-    onReject: ({ line, error, text }) => {
-      const issues = error.issues.length
-        ? error.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')
-        : error.message;
-      io.stderr.write(`line ${line}: ${error.code}: ${issues}\n`);
-      if (rejectsFile)
-        pendingAck = pendingAck.then(() =>
-          appendFile(
-            rejectsFile,
-            `${JSON.stringify({ line, code: error.code, issues: error.issues, message: error.message, text: text.slice(0, 4096) })}\n`,
-          ),
-        );
-    },
-    onAck: ({ throughLine, receipt }) => {
-      if (ackLog && receipt.index === receipt.treeSize - 1)
-        pendingAck = pendingAck.then(() =>
-          appendFile(
-            ackLog,
-            `${JSON.stringify({ seq: receipt.seq, treeSize: receipt.treeSize, throughLine })}\n`,
-          ),
-        );
-    },
-  });
-  await pendingAck;
-  await archiver.close();
-  for (const sig of stopSignals) process.removeListener(sig, onSignal);
-  const { interrupted } = result;
-  if (interrupted) (input as { destroy?: () => void }).destroy?.();
-  bar.done();
-  const head = archiver.head;
-  const summary = {
-    store: store.location,
-    log,
-    origin: head.origin,
-    lines: result.lines,
-    archived: result.archived,
-    rejected: result.rejected,
-    quarantined: result.quarantined,
-    treeSize: head.frontier.size,
-    segments: head.nextSeq,
-    interrupted,
-  };
-  if (p.values.json) io.stdout.write(`${JSON.stringify(summary)}\n`);
-  else
-    io.stdout.write(
-      `archived ${result.archived} events${result.quarantined ? ` and ${result.quarantined} quarantined lines` : ''} into ${store.location} log ${log}; ` +
-        `tree size ${summary.treeSize}, ${summary.segments} segments${result.rejected ? `; ${result.rejected} lines rejected` : ''}${interrupted ? ' (interrupted)' : ''}\n`,
+  const pubkeys = listOption(p, 'pubkey');
+  const trustFile = stringOption(p, 'trusted-keys');
+  const trustedKeys =
+    pubkeys.length > 0 || trustFile ? await loadTrustedKeys(pubkeys, trustFile) : undefined;
+  const input = file === '-' ? io.stdin : await openInput(file);
+  const rejects = await openRejects(stringOption(p, 'rejects'));
+  try {
+    const store = await openStore(storeSpec, { forWriting: true, retentionDays });
+    const bar = progress(io);
+    let stored = 0;
+    const options: ArchiverOptions = {
+      store,
+      signer,
+      clock: systemClock,
+      log,
+      origin,
+      encoding,
+      ...limits,
+      ...(trustedKeys ? { trustedKeys } : {}),
+      onStored: (s) => {
+        stored += s.entries;
+        bar.update(`stored ${stored} entries in ${s.seq + 1} segments`);
+      },
+    };
+    // A new log without --origin gets a local default; an existing log keeps its own origin.
+    const archiver = await Archiver.open(options).catch((err) => {
+      if (hasCode(err, 'ORIGIN_REQUIRED') && !options.origin)
+        return Archiver.open({ ...options, origin: `auditlock.local/${log}` });
+      throw err;
+    });
+    if (archiver.keyChange) io.stderr.write(`warning: ${escapeText(archiver.keyChange.message)}\n`);
+    const resumeAt = resume
+      ? await findResumePoint({
+          store,
+          log,
+          headSeq: archiver.head.nextSeq - 1,
+          trustedKeys: archiver.trustedKeys,
+          inputName,
+        })
+      : undefined;
+    // Ctrl-C / SIGTERM: stop reading, store what was read, report, exit 1.
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    const stopSignals = ['SIGINT', 'SIGTERM'] as const;
+    for (const sig of stopSignals) process.once(sig, onSignal);
+    let result: Awaited<ReturnType<typeof ingestJsonLines>>;
+    try {
+      result = await ingestJsonLines({
+        archiver,
+        input: abortable(input, stop.signal),
+        inputName,
+        resume: resumeAt,
+        signal: stop.signal,
+        quarantine: Boolean(p.values.quarantine),
+        onReject: ({ line, error, raw }) => {
+          const issues = error.issues.length
+            ? error.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')
+            : error.message;
+          io.stderr.write(`line ${line}: ${error.code}: ${escapeText(issues)}\n`);
+          rejects?.write({
+            line,
+            code: error.code,
+            issues: error.issues,
+            message: error.message,
+            raw,
+          });
+        },
+      });
+    } finally {
+      for (const sig of stopSignals) process.removeListener(sig, onSignal);
+      await archiver.close();
+    }
+    await rejects?.close();
+    bar.done();
+    const head = archiver.head;
+    const { interrupted } = result;
+    const summary = {
+      store: store.location,
+      log,
+      origin: head.origin,
+      input: inputName,
+      lines: result.lines,
+      skipped: result.skipped,
+      archived: result.archived,
+      rejected: result.rejected,
+      quarantined: result.quarantined,
+      treeSize: head.frontier.size,
+      segments: head.nextSeq,
+      interrupted,
+    };
+    if (p.values.json) io.stdout.write(`${JSON.stringify(summary)}\n`);
+    else
+      io.stdout.write(
+        `archived ${result.archived} events${result.quarantined ? ` and ${result.quarantined} quarantined lines` : ''} into ${escapeText(store.location)} log ${log}; ` +
+          `tree size ${summary.treeSize}, ${summary.segments} segments${result.skipped ? `; lines 1-${result.skipped} were already archived` : ''}${result.rejected ? `; ${result.rejected} lines rejected` : ''}${interrupted ? ' (interrupted)' : ''}\n`,
+      );
+    return result.rejected > 0 || interrupted ? EXIT.findings : EXIT.ok;
+  } finally {
+    await rejects?.close().catch(() => undefined);
+    if (input !== io.stdin) (input as { destroy?: () => void }).destroy?.();
+  }
+}
+
+/** Most bytes read from the input at a time. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Opens the input file for reading in large chunks.
+ * @throws ConfigurationError `INPUT_NOT_FOUND`, `INPUT_NOT_A_FILE`, `INPUT_UNREADABLE`
+ */
+async function openInput(file: string): Promise<NodeJS.ReadableStream> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new ConfigurationError(
+      code === 'ENOENT' ? 'INPUT_NOT_FOUND' : 'INPUT_UNREADABLE',
+      `cannot read input file ${file} (${code ?? 'error'})`,
+      { cause },
     );
-  return result.rejected > 0 || interrupted ? EXIT.findings : EXIT.ok;
+  }
+  const stats = await handle.stat();
+  if (stats.isDirectory()) {
+    await handle.close();
+    throw new ConfigurationError('INPUT_NOT_A_FILE', `input ${file} is a folder, not a file`);
+  }
+  return handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
+}
+
+/** The input, ended early (as an AbortError) when `signal` fires, even while a read waits. */
+function abortable(input: NodeJS.ReadableStream, signal: AbortSignal): AsyncIterable<Uint8Array> {
+  return addAbortSignal(signal, input as Readable) as AsyncIterable<Uint8Array>;
+}
+
+type RejectsFile = { write(record: RejectRecord): void; close(): Promise<void> };
+type RejectRecord = {
+  line: number;
+  code: string;
+  issues: readonly unknown[];
+  message: string;
+  raw: Uint8Array;
+};
+
+/** Most bytes of a rejected line repeated in the rejects file, as text. */
+const REJECT_TEXT_BYTES = 4096;
+
+/**
+ * The `--rejects` file, created (emptied) now so that a bad path fails before any work.
+ * @throws ConfigurationError `REJECTS_UNWRITABLE`
+ */
+async function openRejects(path: string | undefined): Promise<RejectsFile | undefined> {
+  if (path === undefined) return undefined;
+  const fail = (cause: unknown) =>
+    new ConfigurationError(
+      'REJECTS_UNWRITABLE',
+      `cannot write rejects file ${path} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
+      { cause },
+    );
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'w');
+  } catch (cause) {
+    throw fail(cause);
+  }
+  let chain: Promise<void> = Promise.resolve();
+  let failure: unknown;
+  let closed = false;
+  return {
+    write(r) {
+      const text = new TextDecoder('utf-8', { fatal: false }).decode(
+        r.raw.subarray(0, REJECT_TEXT_BYTES),
+      );
+      const record = { line: r.line, code: r.code, issues: r.issues, message: r.message, text };
+      chain = chain.then(() =>
+        handle.write(`${JSON.stringify(record)}\n`).then(
+          () => undefined,
+          (e) => {
+            failure ??= e;
+          },
+        ),
+      );
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await chain;
+      await handle.close();
+      if (failure) throw fail(failure);
+    },
+  };
 }

@@ -1,7 +1,8 @@
 import { writeKeyPair } from '../../adapters/keys.js';
+import { assertOrigin } from '../../core/checkpoint.js';
 import { type CommandSpec, parseCommand, stringOption } from '../args.js';
 import { UsageError } from '../cli-error.js';
-import type { Io } from '../output.js';
+import { escapeText, type Io } from '../output.js';
 
 export const keygenSpec: CommandSpec = {
   name: 'keygen',
@@ -25,9 +26,12 @@ export async function keygen(argv: string[], io: Io): Promise<number> {
   const p = parseCommand(keygenSpec, argv);
   const out = stringOption(p, 'out');
   if (!out) throw new UsageError('keygen: --out DIR is required');
-  const written = await writeKeyPair(out, { name: stringOption(p, 'name') as string });
+  const name = stringOption(p, 'name') as string;
+  // The key name is the origin the log signs under: the one origin rule, before any file exists.
+  assertOrigin(name);
+  const written = await writeKeyPair(out, { name });
   io.stdout.write(
-    `private key: ${written.privateKeyPath}\npublic key:  ${written.publicKeyPath}\nvkey:        ${written.vkey}\n`,
+    `private key: ${escapeText(written.privateKeyPath)}\npublic key:  ${escapeText(written.publicKeyPath)}\nvkey:        ${written.vkey}\n`,
   );
   return 0;
 }
