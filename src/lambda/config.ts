@@ -6,7 +6,7 @@ import { createPublicKey } from 'node:crypto';
 // Namespace import: the same API, and lets bundlers tree-shake zod (no locales in the Lambdas).
 import * as z from 'zod';
 import { DEFAULTS } from '../app/archiver.js';
-import { isValidOrigin, MAX_ORIGIN_BYTES } from '../core/checkpoint.js';
+import { assertOrigin, MAX_ORIGIN_BYTES } from '../core/checkpoint.js';
 import { fromBase64 } from '../core/encoding.js';
 import { AuditlockError, ConfigurationError } from '../core/errors.js';
 import { assertP256Spki, parseVerifierKey } from '../core/key-id.js';
@@ -89,11 +89,16 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LambdaConfig {
  */
 function checkOriginPrefix(prefix: string, log: string): void {
   const longest = `${prefix}/${'x'.repeat(MAX_LOG_NAME)}`;
-  if (!isValidOrigin(`${prefix}/${log}`) || !isValidOrigin(longest))
+  try {
+    assertOrigin(`${prefix}/${log}`);
+    assertOrigin(longest);
+  } catch (cause) {
     throw new ConfigurationError(
       'LAMBDA_CONFIG_INVALID',
       `invalid Lambda configuration: AUDITLOCK_ORIGIN_PREFIX ${JSON.stringify(prefix)} does not give valid origins: "<prefix>/<log name>" must have no whitespace, '+' or control characters and at most ${MAX_ORIGIN_BYTES} UTF-8 bytes for log names up to ${MAX_LOG_NAME} characters`,
+      { cause },
     );
+  }
 }
 
 const PEM_BLOCK_RE = /-----BEGIN ([A-Z0-9 ]+)-----([^-]*)-----END \1-----/g;
