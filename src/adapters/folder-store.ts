@@ -5,44 +5,119 @@
  * `link(temp, final)`, which creates `final` atomically or fails with `EEXIST` and never replaces
  * an existing file. So a final file is always complete, two writers (threads, processes, hosts on
  * one POSIX filesystem) cannot both create a key, and a killed writer leaves at worst a stray temp
- * file. The final's directory is fsynced before a put resolves. Files are created read-only
- * (0o444, less the umask) as a guard against accidents, not as a security boundary: the signed
- * hash chain is what makes tampering evident.
+ * file, which the next {@link FolderStore.openForWriting} removes (`folder-temp.ts`). The final's
+ * directory is fsynced before a put resolves. Files are created read-only (0o444, less the umask)
+ * as a guard against accidents, not as a security boundary: the signed hash chain is what makes
+ * tampering evident.
+ *
+ * Reads trust nothing on disk (`folder-read.ts`): symlinks (to files or folders), FIFOs, sockets
+ * and devices at a key are never followed or opened (`OBJECT_UNREADABLE`), only regular files
+ * are read and never more than the caller's `maxBytes` (`OBJECT_TOO_LARGE`). `list` yields such
+ * entries (with their `lstat` size) rather than hiding them, so a verifier can report them, and
+ * never descends into a symlinked folder. A folder at a key is no object, as on S3.
  *
  * Limits: a key cannot be both an object and a "folder" of other keys (`a` and `a/b`), which S3
  * allows: such a put fails with `KEY_CONFLICT`. The first segment `.tmp` is reserved. On a
  * case-insensitive filesystem keys differing only in case collide. The filesystem MUST support
  * hard links (ext4, xfs, btrfs, APFS, NFS do; FAT and some FUSE mounts do not).
  */
-import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, link, lstat, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AuditlockError, ConfigurationError, InputError, StorageError } from '../core/errors.js';
+import {
+  AuditlockError,
+  ConfigurationError,
+  hasCode,
+  InputError,
+  StorageError,
+} from '../core/errors.js';
 import { bytesEqual } from '../core/hash.js';
-import type { ObjectInfo, ObjectStore, PutOptions, PutResult } from '../core/ports.js';
+import type {
+  Clock,
+  ObjectInfo,
+  ObjectStore,
+  PutOptions,
+  PutResult,
+  ReadOptions,
+} from '../core/ports.js';
+import { type FolderEntry, inspectEntry, readEntry } from './folder-read.js';
+import { removeAbandonedTempFiles, TEMP_GRACE_MS, tempFileName } from './folder-temp.js';
 import { syncDirectory } from './fsync.js';
 import { assertListPrefix, assertObjectKey, compareKeys } from './memory-store.js';
+import { type ReadErrorCode, readLimitOf } from './read-limit.js';
 
 /** Name of the temp folder inside the root; `list` skips it and keys may not start with it. */
 export const TEMP_DIR = '.tmp';
 
 const RETRY_DELAYS_MS = [10, 50, 250];
 
+/** Codes of the errors a {@link FolderStore} throws (InputError `KEY_INVALID` aside). */
+export type FolderStoreErrorCode =
+  | ReadErrorCode
+  // StorageError
+  | 'OBJECT_EXISTS'
+  | 'KEY_CONFLICT'
+  | 'STORE_FULL'
+  | 'STORE_IO'
+  | 'STORE_UNAVAILABLE'
+  // ConfigurationError
+  | 'STORE_NOT_FOUND'
+  | 'STORE_NOT_DIRECTORY'
+  | 'STORE_ACCESS_DENIED'
+  | 'STORE_UNSUPPORTED';
+
+/** Construction options of {@link FolderStore}. */
+export type FolderStoreOptions = {
+  /** Source of "now" for the age of temp-file leftovers; default: the system clock. */
+  readonly clock?: Clock;
+  /** Age after which any temp-file leftover counts as abandoned (default 1 hour). */
+  readonly tempGraceMs?: number;
+};
+
 /** A write-once object store rooted at a local folder. */
 export class FolderStore implements ObjectStore {
   readonly location: string;
   readonly #root: string;
   readonly #tempDir: string;
+  readonly #clock: Clock;
+  readonly #tempGraceMs: number;
   /** Folders known to exist with their entry fsynced in the parent, so mkdir runs once each. */
   readonly #knownDirs = new Set<string>();
+  /** The passed {@link openForWriting}, once; a failed one runs again on the next write. */
+  #opened: Promise<void> | undefined;
 
-  /** `root` is created (with parents) by the first put if missing; reads require it to exist. */
-  constructor(root: string) {
+  /**
+   * `root` is created (with parents) by {@link openForWriting} or the first put if missing; reads
+   * require it to exist.
+   */
+  constructor(root: string, options: FolderStoreOptions = {}) {
     this.#root = resolve(root);
     this.#tempDir = join(this.#root, TEMP_DIR);
     this.location = this.#root;
+    this.#clock = options.clock ?? { now: () => Date.now() };
+    this.#tempGraceMs = options.tempGraceMs ?? TEMP_GRACE_MS;
+  }
+
+  /**
+   * Makes the store ready to write, once per instance (the first put calls it too): creates the
+   * root folder and missing parents, checks that it is a writable folder, creates the temp area
+   * and removes temp files that killed writers left there (see `folder-temp.ts`). Never touches
+   * an object.
+   * @throws ConfigurationError `STORE_NOT_DIRECTORY` (the path, or a folder above it, is a file),
+   *   `STORE_ACCESS_DENIED` (the folder cannot be created or written: a read-only parent or
+   *   filesystem); StorageError `STORE_IO`, `STORE_FULL`, `STORE_UNAVAILABLE`
+   */
+  openForWriting(): Promise<void> {
+    if (this.#opened === undefined) {
+      const opening = this.#open();
+      this.#opened = opening;
+      opening.catch(() => {
+        if (this.#opened === opening) this.#opened = undefined;
+      });
+    }
+    return this.#opened;
   }
 
   /**
@@ -59,47 +134,52 @@ export class FolderStore implements ObjectStore {
   }
 
   /**
-   * The object's bytes, or `undefined` if there is no such key (or the key names a folder).
+   * The object's bytes, or `undefined` if there is no such key (or the key names a folder). Only
+   * a regular file is read, and at most `options.maxBytes` of it.
    * @throws InputError `KEY_INVALID`
+   * @throws StorageError `OBJECT_TOO_LARGE` over `maxBytes` (default 2 GiB - 1; nothing is
+   *   read); `OBJECT_UNREADABLE` for a symlink, FIFO, socket or device at the key or a symlinked
+   *   folder above it (none is followed or opened); all not retryable
    * @throws ConfigurationError `STORE_NOT_FOUND`, `STORE_NOT_DIRECTORY`, `STORE_ACCESS_DENIED`.
    * @throws StorageError `STORE_IO` (not retryable), `STORE_UNAVAILABLE` (retryable).
+   * @throws RangeError for a `maxBytes` that is not a non-negative safe integer
    */
-  async get(key: string): Promise<Uint8Array | undefined> {
+  async get(key: string, options?: ReadOptions): Promise<Uint8Array | undefined> {
+    const limit = readLimitOf(options);
     const path = this.#pathOf(key);
     return withRetry(async () => {
       await this.#checkRoot(false);
-      try {
-        return toBytes(await readFile(path));
-      } catch (err) {
-        if (isMissing(err) || errno(err) === 'EISDIR') return undefined;
-        throw mapFsError(err, 'read', path);
-      }
+      const entry = await this.#inspect(key);
+      return readEntry(path, entry, limit).catch((err: unknown) => {
+        throw mapFsError(err, 'read', path, key);
+      });
     });
   }
 
   /**
-   * Whether `key` names a file.
+   * Whether `key` is taken: a file is there, or something else that is not a folder (a symlink,
+   * a FIFO: never read, but a put there must fail).
    * @throws InputError `KEY_INVALID`
+   * @throws StorageError `OBJECT_UNREADABLE` (not retryable) if a folder above the key is a symlink
    * @throws ConfigurationError `STORE_NOT_FOUND`, `STORE_NOT_DIRECTORY`, `STORE_ACCESS_DENIED`.
    * @throws StorageError `STORE_IO` (not retryable), `STORE_UNAVAILABLE` (retryable).
    */
   async exists(key: string): Promise<boolean> {
-    const path = this.#pathOf(key);
+    this.#pathOf(key);
     return withRetry(async () => {
       await this.#checkRoot(false);
-      try {
-        return (await stat(path)).isFile();
-      } catch (err) {
-        if (isMissing(err)) return false;
-        throw mapFsError(err, 'stat', path);
-      }
+      const { kind } = await this.#inspect(key);
+      return kind === 'file' || kind === 'other';
     });
   }
 
   /**
    * Walks folders depth-first, each folder's entries sorted so that the yielded keys ascend in
-   * UTF-8 byte order, reading one folder at a time. Skips `.tmp`, symlinked folders and entries
-   * whose names are not valid key segments; subtrees entirely `<= startAfter` are not read.
+   * UTF-8 byte order, reading one folder at a time. Yields every entry that is not a folder
+   * (regular files with their size; symlinks, to files or folders, FIFOs and the like with their
+   * `lstat` size, so a verifier sees them and `get` refuses them); never descends into a
+   * symlinked folder. Skips `.tmp` and entries whose names are not valid key segments; subtrees
+   * entirely `<= startAfter` are not read.
    * @throws InputError `KEY_INVALID` for a prefix no valid key can start with.
    * @throws ConfigurationError `STORE_NOT_FOUND`, `STORE_NOT_DIRECTORY`, `STORE_ACCESS_DENIED`.
    * @throws StorageError `STORE_IO`, `STORE_UNAVAILABLE`.
@@ -109,7 +189,11 @@ export class FolderStore implements ObjectStore {
     await this.#checkRoot(false);
     if (prefix.startsWith(`${TEMP_DIR}/`)) return; // the temp area holds no objects
     const cut = prefix.lastIndexOf('/') + 1;
-    yield* this.#walk(prefix.slice(0, cut), prefix.slice(cut), options?.startAfter);
+    const dirKey = prefix.slice(0, cut);
+    // readdir follows symlinks: a prefix through a symlinked folder (listed itself, as an entry)
+    // lists nothing rather than the folder it points at.
+    if (dirKey !== '' && !(await this.#isRealFolder(dirKey.slice(0, -1)))) return;
+    yield* this.#walk(dirKey, prefix.slice(cut), options?.startAfter);
   }
 
   #pathOf(key: string): string {
@@ -123,16 +207,44 @@ export class FolderStore implements ObjectStore {
     return join(this.#root, ...segments);
   }
 
-  async #put(key: string, path: string, bytes: Uint8Array): Promise<PutResult> {
+  async #open(): Promise<void> {
     await this.#checkRoot(true);
+    try {
+      await access(this.#root, fsConstants.W_OK | fsConstants.X_OK);
+    } catch (err) {
+      throw mapFsError(err, 'open for writing', this.#root);
+    }
+    await this.#ensureDir(this.#tempDir);
+    await removeAbandonedTempFiles(this.#tempDir, this.#clock.now(), this.#tempGraceMs);
+  }
+
+  /** Whether `key` names a folder reached without any symlink. */
+  async #isRealFolder(key: string): Promise<boolean> {
+    try {
+      return (await this.#inspect(key)).kind === 'folder';
+    } catch (err) {
+      if (hasCode(err, 'OBJECT_UNREADABLE')) return false;
+      throw err;
+    }
+  }
+
+  /** What `key` names on disk. @throws StorageError `OBJECT_UNREADABLE` under a symlinked folder. */
+  async #inspect(key: string): Promise<FolderEntry> {
+    return inspectEntry(this.#root, assertObjectKey(key)).catch((err: unknown) => {
+      throw mapFsError(err, 'lstat', join(this.#root, key), key);
+    });
+  }
+
+  async #put(key: string, path: string, bytes: Uint8Array): Promise<PutResult> {
+    await this.openForWriting();
     // Cheap early answer for retries and duplicates: no temp file when the key already exists.
-    const existing = await this.#readExisting(key, path);
-    if (existing !== undefined) return this.#settleExisting(path, existing, bytes);
+    const early = await this.#settleExisting(key, path, bytes);
+    if (early !== undefined) return early;
 
     const dir = dirname(path);
     await this.#ensureDir(dir);
     await this.#ensureDir(this.#tempDir);
-    const temp = join(this.#tempDir, `.tmp-${randomBytes(12).toString('hex')}`);
+    const temp = join(this.#tempDir, tempFileName());
     let created = false;
     try {
       await writeDurably(temp, bytes);
@@ -145,37 +257,50 @@ export class FolderStore implements ObjectStore {
             cause: err,
           });
         }
+        if (errno(err) === 'ENOENT') {
+          // Our temp file vanished (another process took it for a leftover): retry afresh.
+          throw new StorageError('STORE_UNAVAILABLE', `${temp} vanished before it was linked`, {
+            retryable: true,
+            cause: err,
+          });
+        }
         if (errno(err) !== 'EEXIST') throw mapFsError(err, 'link', path, key);
       }
     } finally {
       await unlink(temp).catch(() => undefined); // best effort: a leftover is harmless
     }
     if (!created) {
-      const winner = await this.#readExisting(key, path);
-      if (winner === undefined) throw conflict(key, path); // EEXIST but not a file: a folder
-      return this.#settleExisting(path, winner, bytes);
+      const settled = await this.#settleExisting(key, path, bytes);
+      if (settled === undefined) throw conflict(key, path); // EEXIST, yet nothing there now
+      return settled;
     }
     await fsyncDir(dir);
     return { status: 'created' };
   }
 
-  /** The bytes at `path`, `undefined` if absent. @throws StorageError `KEY_CONFLICT` if a folder. */
-  async #readExisting(key: string, path: string): Promise<Uint8Array | undefined> {
+  /**
+   * `undefined` if `key` is free; `identical` if it holds `bytes` (reading at most that many);
+   * else throws.
+   * @throws StorageError `OBJECT_EXISTS` (other bytes), `KEY_CONFLICT` (a folder is there),
+   *   `OBJECT_UNREADABLE` (a symlink, FIFO… is there, or a symlinked folder above)
+   */
+  async #settleExisting(
+    key: string,
+    path: string,
+    bytes: Uint8Array,
+  ): Promise<PutResult | undefined> {
+    const entry = await this.#inspect(key);
+    if (entry.kind === 'folder') throw conflict(key, path);
+    let existing: Uint8Array | undefined;
     try {
-      return toBytes(await readFile(path));
+      existing = await readEntry(path, entry, bytes.length);
     } catch (err) {
-      if (errno(err) === 'ENOENT') return undefined;
-      if (errno(err) === 'EISDIR' || errno(err) === 'ENOTDIR') throw conflict(key, path);
+      // Larger than `bytes`: certainly other bytes, and not worth reading.
+      if (hasCode(err, 'OBJECT_TOO_LARGE')) throw objectExists(path, err);
       throw mapFsError(err, 'read', path, key);
     }
-  }
-
-  async #settleExisting(path: string, existing: Uint8Array, bytes: Uint8Array): Promise<PutResult> {
-    if (!bytesEqual(existing, bytes)) {
-      throw new StorageError('OBJECT_EXISTS', `${path} already holds other bytes`, {
-        retryable: false,
-      });
-    }
+    if (existing === undefined) return undefined;
+    if (!bytesEqual(existing, bytes)) throw objectExists(path);
     // The writer that created it may have died before fsyncing the folder; make our answer durable.
     await fsyncDir(dirname(path));
     return { status: 'identical' };
@@ -186,19 +311,24 @@ export class FolderStore implements ObjectStore {
     if (this.#knownDirs.has(this.#root)) return;
     try {
       if (!(await stat(this.#root)).isDirectory()) {
-        throw new ConfigurationError('STORE_NOT_DIRECTORY', `${this.#root} is not a folder`);
+        throw new ConfigurationError(
+          'STORE_NOT_DIRECTORY',
+          `${this.#root} is a file, not a folder: name a folder for the store`,
+        );
       }
       this.#knownDirs.add(this.#root);
     } catch (err) {
       if (err instanceof AuditlockError) throw err;
+      if (errno(err) === 'ENOTDIR') throw notDirectoryAbove(this.#root, err);
       if (errno(err) !== 'ENOENT') throw mapFsError(err, 'stat', this.#root);
       if (!create) {
         throw new ConfigurationError('STORE_NOT_FOUND', `${this.#root} does not exist`, {
           cause: err,
         });
       }
-      await mkdir(this.#root, { recursive: true }).catch((e) => {
-        throw mapFsError(e, 'mkdir', this.#root);
+      await mkdir(this.#root, { recursive: true }).catch((e: unknown) => {
+        if (errno(e) === 'ENOTDIR' || errno(e) === 'EEXIST') throw notDirectoryAbove(this.#root, e);
+        throw mapFsError(e, 'create the store folder', this.#root);
       });
       await fsyncDir(dirname(this.#root)).catch(() => undefined);
       this.#knownDirs.add(this.#root);
@@ -215,7 +345,11 @@ export class FolderStore implements ObjectStore {
     } catch (err) {
       if (errno(err) === 'ENOTDIR') throw conflict(dir.slice(this.#root.length + 1), dir);
       if (errno(err) !== 'EEXIST') throw mapFsError(err, 'mkdir', dir);
-      if (!(await stat(dir)).isDirectory()) throw conflict(dir.slice(this.#root.length + 1), dir);
+      // lstat: a symlink planted where a folder belongs is not followed out of the store.
+      const st = await lstat(dir).catch((e: unknown) => {
+        throw mapFsError(e, 'lstat', dir);
+      });
+      if (!st.isDirectory()) throw conflict(dir.slice(this.#root.length + 1), dir);
     }
     // Also after EEXIST: its creator may not have fsynced the parent yet.
     await fsyncDir(parent);
@@ -235,7 +369,8 @@ export class FolderStore implements ObjectStore {
       if (isMissing(err)) return;
       throw mapFsError(err, 'readdir', dirPath);
     }
-    // A folder `a` sorts as `a/`, so `a-b` (0x2d) and `a.b` (0x2e) come before `a/x` (0x2f).
+    // A folder `a` sorts as `a/`, so `a-b` (0x2d) and `a.b` (0x2e) come before `a/x` (0x2f). A
+    // symlinked folder is not a folder here (Dirent types come from lstat): it sorts as a name.
     const entries = dirents
       .filter((d) => d.name.startsWith(namePrefix) && isKeySegment(d.name))
       .filter((d) => !(dirKey === '' && d.name === TEMP_DIR))
@@ -253,16 +388,15 @@ export class FolderStore implements ObjectStore {
     }
   }
 
-  /** Size of a regular file (or of a symlink's target file); `undefined` for anything else. */
-  async #fileInfo(key: string, dirent: Dirent): Promise<ObjectInfo | undefined> {
-    if (!dirent.isFile() && !dirent.isSymbolicLink()) return undefined;
+  /** The `lstat` size of a non-folder entry (never following a symlink); `undefined` if gone. */
+  async #fileInfo(key: string, _dirent: Dirent): Promise<ObjectInfo | undefined> {
     const path = join(this.#root, key);
     try {
-      const st = dirent.isFile() ? await lstat(path) : await stat(path);
-      return st.isFile() ? { key, size: st.size } : undefined;
+      const st = await lstat(path);
+      return st.isDirectory() ? undefined : { key, size: st.size };
     } catch (err) {
       if (isMissing(err)) return undefined;
-      throw mapFsError(err, 'stat', path);
+      throw mapFsError(err, 'lstat', path);
     }
   }
 }
@@ -337,6 +471,25 @@ async function fsyncDir(dir: string): Promise<void> {
   });
 }
 
+function objectExists(path: string, cause?: unknown): StorageError<'OBJECT_EXISTS'> {
+  return new StorageError('OBJECT_EXISTS', `${path} already holds other bytes`, {
+    retryable: false,
+    cause,
+  });
+}
+
+/** The store path runs through a file: `/srv/file/audit`. */
+function notDirectoryAbove(
+  root: string,
+  cause: unknown,
+): ConfigurationError<'STORE_NOT_DIRECTORY'> {
+  return new ConfigurationError(
+    'STORE_NOT_DIRECTORY',
+    `${root} cannot be a store folder: a path component above it is a file`,
+    { cause },
+  );
+}
+
 function conflict(key: string, path: string): StorageError<'KEY_CONFLICT'> {
   return new StorageError(
     'KEY_CONFLICT',
@@ -360,8 +513,4 @@ function errno(err: unknown): string | undefined {
 
 function isMissing(err: unknown): boolean {
   return errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR';
-}
-
-function toBytes(buf: Buffer): Uint8Array {
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }

@@ -8,7 +8,8 @@
  */
 import { InputError, StorageError } from '../core/errors.js';
 import { bytesEqual } from '../core/hash.js';
-import type { ObjectInfo, ObjectStore, PutOptions, PutResult } from '../core/ports.js';
+import type { ObjectInfo, ObjectStore, PutOptions, PutResult, ReadOptions } from '../core/ports.js';
+import { objectTooLarge, readLimitOf } from './read-limit.js';
 
 /** S3's limit on key length; every store enforces it so keys stay portable between stores. */
 export const MAX_KEY_BYTES = 1024;
@@ -105,12 +106,19 @@ export class MemoryStore implements ObjectStore {
   }
 
   /**
-   * A copy of the object's bytes, or `undefined`.
+   * A copy of the object's bytes, or `undefined`; nothing is copied for an object over the limit.
    * @throws InputError `KEY_INVALID`
+   * @throws StorageError `OBJECT_TOO_LARGE` (not retryable) over `options.maxBytes`
+   * @throws RangeError for a `maxBytes` that is not a non-negative safe integer
    */
-  async get(key: string): Promise<Uint8Array | undefined> {
+  async get(key: string, options?: ReadOptions): Promise<Uint8Array | undefined> {
     assertObjectKey(key);
-    return this.#objects.get(key)?.slice();
+    const limit = readLimitOf(options);
+    const bytes = this.#objects.get(key);
+    if (bytes !== undefined && bytes.length > limit) {
+      throw objectTooLarge(`${this.location}${key}`, bytes.length, limit);
+    }
+    return bytes?.slice();
   }
 
   /**

@@ -31,10 +31,26 @@ export type S3Context = {
 /** Codes of the errors {@link classifyS3Error} returns. */
 export type S3ErrorCode =
   | AwsSetupErrorCode
+  | S3ConflictErrorCode
   | 'ACCESS_DENIED'
   | 'NO_SUCH_BUCKET'
   | 'STORE_UNAVAILABLE'
   | 'STORE_FAILED';
+
+/** Codes of the HTTP 409 answers, each its own: only one of them is a write conflict. */
+export type S3ConflictErrorCode =
+  /** `ConditionalRequestConflict`: a concurrent conditional write to the key (StorageError, retryable). */
+  | 'WRITE_CONFLICT'
+  /** `OperationAborted`: a conflicting operation on the bucket is in progress (StorageError, retryable). */
+  | 'OPERATION_ABORTED'
+  /** `BucketNotEmpty` (ConfigurationError). */
+  | 'BUCKET_NOT_EMPTY'
+  /** `BucketAlreadyExists` / `BucketAlreadyOwnedByYou` (ConfigurationError). */
+  | 'BUCKET_EXISTS'
+  /** `InvalidBucketState`, e.g. suspending versioning on an Object Lock bucket (ConfigurationError). */
+  | 'BUCKET_STATE_INVALID'
+  /** Any other 409 (StorageError, not retryable). */
+  | 'STORE_CONFLICT';
 
 /** Codes of {@link classifyAwsSetupError}: the client could not send the request at all. */
 export type AwsSetupErrorCode =
@@ -152,6 +168,10 @@ export function classifyAwsSetupError(
  * - `AccessDenied` / 403 → ConfigurationError `ACCESS_DENIED` naming the action and the object;
  * - rejected credentials → ConfigurationError `CREDENTIALS_INVALID`;
  * - `NoSuchBucket` → ConfigurationError `NO_SUCH_BUCKET`;
+ * - HTTP 409, each code its own ({@link S3ConflictErrorCode}): `ConditionalRequestConflict` →
+ *   `WRITE_CONFLICT` and `OperationAborted` → `OPERATION_ABORTED` (both retryable),
+ *   `BucketNotEmpty`, `BucketAlreadyExists`/`BucketAlreadyOwnedByYou`, `InvalidBucketState` →
+ *   ConfigurationErrors, any other 409 → `STORE_CONFLICT`, not retryable;
  * - throttling, 5xx, timeouts, dropped connections (left over after the SDK's own retries) →
  *   StorageError `STORE_UNAVAILABLE`, retryable;
  * - anything else → StorageError `STORE_FAILED`, not retryable.
@@ -183,6 +203,8 @@ export function classifyS3Error(err: unknown, ctx: S3Context): AuditlockError<S3
       { cause: err },
     );
   }
+  const conflict = classifyConflict(name, status, `${ctx.action} on ${target}`, label, err);
+  if (conflict !== undefined) return conflict;
   if (isTransientAwsError(err)) {
     return new StorageError('STORE_UNAVAILABLE', `${ctx.action} on ${target} failed (${label})`, {
       retryable: true,
@@ -213,8 +235,41 @@ export function isPreconditionFailed(err: unknown): boolean {
   return status === 412 || name === 'PreconditionFailed';
 }
 
-/** 409 `ConditionalRequestConflict`: a concurrent conditional write to the same key; retry. */
+/**
+ * 409 `ConditionalRequestConflict`: a concurrent conditional write to the same key; retry. No
+ * other 409 is one (S3 API Reference, "Error responses": `OperationAborted`, `BucketNotEmpty`,
+ * `InvalidBucketState`… share the status and mean something else).
+ */
 export function isConditionalConflict(err: unknown): boolean {
-  const { name, status } = awsErrorFacts(err);
-  return name === 'ConditionalRequestConflict' || (status === 409 && name !== 'OperationAborted');
+  return awsErrorFacts(err).name === 'ConditionalRequestConflict';
+}
+
+const CONFLICT_NAMES: ReadonlyMap<string, S3ConflictErrorCode> = new Map([
+  ['ConditionalRequestConflict', 'WRITE_CONFLICT'],
+  ['OperationAborted', 'OPERATION_ABORTED'],
+  ['BucketNotEmpty', 'BUCKET_NOT_EMPTY'],
+  ['BucketAlreadyExists', 'BUCKET_EXISTS'],
+  ['BucketAlreadyOwnedByYou', 'BUCKET_EXISTS'],
+  ['InvalidBucketState', 'BUCKET_STATE_INVALID'],
+]);
+
+/** The coded error of a 409 answer (or of a known 409 code under another status), else `undefined`. */
+function classifyConflict(
+  name: string,
+  status: number | undefined,
+  what: string,
+  label: string,
+  err: unknown,
+): AuditlockError<S3ConflictErrorCode> | undefined {
+  const known = CONFLICT_NAMES.get(name);
+  if (known === undefined && status !== 409) return undefined;
+  const code = known ?? 'STORE_CONFLICT';
+  const message = `${what} conflicted (${label})`;
+  if (code === 'WRITE_CONFLICT' || code === 'OPERATION_ABORTED') {
+    // S3 says of both: try again.
+    return new StorageError(code, message, { retryable: true, cause: err });
+  }
+  if (code === 'STORE_CONFLICT')
+    return new StorageError(code, message, { retryable: false, cause: err });
+  return new ConfigurationError(code, message, { cause: err });
 }

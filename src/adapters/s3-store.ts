@@ -14,10 +14,18 @@
  * AWS docs: "Conditional requests" and "Locking objects with Object Lock" (S3 User Guide).
  */
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ConfigurationError, InputError, StorageError } from '../core/errors.js';
+import { ConfigurationError, hasCode, InputError, StorageError } from '../core/errors.js';
 import { bytesEqual } from '../core/hash.js';
-import type { Clock, ObjectInfo, ObjectStore, PutOptions, PutResult } from '../core/ports.js';
+import type {
+  Clock,
+  ObjectInfo,
+  ObjectStore,
+  PutOptions,
+  PutResult,
+  ReadOptions,
+} from '../core/ports.js';
 import { assertListPrefix, assertObjectKey, MAX_KEY_BYTES } from './memory-store.js';
+import { readLimitOf } from './read-limit.js';
 import { type BucketCheck, checkLockedBucket } from './s3-bucket.js';
 import {
   classifyS3Error,
@@ -25,7 +33,6 @@ import {
   isConditionalConflict,
   isNotFound,
   isPreconditionFailed,
-  type S3Action,
 } from './s3-errors.js';
 import {
   describeObjectVersion,
@@ -42,6 +49,18 @@ export { parseS3Url } from './s3-bucket.js';
 export type { ObjectVersionInfo, VersionDescription } from './s3-versions.js';
 
 const DAY_MS = 86_400_000;
+const SECOND_MS = 1000;
+
+/**
+ * `ms` rounded up to a whole second. S3 keeps an Object Lock retain-until date at whole-second
+ * precision (LocalStack reports it so; moto echoes milliseconds): a date with milliseconds would be
+ * stored up to a second *before* the seal time + period the writer meant, and a verifier checking
+ * "retain-until >= seal time + period" would then fail by under a second. Rounding up never
+ * shortens the retention.
+ */
+export function ceilToWholeSecond(ms: number): number {
+  return Math.ceil(ms / SECOND_MS) * SECOND_MS;
+}
 
 /** Construction options of {@link S3Store}. */
 export type S3StoreOptions = {
@@ -99,13 +118,18 @@ export class S3Store implements ObjectStore {
   }
 
   /**
-   * Creates `key` with COMPLIANCE retention until `options.retainUntil` (default: now + the
-   * configured days) unless it exists. On 412 it reads the current version back: the same bytes
-   * resolve `identical`, so a retry after a lost response stays write-once. The first write checks
+   * Creates `key` with COMPLIANCE retention until `options.retainUntil` (default: the seal time
+   * `options.sealedAt`, else now, + the configured days), rounded up to a whole second
+   * ({@link ceilToWholeSecond}), unless it exists. On 412 it reads the current version back (at
+   * most `bytes.length` of it): the same bytes resolve `identical`, so a retry after a lost
+   * response stays write-once. Only a 409 `ConditionalRequestConflict` is retried as a write
+   * conflict; every other 409 is its own coded error (`classifyS3Error`). The first write checks
    * the bucket ({@link checkBucket}) and refuses to write to one without Object Lock.
    * @throws InputError `KEY_INVALID`, `RETAIN_UNTIL_INVALID` (not a date after now)
    * @throws StorageError `OBJECT_EXISTS` (not retryable) if the key holds other bytes
-   * @throws StorageError `WRITE_CONFLICT` (retryable) if 409s outlast the retries
+   * @throws StorageError `WRITE_CONFLICT` (retryable) if 409 ConditionalRequestConflicts outlast
+   *   the retries; `OPERATION_ABORTED` (retryable), `STORE_CONFLICT` or a ConfigurationError
+   *   (`BUCKET_STATE_INVALID`…) for other 409s
    * @throws ConfigurationError `BUCKET_NOT_LOCKED`, `ACCESS_DENIED`, `NO_SUCH_BUCKET`, `CREDENTIALS_INVALID`
    * @throws StorageError `STORE_UNAVAILABLE` (retryable) or `STORE_FAILED`
    */
@@ -117,20 +141,20 @@ export class S3Store implements ObjectStore {
     const fullKey = this.#fullKey(key);
     const now = this.#clock.now();
     // AWS docs: ObjectLockRetainUntilDate on PutObject; here seal time + the retention period.
-    const retainUntil =
+    const wanted =
       options?.retainUntil ?? new Date((options?.sealedAt ?? now) + this.#retentionDays * DAY_MS);
-    if (!(retainUntil instanceof Date) || !(retainUntil.getTime() > now)) {
+    if (!(wanted instanceof Date) || !(wanted.getTime() > now)) {
       throw new InputError('RETAIN_UNTIL_INVALID', `retain-until for ${key} must be after now`, {
         location: key,
       });
     }
+    const retainUntil = new Date(ceilToWholeSecond(wanted.getTime()));
     await this.#ensureBucketChecked();
     // S3 lets `If-None-Match: *` through when a delete marker hides the key (moto does too), which
     // would add a second version shadowing the original. One HEAD first keeps a hidden key taken.
     if (await this.exists(key)) {
-      const current = await this.#getCurrent(fullKey, 's3:GetObject');
-      if (current !== undefined && bytesEqual(current.bytes, bytes))
-        return { status: 'identical', versionId: current.versionId };
+      const current = await this.#compareCurrent(fullKey, bytes);
+      if (current?.same) return { status: 'identical', versionId: current.versionId };
       throw new StorageError(
         'OBJECT_EXISTS',
         `${this.location}${key} ${current === undefined ? 'is taken (its object is hidden by a delete marker)' : 'already holds other bytes'}`,
@@ -156,7 +180,7 @@ export class S3Store implements ObjectStore {
         return { status: 'created', versionId: out.VersionId };
       } catch (err) {
         if (isPreconditionFailed(err)) {
-          const current = await this.#getCurrent(fullKey, 's3:GetObject');
+          const current = await this.#compareCurrent(fullKey, bytes);
           if (current === undefined) {
             // Nothing readable: either a delete marker hides the key (taken, see above) or the
             // 412 raced something that is gone again; only in the latter case put once more.
@@ -170,9 +194,7 @@ export class S3Store implements ObjectStore {
               },
             );
           }
-          if (bytesEqual(current.bytes, bytes)) {
-            return { status: 'identical', versionId: current.versionId };
-          }
+          if (current.same) return { status: 'identical', versionId: current.versionId };
           throw new StorageError(
             'OBJECT_EXISTS',
             `${this.location}${key} already holds other bytes`,
@@ -194,21 +216,33 @@ export class S3Store implements ObjectStore {
 
   /**
    * The current version's bytes (checksum-validated by the SDK), or `undefined` if there is no
-   * such key or its current version is a delete marker.
-   * @throws InputError `KEY_INVALID`; ConfigurationError / StorageError as classified by `classifyS3Error`
+   * such key or its current version is a delete marker. Reads at most `options.maxBytes`.
+   * @throws InputError `KEY_INVALID`
+   * @throws StorageError `OBJECT_TOO_LARGE` (not retryable) over `maxBytes` (default 2 GiB - 1)
+   * @throws ConfigurationError / StorageError as classified by `classifyS3Error`
+   * @throws RangeError for a `maxBytes` that is not a non-negative safe integer
    */
-  async get(key: string): Promise<Uint8Array | undefined> {
-    return (await this.#getCurrent(this.#fullKey(key), 's3:GetObject'))?.bytes;
+  async get(key: string, options?: ReadOptions): Promise<Uint8Array | undefined> {
+    const limit = readLimitOf(options);
+    return (await this.#getCurrent(this.#fullKey(key), limit))?.bytes;
   }
 
   /**
    * The bytes of one version of `key`, or `undefined` if that version does not exist or is a
-   * delete marker. Versions come from {@link listVersions}.
-   * @throws InputError `KEY_INVALID`; ConfigurationError / StorageError as classified by `classifyS3Error`
+   * delete marker. Versions come from {@link listVersions}. Reads at most `options.maxBytes`.
+   * @throws InputError `KEY_INVALID`
+   * @throws StorageError `OBJECT_TOO_LARGE` (not retryable) over `maxBytes` (default 2 GiB - 1)
+   * @throws ConfigurationError / StorageError as classified by `classifyS3Error`
+   * @throws RangeError for a `maxBytes` that is not a non-negative safe integer
    */
-  async getVersion(key: string, versionId: string): Promise<Uint8Array | undefined> {
+  async getVersion(
+    key: string,
+    versionId: string,
+    options?: ReadOptions,
+  ): Promise<Uint8Array | undefined> {
+    const limit = readLimitOf(options);
     const target = { bucket: this.bucket, key: this.#fullKey(key), versionId };
-    return (await getObjectBytes(this.#client, target, 's3:GetObjectVersion'))?.bytes;
+    return (await getObjectBytes(this.#client, target, 's3:GetObjectVersion', limit))?.bytes;
   }
 
   /**
@@ -291,8 +325,31 @@ export class S3Store implements ObjectStore {
     return full;
   }
 
-  #getCurrent(fullKey: string, action: S3Action) {
-    return getObjectBytes(this.#client, { bucket: this.bucket, key: fullKey }, action);
+  /**
+   * Whether the current version holds exactly `bytes`, reading at most `bytes.length` of it (a
+   * larger one differs without being downloaded); `undefined` if nothing is readable there.
+   */
+  async #compareCurrent(
+    fullKey: string,
+    bytes: Uint8Array,
+  ): Promise<{ same: boolean; versionId: string | undefined } | undefined> {
+    try {
+      const current = await this.#getCurrent(fullKey, bytes.length);
+      if (current === undefined) return undefined;
+      return { same: bytesEqual(current.bytes, bytes), versionId: current.versionId };
+    } catch (err) {
+      if (hasCode(err, 'OBJECT_TOO_LARGE')) return { same: false, versionId: undefined };
+      throw err;
+    }
+  }
+
+  #getCurrent(fullKey: string, limit: number) {
+    return getObjectBytes(
+      this.#client,
+      { bucket: this.bucket, key: fullKey },
+      's3:GetObject',
+      limit,
+    );
   }
 
   #ensureBucketChecked(): Promise<BucketCheck> {

@@ -12,10 +12,17 @@ import {
   type ListObjectVersionsCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { StorageError } from '../core/errors.js';
+import { AuditlockError, StorageError } from '../core/errors.js';
 import type { ObjectInfo, ObjectVersion, VersionMetadata } from '../core/ports.js';
 import { compareKeys } from './memory-store.js';
-import { classifyS3Error, isDeleteMarkerVersion, isNotFound, type S3Action } from './s3-errors.js';
+import { collectBounded, MAX_READ_BYTES, objectTooLarge } from './read-limit.js';
+import {
+  classifyS3Error,
+  describeS3Target,
+  isDeleteMarkerVersion,
+  isNotFound,
+  type S3Action,
+} from './s3-errors.js';
 
 /** One entry of {@link listObjectVersions}: an object version or a delete marker (the port's type). */
 export type ObjectVersionInfo = ObjectVersion;
@@ -40,14 +47,20 @@ export type VersionTarget = {
 
 /**
  * Downloads one version with `ChecksumMode: ENABLED` (the SDK checks the stored checksum while
- * reading). `undefined` on 404 or when the version is a delete marker (405).
+ * reading), reading at most `limit` bytes: an object whose `Content-Length` is over the limit is
+ * refused before its body is read, and a body that runs past the limit anyway (no or a wrong
+ * length) is cut off there; either way the connection is dropped, never drained. `undefined` on
+ * 404 or when the version is a delete marker (405).
+ * @throws StorageError `OBJECT_TOO_LARGE` (not retryable) over `limit`
  * @throws ConfigurationError / StorageError as classified by `classifyS3Error`
  */
 export async function getObjectBytes(
   client: S3Client,
   target: VersionTarget,
   action: S3Action,
+  limit: number = MAX_READ_BYTES,
 ): Promise<{ bytes: Uint8Array; versionId: string | undefined } | undefined> {
+  const where = describeS3Target(target);
   try {
     const out = await client.send(
       new GetObjectCommand({
@@ -57,9 +70,16 @@ export async function getObjectBytes(
         ChecksumMode: 'ENABLED',
       }),
     );
-    if (out.Body === undefined) return { bytes: new Uint8Array(0), versionId: out.VersionId };
-    return { bytes: await out.Body.transformToByteArray(), versionId: out.VersionId };
+    const body = out.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
+    const abort = () => body?.destroy?.();
+    if (out.ContentLength !== undefined && out.ContentLength > limit) {
+      abort();
+      throw objectTooLarge(where, out.ContentLength, limit);
+    }
+    if (body === undefined) return { bytes: new Uint8Array(0), versionId: out.VersionId };
+    return { bytes: await collectBounded(body, limit, where, abort), versionId: out.VersionId };
   } catch (err) {
+    if (err instanceof AuditlockError) throw err;
     if (isNotFound(err) || isDeleteMarkerVersion(err)) return undefined;
     throw classifyS3Error(err, { action, bucket: target.bucket, key: target.key });
   }

@@ -1,12 +1,24 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FolderStore, mapFsError, TEMP_DIR } from '../../src/adapters/folder-store.js';
+import { tempFileName } from '../../src/adapters/folder-temp.js';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
 import {
   AuditlockError,
@@ -16,7 +28,7 @@ import {
 } from '../../src/core/errors.js';
 import type { ObjectInfo } from '../../src/core/ports.js';
 import { patternBytes } from '../fixtures/pattern.js';
-import { describeStoreContract } from './store-contract.js';
+import { describeStoreContract, type LayoutPlanter } from './store-contract.js';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -37,13 +49,55 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   );
 }
 
-describeStoreContract('FolderStore', async () => {
-  const root = await freshRoot();
-  return {
-    store: new FolderStore(root),
-    cleanup: () => rm(root, { recursive: true, force: true }),
+/** Plants hostile layouts under `root`, creating parent folders as a store would. */
+function folderPlanter(root: string, outside: string): LayoutPlanter {
+  const at = async (key: string): Promise<string> => {
+    const path = join(root, ...key.split('/'));
+    await mkdir(dirname(path), { recursive: true });
+    return path;
   };
-});
+  return {
+    async sparse(key, size) {
+      const fh = await open(await at(key), 'wx', 0o444);
+      await fh.truncate(size); // a hole: no byte of it is ever written or read
+      await fh.close();
+    },
+    async symlinkFile(key, target) {
+      await symlink(join(root, ...target.split('/')), await at(key));
+    },
+    async symlinkFolder(key, target) {
+      await symlink(join(root, ...target.split('/')), await at(key), 'dir');
+    },
+    async symlinkOutside(key) {
+      const file = join(outside, 'secret');
+      await writeFile(file, 'outside bytes');
+      await symlink(file, await at(key));
+    },
+    async fifo(key) {
+      execFileSync('mkfifo', [await at(key)]);
+    },
+    async folder(key) {
+      await mkdir(await at(key), { recursive: true });
+    },
+  };
+}
+
+describeStoreContract(
+  'FolderStore',
+  async () => {
+    const root = await freshRoot();
+    const outside = await freshRoot();
+    return {
+      store: new FolderStore(root),
+      plant: folderPlanter(root, outside),
+      cleanup: async () => {
+        await rm(root, { recursive: true, force: true });
+        await rm(outside, { recursive: true, force: true });
+      },
+    };
+  },
+  { plantsLayouts: true },
+);
 
 describe('FolderStore on disk', () => {
   let root: string;
@@ -116,22 +170,45 @@ describe('FolderStore on disk', () => {
     expect(await codeOf(bad.get('k'))).toBe('STORE_NOT_DIRECTORY');
   });
 
+  it('opening for writing a path that is a file, or runs through one, is STORE_NOT_DIRECTORY', async () => {
+    await writeFile(join(root, 'file'), 'x');
+    for (const path of [join(root, 'file'), join(root, 'file', 'sub', 'store')]) {
+      const bad = new FolderStore(path);
+      const err = await bad.openForWriting().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigurationError);
+      expect((err as ConfigurationError).code).toBe('STORE_NOT_DIRECTORY');
+      expect((err as ConfigurationError).message).not.toMatch(/\n/);
+      expect(await codeOf(bad.putIfAbsent('k', text('v')))).toBe('STORE_NOT_DIRECTORY');
+      expect(await codeOf(bad.get('k'))).toBe('STORE_NOT_DIRECTORY');
+    }
+  });
+
+  it('opening for writing creates a missing store folder with its parents', async () => {
+    const fresh = new FolderStore(join(root, 'a', 'b', 'store'));
+    await fresh.openForWriting();
+    expect((await stat(join(root, 'a', 'b', 'store', TEMP_DIR))).isDirectory()).toBe(true);
+    expect(await collect(fresh.list(''))).toEqual([]);
+  });
+
   it('maps a segment longer than the filesystem allows to KEY_INVALID', async () => {
     const err = await store.putIfAbsent(`x/${'n'.repeat(300)}`, text('v')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as InputError).code).toBe('KEY_INVALID');
   });
 
-  it('lists symlinked files, but not symlinked folders or names that are not valid keys', async () => {
+  it('lists symlinks as entries of their own (lstat size), never what they point at', async () => {
     await store.putIfAbsent('d/target', text('abc'));
-    await symlink(join(root, 'd/target'), join(root, 'd/link'));
+    const fileTarget = join(root, 'd/target');
+    await symlink(fileTarget, join(root, 'd/link'));
     await symlink(join(root, 'd'), join(root, 'dirlink'));
     await writeFile(join(root, 'd', 'back\\slash'), 'x');
     await writeFile(join(root, 'd', 'ctl\u0001'), 'x');
     expect(await collect(store.list(''))).toEqual([
-      { key: 'd/link', size: 3 },
+      { key: 'd/link', size: Buffer.byteLength(fileTarget) },
       { key: 'd/target', size: 3 },
+      { key: 'dirlink', size: Buffer.byteLength(join(root, 'd')) },
     ]);
+    expect(await collect(store.list('dirlink/'))).toEqual([]);
   });
 
   it('lists exactly what a MemoryStore lists for random key sets, prefixes and startAfter', async () => {
@@ -281,6 +358,112 @@ describe('FolderStore across processes', () => {
     const outcomes = await race([7, 7, 7, 7, 7, 7], 256 * 1024);
     expect(outcomes.filter((o) => o.status === 'created')).toHaveLength(1);
     expect(outcomes.filter((o) => o.status === 'identical')).toHaveLength(5);
+  });
+
+  /** Kills a writer mid-write until one leaves its partial temp file behind; returns its name. */
+  async function leaveLeftover(): Promise<string> {
+    const tempDir = join(root, TEMP_DIR);
+    const strays = async (): Promise<string[]> => readdir(tempDir).catch(() => []);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const before = new Set(await strays());
+      const { child, ready, outcome } = spawnPut(
+        root,
+        `left/${attempt}`,
+        3,
+        48 * 1024 * 1024,
+        false,
+      );
+      await ready;
+      const fresh = async () => (await strays()).filter((name) => !before.has(name));
+      const deadline = Date.now() + 30_000;
+      while ((await fresh()).length === 0 && child.exitCode === null && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      child.kill('SIGKILL');
+      await outcome;
+      const [left] = await fresh();
+      if (left !== undefined) return left;
+    }
+    throw new Error('no writer was killed mid-write in 5 attempts');
+  }
+
+  it('removes a killed writer’s temp file on the next open, and only abandoned temp files', async () => {
+    // Prepare: a real leftover of a SIGKILLed writer, and neighbours that must survive.
+    const leftover = await leaveLeftover();
+    const tempDir = join(root, TEMP_DIR);
+    const [, host] = /^\.tmp-([0-9a-f]{8})-/.exec(tempFileName()) ?? [];
+    const alive = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+      stdio: 'ignore',
+    });
+    const hex = 'ab'.repeat(12);
+    const keep = [
+      'not-a-temp-file',
+      `.tmp-${host}-${process.pid}-${hex}`, // this process: alive
+      `.tmp-${host}-${alive.pid}-${hex}`, // another live process on this host
+      `.tmp-00000000-${alive.pid}-${hex}`, // another host: judged by age only, and fresh
+      `.tmp-${hex}`, // the older naming, fresh
+    ];
+    for (const name of keep) await writeFile(join(tempDir, name), 'partial');
+    await mkdir(join(tempDir, `.tmp-${'cd'.repeat(12)}`)); // not a regular file
+    const old = `.tmp-${'ef'.repeat(12)}`;
+    await writeFile(join(tempDir, old), 'partial');
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    await utimes(join(tempDir, old), twoHoursAgo, twoHoursAgo);
+    try {
+      // Act
+      await new FolderStore(root).openForWriting();
+      // Assess
+      const left = await readdir(tempDir);
+      expect(left).not.toContain(leftover);
+      expect(left).not.toContain(old);
+      expect(left.sort()).toEqual([...keep, `.tmp-${'cd'.repeat(12)}`].sort());
+    } finally {
+      alive.kill('SIGKILL');
+    }
+  });
+
+  it('a new store under a read-only parent, or a read-only store folder, is STORE_ACCESS_DENIED', async () => {
+    // Root ignores permission bits, so the opener runs as `nobody` when this test runs as root.
+    const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    await chmod(root, 0o755);
+    const parent = join(root, 'ro');
+    await mkdir(join(parent, 'existing'), { recursive: true });
+    await chmod(join(parent, 'existing'), 0o555);
+    await chmod(parent, 0o555);
+    type Outcome = { kind?: string; code?: string; message?: string; ok?: boolean };
+    const openAll = (paths: string[]) =>
+      new Promise<Outcome[]>((resolve, reject) => {
+        const script = [join(FIXTURES, 'register-ts.mjs'), join(FIXTURES, 'folder-open.ts')];
+        const child = spawn(process.execPath, ['--import', ...script, ...paths], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+          ...asUser,
+        });
+        let out = '';
+        child.stdout?.on('data', (c: Buffer) => {
+          out += c.toString();
+        });
+        child.once('error', reject);
+        child.once('close', () =>
+          resolve(
+            out
+              .trim()
+              .split('\n')
+              .map((line) => JSON.parse(line) as Outcome),
+          ),
+        );
+      });
+    try {
+      const outcomes = await openAll([join(parent, 'new', 'store'), join(parent, 'existing')]);
+      expect(outcomes).toHaveLength(2);
+      for (const outcome of outcomes) {
+        expect(outcome).toMatchObject({ kind: 'ConfigurationError', code: 'STORE_ACCESS_DENIED' });
+        expect(outcome.message).not.toMatch(/\n/);
+      }
+      expect(await readdir(parent)).toEqual(['existing']);
+    } finally {
+      await chmod(parent, 0o755);
+      await chmod(join(parent, 'existing'), 0o755);
+    }
   });
 
   it('never exposes a partial object when the writer is killed mid-write', async () => {

@@ -7,9 +7,44 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditlockError, StorageError } from '../../src/core/errors.js';
-import type { ObjectInfo, ObjectStore, PutResult } from '../../src/core/ports.js';
+import {
+  isVersionedStore,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutResult,
+  type ReadOptions,
+} from '../../src/core/ports.js';
 
-type StoreHandle = { store: ObjectStore; cleanup?: () => Promise<void> };
+/**
+ * The port's `get` with its read bound. `ObjectStore.get` in ports.ts should declare the
+ * `options` parameter itself; until it does, the suite names the bounded signature here.
+ */
+type BoundedStore = ObjectStore & {
+  get(key: string, options?: ReadOptions): Promise<Uint8Array | undefined>;
+};
+
+/**
+ * Ways to plant, underneath the store, what its own API never writes: for the hostile-layout
+ * cases only a filesystem store can hold. Keys are store keys; targets are store keys too.
+ */
+export type LayoutPlanter = {
+  /** An object of `size` bytes at `key` whose bytes are never written (a sparse file). */
+  sparse(key: string, size: number): Promise<void>;
+  /** A symlink at `key` pointing at the object `target`. */
+  symlinkFile(key: string, target: string): Promise<void>;
+  /** A symlink at `key` pointing at the folder holding the objects under `target/`. */
+  symlinkFolder(key: string, target: string): Promise<void>;
+  /** A symlink at `key` pointing outside the store, at a readable file with other bytes. */
+  symlinkOutside(key: string): Promise<void>;
+  /** A named pipe (FIFO) at `key`; nothing ever writes to it, so opening it to read would block. */
+  fifo(key: string): Promise<void>;
+  /** An empty folder at `key`. */
+  folder(key: string): Promise<void>;
+};
+
+type StoreHandle = { store: ObjectStore; cleanup?: () => Promise<void>; plant?: LayoutPlanter };
+
+const GIB = 1024 ** 3;
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -108,15 +143,16 @@ export const INVALID_KEYS: readonly string[] = [
  */
 export function describeStoreContract(
   name: string,
-  makeStore: () => Promise<{ store: ObjectStore; cleanup?: () => Promise<void> }>,
+  makeStore: () => Promise<StoreHandle>,
+  options: { readonly plantsLayouts?: boolean } = {},
 ): void {
   describe(`ObjectStore contract: ${name}`, () => {
     let handle: StoreHandle;
-    let store: ObjectStore;
+    let store: BoundedStore;
 
     beforeEach(async () => {
       handle = await makeStore();
-      store = handle.store;
+      store = handle.store as BoundedStore;
     });
 
     afterEach(async () => {
@@ -355,6 +391,142 @@ export function describeStoreContract(
         }
       });
     });
+
+    describe('bounded reads (maxBytes)', () => {
+      /** The one version of `key`, for stores that expose versions. */
+      async function onlyVersion(key: string): Promise<string | undefined> {
+        if (!isVersionedStore(store)) return undefined;
+        const ids: string[] = [];
+        for await (const v of store.listVersions(key)) if (v.key === key) ids.push(v.versionId);
+        expect(ids).toHaveLength(1);
+        return ids[0];
+      }
+
+      it('returns an object of exactly maxBytes, and refuses one byte less', async () => {
+        const bytes = new Uint8Array(randomBytes(1000));
+        await store.putIfAbsent('lim/exact', bytes);
+        expectBytes(await store.get('lim/exact', { maxBytes: 1000 }), bytes);
+        expectBytes(await store.get('lim/exact', { maxBytes: 1001 }), bytes);
+        const err = await expectCode(store.get('lim/exact', { maxBytes: 999 }), 'OBJECT_TOO_LARGE');
+        expect(err).toBeInstanceOf(StorageError);
+        expect((err as StorageError).retryable).toBe(false);
+        const versionId = await onlyVersion('lim/exact');
+        if (versionId !== undefined && isVersionedStore(store)) {
+          expectBytes(await store.getVersion('lim/exact', versionId, { maxBytes: 1000 }), bytes);
+          await expectCode(
+            store.getVersion('lim/exact', versionId, { maxBytes: 999 }),
+            'OBJECT_TOO_LARGE',
+          );
+        }
+      });
+
+      it('bounds empty objects and missing keys like any other', async () => {
+        await store.putIfAbsent('lim/empty', new Uint8Array(0));
+        expectBytes(await store.get('lim/empty', { maxBytes: 0 }), new Uint8Array(0));
+        expect(await store.get('lim/missing', { maxBytes: 0 })).toBeUndefined();
+        await store.putIfAbsent('lim/one', text('1'));
+        await expectCode(store.get('lim/one', { maxBytes: 0 }), 'OBJECT_TOO_LARGE');
+      });
+
+      it('refuses a 5 MB object under a 1 KiB limit, and still serves it unbounded', async () => {
+        const big = new Uint8Array(randomBytes(5 * 1024 * 1024));
+        await store.putIfAbsent('lim/big', big);
+        await expectCode(store.get('lim/big', { maxBytes: 1024 }), 'OBJECT_TOO_LARGE');
+        const versionId = await onlyVersion('lim/big');
+        if (versionId !== undefined && isVersionedStore(store)) {
+          await expectCode(
+            store.getVersion('lim/big', versionId, { maxBytes: 1024 }),
+            'OBJECT_TOO_LARGE',
+          );
+        }
+        expectBytes(await store.get('lim/big'), big);
+        expect(await collect(store.list('lim/'))).toEqual([{ key: 'lim/big', size: big.length }]);
+      });
+
+      it('rejects a limit that is not a non-negative integer as a caller bug', async () => {
+        await store.putIfAbsent('lim/x', text('x'));
+        for (const maxBytes of [-1, 1.5, Number.NaN]) {
+          await expect(store.get('lim/x', { maxBytes })).rejects.toBeInstanceOf(RangeError);
+        }
+      });
+    });
+
+    if (options.plantsLayouts) {
+      describe('hostile layouts underneath the store', () => {
+        const planter = (): LayoutPlanter => {
+          if (handle.plant === undefined) throw new Error('makeStore returned no planter');
+          return handle.plant;
+        };
+
+        it('refuses a sparse multi-GiB object without reading it, but lists its size', async () => {
+          const size = 6 * GIB + 3;
+          await planter().sparse('huge/seg', size);
+          expect(await collect(store.list('huge/'))).toEqual([{ key: 'huge/seg', size }]);
+          const err = await expectCode(
+            store.get('huge/seg', { maxBytes: 64 * 1024 * 1024 }),
+            'OBJECT_TOO_LARGE',
+          );
+          expect((err as StorageError).retryable).toBe(false);
+          // Without a limit the bound is the largest buffer the process can hold.
+          await expectCode(store.get('huge/seg'), 'OBJECT_TOO_LARGE');
+          expect(await store.exists('huge/seg')).toBe(true);
+        });
+
+        it('refuses a symlinked object (to a store object or outside), but lists it', async () => {
+          await store.putIfAbsent('s/target', text('abc'));
+          await planter().symlinkFile('s/link', 's/target');
+          await planter().symlinkOutside('s/out');
+          for (const key of ['s/link', 's/out']) {
+            await expectCode(store.get(key), 'OBJECT_UNREADABLE');
+            await expectCode(store.get(key, { maxBytes: 1 << 20 }), 'OBJECT_UNREADABLE');
+            // The key is taken: writing there must not follow the link either.
+            expect(await store.exists(key)).toBe(true);
+            await expectCode(store.putIfAbsent(key, text('abc')), 'OBJECT_UNREADABLE');
+          }
+          // Listed, so a verifier can report them, and in key order with the real object.
+          expect((await collect(store.list('s/'))).map((o) => o.key)).toEqual([
+            's/link',
+            's/out',
+            's/target',
+          ]);
+          expectBytes(await store.get('s/target'), text('abc'));
+        });
+
+        it('refuses reads through a symlinked folder, and lists the link, not its contents', async () => {
+          await store.putIfAbsent('real/seg/1', text('one'));
+          await planter().symlinkFolder('alias', 'real');
+          await expectCode(store.get('alias/seg/1'), 'OBJECT_UNREADABLE');
+          await expectCode(store.get('alias'), 'OBJECT_UNREADABLE');
+          await expectCode(store.exists('alias/seg/1'), 'OBJECT_UNREADABLE');
+          expect((await collect(store.list(''))).map((o) => o.key)).toEqual([
+            'alias',
+            'real/seg/1',
+          ]);
+          expect((await collect(store.list('alias/'))).map((o) => o.key)).toEqual([]);
+          // A write under the link is refused instead of landing outside the store's own tree.
+          await expectCode(store.putIfAbsent('alias/seg/2', text('two')), 'OBJECT_UNREADABLE');
+          expect((await collect(store.list('real/'))).map((o) => o.key)).toEqual(['real/seg/1']);
+        });
+
+        it('refuses a FIFO at a key without blocking on it, and lists it', async () => {
+          await planter().fifo('p/pipe');
+          await expectCode(store.get('p/pipe'), 'OBJECT_UNREADABLE');
+          await expectCode(store.get('p/pipe', { maxBytes: 10 }), 'OBJECT_UNREADABLE');
+          expect(await store.exists('p/pipe')).toBe(true);
+          await expectCode(store.putIfAbsent('p/pipe', text('x')), 'OBJECT_UNREADABLE');
+          expect(await collect(store.list('p/'))).toEqual([{ key: 'p/pipe', size: 0 }]);
+        });
+
+        it('treats a folder at a key as no object (a prefix), never as readable bytes', async () => {
+          await planter().folder('f/dir');
+          expect(await store.get('f/dir')).toBeUndefined();
+          expect(await store.get('f/dir', { maxBytes: 10 })).toBeUndefined();
+          expect(await store.exists('f/dir')).toBe(false);
+          await expectCode(store.putIfAbsent('f/dir', text('x')), 'KEY_CONFLICT');
+          expect(await collect(store.list('f/'))).toEqual([]);
+        });
+      });
+    }
 
     describe('invalid keys', () => {
       it.each(INVALID_KEYS.map((k) => [JSON.stringify(k).slice(0, 40), k]))(

@@ -11,7 +11,7 @@ import {
   isTransientAwsError,
 } from '../../src/adapters/aws-config.js';
 import { classifyKmsError } from '../../src/adapters/kms-signer.js';
-import { classifyS3Error } from '../../src/adapters/s3-errors.js';
+import { classifyS3Error, isConditionalConflict } from '../../src/adapters/s3-errors.js';
 import { ConfigurationError, StorageError } from '../../src/core/errors.js';
 
 /** Something shaped like an SDK service exception. */
@@ -107,6 +107,28 @@ describe('error mapping', () => {
       expect(err.code).toBe('STORE_FAILED');
       expect((err as StorageError).retryable).toBe(false);
     }
+  });
+
+  it('treats only ConditionalRequestConflict as a write conflict to retry', () => {
+    expect(isConditionalConflict(serviceError('ConditionalRequestConflict', 409))).toBe(true);
+    for (const name of ['OperationAborted', 'BucketNotEmpty', 'InvalidBucketState', 'Conflict']) {
+      expect(isConditionalConflict(serviceError(name, 409))).toBe(false);
+    }
+  });
+
+  it.each([
+    ['ConditionalRequestConflict', StorageError, 'WRITE_CONFLICT', true],
+    ['OperationAborted', StorageError, 'OPERATION_ABORTED', true],
+    ['BucketNotEmpty', ConfigurationError, 'BUCKET_NOT_EMPTY', undefined],
+    ['BucketAlreadyExists', ConfigurationError, 'BUCKET_EXISTS', undefined],
+    ['BucketAlreadyOwnedByYou', ConfigurationError, 'BUCKET_EXISTS', undefined],
+    ['InvalidBucketState', ConfigurationError, 'BUCKET_STATE_INVALID', undefined],
+    ['SomeFutureConflict', StorageError, 'STORE_CONFLICT', false],
+  ] as const)('S3 409 %s is its own %s %s', (name, kind, code, retryable) => {
+    const err = classifyS3Error(serviceError(name, 409), s3);
+    expect(err).toBeInstanceOf(kind);
+    expect(err.code).toBe(code);
+    if (retryable !== undefined) expect((err as StorageError).retryable).toBe(retryable);
   });
 
   it.each([

@@ -5,14 +5,16 @@
  * verifier. Also the bucket check and the 412/409 handling (answers injected by the fault proxy).
  */
 import {
+  DeleteBucketCommand,
   DeleteObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classifyS3Error, isConditionalConflict } from '../../src/adapters/s3-errors.js';
 import { S3Store } from '../../src/adapters/s3-store.js';
-import { AuditlockError, StorageError } from '../../src/core/errors.js';
+import { AuditlockError, ConfigurationError, StorageError } from '../../src/core/errors.js';
 import {
   collect,
   createTestBucket,
@@ -87,6 +89,41 @@ describe('S3Store on an Object Lock bucket', () => {
       'RETAIN_UNTIL_INVALID',
     );
     expect(await store.exists('log/seg/3')).toBe(false);
+  });
+
+  it('sends a whole-second retain-until, never before seal time + the period', async () => {
+    // Prepare: seal times with milliseconds, which S3 (and LocalStack) would truncate.
+    const second = Math.floor(Date.now() / 1000) * 1000;
+    for (const [i, sealedAt] of [second + 437, second + 999, second + 1, second].entries()) {
+      // Act
+      const put = await store.putIfAbsent(`sec/${i}`, bytes(`s${i}`), { sealedAt });
+      // Assess: moto echoes exactly what was sent.
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `audit/sec/${i}` }));
+      const until = head.ObjectLockRetainUntilDate?.getTime() ?? 0;
+      const wanted = sealedAt + TEST_RETENTION_DAYS * DAY_MS;
+      expect(until % 1000).toBe(0);
+      expect(until).toBeGreaterThanOrEqual(wanted);
+      expect(until - wanted).toBeLessThan(1000);
+      expect(put.status).toBe('created');
+    }
+    // An explicit date is rounded up the same way.
+    const explicit = new Date(second + 2 * DAY_MS + 1);
+    const put = await store.putIfAbsent('sec/explicit', bytes('e'), { retainUntil: explicit });
+    expect(
+      (await store.describeVersion('sec/explicit', put.versionId ?? ''))?.retainUntil?.getTime(),
+    ).toBe(second + 2 * DAY_MS + 1000);
+  });
+
+  it('maps a real non-conditional 409 (BucketNotEmpty) to its own code, not a write conflict', async () => {
+    await store.putIfAbsent('keep/409', bytes('x'));
+    const raw = await rejectionOf(s3.send(new DeleteBucketCommand({ Bucket: bucket })));
+    expect((raw as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode).toBe(
+      409,
+    );
+    expect(isConditionalConflict(raw)).toBe(false);
+    const err = classifyS3Error(raw, { action: 's3:PutObject', bucket });
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect(err.code).toBe('BUCKET_NOT_EMPTY');
   });
 
   it('cannot delete a locked version: S3 answers AccessDenied', async () => {
