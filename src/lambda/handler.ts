@@ -101,12 +101,10 @@ export function makeHandler<E>(kind: SourceKind, map: (event: E) => SourceRecord
             'BATCH_INCOMPLETE',
             `${unnamed} record(s) without an item identifier not stored; failing the whole batch so Lambda retries it`,
           );
-        // Exactly this shape: anything else makes Lambda treat the whole batch as processed.
-        return {
-          batchItemFailures: result.failed.map((r) => ({
-            itemIdentifier: r.itemIdentifier as string,
-          })),
-        };
+        // Exactly this shape: anything else makes Lambda treat the whole batch as processed. A
+        // message twice in the batch (a redelivery) is named once.
+        const names = new Set(result.failed.map((r) => r.itemIdentifier as string));
+        return { batchItemFailures: [...names].map((itemIdentifier) => ({ itemIdentifier })) };
       }
       if (result.failed.length > 0)
         throw new AuditlockError(

@@ -323,6 +323,18 @@ describe('redelivery', () => {
     await expectClean(prefix);
   });
 
+  it('a message twice in one redelivered SQS batch is archived once, and acknowledged for both', async () => {
+    const prefix = 'redelivery-same-batch';
+    const messages = sqsMessages('sb', 3);
+    const batch = redelivered([messages[0], messages[1], messages[0], messages[2]] as SqsMessage[]);
+    const env = await loadEnvironment('sqs', archive.lambdaEnv(prefix));
+    expect(await env.invoke(sqsEvent(batch))).toStrictEqual(ids());
+    const entries = await archive.entries(prefix);
+    expect(deliveryIds(entries)).toEqual(messages.map((m) => m.messageId).sort());
+    expect(duplicateIds(entries)).toEqual([]);
+    await expectClean(prefix);
+  });
+
   it('a warm environment recognises a redelivery another environment stored after its own last write', async () => {
     const prefix = 'redelivery-warm';
     const env = archive.lambdaEnv(prefix);
