@@ -3,7 +3,7 @@
  * through the filesystem (as an attacker with write access would), truncation with and without a
  * trusted size or checkpoint, untrusted keys, and usage errors.
  */
-import { chmod, cp, mkdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FINDING_CODES, type Finding } from '../../src/core/findings.js';
@@ -446,6 +446,17 @@ describe('auditlock verify: hostile objects in the store', () => {
     expect(report.findings.map((f) => [f.code, f.seq])).toEqual([['OBJECT_TOO_LARGE', 3]]);
     expect(human.code).toBe(1);
     expect(human.stderr).toContain('OBJECT_TOO_LARGE');
+  });
+  it('a symlink at a segment key (to a real segment): OBJECT_UNREADABLE there, the run goes on', async () => {
+    const store = await copyOfStore('symlinked');
+    const outside = join(dir, 'outside-segment-2.seg');
+    await cp(segmentPath(store, 2), outside);
+    await rm(segmentPath(store, 2));
+    await symlink(outside, segmentPath(store, 2));
+    const { result, report } = await verifyJson(store);
+    expect(result.code).toBe(1);
+    expect(report.findings.map((f) => [f.code, f.seq])).toEqual([['OBJECT_UNREADABLE', 2]]);
+    expect(report.logs[0]).toMatchObject({ firstSeq: 0, lastSeq: 9, segments: 10 });
   });
 });
 
