@@ -11,9 +11,11 @@ import {
   assembleSegment,
   encodePayload,
   formatSegmentCheckpoint,
+  iterateSegmentEntries,
   MAX_SEGMENT_BYTES,
   type ParsedSegment,
   parseSegment,
+  parseSegmentCheckpoint,
   SEGMENT_MAGIC,
   segmentEntries,
 } from '../../src/core/segment.js';
@@ -194,5 +196,36 @@ describe('gzip member header: exactly 1f 8b 08 00 00 00 00 00 00 ff', () => {
     // Act / Assess
     expect(thrownCode(() => segmentEntries(p))).toBe('BODY_INVALID');
     expect(verifyCodes(bytes, [key.trusted])).toEqual(['BODY_INVALID']);
+  });
+});
+
+describe('segment checkpoint text and entries', () => {
+  it('round-trips the checkpoint fields and refuses malformed extension lines', () => {
+    const cp = parseSegmentCheckpoint(seg.noteText);
+    expect(formatSegmentCheckpoint(cp)).toBe(seg.noteText);
+    const lines = seg.noteText.split('\n');
+    const edits: ((l: string[]) => string[])[] = [
+      (l) => l.filter((_, i) => i !== 3), // no auditlock.segment line
+      (l) => l.map((x, i) => (i === 3 ? 'auditlock.segment 01' : x)),
+      (l) => l.map((x, i) => (i === 4 ? 'auditlock.prev AAAA' : x)),
+      (l) => l.map((x, i) => (i === 5 ? 'auditlock.sealed 2026-11-26T08:00:01Z' : x)),
+      (l) => [...l.slice(0, 3), l[4] as string, l[3] as string, ...l.slice(5)],
+      (l) => [...l.slice(0, -1), 'auditlock.extra 1', ''],
+    ];
+    for (const edit of edits)
+      expect(thrownCode(() => parseSegmentCheckpoint(edit(lines).join('\n')))).toBe(
+        'CHECKPOINT_MALFORMED',
+      );
+  });
+
+  it('checks the entry count before yielding any entry, for both accessors', async () => {
+    // Prepare: an identity body of 4 entries under a header that says 3.
+    const raw = concat(seg.body, new TextEncoder().encode('{}\n'));
+    const header = { ...seg.header, length: raw.length, rawLength: raw.length };
+    const p = parseSegment(await resign(seg, key, { headerText: canonicalize(header), body: raw }));
+    // Act / Assess
+    expect(thrownCode(() => segmentEntries(p))).toBe('BODY_INVALID');
+    expect(thrownCode(() => iterateSegmentEntries(p))).toBe('BODY_INVALID');
+    expect([...iterateSegmentEntries(seg)]).toEqual(segmentEntries(seg));
   });
 });
