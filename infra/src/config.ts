@@ -27,6 +27,11 @@ const sqsSource = z.strictObject({
   batchSize: z.number().int().min(1).max(10_000).default(100),
   /** ScalingConfig.MaximumConcurrency: writers per log contend (docs/LAMBDA.md). */
   maxConcurrency: z.number().int().min(2).max(1000).default(2),
+  /**
+   * MaximumBatchingWindowInSeconds (standard queues): each invocation stores at least one segment
+   * (one PUT, one Sign), so a longer window makes fewer, larger segments at low volume.
+   */
+  maxBatchingWindowSeconds: z.number().int().min(0).max(300).default(5),
 });
 const kinesisSource = z.strictObject({
   type: z.literal('kinesis'),

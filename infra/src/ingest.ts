@@ -190,7 +190,7 @@ export class IngestFunction extends Construct {
       this.fn.addEventSource(
         new SqsEventSource(queue, {
           batchSize: s.batchSize,
-          maxBatchingWindow: s.fifo ? undefined : Duration.seconds(5),
+          maxBatchingWindow: s.fifo ? undefined : Duration.seconds(s.maxBatchingWindowSeconds),
           reportBatchItemFailures: true,
           maxConcurrency: s.maxConcurrency,
         }),

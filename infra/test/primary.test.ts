@@ -441,7 +441,14 @@ describe('ingest functions', () => {
     s.primaryT.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: 2 },
+      MaximumBatchingWindowInSeconds: 5,
       EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Sqsapp'), 'Arn'] },
+    });
+    const slow = synth(
+      config({ ingest: [{ type: 'sqs', log: 'app', maxBatchingWindowSeconds: 60 }] }),
+    );
+    slow.primaryT.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      MaximumBatchingWindowInSeconds: 60,
     });
     s.primaryT.hasResourceProperties('AWS::SQS::Queue', {
       VisibilityTimeout: 720,
