@@ -64,8 +64,9 @@ export type FolderStoreErrorCode =
   | 'STORE_UNAVAILABLE'
   // ConfigurationError
   | 'STORE_NOT_FOUND'
-  | 'STORE_NOT_DIRECTORY'
+  | 'STORE_NOT_A_FOLDER'
   | 'STORE_ACCESS_DENIED'
+  | 'STORE_UNWRITABLE'
   | 'STORE_UNSUPPORTED';
 
 /** Construction options of {@link FolderStore}. */
@@ -105,8 +106,8 @@ export class FolderStore implements ObjectStore {
    * root folder and missing parents, checks that it is a writable folder, creates the temp area
    * and removes temp files that killed writers left there (see `folder-temp.ts`). Never touches
    * an object.
-   * @throws ConfigurationError `STORE_NOT_DIRECTORY` (the path, or a folder above it, is a file),
-   *   `STORE_ACCESS_DENIED` (the folder cannot be created or written: a read-only parent or
+   * @throws ConfigurationError `STORE_NOT_A_FOLDER` (the path, or a folder above it, is a file),
+   *   `STORE_UNWRITABLE` (the folder cannot be created or written: a read-only parent, folder or
    *   filesystem); StorageError `STORE_IO`, `STORE_FULL`, `STORE_UNAVAILABLE`
    */
   openForWriting(): Promise<void> {
@@ -126,7 +127,7 @@ export class FolderStore implements ObjectStore {
    * @throws StorageError `OBJECT_EXISTS` if the key holds different bytes; `KEY_CONFLICT` if the key
    *   or one of its parent segments is a folder/file of the other kind; `STORE_FULL`, `STORE_IO`
    *   (not retryable); `STORE_UNAVAILABLE` (retryable, after internal retries).
-   * @throws ConfigurationError `STORE_ACCESS_DENIED`, `STORE_NOT_DIRECTORY`, `STORE_UNSUPPORTED`.
+   * @throws ConfigurationError `STORE_ACCESS_DENIED`, `STORE_NOT_A_FOLDER`, `STORE_UNSUPPORTED`.
    */
   async putIfAbsent(key: string, bytes: Uint8Array, _options?: PutOptions): Promise<PutResult> {
     const path = this.#pathOf(key);
@@ -140,7 +141,7 @@ export class FolderStore implements ObjectStore {
    * @throws StorageError `OBJECT_TOO_LARGE` over `maxBytes` (default 2 GiB - 1; nothing is
    *   read); `OBJECT_UNREADABLE` for a symlink, FIFO, socket or device at the key or a symlinked
    *   folder above it (none is followed or opened); all not retryable
-   * @throws ConfigurationError `STORE_NOT_FOUND`, `STORE_NOT_DIRECTORY`, `STORE_ACCESS_DENIED`.
+   * @throws ConfigurationError `STORE_NOT_FOUND`, `STORE_NOT_A_FOLDER`, `STORE_ACCESS_DENIED`.
    * @throws StorageError `STORE_IO` (not retryable), `STORE_UNAVAILABLE` (retryable).
    * @throws RangeError for a `maxBytes` that is not a non-negative safe integer
    */
@@ -161,7 +162,7 @@ export class FolderStore implements ObjectStore {
    * a FIFO: never read, but a put there must fail).
    * @throws InputError `KEY_INVALID`
    * @throws StorageError `OBJECT_UNREADABLE` (not retryable) if a folder above the key is a symlink
-   * @throws ConfigurationError `STORE_NOT_FOUND`, `STORE_NOT_DIRECTORY`, `STORE_ACCESS_DENIED`.
+   * @throws ConfigurationError `STORE_NOT_FOUND`, `STORE_NOT_A_FOLDER`, `STORE_ACCESS_DENIED`.
    * @throws StorageError `STORE_IO` (not retryable), `STORE_UNAVAILABLE` (retryable).
    */
   async exists(key: string): Promise<boolean> {
@@ -181,7 +182,7 @@ export class FolderStore implements ObjectStore {
    * symlinked folder. Skips `.tmp` and entries whose names are not valid key segments; subtrees
    * entirely `<= startAfter` are not read.
    * @throws InputError `KEY_INVALID` for a prefix no valid key can start with.
-   * @throws ConfigurationError `STORE_NOT_FOUND`, `STORE_NOT_DIRECTORY`, `STORE_ACCESS_DENIED`.
+   * @throws ConfigurationError `STORE_NOT_FOUND`, `STORE_NOT_A_FOLDER`, `STORE_ACCESS_DENIED`.
    * @throws StorageError `STORE_IO`, `STORE_UNAVAILABLE`.
    */
   async *list(prefix: string, options?: { startAfter?: string }): AsyncIterable<ObjectInfo> {
@@ -211,10 +212,10 @@ export class FolderStore implements ObjectStore {
     await this.#checkRoot(true);
     try {
       await access(this.#root, fsConstants.W_OK | fsConstants.X_OK);
+      await this.#ensureDir(this.#tempDir);
     } catch (err) {
-      throw mapFsError(err, 'open for writing', this.#root);
+      throw unwritable(err, `the store folder ${this.#root} is not writable`, this.#root);
     }
-    await this.#ensureDir(this.#tempDir);
     await removeAbandonedTempFiles(this.#tempDir, this.#clock.now(), this.#tempGraceMs);
   }
 
@@ -312,7 +313,7 @@ export class FolderStore implements ObjectStore {
     try {
       if (!(await stat(this.#root)).isDirectory()) {
         throw new ConfigurationError(
-          'STORE_NOT_DIRECTORY',
+          'STORE_NOT_A_FOLDER',
           `${this.#root} is a file, not a folder: name a folder for the store`,
         );
       }
@@ -328,7 +329,7 @@ export class FolderStore implements ObjectStore {
       }
       await mkdir(this.#root, { recursive: true }).catch((e: unknown) => {
         if (errno(e) === 'ENOTDIR' || errno(e) === 'EEXIST') throw notDirectoryAbove(this.#root, e);
-        throw mapFsError(e, 'create the store folder', this.#root);
+        throw unwritable(e, `cannot create the store folder ${this.#root}`, this.#root);
       });
       await fsyncDir(dirname(this.#root)).catch(() => undefined);
       this.#knownDirs.add(this.#root);
@@ -478,13 +479,23 @@ function objectExists(path: string, cause?: unknown): StorageError<'OBJECT_EXIST
   });
 }
 
+/**
+ * ConfigurationError `STORE_UNWRITABLE` for a permission or read-only-filesystem error while
+ * opening for writing; any other error mapped as usual.
+ */
+function unwritable(err: unknown, what: string, path: string): AuditlockError {
+  const mapped = mapFsError(err, 'open for writing', path);
+  if (mapped.code !== 'STORE_ACCESS_DENIED') return mapped;
+  const reason = errno(err) === 'EROFS' ? 'read-only filesystem' : 'permission denied';
+  return new ConfigurationError('STORE_UNWRITABLE', `${what} (${errno(err)}: ${reason})`, {
+    cause: err,
+  });
+}
+
 /** The store path runs through a file: `/srv/file/audit`. */
-function notDirectoryAbove(
-  root: string,
-  cause: unknown,
-): ConfigurationError<'STORE_NOT_DIRECTORY'> {
+function notDirectoryAbove(root: string, cause: unknown): ConfigurationError<'STORE_NOT_A_FOLDER'> {
   return new ConfigurationError(
-    'STORE_NOT_DIRECTORY',
+    'STORE_NOT_A_FOLDER',
     `${root} cannot be a store folder: a path component above it is a file`,
     { cause },
   );

@@ -166,20 +166,20 @@ describe('FolderStore on disk', () => {
     const bad = new FolderStore(join(root, 'file'));
     const err = await bad.putIfAbsent('k', text('v')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigurationError);
-    expect((err as ConfigurationError).code).toBe('STORE_NOT_DIRECTORY');
-    expect(await codeOf(bad.get('k'))).toBe('STORE_NOT_DIRECTORY');
+    expect((err as ConfigurationError).code).toBe('STORE_NOT_A_FOLDER');
+    expect(await codeOf(bad.get('k'))).toBe('STORE_NOT_A_FOLDER');
   });
 
-  it('opening for writing a path that is a file, or runs through one, is STORE_NOT_DIRECTORY', async () => {
+  it('opening for writing a path that is a file, or runs through one, is STORE_NOT_A_FOLDER', async () => {
     await writeFile(join(root, 'file'), 'x');
     for (const path of [join(root, 'file'), join(root, 'file', 'sub', 'store')]) {
       const bad = new FolderStore(path);
       const err = await bad.openForWriting().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ConfigurationError);
-      expect((err as ConfigurationError).code).toBe('STORE_NOT_DIRECTORY');
+      expect((err as ConfigurationError).code).toBe('STORE_NOT_A_FOLDER');
       expect((err as ConfigurationError).message).not.toMatch(/\n/);
-      expect(await codeOf(bad.putIfAbsent('k', text('v')))).toBe('STORE_NOT_DIRECTORY');
-      expect(await codeOf(bad.get('k'))).toBe('STORE_NOT_DIRECTORY');
+      expect(await codeOf(bad.putIfAbsent('k', text('v')))).toBe('STORE_NOT_A_FOLDER');
+      expect(await codeOf(bad.get('k'))).toBe('STORE_NOT_A_FOLDER');
     }
   });
 
@@ -422,7 +422,7 @@ describe('FolderStore across processes', () => {
     }
   });
 
-  it('a new store under a read-only parent, or a read-only store folder, is STORE_ACCESS_DENIED', async () => {
+  it('a new store under a read-only parent, or a read-only store folder, is STORE_UNWRITABLE', async () => {
     // Root ignores permission bits, so the opener runs as `nobody` when this test runs as root.
     const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
     await chmod(root, 0o755);
@@ -456,7 +456,7 @@ describe('FolderStore across processes', () => {
       const outcomes = await openAll([join(parent, 'new', 'store'), join(parent, 'existing')]);
       expect(outcomes).toHaveLength(2);
       for (const outcome of outcomes) {
-        expect(outcome).toMatchObject({ kind: 'ConfigurationError', code: 'STORE_ACCESS_DENIED' });
+        expect(outcome).toMatchObject({ kind: 'ConfigurationError', code: 'STORE_UNWRITABLE' });
         expect(outcome.message).not.toMatch(/\n/);
       }
       expect(await readdir(parent)).toEqual(['existing']);

@@ -116,17 +116,19 @@ describe('error mapping', () => {
     }
   });
 
+  const kinds = { StorageError, ConfigurationError } as const;
+
   it.each([
-    ['ConditionalRequestConflict', StorageError, 'WRITE_CONFLICT', true],
-    ['OperationAborted', StorageError, 'OPERATION_ABORTED', true],
-    ['BucketNotEmpty', ConfigurationError, 'BUCKET_NOT_EMPTY', undefined],
-    ['BucketAlreadyExists', ConfigurationError, 'BUCKET_EXISTS', undefined],
-    ['BucketAlreadyOwnedByYou', ConfigurationError, 'BUCKET_EXISTS', undefined],
-    ['InvalidBucketState', ConfigurationError, 'BUCKET_STATE_INVALID', undefined],
-    ['SomeFutureConflict', StorageError, 'STORE_CONFLICT', false],
+    ['ConditionalRequestConflict', 'StorageError', 'WRITE_CONFLICT', true],
+    ['OperationAborted', 'StorageError', 'OPERATION_ABORTED', true],
+    ['BucketNotEmpty', 'ConfigurationError', 'BUCKET_NOT_EMPTY', undefined],
+    ['BucketAlreadyExists', 'ConfigurationError', 'BUCKET_EXISTS', undefined],
+    ['BucketAlreadyOwnedByYou', 'ConfigurationError', 'BUCKET_EXISTS', undefined],
+    ['InvalidBucketState', 'ConfigurationError', 'BUCKET_STATE_INVALID', undefined],
+    ['SomeFutureConflict', 'StorageError', 'STORE_CONFLICT', false],
   ] as const)('S3 409 %s is its own %s %s', (name, kind, code, retryable) => {
     const err = classifyS3Error(serviceError(name, 409), s3);
-    expect(err).toBeInstanceOf(kind);
+    expect(err).toBeInstanceOf(kinds[kind]);
     expect(err.code).toBe(code);
     if (retryable !== undefined) expect((err as StorageError).retryable).toBe(retryable);
   });
