@@ -2,7 +2,7 @@
  * `auditlock ingest` through the real CLI: files and stdin, rejects with line numbers, quarantine,
  * JSON summaries, and refusing a store whose log has another origin.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -310,5 +310,40 @@ describe('auditlock ingest', () => {
     ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^error: INPUT_NOT_FOUND: [^\n]*\n$/);
+  });
+});
+
+describe('auditlock ingest with a rotated key', () => {
+  it('refuses a head signed by another key, and continues it when --trusted-keys/--pubkey name that key', async () => {
+    // Prepare: a log signed by the first key, and a second key.
+    const store = join(dir, 'rotate');
+    const input = `${(await readLines(EVENTS_FILE)).slice(0, 4).join('\n')}\n`;
+    const made = await runCli(['ingest', store, '-', '--key', keys.privateKey], { input });
+    expect(made.code, made.stderr).toBe(0);
+    const next = await keygen(dir, 'next-keys');
+    const trust = join(dir, 'trusted.json');
+    await writeFile(trust, JSON.stringify({ keys: [{ publicKey: keys.publicKey }] }));
+    // Act
+    const refused = await runCli(['ingest', store, '-', '--key', next.privateKey], { input });
+    const viaFile = await runCli(
+      ['ingest', store, '-', '--key', next.privateKey, '--trusted-keys', trust, '--json'],
+      { input },
+    );
+    const store2 = join(dir, 'rotate-pubkey');
+    expect((await runCli(['ingest', store2, '-', '--key', keys.privateKey], { input })).code).toBe(
+      0,
+    );
+    const viaPubkey = await runCli(
+      ['ingest', store2, '-', '--key', next.privateKey, '--pubkey', keys.publicKey, '--json'],
+      { input },
+    );
+    // Assess
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^error: SEGMENT_UNTRUSTED: [^\n]*\n$/);
+    expect(viaFile.code, viaFile.stderr).toBe(0);
+    expect(viaFile.stderr).toMatch(/^warning: /);
+    expect(parseJsonOutput<IngestSummary>(viaFile)).toMatchObject({ treeSize: 8 });
+    expect(viaPubkey.code, viaPubkey.stderr).toBe(0);
+    expect(parseJsonOutput<IngestSummary>(viaPubkey)).toMatchObject({ treeSize: 8 });
   });
 });
