@@ -244,5 +244,5 @@ function formatFinding(f: Finding): string {
   ]
     .filter(Boolean)
     .join(', ');
-  return escapeControls(`${f.code} [${where}]: ${f.detail} (${FINDING_CODES[f.code]})`);
+  return escapeControls(`${f.code} [${where || 'store'}]: ${f.detail} (${FINDING_CODES[f.code]})`);
 }
