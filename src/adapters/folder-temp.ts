@@ -30,7 +30,12 @@ export function tempFileName(): string {
 }
 
 /** Whether a temp file named `name` is a leftover to remove, per the rules above. */
-export function isAbandoned(name: string, mtimeMs: number, openedAt: number, graceMs: number) {
+export function isAbandoned(
+  name: string,
+  mtimeMs: number,
+  openedAt: number,
+  graceMs: number,
+): boolean {
   const m = TEMP_NAME_RE.exec(name);
   if (m === null) return false;
   if (mtimeMs < openedAt - graceMs) return true;
