@@ -117,10 +117,12 @@ describe('several writers on one log', () => {
     for (let round = 0; round < rounds; round++) {
       const wanted: string[] = [];
       for (const { n, p } of procs) {
-        const events = Array.from({ length: perRound }, (_, i) =>
-          sampleEvent(n * 10_000 + round * perRound + i),
+        const numbers = Array.from(
+          { length: perRound },
+          (_, i) => n * 10_000 + round * perRound + i,
         );
-        wanted.push(...events.map((e) => e.id));
+        const events = numbers.map((i) => sampleEvent(i));
+        wanted.push(...numbers.map((i) => `evt-${i}`)); // sampleEvent's id
         p.stdin?.write(`${events.map((e) => JSON.stringify(e)).join('\n')}\n`);
       }
       const deadline = Date.now() + 20_000;
