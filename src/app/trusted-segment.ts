@@ -42,6 +42,8 @@ export const TRUSTED_SEGMENT_CODES = [
   'SEGMENT_SHADOWED',
   /** Too large, or not a well-formed segment (the cause carries the parser's code). */
   'SEGMENT_MALFORMED',
+  /** Not readable as an object: on a folder store a symlink, FIFO or device at the key. */
+  'SEGMENT_UNREADABLE',
   /** The signature policy does not accept the checkpoint (message: the policy's problems). */
   'SEGMENT_UNTRUSTED',
   /** The signed sequence number is not the key's. */
@@ -73,7 +75,7 @@ const READ: ReadOptions = { maxBytes: MAX_SEGMENT_BYTES };
 /**
  * Reads segment `seq` of `log` and checks it as described in the module comment.
  * @throws IntegrityError with a {@link TrustedSegmentCode}; StorageError from the store for
- *   anything but an oversized object (transient failures stay retryable).
+ *   anything but an oversized or unreadable object (transient failures stay retryable).
  */
 export async function readTrustedSegment(
   store: ObjectStore,
@@ -168,8 +170,11 @@ async function readSingleVersion(
     const bytes = await store.getVersion(key, only.versionId, READ);
     return { bytes, versionId: only.versionId };
   } catch (cause) {
+    // Both are what someone put at the key, not a failure of the store: never retried.
     if (cause instanceof StorageError && cause.code === 'OBJECT_TOO_LARGE')
       fail('SEGMENT_MALFORMED', `is larger than ${MAX_SEGMENT_BYTES} bytes`, cause);
+    if (cause instanceof StorageError && cause.code === 'OBJECT_UNREADABLE')
+      fail('SEGMENT_UNREADABLE', `is not a readable object (${cause.message})`, cause);
     throw cause;
   }
 }

@@ -3,7 +3,7 @@
  * (a folder store whose file is replaced), plus the accepting cases: the signature policy's
  * validity windows apply at the checkpoint's seal time.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -154,6 +154,18 @@ describe('readTrustedSegment', () => {
     });
     expect(await codeOf(readTrustedSegment(s.store, 'main', 2, [s.key.trusted]))).toBe(
       'SEGMENT_ROOT_MISMATCH',
+    );
+  });
+
+  it('SEGMENT_UNREADABLE: a symlink at the key (to a genuine segment) is never followed', async () => {
+    const s = await setup();
+    const path = join(s.root, 'main', 'seg', `${'1'.padStart(20, '0')}.seg`);
+    const elsewhere = join(s.root, 'elsewhere.seg');
+    await writeFile(elsewhere, (await s.store.get(segmentKey('main', 1))) as Uint8Array);
+    await rm(path);
+    await symlink(elsewhere, path);
+    expect(await codeOf(readTrustedSegment(s.store, 'main', 1, [s.key.trusted]))).toBe(
+      'SEGMENT_UNREADABLE',
     );
   });
 
