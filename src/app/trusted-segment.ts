@@ -106,11 +106,11 @@ export async function readTrustedSegment(
     sealedAt: parseTimestamp(cp.sealedAt), // checked by parseSegmentCheckpoint
   });
   if (!verdict.accepted) {
-    const problems = verdict.problems.map((p) => `${p.code}: ${p.detail}`).join('; ');
-    fail(
-      'SEGMENT_UNTRUSTED',
-      `is not signed by a trusted key (${problems || 'no accepted signature'}; trusted: ${trustedKeys.map(describeKey).join(', ') || '(none)'})`,
-    );
+    // SIGNATURE_UNTRUSTED's detail already names the segment's keys and the trusted ones.
+    const problems = verdict.problems.map((p) => `${p.code}: ${p.detail}`);
+    if (!verdict.problems.some((p) => p.code === 'SIGNATURE_UNTRUSTED'))
+      problems.push(`trusted: ${trustedKeys.map(describeKey).join(', ') || '(none)'}`);
+    fail('SEGMENT_UNTRUSTED', `is not signed by a trusted key (${problems.join('; ')})`);
   }
   if (cp.seq !== seq) fail('SEGMENT_MISNUMBERED', `says it is segment ${cp.seq}`);
   if (!bytesEqual(sha256(seg.payload), cp.payloadHash))
