@@ -83,6 +83,8 @@ function ensureVenv(python, dir, requirements) {
     ['-m', 'pip', 'install', '--quiet', '--no-input', '-r', requirements],
     { cwd: ROOT },
   );
+  // As Python >= 3.13's venv does: keeps git (and Biome, which reads .gitignore) out of it.
+  writeFileSync(join(dir, '.gitignore'), '*\n');
   writeFileSync(stamp, want);
 }
 
