@@ -13,6 +13,7 @@ import { serveWitness, type WitnessServer } from '../../src/app/witness-server.j
 import { submitToWitness } from '../../src/app/witness-submit.js';
 import { cosignerKey } from '../../src/core/cosignature.js';
 import { fromUtf8, utf8 } from '../../src/core/encoding.js';
+import { StorageError } from '../../src/core/errors.js';
 import type { ObjectStore } from '../../src/core/ports.js';
 import {
   checkWitnessedLog,
@@ -104,6 +105,28 @@ describe('witness serve over HTTP', () => {
     expect((await post(server.url, await requestBody(impostor, 0))).status).toBe(403);
     const body = fromUtf8(await requestBody(log, 0)).replaceAll(ORIGIN, 'x.example/other');
     expect((await post(server.url, body)).status).toBe(404);
+  });
+});
+
+describe('witness serve when its state store fails', () => {
+  it('answers 503 for a transient failure and 500 otherwise, and cosigns nothing', async () => {
+    const log = testLog();
+    await log.append(4, 4);
+    let failure: StorageError = new StorageError('UNAVAILABLE', 'down', { retryable: true });
+    const state = new MemoryStore();
+    state.exists = async () => {
+      throw failure;
+    };
+    const w = await testWitness([logConfig(log)], state);
+    const server = await serveWitness(w.witness, { listen: '127.0.0.1:0' });
+    servers.push(server);
+    const transient = await post(server.url, await requestBody(log, 0));
+    expect([transient.status, transient.text]).toEqual([503, 'internal error\n']);
+    failure = new StorageError('DENIED', 'no', { retryable: false });
+    expect((await post(server.url, await requestBody(log, 0))).status).toBe(500);
+    let records = 0;
+    for await (const _ of state.list('')) records++;
+    expect(records).toBe(0);
   });
 });
 

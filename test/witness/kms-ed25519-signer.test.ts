@@ -9,6 +9,7 @@ import { KmsEd25519Signer } from '../../src/adapters/kms-ed25519-signer.js';
 import { cosign, cosignerKey, verifyCosignature } from '../../src/core/cosignature.js';
 import {
   awsTarget,
+  createTestKey,
   rememberTestKey,
   scheduleTestKeyDeletion,
   testKmsClient,
@@ -33,6 +34,23 @@ describe('KMS Ed25519 signer limits (no request made)', () => {
     await expect(signer.sign(new Uint8Array(0))).rejects.toMatchObject({
       code: 'MESSAGE_TOO_LARGE',
     });
+  });
+});
+
+describe('KMS Ed25519 signer against the emulator (which has P-256 keys only)', () => {
+  const kms = testKmsClient();
+  afterAll(async () => {
+    await scheduleTestKeyDeletion(kms);
+  });
+
+  it('refuses a P-256 key (before signing anything) and names a missing key', async () => {
+    const signer = new KmsEd25519Signer({ client: kms, keyId: await createTestKey(kms) });
+    await expect(signer.publicKey()).rejects.toMatchObject({ code: 'KEY_UNSUPPORTED' });
+    await expect(signer.sign(new Uint8Array(10))).rejects.toMatchObject({
+      code: 'KEY_UNSUPPORTED',
+    });
+    const missing = new KmsEd25519Signer({ client: kms, keyId: 'alias/auditlock-no-such-key' });
+    await expect(missing.publicKey()).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
   });
 });
 
@@ -62,15 +80,5 @@ describe.skipIf(!realAws)('KMS Ed25519 signer against real AWS KMS', () => {
     const key = cosignerKey('witness.example/kms', pub);
     const sig = await cosign(CHECKPOINT, key, signer, 1_700_000_000);
     expect(verifyCosignature(CHECKPOINT, sig, key)).toBe(true);
-  });
-
-  it('refuses a P-256 key', async () => {
-    const client = kms as KMSClient;
-    const out = await client.send(
-      new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }),
-    );
-    rememberTestKey(out.KeyMetadata?.Arn as string);
-    const signer = new KmsEd25519Signer({ client, keyId: out.KeyMetadata?.Arn as string });
-    await expect(signer.publicKey()).rejects.toMatchObject({ code: 'KEY_UNSUPPORTED' });
   });
 });
