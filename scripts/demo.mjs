@@ -156,6 +156,8 @@ async function demo() {
     eventId,
     '--log',
     LOG,
+    '--pubkey',
+    shown(paths.publicKey),
     '--out',
     shown(paths.proof),
   ]);

@@ -55,12 +55,9 @@ export async function readBundleManifest(
     });
     return undefined;
   };
-  // Until every adapter declares ReadOptions on get (ports.ts), pass them through a wider type.
-  const get: (key: string, options?: ReadOptions) => Promise<Uint8Array | undefined> =
-    store.get.bind(store);
   let bytes: Uint8Array | undefined;
   try {
-    bytes = await get(BUNDLE_MANIFEST_KEY, { maxBytes: MAX_MANIFEST_BYTES });
+    bytes = await store.get(BUNDLE_MANIFEST_KEY, { maxBytes: MAX_MANIFEST_BYTES });
   } catch (err) {
     if (!(err instanceof AuditlockError)) throw err;
     return invalid(`cannot be read (${err.code})`);

@@ -308,10 +308,7 @@ async function fetchOne(store: ObjectStore, listed: Listed): Promise<Fetched> {
       metaError: described.error,
     };
   }
-  // Until every adapter declares ReadOptions on get (ports.ts), pass them through a wider type.
-  const get: (key: string, options?: ReadOptions) => Promise<Uint8Array | undefined> =
-    store.get.bind(store);
-  const read = await coded(get(listed.key, bound));
+  const read = await coded(store.get(listed.key, bound));
   return { bytes: read.value, error: read.error, versioned: false, meta: undefined };
 }
 

@@ -67,9 +67,12 @@ export interface ObjectStore {
   /**
    * The object's bytes, or `undefined` if there is no such key. The caller owns the returned
    * bytes (a copy or a fresh buffer, never a view of the store's own memory): readers may detach
-   * them to free memory early.
+   * them to free memory early. Only regular objects count: a folder store MUST NOT follow
+   * symbolic links and MUST refuse anything that is not a regular file (StorageError
+   * `OBJECT_UNREADABLE`, `retryable: false`).
+   * @throws StorageError `OBJECT_TOO_LARGE` when the object exceeds `options.maxBytes`.
    */
-  get(key: string): Promise<Uint8Array | undefined>;
+  get(key: string, options?: ReadOptions): Promise<Uint8Array | undefined>;
   /** Whether `key` exists (one cheap request; used to find the head in O(log n) probes). */
   exists(key: string): Promise<boolean>;
   /** Objects whose key starts with `prefix`, ascending. `startAfter` skips keys `<=` it. */
