@@ -141,7 +141,8 @@ function countMembers(value: unknown): number {
       for (const item of v) if (typeof item === 'object' && item !== null) stack.push(item);
       continue;
     }
-    for (const key of Object.keys(v)) {
+    // for-in: JSON.parse makes plain objects (no inherited enumerable members), and it is faster.
+    for (const key in v) {
       count++;
       const item = (v as Record<string, unknown>)[key];
       if (typeof item === 'object' && item !== null) stack.push(item);
