@@ -38,11 +38,9 @@ const GOLDEN_PUBKEY = join(REPO_ROOT, 'test', 'vectors', 'golden', 'signing-key.
 const ORIGIN = 'test.auditlock.local/s3';
 const s3 = testS3Client();
 
-/** The code in the CLI's one-line error report (`auditlock: configuration error CODE: …`). */
+/** The code in the CLI's one-line error report (`error: <CODE>: <message>`, src/cli/main.ts). */
 function errorCode(stderr: string): string | undefined {
-  return /^auditlock: (?:configuration error |storage error )?([A-Z][A-Z0-9_]*)\b/m.exec(
-    stderr,
-  )?.[1];
+  return /^error: ([A-Z][A-Z0-9_]*): /m.exec(stderr)?.[1];
 }
 
 async function objectsUnder(bucket: string, prefix: string): Promise<number> {
@@ -188,7 +186,7 @@ describe('auditlock CLI on S3 + KMS', () => {
     const line = 1234;
     const id = (JSON.parse((await readLines(EVENTS_FILE))[line - 1] ?? '{}') as { id: string }).id;
     const proof = join(dir, 'proof.txt');
-    const proved = await runCli(['prove', store, id, '--out', proof]);
+    const proved = await runCli(['prove', store, id, '--pubkey', pemFile, '--out', proof]);
     expect(proved.code, proved.stderr).toBe(0);
     const checked = await runCli([
       'verify-proof',
