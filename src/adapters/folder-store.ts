@@ -42,32 +42,27 @@ import type {
   PutResult,
   ReadOptions,
 } from '../core/ports.js';
+import {
+  conflict,
+  errno,
+  isMissing,
+  mapFsError,
+  notDirectoryAbove,
+  objectExists,
+  unwritable,
+} from './folder-errors.js';
 import { type FolderEntry, inspectEntry, readEntry } from './folder-read.js';
 import { removeAbandonedTempFiles, TEMP_GRACE_MS, tempFileName } from './folder-temp.js';
 import { syncDirectory } from './fsync.js';
 import { assertListPrefix, assertObjectKey, compareKeys } from './memory-store.js';
-import { type ReadErrorCode, readLimitOf } from './read-limit.js';
+import { readLimitOf } from './read-limit.js';
+
+export { type FolderStoreErrorCode, mapFsError } from './folder-errors.js';
 
 /** Name of the temp folder inside the root; `list` skips it and keys may not start with it. */
 export const TEMP_DIR = '.tmp';
 
 const RETRY_DELAYS_MS = [10, 50, 250];
-
-/** Codes of the errors a {@link FolderStore} throws (InputError `KEY_INVALID` aside). */
-export type FolderStoreErrorCode =
-  | ReadErrorCode
-  // StorageError
-  | 'OBJECT_EXISTS'
-  | 'KEY_CONFLICT'
-  | 'STORE_FULL'
-  | 'STORE_IO'
-  | 'STORE_UNAVAILABLE'
-  // ConfigurationError
-  | 'STORE_NOT_FOUND'
-  | 'STORE_NOT_A_FOLDER'
-  | 'STORE_ACCESS_DENIED'
-  | 'STORE_UNWRITABLE'
-  | 'STORE_UNSUPPORTED';
 
 /** Construction options of {@link FolderStore}. */
 export type FolderStoreOptions = {
@@ -402,42 +397,6 @@ export class FolderStore implements ObjectStore {
   }
 }
 
-/**
- * Maps a Node filesystem error to the project's coded errors. Exported for tests; not public API.
- * - `EACCES`/`EPERM`/`EROFS` → ConfigurationError `STORE_ACCESS_DENIED` (an operator must act).
- * - `ENOSPC`/`EDQUOT` → StorageError `STORE_FULL`, not retryable (waiting rarely frees space).
- * - `EMFILE`/`ENFILE`/`EAGAIN`/`EBUSY`/`EINTR`/`ETIMEDOUT`/`ESTALE` → `STORE_UNAVAILABLE`, retryable.
- * - `ENAMETOOLONG` → InputError `KEY_INVALID` (a segment exceeds the filesystem's name limit).
- * - `EIO` and anything else → StorageError `STORE_IO`, not retryable: a device error needs a human.
- * @internal
- */
-export function mapFsError(err: unknown, op: string, path: string, key?: string): AuditlockError {
-  if (err instanceof AuditlockError) return err;
-  const code = errno(err) ?? 'UNKNOWN';
-  const message = `${op} ${path} failed: ${code}`;
-  switch (code) {
-    case 'EACCES':
-    case 'EPERM':
-    case 'EROFS':
-      return new ConfigurationError('STORE_ACCESS_DENIED', message, { cause: err });
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return new StorageError('STORE_FULL', message, { retryable: false, cause: err });
-    case 'EMFILE':
-    case 'ENFILE':
-    case 'EAGAIN':
-    case 'EBUSY':
-    case 'EINTR':
-    case 'ETIMEDOUT':
-    case 'ESTALE':
-      return new StorageError('STORE_UNAVAILABLE', message, { retryable: true, cause: err });
-    case 'ENAMETOOLONG':
-      return new InputError('KEY_INVALID', message, { cause: err, location: key ?? path });
-    default:
-      return new StorageError('STORE_IO', message, { retryable: false, cause: err });
-  }
-}
-
 async function withRetry<T>(op: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -472,56 +431,10 @@ async function fsyncDir(dir: string): Promise<void> {
   });
 }
 
-function objectExists(path: string, cause?: unknown): StorageError<'OBJECT_EXISTS'> {
-  return new StorageError('OBJECT_EXISTS', `${path} already holds other bytes`, {
-    retryable: false,
-    cause,
-  });
-}
-
-/**
- * ConfigurationError `STORE_UNWRITABLE` for a permission or read-only-filesystem error while
- * opening for writing; any other error mapped as usual.
- */
-function unwritable(err: unknown, what: string, path: string): AuditlockError {
-  const mapped = mapFsError(err, 'open for writing', path);
-  if (mapped.code !== 'STORE_ACCESS_DENIED') return mapped;
-  const reason = errno(err) === 'EROFS' ? 'read-only filesystem' : 'permission denied';
-  return new ConfigurationError('STORE_UNWRITABLE', `${what} (${errno(err)}: ${reason})`, {
-    cause: err,
-  });
-}
-
-/** The store path runs through a file: `/srv/file/audit`. */
-function notDirectoryAbove(root: string, cause: unknown): ConfigurationError<'STORE_NOT_A_FOLDER'> {
-  return new ConfigurationError(
-    'STORE_NOT_A_FOLDER',
-    `${root} cannot be a store folder: a path component above it is a file`,
-    { cause },
-  );
-}
-
-function conflict(key: string, path: string): StorageError<'KEY_CONFLICT'> {
-  return new StorageError(
-    'KEY_CONFLICT',
-    `${path}: key ${JSON.stringify(key)} collides with a folder or file of the other kind`,
-    { retryable: false },
-  );
-}
-
 function isKeySegment(name: string): boolean {
   try {
     return assertObjectKey(name).length === 1;
   } catch {
     return false;
   }
-}
-
-function errno(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-function isMissing(err: unknown): boolean {
-  return errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR';
 }
