@@ -10,7 +10,7 @@
  */
 import { type CosignerKey, cosign } from '../core/cosignature.js';
 import { fromUtf8, utf8 } from '../core/encoding.js';
-import { ConfigurationError, hasCode } from '../core/errors.js';
+import { ConfigurationError, hasCode, IntegrityError, StorageError } from '../core/errors.js';
 import { formatSignatureLine, type NoteSignature } from '../core/note.js';
 import type { Clock, ObjectStore, ReadOptions } from '../core/ports.js';
 import {
@@ -127,8 +127,9 @@ export class Witness implements WitnessClient {
 
   /**
    * Decides, persists and cosigns one request.
-   * @throws StorageError from the state store or the signer (the server answers 5xx);
-   *   IntegrityError `WITNESS_STATE_CORRUPT` if a stored record is not one.
+   * @throws StorageError from the state store or the signer, or `WITNESS_CONTENDED` (retryable)
+   *   after 16 lost races in a row (the server answers 503 or 500); IntegrityError
+   *   `WITNESS_STATE_CORRUPT` if a stored record is not one.
    */
   async handle(body: Uint8Array): Promise<WitnessOutcome> {
     const opened = openAddCheckpoint(body, this.#logs, this.#opts.clock.now());
@@ -142,9 +143,10 @@ export class Witness implements WitnessClient {
         if (!decision.advance || (await this.#advance(origin, current, decision)))
           return this.#cosign(decision);
       }
-      throw new ConfigurationError(
+      throw new StorageError(
         'WITNESS_CONTENDED',
-        `lost ${MAX_CONFLICTS} races in a row for ${origin}`,
+        `lost ${MAX_CONFLICTS} races in a row for ${origin}; try again`,
+        { retryable: true },
       );
     });
   }
@@ -196,8 +198,21 @@ export class Witness implements WitnessClient {
     ) => Promise<Uint8Array | undefined>;
     const bytes = await get.call(this.#opts.store, witnessRecordKey(origin, seq), READ);
     if (bytes === undefined)
-      throw new ConfigurationError('WITNESS_STATE_CORRUPT', `record ${seq} of ${origin} vanished`);
-    return decodeWitnessRecord(bytes, origin, seq);
+      throw new IntegrityError('WITNESS_STATE_CORRUPT', `record ${seq} of ${origin} vanished`);
+    const record = decodeWitnessRecord(bytes, origin, seq);
+    // A record steers what is cosigned next: it must still carry the log's signature (a record
+    // planted in the state store by someone without the log key is refused here).
+    const opened = openAddCheckpoint(
+      utf8(`old 0\n\n${record.note}`),
+      this.#logs,
+      this.#opts.clock.now(),
+    );
+    if (isRefusal(opened))
+      throw new IntegrityError(
+        'WITNESS_STATE_CORRUPT',
+        `record ${seq} of ${origin} is not a checkpoint signed by the log (${opened.code})`,
+      );
+    return record;
   }
 
   /** Record 0 from the configured starting checkpoint, if there is one. */

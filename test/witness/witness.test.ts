@@ -21,7 +21,11 @@ import {
   parseCosignatureLines,
   parseTlogSize,
 } from '../../src/core/witness-protocol.js';
-import { witnessOriginPrefix } from '../../src/core/witness-state.js';
+import {
+  encodeWitnessRecord,
+  witnessOriginPrefix,
+  witnessRecordKey,
+} from '../../src/core/witness-state.js';
 import { makeKey } from '../helpers/log-fixture.js';
 import {
   checkpointNote,
@@ -185,6 +189,28 @@ describe('tlog-witness add-checkpoint outcomes', () => {
     expect(decideAddCheckpoint(oldFour, undefined)).toMatchObject({
       code: 'OLD_SIZE_MISMATCH',
       currentSize: 0,
+    });
+  });
+});
+
+describe('witness state records', () => {
+  it('a corrupted record stops the witness (WITNESS_STATE_CORRUPT) instead of being trusted', async () => {
+    const log = await threeSegments();
+    const state = new MemoryStore();
+    const { witness } = await testWitness([logConfig(log)], state);
+    expect((await witness.handle(await requestBody(log, 0, 0))).response.status).toBe(200);
+    // A record planted as record 1: same origin, signed by another key.
+    const other = testLog(makeKey());
+    await other.append(8, 4);
+    const planted = encodeWitnessRecord({ seq: 1, prevSize: 4, note: await checkpointNote(other) });
+    await state.putIfAbsent(witnessRecordKey(ORIGIN, 1), planted);
+    await expect(witness.handle(await requestBody(log, 4))).rejects.toMatchObject({
+      code: 'WITNESS_STATE_CORRUPT',
+    });
+    await state.putIfAbsent(witnessRecordKey(ORIGIN, 2), utf8('{"not":"a record"}'));
+    const fresh = await testWitness([logConfig(log)], state);
+    await expect(fresh.witness.head(ORIGIN)).rejects.toMatchObject({
+      code: 'WITNESS_STATE_CORRUPT',
     });
   });
 });
