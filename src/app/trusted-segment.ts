@@ -156,7 +156,7 @@ async function readSingleVersion(
   fail: (code: TrustedSegmentCode, why: string, cause?: unknown) => never,
 ): Promise<{ bytes: Uint8Array | undefined; versionId?: string }> {
   try {
-    if (!isVersionedStore(store)) return { bytes: await getBounded(store, key) };
+    if (!isVersionedStore(store)) return { bytes: await store.get(key, READ) };
     const versions = [];
     for await (const v of store.listVersions(key)) if (v.key === key) versions.push(v);
     if (versions.length === 0) return { bytes: undefined };
@@ -177,15 +177,6 @@ async function readSingleVersion(
       fail('SEGMENT_UNREADABLE', `is not a readable object (${cause.message})`, cause);
     throw cause;
   }
-}
-
-/**
- * `store.get` with the segment size bound. The bound is part of the port's read contract
- * (ReadOptions); a store that ignores it is still covered by parseSegment's own size check.
- */
-function getBounded(store: ObjectStore, key: string): Promise<Uint8Array | undefined> {
-  const get = store.get as (key: string, options?: ReadOptions) => Promise<Uint8Array | undefined>;
-  return get.call(store, key, READ);
 }
 
 function codeOf(err: unknown): string {
