@@ -10,7 +10,8 @@
  *   2. after the log grows, it accepts our consistency proof and cosigns the new head;
  *   3. our checker accepts its cosignatures (src/core/witness-check.ts);
  *   4. it refuses a fork: a second log under the same origin and key (exit 1);
- *   5. a rolled-back copy of the log (newest segment deleted) is caught (exit 1, WITNESS_AHEAD).
+ *   5. it refuses a checkpoint of the origin signed by another key (it answers 500, not 403);
+ *   6. a rolled-back copy of the log (newest segment deleted) is caught (exit 1, WITNESS_AHEAD).
  *
  * omniwitness answers 500 where the spec says 403/404; our client treats every non-200 (but a
  * usable 409) as a refusal. Exit status: 0 all shown, 1 a step failed, 2 setup problem (no Go,
@@ -236,6 +237,42 @@ async function main() {
       'a fork (same origin and key, other entries) is refused, exit 1',
       fork.code === 1 && /WITNESS_(REFUSED|FORKED)/.test(fork.stderr),
       fork.stderr.trim(),
+    );
+
+    const otherKeys = join(dir, 'otherkey');
+    if (run(['keygen', '--out', otherKeys, '--name', ORIGIN]).code !== 0)
+      setupFailure('keygen failed');
+    const impostor = join(dir, 'impostor');
+    const signedByOther = run(
+      [
+        'ingest',
+        impostor,
+        '-',
+        '--key',
+        join(otherKeys, 'signing-key.pem'),
+        '--origin',
+        ORIGIN,
+        '--max-events',
+        '50',
+      ],
+      slice(0, 400),
+    );
+    if (signedByOther.code !== 0) setupFailure('impostor ingest failed');
+    const wrongKey = run([
+      'witness',
+      'submit',
+      impostor,
+      '--witness',
+      url,
+      '--witness-key',
+      vkeyPath,
+      '--pubkey',
+      join(otherKeys, 'signing-key.pub.pem'),
+    ]);
+    step(
+      'a checkpoint of the origin signed by another key is refused (any non-200), exit 1',
+      wrongKey.code === 1 && /WITNESS_REFUSED/.test(wrongKey.stderr),
+      wrongKey.stderr.trim(),
     );
 
     const rolled = join(dir, 'rolled-back');
