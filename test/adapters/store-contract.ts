@@ -12,16 +12,7 @@ import {
   type ObjectInfo,
   type ObjectStore,
   type PutResult,
-  type ReadOptions,
 } from '../../src/core/ports.js';
-
-/**
- * The port's `get` with its read bound. `ObjectStore.get` in ports.ts should declare the
- * `options` parameter itself; until it does, the suite names the bounded signature here.
- */
-type BoundedStore = ObjectStore & {
-  get(key: string, options?: ReadOptions): Promise<Uint8Array | undefined>;
-};
 
 /**
  * Ways to plant, underneath the store, what its own API never writes: for the hostile-layout
@@ -148,11 +139,11 @@ export function describeStoreContract(
 ): void {
   describe(`ObjectStore contract: ${name}`, () => {
     let handle: StoreHandle;
-    let store: BoundedStore;
+    let store: ObjectStore;
 
     beforeEach(async () => {
       handle = await makeStore();
-      store = handle.store as BoundedStore;
+      store = handle.store;
     });
 
     afterEach(async () => {
