@@ -192,11 +192,7 @@ export class Witness implements WitnessClient {
   }
 
   async #read(origin: string, seq: number): Promise<WitnessRecord> {
-    const get = this.#opts.store.get as (
-      key: string,
-      options?: ReadOptions,
-    ) => Promise<Uint8Array | undefined>;
-    const bytes = await get.call(this.#opts.store, witnessRecordKey(origin, seq), READ);
+    const bytes = await this.#opts.store.get(witnessRecordKey(origin, seq), READ);
     if (bytes === undefined)
       throw new IntegrityError('WITNESS_STATE_CORRUPT', `record ${seq} of ${origin} vanished`);
     const record = decodeWitnessRecord(bytes, origin, seq);
