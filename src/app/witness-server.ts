@@ -44,6 +44,9 @@ export async function serveWitness(
       (error: unknown) => opts.onRequest?.({ status: 500, ms: performance.now() - started, error }),
     );
   });
+  // A request is one small body: a client that trickles it is cut off instead of holding a socket.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (cause) =>
       reject(
