@@ -79,10 +79,15 @@ function scanText(text: string, location: string): number {
     else if (c === COLON) members++;
     else if (c === MINUS || (c >= 0x30 && c <= 0x39)) {
       let j = i + 1;
-      while (j < n && isNumberChar(text.charCodeAt(j))) j++;
-      const literal = text.slice(i, j);
+      let integer = true;
+      for (; j < n; j++) {
+        const d = text.charCodeAt(j);
+        if (d >= 0x30 && d <= 0x39) continue;
+        if (!isNumberChar(d)) break;
+        integer = false;
+      }
       // Up to 15 digits written as an integer: always exact (the fast, common case).
-      if (j - i > 15 || !/^-?[0-9]+$/.test(literal)) checkNumber(literal, location);
+      if (!integer || j - i > 15) checkNumber(text.slice(i, j), location);
       i = j - 1;
     }
   }
@@ -97,6 +102,8 @@ function isNumberChar(c: number): boolean {
 /** @throws InputError `JSON_NUMBER_INEXACT` unless `literal` is kept exactly. */
 function checkNumber(literal: string, location: string): void {
   const value = Number(literal);
+  // Written as JavaScript (and RFC 8785) writes it: exact, unless an integer beyond 2^53 − 1.
+  if (String(value) === literal && (/[.eE]/.test(literal) || Number.isSafeInteger(value))) return;
   let why: string | undefined;
   if (!Number.isFinite(value)) why = 'is too large for a double';
   else if (!/[.eE]/.test(literal) && !Number.isSafeInteger(value))
