@@ -6,6 +6,7 @@
 import { gunzipSync } from 'node:zlib';
 import { fromBase64, fromUtf8 } from '../core/encoding.js';
 import { InputError, type InputIssue } from '../core/errors.js';
+import { parseJsonStrict } from '../core/strict-json.js';
 
 /**
  * Most bytes a compressed payload may expand to. Real CloudWatch Logs batches are far smaller
@@ -91,20 +92,21 @@ export function gunzipBounded(
 }
 
 /**
- * Parses JSON text.
- * @throws InputError `JSON_INVALID`
+ * Parses JSON text strictly, with the same rules as the CLI (src/core/strict-json.ts): duplicate
+ * member names and numbers that cannot be kept exactly are refused, never silently changed.
+ * @throws InputError `JSON_INVALID`, `JSON_DUPLICATE_MEMBER`, `JSON_NUMBER_INEXACT`
  */
 export function parseJson(text: string, location: string): unknown {
   try {
-    return JSON.parse(text);
+    return parseJsonStrict(text, location);
   } catch (cause) {
-    const detail = cause instanceof Error ? cause.message : String(cause);
+    if (!(cause instanceof InputError)) throw cause;
     throw inputError(
-      'JSON_INVALID',
+      cause.code,
       location,
-      `expected one JSON value, got ${detail}`,
-      undefined,
-      cause,
+      cause.message.replace(`${location}: `, ''),
+      cause.issues.length ? cause.issues : undefined,
+      cause.cause ?? cause,
     );
   }
 }

@@ -75,15 +75,28 @@ export function rfc3339(): fc.Arbitrary<string> {
     });
 }
 
-/** A JSON object as `JSON.parse` would make it (so no -0), small enough for `detail`. */
+/**
+ * A JSON object as `JSON.parse` would make it (so no -0), small enough for `detail`, and within
+ * I-JSON (RFC 7493): integers written without an exponent stay within ±(2^53 − 1), as ingest
+ * requires (src/core/strict-json.ts).
+ */
 export function detail(): fc.Arbitrary<JsonObject> {
   return fc
     .dictionary(
       fc.string({ unit: 'binary', maxLength: 12 }),
-      fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' }),
+      fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' }).filter(withinIJson),
       { maxKeys: 6 },
     )
     .map((o) => JSON.parse(JSON.stringify(o)) as JsonObject);
+}
+
+/** Whether every number in `v` is one ingest keeps exactly. */
+function withinIJson(v: unknown): boolean {
+  if (typeof v === 'number')
+    return !Number.isInteger(v) || Math.abs(v) <= Number.MAX_SAFE_INTEGER || Math.abs(v) >= 1e21;
+  if (Array.isArray(v)) return v.every(withinIJson);
+  if (v !== null && typeof v === 'object') return Object.values(v).every(withinIJson);
+  return true;
 }
 
 const opt = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });

@@ -64,4 +64,18 @@ describe('parseJson', () => {
       expect((e as InputError).cause).toBeInstanceOf(SyntaxError);
     }
   });
+
+  it.each([
+    ['{"outcome":"success","outcome":"failure"}', 'JSON_DUPLICATE_MEMBER'],
+    ['{"n":9007199254740993}', 'JSON_NUMBER_INEXACT'],
+    ['{"n":1e-400}', 'JSON_NUMBER_INEXACT'],
+  ])('refuses %s as the CLI does (%s) instead of changing it', (text, code) => {
+    try {
+      parseJson(text, 'sqs message m-1');
+      expect.unreachable();
+    } catch (e) {
+      expect((e as InputError).code).toBe(code);
+      expect((e as InputError).location).toBe('sqs message m-1');
+    }
+  });
 });

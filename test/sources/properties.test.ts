@@ -3,12 +3,14 @@
  * input at all (garbage bodies, payloads, records) maps without throwing to storable items, one
  * rejected item per unreadable record.
  */
+
 import { gzipSync } from 'node:zlib';
 import type { EventBridgeEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeEntry, makeEventEntry, makeQuarantineEntry } from '../../src/core/entry.js';
 import type { AuditEvent } from '../../src/core/event.js';
+import { parseJsonStrict } from '../../src/core/strict-json.js';
 import {
   mapCloudWatchLogsEvent,
   mapDirectInvocation,
@@ -170,7 +172,8 @@ const garbageBytes = fc.oneof(
 /** How many items a body that is no audit event gives: one per element of a non-empty array. */
 function expectedItems(body: string): number {
   try {
-    const value = JSON.parse(body);
+    // Bodies are read as strict JSON (duplicate names and inexact numbers refused as a whole).
+    const value = parseJsonStrict(body, 'test');
     return Array.isArray(value) && value.length > 0 ? value.length : 1;
   } catch {
     return 1;
