@@ -68,16 +68,25 @@ export function sourceId(s: IngestSource): string {
   return `${type}-${s.log}`;
 }
 
+/** A handler bundle the stacks need is not there (the main package was not bundled). */
+export class BundleMissingError extends Error {
+  readonly code = 'BUNDLE_MISSING' as const;
+  readonly path: string;
+  constructor(path: string) {
+    super(`${path} is missing: run \`npm run bundle\` in the repository root first`);
+    this.name = 'BundleMissingError';
+    this.path = path;
+  }
+}
+
 /**
  * The bundled handler's folder for `source`.
- * @throws Error naming the missing file when the main package has not been bundled
+ * @throws BundleMissingError `BUNDLE_MISSING` naming the file when the main package is not bundled
  */
 export function handlerCode(bundleDir: string, source: IngestSource['type']): Code {
   const dir = join(bundleDir, source);
-  if (!existsSync(join(dir, 'index.mjs')))
-    throw new Error(
-      `${join(dir, 'index.mjs')} is missing: run \`npm run bundle\` in the repository root first`,
-    );
+  const file = join(dir, 'index.mjs');
+  if (!existsSync(file)) throw new BundleMissingError(file);
   // Only index.mjs ships (the handler is `index.handler`); meta.json is esbuild's size report.
   return Code.fromAsset(dir, { exclude: ['meta.json'] });
 }
