@@ -2,9 +2,7 @@
  * Turning a store argument into an ObjectStore: a folder path (the embedded default, also the
  * evidence-bundle layout) or `s3://bucket/prefix`.
  */
-import { mkdir } from 'node:fs/promises';
 import { FolderStore } from '../adapters/folder-store.js';
-import { ConfigurationError } from '../core/errors.js';
 import type { ObjectStore } from '../core/ports.js';
 import { UsageError } from './cli-error.js';
 
@@ -29,26 +27,8 @@ export async function openStore(spec: string, options: StoreOptions = {}): Promi
     throw new UsageError(
       `unsupported store ${JSON.stringify(spec)}: use a folder path or s3://bucket/prefix`,
     );
-  if (options.forWriting) await makeStoreFolder(spec);
-  return new FolderStore(spec);
-}
-
-async function makeStoreFolder(path: string): Promise<void> {
-  try {
-    await mkdir(path, { recursive: true });
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    // EEXIST: the path is a file; ENOTDIR: a parent is a file.
-    if (code === 'EEXIST' || code === 'ENOTDIR')
-      throw new ConfigurationError(
-        'STORE_NOT_A_FOLDER',
-        `store ${path} is not a folder (it, or a parent, is a file)`,
-        { cause },
-      );
-    throw new ConfigurationError(
-      'STORE_UNWRITABLE',
-      `cannot create store folder ${path} (${code ?? 'error'}: the parent is read-only or not writable)`,
-      { cause },
-    );
-  }
+  const store = new FolderStore(spec);
+  // Creates the folder if needed, checks it is writable and removes a killed writer's temp files.
+  if (options.forWriting) await store.openForWriting();
+  return store;
 }
