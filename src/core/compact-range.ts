@@ -41,6 +41,8 @@ export class CompactRange {
   readonly #hashes: Uint8Array[];
   /** `root()` of the current size, kept until the next append. */
   #root: Uint8Array | undefined;
+  /** Per tree level, the last merge: its two children (by reference) and their parent. */
+  readonly #memo: ({ left: Uint8Array; right: Uint8Array; parent: Uint8Array } | undefined)[] = [];
 
   /**
    * The compact range of `size` leaves whose frontier is `hashes` (largest subtree first), as
@@ -83,8 +85,19 @@ export class CompactRange {
     let node = leafHash;
     // Each trailing 1 bit of the size is a perfect subtree as tall as `node`, just left of it:
     // merge the two into their parent (RFC 9162 §2.1.1), like a carry in binary addition.
-    for (let s = this.#size; s % 2 === 1; s = (s - 1) / 2) {
-      node = hashChildren(this.#hashes.pop() as Uint8Array, node);
+    for (let s = this.#size, level = 0; s % 2 === 1; s = (s - 1) / 2, level++) {
+      const left = this.#hashes.pop() as Uint8Array;
+      // The same two hash objects (kept by reference, never modified) have the same parent: a
+      // caller that passes one leaf-hash object for equal consecutive entries (the verifier does)
+      // gets a run of equal leaves merged without hashing, which bounds what a highly
+      // compressible hostile body can cost.
+      const memo = this.#memo[level];
+      if (memo && memo.left === left && memo.right === node) node = memo.parent;
+      else {
+        const parent = hashChildren(left, node);
+        this.#memo[level] = { left, right: node, parent };
+        node = parent;
+      }
     }
     this.#hashes.push(node);
     this.#size += 1;

@@ -7,14 +7,19 @@
 import { CompactRange } from './compact-range.js';
 import { fromBase64, toBase64 } from './encoding.js';
 import { parseTimestamp } from './entry.js';
-import { checkEntryBytes } from './entry-check.js';
+import { checkEntryBytes, type EntryCheck } from './entry-check.js';
 import { AuditlockError } from './errors.js';
 import { type Finding, type FindingCode, type FindingSink, isFindingCode } from './findings.js';
 import { bytesEqual, sha256 } from './hash.js';
 import { hashLeaf } from './merkle.js';
 import { formatNote, type TrustedKey } from './note.js';
 import type { VersionMetadata } from './ports.js';
-import { GENESIS_PREV, type ParsedSegment, parseSegment, segmentEntries } from './segment.js';
+import {
+  GENESIS_PREV,
+  iterateSegmentEntries,
+  type ParsedSegment,
+  parseSegment,
+} from './segment.js';
 import { evaluateSignatures } from './signature-policy.js';
 import type { TrustedCheckpoint } from './signed-checkpoint.js';
 
@@ -48,6 +53,11 @@ export type LogVerifyOptions = {
 };
 
 const DAY_MS = 86_400_000;
+/**
+ * ENTRY_INVALID findings listed per segment; further invalid entries are counted in one more
+ * finding, so a hostile segment of a million bad entries cannot flood the report.
+ */
+export const MAX_ENTRY_FINDINGS = 100;
 
 export type LogSummary = {
   readonly log: string;
@@ -302,14 +312,11 @@ export class LogVerifier {
     }
     range = range.clone();
     this.#checkTrustedCheckpoints(range, at);
-    let entries: Uint8Array[];
+    let entries: IterableIterator<Uint8Array>;
     try {
-      entries = segmentEntries(parsed);
-      if (entries.length !== header.count)
-        throw new AuditlockError(
-          'BODY_INVALID',
-          `body has ${entries.length} entries, header says ${header.count}`,
-        );
+      // Decodes the body and checks its framing and entry count before yielding anything, so a
+      // bomb body costs no per-line allocation (FORMAT.md §4.4).
+      entries = iterateSegmentEntries(parsed);
     } catch (err) {
       this.#report(codeOf(err, 'BODY_INVALID'), messageOf(err), at);
       this.#range = decodeFrontier(cp.treeSize, header.frontierAfter);
@@ -317,14 +324,25 @@ export class LogVerifier {
     }
     let first: number | undefined;
     let last = 0;
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i] as Uint8Array;
-      const index = header.firstIndex + i;
-      range.append(hashLeaf(entry));
+    let i = 0;
+    let invalid = 0;
+    // Equal consecutive entries (legal: they may share a receive time) hash and check alike, so
+    // their results are reused: a highly compressible body (up to ~1032:1 under deflate) then
+    // costs work in proportion to its distinct content, not to its inflated length.
+    let prev: { entry: Uint8Array; leaf: Uint8Array; check: EntryCheck } | undefined;
+    for (const entry of entries) {
+      const index = header.firstIndex + i++;
+      const same = prev !== undefined && bytesEqual(prev.entry, entry);
+      const leaf = same ? (prev as NonNullable<typeof prev>).leaf : hashLeaf(entry);
+      const check = same
+        ? (prev as NonNullable<typeof prev>).check
+        : checkEntryBytes(entry, this.#opts.strictEntries ?? false);
+      prev = { entry, leaf, check };
+      range.append(leaf);
       this.#checkTrustedCheckpoints(range, at);
-      const check = checkEntryBytes(entry, this.#opts.strictEntries ?? false);
       if (!check.ok) {
-        this.#report('ENTRY_INVALID', check.detail, { ...at, index });
+        if (++invalid <= MAX_ENTRY_FINDINGS)
+          this.#report('ENTRY_INVALID', check.detail, { ...at, index });
         continue;
       }
       this.#entries++;
@@ -339,6 +357,12 @@ export class LogVerifier {
       first ??= check.receivedAt;
       last = check.receivedAt;
     }
+    if (invalid > MAX_ENTRY_FINDINGS)
+      this.#report(
+        'ENTRY_INVALID',
+        `${invalid - MAX_ENTRY_FINDINGS} more invalid entries in this segment (${invalid} in all; only the first ${MAX_ENTRY_FINDINGS} are listed)`,
+        at,
+      );
     if (
       first !== undefined &&
       (parseTimestamp(header.firstReceivedAt) !== first ||

@@ -225,3 +225,35 @@ describe('frontierRanges', () => {
     expect(() => frontierRanges(2.5)).toThrow(coded('InputError', 'RANGE_INVALID'));
   });
 });
+
+describe('CompactRange with shared leaf-hash objects', () => {
+  it('gives the same roots when runs of equal leaves share one hash object (merge memo)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 40 })), {
+          maxLength: 12,
+        }),
+        (runs) => {
+          // Prepare: runs of equal leaves; `shared` reuses one object per run, `fresh` copies.
+          const shared = new CompactRange();
+          const fresh = new CompactRange();
+          const leaves: Uint8Array[] = [];
+          for (const [value, length] of runs) {
+            const leaf = hashLeaf(Uint8Array.of(value));
+            for (let i = 0; i < length; i++) {
+              // Act
+              shared.append(leaf);
+              fresh.append(leaf.slice());
+              leaves.push(leaf);
+              // Assess: every intermediate root agrees with the reference computation.
+              expect(shared.root()).toEqual(fresh.root());
+            }
+          }
+          expect(shared.root()).toEqual(merkleRoot(leaves));
+          expect(shared.hashes()).toEqual(fresh.hashes());
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});

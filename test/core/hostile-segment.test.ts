@@ -7,6 +7,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encodeBody } from '../../src/core/body-codec.js';
 import { canonicalize } from '../../src/core/canonical-json.js';
 import { MAX_ENTRY_BYTES } from '../../src/core/entry.js';
+import { MAX_ENTRY_FINDINGS } from '../../src/core/log-verifier.js';
 import { type ParsedSegment, parseSegment } from '../../src/core/segment.js';
 import { makeKey, type TestKey } from '../helpers/log-fixture.js';
 import { resign, sealedSegment, verifyCodes } from './segment-builder.js';
@@ -83,5 +84,29 @@ describe('bombs in a <= 64 KiB object', () => {
     const header = { ...seg.header, length: body.length, rawLength: 64 * 1024 * 1024 };
     const bytes = await resign(seg, key, { headerText: canonicalize(header), body });
     expect(verifyCodes(bytes, [key.trusted])).toEqual(['BODY_INVALID']);
+  });
+
+  it('a million equal invalid entries under a header saying so: 100 listed and one count', async () => {
+    // Prepare: the header claims the million lines, so every line is an entry to check.
+    const raw = repeatLine('{}', 1_000_000);
+    const body = encodeBody(raw, 'gzip');
+    const header = { ...seg.header, count: 1_000_000, length: body.length, rawLength: raw.length };
+    const bytes = await resign(seg, key, { headerText: canonicalize(header), body });
+    expect(bytes.length).toBeLessThanOrEqual(64 * 1024);
+    // Act
+    const codes = verifyCodes(bytes, [key.trusted]);
+    // Assess: the report stays readable; the tree is still checked.
+    expect(codes.filter((c) => c === 'ENTRY_INVALID')).toHaveLength(MAX_ENTRY_FINDINGS + 1);
+    expect(codes).toContain('ROOT_MISMATCH');
+  });
+
+  it('distinct invalid entries are capped the same way', async () => {
+    const lines = Array.from({ length: 250 }, (_, i) => `[${i}]\n`).join('');
+    const raw = new TextEncoder().encode(lines);
+    const body = encodeBody(raw, 'gzip');
+    const header = { ...seg.header, count: 250, length: body.length, rawLength: raw.length };
+    const bytes = await resign(seg, key, { headerText: canonicalize(header), body });
+    const codes = verifyCodes(bytes, [key.trusted]);
+    expect(codes.filter((c) => c === 'ENTRY_INVALID')).toHaveLength(MAX_ENTRY_FINDINGS + 1);
   });
 });
