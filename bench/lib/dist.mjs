@@ -28,6 +28,9 @@ export const { LocalSigner } = await load('adapters/local-signer.js');
 export const { generateKeyPair } = await load('adapters/keys.js');
 export const { systemClock } = await load('adapters/system-clock.js');
 export const { parseEventLine, parseEvent } = await load('core/event.js');
+export const { parseEventBytes } = await load('core/event-line.js');
+export const { INPUT_CHAIN_START, nextInputChain, formatInputDeliveryId } =
+  await load('core/input-delivery.js');
 export const { makeEventEntry, encodeEntry, decodeEntry } = await load('core/entry.js');
 export const { canonicalize } = await load('core/canonical-json.js');
 export const { checkEntryBytes } = await load('core/entry-check.js');

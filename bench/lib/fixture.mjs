@@ -9,9 +9,12 @@ import {
   Archiver,
   decodeBody,
   FolderStore,
+  formatInputDeliveryId,
   generateKeyPair,
+  INPUT_CHAIN_START,
   LocalSigner,
-  parseEventLine,
+  nextInputChain,
+  parseEventBytes,
   parseSegment,
   splitEntries,
   systemClock,
@@ -28,7 +31,7 @@ export async function makeKey() {
 
 /**
  * Archives `count` lines into a new folder store at `dir` (or into `store`), as `auditlock ingest`
- * does: each line through `parseEventLine`, then `Archiver.submit` with a CLI delivery record,
+ * does: each line through `parseEventBytes` (strict) with the input chain in its delivery id, then `Archiver.submit` with a CLI delivery record,
  * default segment limits, then `close()`. `lineAt(i)` gives line i (0-based).
  */
 export async function ingestLines({ dir, store, signer, count, lineAt, encoding }) {
@@ -41,9 +44,15 @@ export async function ingestLines({ dir, store, signer, count, lineAt, encoding 
     encoding,
   });
   let failure;
+  // As the CLI does: strict byte parsing, and the input chain in each delivery id.
+  const encoder = new TextEncoder();
+  let chain = INPUT_CHAIN_START;
   for (let i = 0; i < count; i++) {
-    const event = parseEventLine(lineAt(i), i + 1);
-    const { stored } = await archiver.submit(event, { source: 'cli', id: `events.jsonl:${i + 1}` });
+    const bytes = encoder.encode(`${lineAt(i)}\n`);
+    const event = parseEventBytes(bytes.subarray(0, bytes.length - 1), i + 1);
+    chain = nextInputChain(chain, bytes);
+    const id = formatInputDeliveryId('events.jsonl', i + 1, chain);
+    const { stored } = await archiver.submit(event, { source: 'cli', id });
     stored.catch((err) => {
       failure ??= err;
     });

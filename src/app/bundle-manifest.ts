@@ -15,7 +15,7 @@ import { AuditlockError } from '../core/errors.js';
 import type { FindingSink } from '../core/findings.js';
 import { BUNDLE_MANIFEST_KEY, LOG_NAME_RE } from '../core/layout.js';
 import type { LogSummary } from '../core/log-verifier.js';
-import type { ObjectStore, ReadOptions } from '../core/ports.js';
+import type { ObjectStore } from '../core/ports.js';
 
 export const BUNDLE_FORMAT = 'auditlock-bundle/1';
 

@@ -23,14 +23,21 @@ class GatedStore extends MemoryStore {
   #open: Promise<void>;
   release!: () => void;
   puts = 0;
+  /** Resolves when the first put is waiting at the gate. */
+  readonly entered: Promise<void>;
+  #enter!: () => void;
   constructor() {
     super();
     this.#open = new Promise((r) => {
       this.release = r;
     });
+    this.entered = new Promise((r) => {
+      this.#enter = r;
+    });
   }
   override async putIfAbsent(key: string, bytes: Uint8Array, o?: PutOptions) {
     this.puts++;
+    this.#enter();
     await this.#open;
     return super.putIfAbsent(key, bytes, o);
   }
@@ -79,18 +86,19 @@ describe('Archiver batching', () => {
     // Room for one entry at a time: the second must wait until the first is stored.
     const a = await logFixture(store).open({ maxEvents: 1, maxBufferedBytes: 1, maxAgeMs: 60_000 });
     const first = await a.submit(sampleEvent(1));
-    let second = false;
+    const order: string[] = [];
     const pending = a.submit(sampleEvent(2)).then((h) => {
-      second = true;
+      order.push('second submitted');
       return h;
     });
-    await new Promise((r) => setTimeout(r, 50));
-    expect(second).toBe(false);
+    // The first put is now blocked in the store; only releasing it can make room.
+    await store.entered;
     expect(store.puts).toBe(1);
+    order.push('released');
     store.release();
     await first.stored;
     await (await pending).stored;
-    expect(second).toBe(true);
+    expect(order).toEqual(['released', 'second submitted']);
     await a.close();
   });
 

@@ -128,7 +128,9 @@ describe('several writers on one log', () => {
       const deadline = Date.now() + 20_000;
       for (;;) {
         const have = await storedIds();
-        if (wanted.every((id) => have.has(id)) || Date.now() > deadline) break;
+        if (wanted.every((id) => have.has(id))) break;
+        if (Date.now() > deadline)
+          throw new Error(`writers did not store round ${round} within 20 s`);
         await new Promise((r) => setTimeout(r, 10));
       }
     }

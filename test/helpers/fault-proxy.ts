@@ -36,6 +36,8 @@ export type FaultKind =
   | 'conditionalConflict'
   /** S3 `403 AccessDenied` (XML) or KMS `AccessDeniedException` (JSON), by request type. */
   | 'accessDenied'
+  /** Any S3 XML error answer (the rule's `status` and `code`), without forwarding. */
+  | 's3Error'
   /** Destroys the client socket without forwarding. */
   | 'dropBeforeForward'
   /** Forwards, waits for the emulator's full answer, then destroys the client socket (a lost response). */
@@ -71,6 +73,9 @@ export type FaultRule = {
   readonly count?: number;
   /** For `delay`: milliseconds (default 1,000); for `gather`, the longest wait (default 10,000). */
   readonly delayMs?: number;
+  /** For `s3Error`: the HTTP status (default 400) and the S3 error code (default `InvalidRequest`). */
+  readonly status?: number;
+  readonly code?: string;
 };
 
 /** One request the proxy saw. */
@@ -290,6 +295,12 @@ export class FaultProxy {
             'ConditionalRequestConflict',
             'A conflicting conditional operation is in progress against this resource.',
           ),
+        );
+      case 's3Error':
+        return sendXml(
+          res,
+          rule?.status ?? 400,
+          xml(rule?.code ?? 'InvalidRequest', 'injected by the fault proxy'),
         );
       case 'accessDenied':
         if (isKms) return sendJson(res, 400, 'AccessDeniedException', 'injected: not authorized');

@@ -282,6 +282,26 @@ describe.skipIf(upstream === undefined)('S3Store conditional-write answers (inje
     expect((err as StorageError).retryable).toBe(true);
   });
 
+  it.each([
+    ['OperationAborted', 'OPERATION_ABORTED', true],
+    ['InvalidBucketState', 'BUCKET_STATE_INVALID', undefined],
+    ['SomethingElse', 'STORE_CONFLICT', false],
+  ] as const)(
+    'a 409 %s is %s, sent once, never retried as a write conflict',
+    async (name, code, retryable) => {
+      proxy.clearLog();
+      proxy.setRules([
+        { fault: 's3Error', status: 409, code: name, method: 'PUT', hasHeader: 'if-none-match' },
+      ]);
+      const err = await rejectionOf(store().putIfAbsent(`aborted/${name}`, bytes('x')));
+      expect((err as StorageError).code).toBe(code);
+      if (retryable !== undefined) expect((err as StorageError).retryable).toBe(retryable);
+      expect(puts()).toHaveLength(1);
+      expect(proxy.injected()).toEqual({ s3Error: 1 });
+      expect(await collect(store().listVersions(`aborted/${name}`))).toEqual([]);
+    },
+  );
+
   it('on a 412 for a key that turns out to be absent, puts again instead of failing', async () => {
     proxy.clearLog();
     proxy.setRules([

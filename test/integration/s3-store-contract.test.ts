@@ -18,7 +18,7 @@ let proxy: FaultProxy | undefined;
 function sharedBucket() {
   setup ??= (async () => {
     const target = awsTarget();
-    if (target.kind === 'moto' && target.endpoint !== undefined) {
+    if (!target.atomicConditionalWrites && target.endpoint !== undefined) {
       proxy = await startFaultProxy({ upstream: target.endpoint, serializeConditionalPuts: true });
     }
     const client = testS3Client(proxy ? { endpoint: proxy.url } : {});

@@ -10,7 +10,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectSource, mapEvent } from '../../src/sources/index.js';
 import type { SourceKind } from '../../src/sources/types.js';
-import { proxyableEndpoint, scheduleTestKeyDeletion, testKmsClient } from '../helpers/aws.js';
+import {
+  awsTarget,
+  proxyableEndpoint,
+  scheduleTestKeyDeletion,
+  testKmsClient,
+} from '../helpers/aws.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { type FaultProxy, type FaultRule, startFaultProxy } from '../helpers/fault-proxy.js';
 import {
@@ -91,7 +96,11 @@ async function expectClean(prefix: string): Promise<void> {
 beforeAll(async () => {
   await ensureBundles();
   if (upstream) {
-    proxy = await startFaultProxy({ upstream, serializeConditionalPuts: true, seed: 20_261_126 });
+    proxy = await startFaultProxy({
+      upstream,
+      serializeConditionalPuts: !awsTarget().atomicConditionalWrites,
+      seed: 20_261_126,
+    });
     // For the whole file: the SDK reads AWS_ENDPOINT_URL at a client's first request.
     setEnv('AWS_ENDPOINT_URL', proxy.url);
   }

@@ -2,7 +2,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { mapCloudWatchLogsEvent } from '../../src/sources/cloudwatch-logs.js';
-import { MAX_DECOMPRESSED_BYTES } from '../../src/sources/decode.js';
+import { gunzipBounded, MAX_DECOMPRESSED_BYTES } from '../../src/sources/decode.js';
 import { accepted, b64, fixture, outline, rejected, text } from './support.js';
 
 const subscription = fixture<CloudWatchLogsEvent>('cloudwatch-logs');
@@ -126,7 +126,15 @@ describe('mapCloudWatchLogsEvent: payloads that cannot be read', () => {
     const item = rejectedPayload(event, 'PAYLOAD_TOO_LARGE');
 
     expect(Buffer.from(item.raw).equals(compressed)).toBe(true);
-    expect(MAX_DECOMPRESSED_BYTES).toBe(16 * 1024 * 1024);
+  });
+
+  it('decompresses exactly up to the bound and refuses one byte more', () => {
+    const at = gzipSync(Buffer.alloc(MAX_DECOMPRESSED_BYTES));
+    const over = gzipSync(Buffer.alloc(MAX_DECOMPRESSED_BYTES + 1));
+    expect(gunzipBounded(at, 'record 1').length).toBe(MAX_DECOMPRESSED_BYTES);
+    expect(() => gunzipBounded(over, 'record 2')).toThrow(
+      expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }),
+    );
   });
 
   it('keeps the decompressed bytes of text that is not JSON', () => {
