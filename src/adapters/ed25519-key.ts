@@ -16,13 +16,14 @@ import {
   type KeyObject,
   sign,
 } from 'node:crypto';
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ED25519_SPKI_PREFIX, formatCosignerVkey } from '../core/cosignature.js';
 import { ConfigurationError, StorageError } from '../core/errors.js';
 import { bytesEqual } from '../core/hash.js';
 import type { Ed25519Signer } from '../core/witness-signer.js';
 import { syncDirectory } from './fsync.js';
+import { writeExclusive } from './keys.js';
 
 export const WITNESS_PRIVATE_KEY_FILE = 'witness-key.pem';
 export const WITNESS_PUBLIC_KEY_FILE = 'witness-key.pub.pem';
@@ -171,25 +172,4 @@ function rawPublicKey(key: KeyObject): Uint8Array {
   if (spki.length !== 44 || !bytesEqual(spki.subarray(0, 12), ED25519_SPKI_PREFIX))
     throw new ConfigurationError('KEY_UNSUPPORTED', 'not an Ed25519 public key');
   return spki.slice(12);
-}
-
-async function writeExclusive(path: string, text: string, mode: number): Promise<void> {
-  let fh: Awaited<ReturnType<typeof open>>;
-  try {
-    fh = await open(path, 'wx', mode);
-  } catch (cause) {
-    throw new ConfigurationError(
-      (cause as { code?: string }).code === 'EEXIST' ? 'KEY_EXISTS' : 'KEY_WRITE_FAILED',
-      `cannot create ${path} (an existing key is never overwritten)`,
-      { cause },
-    );
-  }
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } catch (cause) {
-    throw new ConfigurationError('KEY_WRITE_FAILED', `cannot write ${path}`, { cause });
-  } finally {
-    await fh.close();
-  }
 }

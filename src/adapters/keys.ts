@@ -194,7 +194,12 @@ async function readKeyFile(path: string): Promise<string> {
   }
 }
 
-async function writeExclusive(path: string, text: string, mode: number): Promise<void> {
+/**
+ * Creates `path` holding `text` with `mode`, never overwriting, and fsyncs it (key files of every
+ * kind: signing keys and witness keys).
+ * @throws ConfigurationError `KEY_EXISTS` if the file exists, `KEY_WRITE_FAILED` otherwise.
+ */
+export async function writeExclusive(path: string, text: string, mode: number): Promise<void> {
   let fh: Awaited<ReturnType<typeof open>>;
   try {
     fh = await open(path, 'wx', mode);
