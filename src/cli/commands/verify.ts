@@ -8,7 +8,7 @@ import { type CommandSpec, intOption, listOption, parseCommand, stringOption } f
 import { EXIT } from '../cli-error.js';
 import { checkOutputPath, readInputFile, writeOutputFile } from '../input-file.js';
 import { loadTrustedKeys } from '../keys.js';
-import { formatBytes, type Io, progress } from '../output.js';
+import { escapeText, formatBytes, type Io, progress } from '../output.js';
 import { openStore } from '../stores.js';
 
 /** A signed checkpoint is a few hundred bytes (16 signatures at most). */
@@ -156,7 +156,7 @@ export async function verify(argv: string[], io: Io): Promise<number> {
       )}\n`,
     );
   } else {
-    for (const l of result.logs) io.stdout.write(`${escapeControls(formatSummary(l))}\n`);
+    for (const l of result.logs) io.stdout.write(`${escapeText(formatSummary(l))}\n`);
     if (result.witnessObjects > 0)
       io.stdout.write(
         `${result.witnessObjects} object(s) under <log>/witness/ not checked (reserved for witness cosignatures)\n`,
@@ -226,15 +226,6 @@ function describe(err: unknown): { code: string; message: string } {
     : { code: 'UNEXPECTED', message: String(err) };
 }
 
-/** Stored text (keys, origins, details) never reaches the terminal with raw control characters. */
-function escapeControls(text: string): string {
-  return text.replace(
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: exactly these are escaped
-    /[\u0000-\u001f\u007f-\u009f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
-
 function formatFinding(f: Finding): string {
   const where = [
     f.log && `log ${f.log}`,
@@ -244,5 +235,5 @@ function formatFinding(f: Finding): string {
   ]
     .filter(Boolean)
     .join(', ');
-  return escapeControls(`${f.code} [${where || 'store'}]: ${f.detail} (${FINDING_CODES[f.code]})`);
+  return escapeText(`${f.code} [${where || 'store'}]: ${f.detail} (${FINDING_CODES[f.code]})`);
 }
