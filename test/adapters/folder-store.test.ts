@@ -443,14 +443,22 @@ describe('FolderStore across processes', () => {
           out += c.toString();
         });
         child.once('error', reject);
-        child.once('close', () =>
-          resolve(
-            out
-              .trim()
-              .split('\n')
-              .map((line) => JSON.parse(line) as Outcome),
-          ),
-        );
+        child.once('close', (code) => {
+          // A child that could not even start (e.g. `nobody` cannot read this checkout) fails
+          // the test with what happened, instead of an unhandled parse error and a hang.
+          try {
+            resolve(
+              out
+                .trim()
+                .split('\n')
+                .map((line) => JSON.parse(line) as Outcome),
+            );
+          } catch {
+            reject(
+              new Error(`folder-open child exited ${code} with output ${JSON.stringify(out)}`),
+            );
+          }
+        });
       });
     try {
       const outcomes = await openAll([join(parent, 'new', 'store'), join(parent, 'existing')]);
