@@ -40,6 +40,7 @@ import {
   type ListScope,
   listCurrentObjects,
   listObjectVersions,
+  listTopFolders,
   type ObjectVersionInfo,
   type VersionDescription,
 } from './s3-versions.js';
@@ -279,9 +280,21 @@ export class S3Store implements ObjectStore {
    * or hidden, which write-once forbids; the verifier reports it.
    * @throws InputError `KEY_INVALID`; ConfigurationError / StorageError as classified by `classifyS3Error`
    */
-  async *listVersions(prefix: string): AsyncIterable<ObjectVersionInfo> {
+  async *listVersions(
+    prefix: string,
+    options?: { startAfter?: string },
+  ): AsyncIterable<ObjectVersionInfo> {
     assertListPrefix(prefix);
-    yield* listObjectVersions(this.#client, this.#scope, prefix);
+    yield* listObjectVersions(this.#client, this.#scope, prefix, options?.startAfter);
+  }
+
+  /**
+   * Names of the store's top-level folders (log names, `witness-state`…), without listing the
+   * objects under them (ListObjectsV2 with a delimiter).
+   * @throws ConfigurationError / StorageError as classified by `classifyS3Error`
+   */
+  async *listTopFolders(): AsyncIterable<string> {
+    yield* listTopFolders(this.#client, this.#scope);
   }
 
   /**

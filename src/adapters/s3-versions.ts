@@ -183,9 +183,13 @@ export async function* listObjectVersions(
   client: S3Client,
   scope: ListScope,
   prefix: string,
+  startAfter?: string,
 ): AsyncGenerator<ObjectVersionInfo> {
   const { bucket, storePrefix } = scope;
-  let keyMarker: string | undefined;
+  // KeyMarker alone starts after that key on AWS; moto instead drops the first entry at or after
+  // it (docs/AWS.md), so entries of keys <= startAfter are also dropped here.
+  let keyMarker: string | undefined =
+    startAfter === undefined ? undefined : storePrefix + startAfter;
   let versionIdMarker: string | undefined;
   for (;;) {
     let page: ListObjectVersionsCommandOutput;
@@ -206,7 +210,8 @@ export async function* listObjectVersions(
         key: storePrefix + prefix,
       });
     }
-    yield* pageEntries(page, storePrefix);
+    for (const entry of pageEntries(page, storePrefix))
+      if (startAfter === undefined || compareKeys(entry.key, startAfter) > 0) yield entry;
     if (!page.IsTruncated) return;
     if (!page.NextKeyMarker) throw truncatedWithoutMarker(bucket);
     keyMarker = page.NextKeyMarker;
@@ -249,4 +254,37 @@ function pageEntries(
       Number(b.isLatest) - Number(a.isLatest) ||
       (b.lastModified?.getTime() ?? 0) - (a.lastModified?.getTime() ?? 0),
   );
+}
+
+/**
+ * The distinct first path segments (`a` for `a/b/c`) of the keys in the store: one
+ * ListObjectsV2 request per 1,000 names with Delimiter `/`, whatever the number of objects.
+ * @throws ConfigurationError / StorageError as classified by `classifyS3Error`
+ */
+export async function* listTopFolders(client: S3Client, scope: ListScope): AsyncGenerator<string> {
+  const { bucket, storePrefix } = scope;
+  let token: string | undefined;
+  for (;;) {
+    let page: ListObjectsV2CommandOutput;
+    try {
+      page = await client.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: storePrefix,
+          Delimiter: '/',
+          ContinuationToken: token,
+          MaxKeys: scope.pageSize,
+        }),
+      );
+    } catch (err) {
+      throw classifyS3Error(err, { action: 's3:ListBucket', bucket, key: storePrefix });
+    }
+    for (const p of page.CommonPrefixes ?? []) {
+      const name = p.Prefix?.slice(storePrefix.length, -1);
+      if (p.Prefix?.startsWith(storePrefix) && name) yield name;
+    }
+    if (!page.IsTruncated) return;
+    token = page.NextContinuationToken;
+    if (!token) throw truncatedWithoutMarker(bucket);
+  }
 }

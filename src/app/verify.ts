@@ -7,10 +7,22 @@
  * checksum are checked too.
  */
 import PQueue from 'p-queue';
+import type { CosignerKey } from '../core/cosignature.js';
 import { AuditlockError } from '../core/errors.js';
 import type { Finding, FindingSink } from '../core/findings.js';
-import { BUNDLE_MANIFEST_KEY, classifyKey, segmentPrefix } from '../core/layout.js';
-import { type LogSummary, LogVerifier, type LogVerifyOptions } from '../core/log-verifier.js';
+import {
+  BUNDLE_MANIFEST_KEY,
+  classifyKey,
+  LOG_NAME_RE,
+  segmentKey,
+  segmentPrefix,
+} from '../core/layout.js';
+import {
+  type LogPosition,
+  type LogSummary,
+  LogVerifier,
+  type LogVerifyOptions,
+} from '../core/log-verifier.js';
 import {
   isVersionedStore,
   type ObjectStore,
@@ -20,9 +32,40 @@ import {
   type VersionMetadata,
 } from '../core/ports.js';
 import { MAX_SEGMENT_BYTES } from '../core/segment.js';
+import type { TrustedCheckpoint } from '../core/signed-checkpoint.js';
 import { type BundleManifest, checkBundleManifest, readBundleManifest } from './bundle-manifest.js';
+import { witnessedCheckpointsOf } from './witness-objects.js';
 
-export type VerifyStoreOptions = Omit<LogVerifyOptions, 'firstSeq'> & {
+/** What the verifier saw of one listed segment, for callers that compare stores (replicas). */
+export type VerifiedSegment = {
+  readonly log: string;
+  readonly seq: number;
+  readonly key: string;
+  /** Version verified (the oldest that is not a delete marker); undefined without versions. */
+  readonly versionId: string | undefined;
+  /** Size the listing reports. */
+  readonly size: number;
+  readonly lastModified: Date | undefined;
+  /** SHA-256 of the bytes read; undefined when nothing could be read. */
+  readonly hash: Uint8Array | undefined;
+  /** Lock, checksum and replication metadata of the version (versioned stores). */
+  readonly meta: VersionMetadata | undefined;
+  /** The log's verification position after this segment (see LogVerifier.position). */
+  readonly position: LogPosition | undefined;
+  /** Findings of this log so far, this segment's included. */
+  readonly logFindings: number;
+};
+
+/** Checking the log against checkpoints cosigned by trusted witnesses (FORMAT.md §9.2). */
+export type WitnessCheckOptions = {
+  readonly keys: readonly CosignerKey[];
+  /** Distinct trusted witnesses a checkpoint needs (default 1). */
+  readonly quorum?: number | undefined;
+  /** Further stores holding `<log>/witness/` objects (`--cosignatures`), besides the store. */
+  readonly stores?: readonly ObjectStore[] | undefined;
+};
+
+export type VerifyStoreOptions = Omit<LogVerifyOptions, 'firstSeq' | 'start'> & {
   /** Only these logs; by default every log found. */
   readonly logs?: readonly string[] | undefined;
   /**
@@ -37,6 +80,18 @@ export type VerifyStoreOptions = Omit<LogVerifyOptions, 'firstSeq'> & {
   readonly onFinding?: FindingSink | undefined;
   /** Called after each segment with running totals. */
   readonly onProgress?: ((p: { segments: number; bytes: number }) => void) | undefined;
+  /**
+   * Incremental verification: for each log with a position here (an earlier run's, already
+   * checked by the caller), only the segments after it are listed and read. Every log named in
+   * `logs`, or else every log of the store (found cheaply where the store can list its top-level
+   * folders), is verified; logs without a position from their first segment. Objects that are
+   * not segments of a verified log are not listed in this mode.
+   */
+  readonly starts?: ReadonlyMap<string, LogPosition> | undefined;
+  /** Called for every listed segment of a log, in order, after it is verified. */
+  readonly onSegment?: ((s: VerifiedSegment) => void) | undefined;
+  /** Check each log against its witnessed checkpoints. */
+  readonly witness?: WitnessCheckOptions | undefined;
 };
 
 export type VerifyStoreResult = {
@@ -55,6 +110,7 @@ type Listed = {
   readonly size: number;
   /** Version to read; undefined on stores without versions. */
   readonly versionId?: string | undefined;
+  readonly lastModified?: Date | undefined;
   /** Findings about the key's versions, reported before its content. */
   readonly versionFindings: readonly Omit<Finding, 'log' | 'seq'>[];
   /** False if nothing readable is there (only delete markers). */
@@ -89,27 +145,51 @@ export async function verifyStore(
     ? await readBundleManifest(store, sink)
     : undefined;
   const summaries: LogSummary[] = [];
-  let current: { name: string; verifier: LogVerifier } | undefined;
-  const switchTo = (name: string | undefined): LogVerifier | undefined => {
-    if (current?.name === name) return current?.verifier;
-    if (current) summaries.push(current.verifier.finish());
+  let current: { name: string; verifier: LogVerifier; witnessed: TrustedCheckpoint[] } | undefined;
+  const finishCurrent = (): void => {
+    if (!current) return;
+    const summary = current.verifier.finish();
+    summaries.push(summary);
+    for (const w of current.witnessed)
+      if (summary.origin !== undefined && w.origin !== summary.origin)
+        current.verifier.report(
+          'WITNESS_OBJECT_MALFORMED',
+          `${w.by} has origin ${JSON.stringify(w.origin)}, the log's is ${JSON.stringify(summary.origin)}`,
+          {},
+        );
     current = undefined;
-    if (name === undefined) return undefined;
-    const firstSeq = manifest?.logs[name]?.firstSeq ?? 0;
-    current = { name, verifier: new LogVerifier(name, { ...opts, firstSeq }, sink) };
-    return current.verifier;
   };
-  const wanted = opts.logs ? [...new Set(opts.logs)].sort() : undefined;
+  const switchTo = async (name: string | undefined): Promise<LogVerifier | undefined> => {
+    if (current?.name === name) return current?.verifier;
+    finishCurrent();
+    if (name === undefined) return undefined;
+    const start = opts.starts?.get(name);
+    const firstSeq = manifest?.logs[name]?.firstSeq ?? 0;
+    const witness = opts.witness ? await witnessedOf(store, name, start, opts) : undefined;
+    const trustedCheckpoints = [...(opts.trustedCheckpoints ?? []), ...(witness?.counted ?? [])];
+    const verifier = new LogVerifier(name, { ...opts, firstSeq, start, trustedCheckpoints }, sink);
+    for (const f of witness?.findings ?? []) verifier.report(f.code, f.detail, { key: f.key });
+    current = { name, verifier, witnessed: witness?.counted ?? [] };
+    return verifier;
+  };
+  const incremental = opts.starts !== undefined;
+  const wanted = opts.logs
+    ? [...new Set(opts.logs)].sort()
+    : incremental
+      ? await logNamesOf(store, opts.starts as ReadonlyMap<string, LogPosition>)
+      : undefined;
   const prefixes = wanted ? wanted.map(segmentPrefix) : [''];
   let segments = 0;
   let bytes = 0;
   let witnessObjects = 0;
   for (const [i, prefix] of prefixes.entries()) {
     // A requested log gets a summary (and LOG_EMPTY) even when it has no segments at all.
-    if (wanted) switchTo(wanted[i]);
+    if (wanted) await switchTo(wanted[i]);
+    const start = wanted ? opts.starts?.get(wanted[i] as string) : undefined;
+    const startAfter = start ? segmentKey(wanted?.[i] as string, start.seq) : undefined;
     for await (const { listed, fetched } of prefetch(
       store,
-      list(store, prefix),
+      list(store, prefix, startAfter),
       opts.concurrency ?? 8,
     )) {
       const kind = classifyKey(listed.key);
@@ -129,52 +209,150 @@ export async function verifyStore(
         });
         continue;
       }
-      const verifier = switchTo(kind.log) as LogVerifier;
-      const at = { key: listed.key, seq: kind.seq };
-      for (const f of listed.versionFindings) verifier.report(f.code, f.detail, at);
-      if (!listed.readable) {
-        verifier.skipSegment(
-          listed.key,
-          kind.seq,
-          'OBJECT_UNREADABLE',
-          'no readable version (only delete markers)',
-        );
-        continue;
+      const verifier = (await switchTo(kind.log)) as LogVerifier;
+      const hash = await verifyListed(verifier, listed, kind.seq, fetched);
+      if (hash.bytes !== undefined) {
+        segments++;
+        bytes += hash.bytes;
+        opts.onProgress?.({ segments, bytes });
       }
-      if (fetched === undefined) {
-        verifier.skipSegment(listed.key, kind.seq, 'OBJECT_TOO_LARGE', tooLarge(listed.size));
-        continue;
-      }
-      const data = await fetched;
-      if (data.bytes === undefined) {
-        const err = data.error;
-        if (err?.code === 'OBJECT_TOO_LARGE')
-          verifier.skipSegment(listed.key, kind.seq, 'OBJECT_TOO_LARGE', err.message);
-        else
-          verifier.skipSegment(
-            listed.key,
-            kind.seq,
-            'OBJECT_UNREADABLE',
-            err ? `${err.code}: ${err.message}` : 'listed but gone when read',
-          );
-        continue;
-      }
-      if (data.versioned && data.meta === undefined)
-        verifier.report(
-          'VERSION_METADATA_MISSING',
-          `no lock mode, retain-until or checksum for version ${listed.versionId}${data.metaError ? ` (${data.metaError.code}: ${data.metaError.message})` : ''}: retention and checksum are not checked`,
-          at,
-        );
-      verifier.addSegment(listed.key, kind.seq, data.bytes, data.meta);
-      segments++;
-      bytes += data.bytes.length;
-      release(data.bytes);
-      opts.onProgress?.({ segments, bytes });
+      opts.onSegment?.({
+        log: kind.log,
+        seq: kind.seq,
+        key: listed.key,
+        versionId: listed.versionId,
+        size: listed.size,
+        lastModified: listed.lastModified,
+        hash: hash.hash,
+        meta: hash.meta,
+        position: verifier.position(),
+        logFindings: verifier.findings,
+      });
     }
   }
-  switchTo(undefined);
+  finishCurrent();
   checkStore(summaries, opts, manifest, wanted, sink);
   return { logs: summaries, findings, ok: findings === 0, witnessObjects };
+}
+
+/**
+ * Verifies one listed segment with `verifier`: its version findings, then its bytes (or why they
+ * could not be read). Returns what was read, for the caller's totals and `onSegment`.
+ */
+async function verifyListed(
+  verifier: LogVerifier,
+  listed: Listed,
+  seq: number,
+  fetched: Promise<Fetched> | undefined,
+): Promise<{ bytes?: number; hash?: Uint8Array; meta?: VersionMetadata }> {
+  const at = { key: listed.key, seq };
+  for (const f of listed.versionFindings) verifier.report(f.code, f.detail, at);
+  if (!listed.readable) {
+    verifier.skipSegment(
+      listed.key,
+      seq,
+      'OBJECT_UNREADABLE',
+      'no readable version (only delete markers)',
+    );
+    return {};
+  }
+  if (fetched === undefined) {
+    verifier.skipSegment(listed.key, seq, 'OBJECT_TOO_LARGE', tooLarge(listed.size));
+    return {};
+  }
+  const data = await fetched;
+  if (data.bytes === undefined) {
+    const err = data.error;
+    if (err?.code === 'OBJECT_TOO_LARGE')
+      verifier.skipSegment(listed.key, seq, 'OBJECT_TOO_LARGE', err.message);
+    else
+      verifier.skipSegment(
+        listed.key,
+        seq,
+        'OBJECT_UNREADABLE',
+        err ? `${err.code}: ${err.message}` : 'listed but gone when read',
+      );
+    return {};
+  }
+  if (data.versioned && data.meta === undefined)
+    verifier.report(
+      'VERSION_METADATA_MISSING',
+      `no lock mode, retain-until or checksum for version ${listed.versionId}${data.metaError ? ` (${data.metaError.code}: ${data.metaError.message})` : ''}: retention and checksum are not checked`,
+      at,
+    );
+  const hash = verifier.addSegment(listed.key, seq, data.bytes, data.meta);
+  const size = data.bytes.length;
+  release(data.bytes);
+  return { bytes: size, hash, ...(data.meta ? { meta: data.meta } : {}) };
+}
+
+/**
+ * The witnessed checkpoints of `log` that reach the quorum, as trusted checkpoints for its
+ * verifier, and the findings about the stored cosignatures. An incremental run reads only those
+ * at or after its start's tree size (older ones were checked by the run that produced it).
+ */
+async function witnessedOf(
+  store: ObjectStore,
+  log: string,
+  start: LogPosition | undefined,
+  opts: VerifyStoreOptions,
+): Promise<{
+  counted: TrustedCheckpoint[];
+  findings: { code: WitnessFindingCode; key?: string | undefined; detail: string }[];
+}> {
+  const witness = opts.witness as WitnessCheckOptions;
+  const quorum = witness.quorum ?? 1;
+  const found = await witnessedCheckpointsOf([store, ...(witness.stores ?? [])], {
+    log,
+    origin: start?.origin ?? opts.origin,
+    logKeys: opts.trustedKeys,
+    witnessKeys: witness.keys,
+    ...(start ? { fromSize: start.treeSize } : {}),
+  });
+  const findings: { code: WitnessFindingCode; key?: string | undefined; detail: string }[] =
+    found.findings.map((f) => ({ code: f.code, key: f.key, detail: f.detail }));
+  const counted = found.checkpoints
+    .filter((w) => w.witnesses.length >= quorum)
+    .map((w) => ({
+      origin: w.checkpoint.origin,
+      treeSize: w.checkpoint.treeSize,
+      root: w.checkpoint.root,
+      by: `the checkpoint cosigned by ${w.witnesses.map((x) => x.key.name).join(', ')}`,
+    }));
+  if (counted.length === 0)
+    findings.push({
+      code: 'WITNESS_QUORUM_NOT_MET',
+      detail: `no checkpoint of ${log}${start ? ` at or after tree size ${start.treeSize}` : ''} is cosigned by ${quorum} trusted witness(es) (best: ${Math.max(0, ...found.checkpoints.map((w) => w.witnesses.length))})`,
+    });
+  return { counted, findings };
+}
+
+type WitnessFindingCode =
+  | 'WITNESS_OBJECT_MALFORMED'
+  | 'WITNESS_LOG_SIGNATURE_INVALID'
+  | 'WITNESS_COSIGNATURE_INVALID'
+  | 'WITNESS_QUORUM_NOT_MET'
+  | 'LOG_TRUNCATED'
+  | 'CHECKPOINT_MISMATCH';
+
+/**
+ * The logs an incremental run verifies: those with a start, and every log name in the store
+ * (its top-level folders, listed cheaply when the store can; else from a full listing).
+ */
+async function logNamesOf(
+  store: ObjectStore,
+  starts: ReadonlyMap<string, LogPosition>,
+): Promise<string[]> {
+  const names = new Set(starts.keys());
+  if (store.listTopFolders) {
+    for await (const name of store.listTopFolders()) if (LOG_NAME_RE.test(name)) names.add(name);
+  } else {
+    for await (const o of store.list('')) {
+      const kind = classifyKey(o.key);
+      if (kind.kind === 'segment') names.add(kind.log);
+    }
+  }
+  return [...names].sort();
 }
 
 /** Store-level findings once every log is done: emptiness, origins, checkpoints, the manifest. */
@@ -231,14 +409,19 @@ function release(bytes: Uint8Array): void {
 }
 
 /** Every key under `prefix`, once, in order; on versioned stores with its version findings. */
-async function* list(store: ObjectStore, prefix: string): AsyncGenerator<Listed> {
+async function* list(
+  store: ObjectStore,
+  prefix: string,
+  startAfter: string | undefined,
+): AsyncGenerator<Listed> {
+  const from = startAfter === undefined ? undefined : { startAfter };
   if (!isVersionedStore(store)) {
-    for await (const o of store.list(prefix))
+    for await (const o of store.list(prefix, from))
       yield { key: o.key, size: o.size, versionFindings: [], readable: true };
     return;
   }
   let group: ObjectVersion[] = [];
-  for await (const v of store.listVersions(prefix)) {
+  for await (const v of store.listVersions(prefix, from)) {
     if (group.length > 0 && group[0]?.key !== v.key) {
       yield describeVersions(group);
       group = [];
@@ -271,6 +454,7 @@ function describeVersions(versions: ObjectVersion[]): Listed {
     key,
     size: original?.size ?? 0,
     versionId: original?.versionId,
+    lastModified: original?.lastModified,
     versionFindings: findings,
     readable: original !== undefined,
   };

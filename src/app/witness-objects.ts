@@ -29,8 +29,14 @@ export type StoredCosigned = { readonly key: string; readonly bytes: Uint8Array 
 export async function readCosignedObjects(
   store: ObjectStore,
   log: string,
+  fromSize?: number,
 ): Promise<{ objects: StoredCosigned[]; findings: WitnessCheckFinding[] }> {
   const prefix = `${log}/witness/`;
+  // Keys sort by tree size (20 digits): everything after `<prefix><size>` has at least that size.
+  const from =
+    fromSize === undefined
+      ? undefined
+      : { startAfter: `${prefix}${String(fromSize).padStart(20, '0')}` };
   const objects: StoredCosigned[] = [];
   const findings: WitnessCheckFinding[] = [];
   const read = async (key: string, get: () => Promise<Uint8Array | undefined>) => {
@@ -49,10 +55,10 @@ export async function readCosignedObjects(
     }
   };
   if (isVersionedStore(store)) {
-    for await (const v of store.listVersions(prefix))
+    for await (const v of store.listVersions(prefix, from))
       if (!v.isDeleteMarker) await read(v.key, () => store.getVersion(v.key, v.versionId, READ));
   } else {
-    for await (const o of store.list(prefix)) await read(o.key, () => store.get(o.key, READ));
+    for await (const o of store.list(prefix, from)) await read(o.key, () => store.get(o.key, READ));
   }
   return { objects, findings };
 }
@@ -69,12 +75,14 @@ export async function witnessedCheckpointsOf(
     readonly origin?: string | undefined;
     readonly logKeys: readonly TrustedKey[];
     readonly witnessKeys: readonly CosignerKey[];
+    /** Only cosigned checkpoints of at least this tree size. */
+    readonly fromSize?: number | undefined;
   },
 ): Promise<{ checkpoints: WitnessedCheckpoint[]; findings: WitnessCheckFinding[] }> {
   const objects: StoredCosigned[] = [];
   const findings: WitnessCheckFinding[] = [];
   for (const store of stores) {
-    const r = await readCosignedObjects(store, input.log);
+    const r = await readCosignedObjects(store, input.log, input.fromSize);
     objects.push(...r.objects);
     findings.push(...r.findings);
   }

@@ -41,6 +41,12 @@ export type LogVerifyOptions = {
    * segment is earlier simply starts there.
    */
   readonly firstSeq?: number | undefined;
+  /**
+   * Incremental verification: continue after a position an earlier run verified (its own state,
+   * checked by the caller). The first segment expected is `start.seq + 1`; it must link to
+   * `start.segmentHash` and continue `start.frontier`. Segments up to `start.seq` are not read.
+   */
+  readonly start?: LogPosition | undefined;
   /** Do not report a log without segments (`LOG_EMPTY`). */
   readonly allowEmpty?: boolean | undefined;
   /** Validate each entry against the full schema (slower) instead of the structural check. */
@@ -58,6 +64,27 @@ const DAY_MS = 86_400_000;
  * finding, so a hostile segment of a million bad entries cannot flood the report.
  */
 export const MAX_ENTRY_FINDINGS = 100;
+
+/**
+ * Where verification of a log stands after a segment: everything an incremental run needs to go
+ * on from there without reading what came before (FORMAT.md §10).
+ */
+export type LogPosition = {
+  readonly origin: string;
+  /** The last verified segment's sequence number. */
+  readonly seq: number;
+  /** SHA-256 of its stored bytes: what the next segment's `prev` must be. */
+  readonly segmentHash: Uint8Array;
+  /** Tree size after it, and the compact range (frontier) of the tree at that size. */
+  readonly treeSize: number;
+  readonly frontier: readonly Uint8Array[];
+  readonly root: Uint8Array;
+  /** Newest seal and receive times so far (ms), for the regression checks. */
+  readonly lastSealedAt: number;
+  readonly lastReceivedAt: number;
+  /** The last segment's checkpoint as a C2SP signed note. */
+  readonly checkpoint: string;
+};
 
 export type LogSummary = {
   readonly log: string;
@@ -80,6 +107,10 @@ export type LogSummary = {
   /** The newest segment's checkpoint as a C2SP signed note, for use as a trusted checkpoint. */
   readonly latestCheckpoint: string | undefined;
   readonly findings: number;
+  /** Where verification ended (see {@link LogVerifier.position}); undefined when it lost track. */
+  readonly end: LogPosition | undefined;
+  /** True when the run continued an earlier one's position (`start`). */
+  readonly incremental: boolean;
 };
 
 export class LogVerifier {
@@ -105,6 +136,8 @@ export class LogVerifier {
   #startTreeSize: number | undefined;
   /** Tree size the newest parsed segment signed: the log's size when the range is lost. */
   #signedSize = 0;
+  /** See {@link LogVerifier.position}. */
+  #position: LogPosition | undefined;
   /** Trusted checkpoints of this log's origin not yet checked, by tree size; set with the origin. */
   #pendingCheckpoints: TrustedCheckpoint[] = [];
 
@@ -112,9 +145,43 @@ export class LogVerifier {
     this.#log = log;
     this.#opts = opts;
     this.#sink = sink;
+    const start = opts.start;
+    if (start) {
+      this.#nextSeq = start.seq + 1;
+      this.#prevHash = start.segmentHash;
+      this.#range = new CompactRange(start.treeSize, start.frontier);
+      this.#signedSize = start.treeSize;
+      this.#lastSealed = start.lastSealedAt;
+      this.#lastReceived = start.lastReceivedAt;
+      this.#latestCheckpoint = start.checkpoint;
+      this.#startTreeSize = start.treeSize;
+      this.#position = start;
+      this.#setOrigin(opts.origin ?? start.origin);
+      // A trusted checkpoint at exactly the start's size is checked against its root; earlier
+      // ones were the earlier run's to check.
+      this.#checkTrustedCheckpoints(this.#range, {});
+      this.#pendingCheckpoints = this.#pendingCheckpoints.filter(
+        (c) => c.treeSize > start.treeSize,
+      );
+      return;
+    }
     this.#nextSeq = opts.firstSeq ?? 0;
     if (this.#nextSeq === 0) this.#startAtGenesis();
     if (opts.origin !== undefined) this.#setOrigin(opts.origin);
+  }
+
+  /** Findings reported for this log so far. */
+  get findings(): number {
+    return this.#findings;
+  }
+
+  /**
+   * The position after the last segment added, when it is fully known: the segment parsed, its
+   * tree checked from a known frontier, its origin the log's. Undefined after a segment that was
+   * unreadable, malformed or whose tree could not be followed.
+   */
+  position(): LogPosition | undefined {
+    return this.#position;
   }
 
   #startAtGenesis(): void {
@@ -144,7 +211,11 @@ export class LogVerifier {
    * Reports a finding the caller made about this log's storage (versions, metadata), so it is
    * counted in the log's summary.
    */
-  report(code: FindingCode, detail: string, at: { seq: number; key: string }): void {
+  report(
+    code: FindingCode,
+    detail: string,
+    at: { seq?: number; key?: string | undefined } = {},
+  ): void {
     this.#report(code, detail, at);
   }
 
@@ -165,6 +236,7 @@ export class LogVerifier {
     this.#segments++;
     this.#prevHash = undefined;
     this.#range = undefined;
+    this.#position = undefined;
   }
 
   /** Sequence bookkeeping for the segment at `at`: gaps and order. */
@@ -173,7 +245,7 @@ export class LogVerifier {
     if (this.#firstSeq === undefined) {
       this.#firstSeq = seq;
       // A bundle that holds more than its manifest says starts where its segments start.
-      if (seq < this.#nextSeq) {
+      if (seq < this.#nextSeq && !this.#opts.start) {
         this.#nextSeq = seq;
         if (seq === 0) this.#startAtGenesis();
       }
@@ -194,12 +266,14 @@ export class LogVerifier {
   /**
    * Checks the segment stored under `key` (sequence number `seq` by its name). `meta`, from a
    * versioned store, adds the retention and stored-checksum checks.
+   * @returns the SHA-256 of `bytes` (the segment's hash, whether or not it parses)
    * @throws only for programming errors (anything but an AuditlockError from the parsers):
    *   problems of the stored bytes are findings.
    */
-  addSegment(key: string, seq: number, bytes: Uint8Array, meta?: VersionMetadata): void {
+  addSegment(key: string, seq: number, bytes: Uint8Array, meta?: VersionMetadata): Uint8Array {
     const at = { seq, key };
     const first = this.#firstSeq === undefined;
+    this.#position = undefined;
     this.#advance(at);
     this.#segments++;
     this.#bytes += bytes.length;
@@ -214,7 +288,7 @@ export class LogVerifier {
       this.#report(code, messageOf(err), at);
       this.#prevHash = hash;
       this.#range = undefined;
-      return;
+      return hash;
     }
     if (first) this.#startTreeSize = parsed.header.firstIndex;
     this.#checkChecksum(parsed.hash, meta, at);
@@ -241,7 +315,7 @@ export class LogVerifier {
         `payload hashes to ${toBase64(sha256(parsed.payload))}, checkpoint says ${toBase64(cp.payloadHash)}`,
         at,
       );
-    this.#checkTree(parsed, at);
+    const treeFollowed = this.#checkTree(parsed, at);
     this.#signedSize = cp.treeSize;
     this.#checkSealTime(parsed, at);
     if (meta) this.#checkStorage(parsed, meta, at);
@@ -249,6 +323,20 @@ export class LogVerifier {
     this.#firstSealedAt ??= cp.sealedAt;
     this.#lastSealedAt = cp.sealedAt;
     this.#latestCheckpoint = formatNote(parsed.noteText, parsed.signatures);
+    const range = this.#range;
+    if (treeFollowed && range && this.#origin !== undefined && cp.origin === this.#origin)
+      this.#position = {
+        origin: this.#origin,
+        seq,
+        segmentHash: parsed.hash,
+        treeSize: range.size,
+        frontier: range.hashes(),
+        root: range.root(),
+        lastSealedAt: this.#lastSealed,
+        lastReceivedAt: this.#lastReceived,
+        checkpoint: this.#latestCheckpoint,
+      };
+    return parsed.hash;
   }
 
   /** A versioned store's own SHA-256 of the object must be the hash of the bytes read. */
@@ -277,7 +365,8 @@ export class LogVerifier {
     for (const p of verdict.problems) this.#report(p.code, p.detail, at);
   }
 
-  #checkTree(parsed: ParsedSegment, at: { seq: number; key: string }): void {
+  /** Checks the segment's tree; true when it was followed from a known frontier to its root. */
+  #checkTree(parsed: ParsedSegment, at: { seq: number; key: string }): boolean {
     const { header, checkpoint: cp } = parsed;
     if (header.firstIndex + header.count !== cp.treeSize) {
       this.#report(
@@ -308,8 +397,9 @@ export class LogVerifier {
         at,
       );
       this.#range = decodeFrontier(cp.treeSize, header.frontierAfter);
-      return;
+      return false;
     }
+    const known = this.#range !== undefined;
     range = range.clone();
     this.#checkTrustedCheckpoints(range, at);
     let entries: IterableIterator<Uint8Array>;
@@ -320,7 +410,7 @@ export class LogVerifier {
     } catch (err) {
       this.#report(codeOf(err, 'BODY_INVALID'), messageOf(err), at);
       this.#range = decodeFrontier(cp.treeSize, header.frontierAfter);
-      return;
+      return false;
     }
     let first: number | undefined;
     let last = 0;
@@ -390,6 +480,7 @@ export class LogVerifier {
     // The signed root vouches for the computed frontier; if the entries were changed, continue
     // from what the segment stored, so the damage is reported here and not on every later segment.
     this.#range = rootOk ? range : (decodeFrontier(cp.treeSize, header.frontierAfter) ?? range);
+    return known && rootOk;
   }
 
   /**
@@ -397,7 +488,7 @@ export class LogVerifier {
    * already passed was never reached (it lies before the first stored segment, or in a stretch
    * lost to a gap or an unreadable segment): it is reported, never silently dropped.
    */
-  #checkTrustedCheckpoints(range: CompactRange, at: { seq: number; key: string }): void {
+  #checkTrustedCheckpoints(range: CompactRange, at: { seq?: number; key?: string }): void {
     while (
       this.#pendingCheckpoints.length > 0 &&
       (this.#pendingCheckpoints[0] as TrustedCheckpoint).treeSize <= range.size
@@ -406,13 +497,13 @@ export class LogVerifier {
       if (cp.treeSize < range.size)
         this.#report(
           'CHECKPOINT_NOT_COVERED',
-          `a trusted checkpoint at tree size ${cp.treeSize} cannot be checked: the stored segments reach that size from ${range.size} on only`,
+          `${describe(cp)} at tree size ${cp.treeSize} cannot be checked: the stored segments reach that size from ${range.size} on only`,
           at,
         );
       else if (!bytesEqual(cp.root, range.root()))
         this.#report(
           'CHECKPOINT_MISMATCH',
-          `at tree size ${cp.treeSize} the log's root is ${toBase64(range.root())}, the trusted checkpoint says ${toBase64(cp.root)}`,
+          `at tree size ${cp.treeSize} the log's root is ${toBase64(range.root())}, ${describe(cp)} says ${toBase64(cp.root)}`,
           at,
         );
     }
@@ -470,15 +561,20 @@ export class LogVerifier {
       if (cp.treeSize > size)
         this.#report(
           'LOG_TRUNCATED',
-          `log has ${size} entries, a trusted checkpoint has ${cp.treeSize}`,
+          `log has ${size} entries, ${describe(cp)} has ${cp.treeSize}`,
         );
       else
         this.#report(
           'CHECKPOINT_NOT_COVERED',
-          `a trusted checkpoint at tree size ${cp.treeSize} cannot be checked: the segments that reach it are unreadable or malformed`,
+          `${describe(cp)} at tree size ${cp.treeSize} cannot be checked: the segments that reach it are unreadable or malformed`,
         );
     this.#pendingCheckpoints = [];
-    if (this.#segments === 0 && (this.#opts.expectSize ?? 0) === 0 && !this.#opts.allowEmpty)
+    if (
+      this.#segments === 0 &&
+      (this.#opts.expectSize ?? 0) === 0 &&
+      !this.#opts.allowEmpty &&
+      !this.#opts.start
+    )
       this.#report('LOG_EMPTY', 'no segments found');
     return {
       log: this.#log,
@@ -486,7 +582,10 @@ export class LogVerifier {
       firstSeq: this.#firstSeq,
       lastSeq: this.#lastSeq,
       startTreeSize: this.#startTreeSize,
-      lastSegmentHash: this.#prevHash && this.#segments > 0 ? toBase64(this.#prevHash) : undefined,
+      lastSegmentHash:
+        this.#prevHash && (this.#segments > 0 || this.#opts.start)
+          ? toBase64(this.#prevHash)
+          : undefined,
       segments: this.#segments,
       entries: this.#entries,
       quarantined: this.#quarantined,
@@ -497,6 +596,8 @@ export class LogVerifier {
       lastSealedAt: this.#lastSealedAt,
       latestCheckpoint: this.#latestCheckpoint,
       findings: this.#findings,
+      end: this.#position,
+      incremental: this.#opts.start !== undefined,
     };
   }
 }
@@ -509,6 +610,10 @@ function decodeFrontier(size: number, hashes: readonly string[]): CompactRange |
     if (err instanceof AuditlockError) return undefined;
     throw err;
   }
+}
+
+function describe(cp: TrustedCheckpoint): string {
+  return cp.by ?? 'a trusted checkpoint';
 }
 
 function sameFrontier(a: CompactRange, b: CompactRange): boolean {

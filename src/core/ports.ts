@@ -77,6 +77,11 @@ export interface ObjectStore {
   exists(key: string): Promise<boolean>;
   /** Objects whose key starts with `prefix`, ascending. `startAfter` skips keys `<=` it. */
   list(prefix: string, options?: { startAfter?: string }): AsyncIterable<ObjectInfo>;
+  /**
+   * Optional: the distinct first path segments of all keys, ascending, each once, cheaply (S3:
+   * one request per 1,000 names). Stores without it are listed in full instead.
+   */
+  listTopFolders?(): AsyncIterable<string>;
 }
 
 /**
@@ -129,7 +134,8 @@ export type VersionMetadata = {
  * ascending UTF-8 byte order, all entries of one key together.
  */
 export interface VersionedObjectStore extends ObjectStore {
-  listVersions(prefix: string): AsyncIterable<ObjectVersion>;
+  /** `startAfter` skips every entry of keys `<=` it. */
+  listVersions(prefix: string, options?: { startAfter?: string }): AsyncIterable<ObjectVersion>;
   /** As {@link ObjectStore.get}, for one version. */
   getVersion(
     key: string,

@@ -13,7 +13,10 @@ import { parseSegmentCheckpoint, type SegmentCheckpoint } from './segment.js';
 import { evaluateSignatures, type SignatureVerdict } from './signature-policy.js';
 
 /** What the verifier needs of a trusted checkpoint: which log (origin), which size, which root. */
-export type TrustedCheckpoint = Pick<Checkpoint, 'origin' | 'treeSize' | 'root'>;
+export type TrustedCheckpoint = Pick<Checkpoint, 'origin' | 'treeSize' | 'root'> & {
+  /** Who vouches for it, for messages (default "a trusted checkpoint"). */
+  readonly by?: string | undefined;
+};
 
 export type CheckpointEvaluation = {
   readonly checkpoint: SegmentCheckpoint;
