@@ -50,6 +50,8 @@ export const FINDING_CODES = {
   WITNESS_LOG_SIGNATURE_INVALID: "a cosigned checkpoint does not carry an accepted log signature",
   WITNESS_COSIGNATURE_INVALID: 'a cosignature line from a trusted witness key does not verify',
   WITNESS_QUORUM_NOT_MET: 'no checkpoint of the log is cosigned by enough trusted witnesses',
+  VERIFY_STATE_INVALID:
+    "the verifier's stored state for the log is not valid; the log is verified in full",
   // Reserved for replica comparison (issue 9); not emitted by this version.
   REPLICA_MISSING: 'a segment has no replica',
   REPLICA_MISMATCH: 'a replica differs from its source',
