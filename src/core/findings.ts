@@ -46,8 +46,9 @@ export const FINDING_CODES = {
   RETENTION_MISSING: 'a segment version is not under COMPLIANCE retention',
   RETENTION_TOO_SHORT: "a segment version's retention ends before the required date",
   CHECKSUM_MISMATCH: "the store's checksum differs from the stored bytes",
-  WITNESS_OBJECT_MALFORMED: 'an object under <log>/witness/ is not a cosigned checkpoint of the log',
-  WITNESS_LOG_SIGNATURE_INVALID: "a cosigned checkpoint does not carry an accepted log signature",
+  WITNESS_OBJECT_MALFORMED:
+    'an object under <log>/witness/ is not a cosigned checkpoint of the log',
+  WITNESS_LOG_SIGNATURE_INVALID: 'a cosigned checkpoint does not carry an accepted log signature',
   WITNESS_COSIGNATURE_INVALID: 'a cosignature line from a trusted witness key does not verify',
   WITNESS_QUORUM_NOT_MET: 'no checkpoint of the log is cosigned by enough trusted witnesses',
   VERIFY_STATE_INVALID:
