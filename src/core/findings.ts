@@ -55,8 +55,10 @@ export const FINDING_CODES = {
     "the verifier's stored state for the log is not valid; the log is verified in full",
   REPLICA_MISSING: 'a segment of the primary is not in the replica, and nothing says it is coming',
   REPLICA_MISMATCH: 'the replica of a segment holds other bytes than the primary',
-  REPLICA_RETENTION_MISMATCH: 'the replica has another lock mode, a shorter retention or no legal hold',
-  REPLICA_LAG: 'a source object has been PENDING without its replica for longer than the RTC window',
+  REPLICA_RETENTION_MISMATCH:
+    'the replica has another lock mode, a shorter retention or no legal hold',
+  REPLICA_LAG:
+    'a source object has been PENDING without its replica for longer than the RTC window',
   REPLICA_FAILED: "a source object's replication status is FAILED",
   REPLICA_STATUS_INVALID: 'a replication status is not what replication sets on that side',
   REPLICA_AHEAD: 'the replica has a segment the primary does not list or hides',
