@@ -7,6 +7,5 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 300_000,
     pool: 'forks',
-    globalSetup: ['test/global-setup.ts'],
   },
 });

@@ -1,6 +1,7 @@
 /**
  * `cdk synth` entry point. The configuration is `config/example.json` (relative to infra/) unless
- * AUDITLOCK_INFRA_CONFIG names another file.
+ * AUDITLOCK_INFRA_CONFIG names another file; the handler bundles are the repository's
+ * dist-lambda/ (`npm run bundle`) unless AUDITLOCK_BUNDLE_DIR names another folder.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -8,5 +9,8 @@ import { buildApp } from '../src/app.js';
 import { parseConfig } from '../src/config.js';
 
 const path = resolve(process.env.AUDITLOCK_INFRA_CONFIG ?? 'config/example.json');
-const { app } = buildApp(parseConfig(JSON.parse(readFileSync(path, 'utf8'))));
+const bundleDir = process.env.AUDITLOCK_BUNDLE_DIR;
+const { app } = buildApp(parseConfig(JSON.parse(readFileSync(path, 'utf8'))), {
+  ...(bundleDir === undefined ? {} : { bundleDir: resolve(bundleDir) }),
+});
 app.synth();

@@ -11,6 +11,7 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 
@@ -19,25 +20,52 @@ export const METRICS_NAMESPACE = 'auditlock';
 
 export type AlarmSpec = {
   readonly metric: IMetric;
-  /** Alarm when the metric is greater than this. */
-  readonly above: number;
+  /** Alarm when the metric is greater than this (or, with `below`, less than that instead). */
+  readonly above?: number;
+  readonly below?: number;
   /** Periods (of the metric's period) that must breach in a row. */
   readonly periods?: number;
+  /** Missing data is a breach (for "it did not run" alarms); default: not a breach. */
+  readonly missingIsBreach?: boolean;
   readonly description: string;
 };
 
-/** One alarm on `spec.metric`, notifying `topic`; missing data is not a breach. */
+/** One alarm on `spec.metric`, notifying `topic`. */
 export function addAlarm(scope: Construct, id: string, topic: ITopic, spec: AlarmSpec): Alarm {
+  const below = spec.below !== undefined;
   const alarm = new Alarm(scope, id, {
     metric: spec.metric,
-    threshold: spec.above,
-    comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    threshold: spec.below ?? spec.above ?? 0,
+    comparisonOperator: below
+      ? ComparisonOperator.LESS_THAN_THRESHOLD
+      : ComparisonOperator.GREATER_THAN_THRESHOLD,
     evaluationPeriods: spec.periods ?? 1,
-    treatMissingData: TreatMissingData.NOT_BREACHING,
+    treatMissingData: spec.missingIsBreach
+      ? TreatMissingData.BREACHING
+      : TreatMissingData.NOT_BREACHING,
     alarmDescription: spec.description,
   });
   alarm.addAlarmAction(new SnsAction(topic));
   return alarm;
+}
+
+/**
+ * Lets this account's CloudWatch alarms publish to `topic`. A topic policy of CDK's (enforceSSL)
+ * replaces SNS's default policy, which is what let the alarms in; pinned to this account's alarms.
+ */
+export function allowAlarmPublish(topic: ITopic, account: string, region: string): void {
+  topic.addToResourcePolicy(
+    new PolicyStatement({
+      sid: 'CloudWatchAlarms',
+      principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: {
+        ArnLike: { 'aws:SourceArn': `arn:aws:cloudwatch:${region}:${account}:alarm:*` },
+        StringEquals: { 'aws:SourceAccount': account },
+      },
+    }),
+  );
 }
 
 /** A handler metric (EMF, dimension `service`), summed over five minutes. */
@@ -49,6 +77,22 @@ export function handlerMetric(metricName: string, service: string): Metric {
     statistic: 'Sum',
     period: Duration.minutes(5),
   });
+}
+
+/** The scheduled verifier's EMF metrics (src/lambda/handlers/verify.ts): no dimensions. */
+export const VERIFIER_METRICS = {
+  findings: 'FindingsTotal',
+  secondsSinceCosignedHead: 'SecondsSinceCosignedHead',
+  replicationLag: 'ReplicationLagSeconds',
+} as const;
+
+/** A verifier metric (no dimensions) over one schedule period. */
+export function verifierMetric(
+  metricName: (typeof VERIFIER_METRICS)[keyof typeof VERIFIER_METRICS],
+  statistic: 'Sum' | 'Maximum',
+  period: Duration,
+): Metric {
+  return new Metric({ namespace: METRICS_NAMESPACE, metricName, statistic, period });
 }
 
 /**

@@ -13,7 +13,7 @@ import { PrimaryStack } from './primary-stack.js';
 import { ReplicaStack } from './replica-stack.js';
 
 export type BuildOptions = {
-  /** Folder holding `<source>/index.mjs` (default: the repository's dist-lambda/). */
+  /** Folder holding `<source>/index.mjs` and `verify/index.mjs` (default: the repository's dist-lambda/). */
   readonly bundleDir?: string;
   /** Run the cdk-nag packs (default true); `app.synth()` then throws on unacknowledged findings. */
   readonly nag?: boolean;
@@ -38,16 +38,18 @@ export function buildApp(config: DeploymentConfig, options: BuildOptions = {}): 
     postCliContext: { ...FEATURE_FLAGS, ...options.appProps?.postCliContext },
   });
   const names = namesOf(config);
+  const bundleDir = options.bundleDir ?? DEFAULT_BUNDLE_DIR;
   const replica = new ReplicaStack(app, names.replicaStack, {
     config,
     names,
+    bundleDir,
     env: { account: config.replica.account, region: config.replica.region },
-    description: `auditlock ${config.name}: replica archive (deploy first)`,
+    description: `auditlock ${config.name}: replica archive, scheduled verifier and witness (deploy first)`,
   });
   const primary = new PrimaryStack(app, names.primaryStack, {
     config,
     names,
-    bundleDir: options.bundleDir ?? DEFAULT_BUNDLE_DIR,
+    bundleDir,
     env: { account: config.primary.account, region: config.primary.region },
     description: `auditlock ${config.name}: archive, signing key, ingest, alarms`,
   });

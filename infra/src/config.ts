@@ -13,6 +13,8 @@ const ACCOUNT_RE = /^[0-9]{12}$/;
 const REGION_RE = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$/;
 const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/;
 const KMS_KEY_ARN_RE = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/mrk-[0-9a-f]{32}$/;
+/** CloudWatch alarms evaluate at most one day of periods: two schedule periods must fit. */
+const MAX_RATE_MINUTES = 720;
 /** Deployment name: a prefix of every bucket, role and alias name (bucket names <= 63 bytes). */
 const NAME_RE = /^[a-z][a-z0-9-]{1,18}[a-z0-9]$/;
 
@@ -91,10 +93,41 @@ const schema = z
       message: `must be 1-${MAX_ORIGIN_BYTES} UTF-8 bytes with no whitespace, no '+' and no control characters`,
     }),
     ingest: z.array(source).min(1),
-    /** For the scheduled verifier (not yet deployed, see docs/DEPLOY.md). */
+    /** How often the scheduled verifier runs (EventBridge Scheduler `rate(<n> minutes)`). */
     schedule: z
-      .strictObject({ rateMinutes: z.number().int().min(5).max(1440) })
+      .strictObject({ rateMinutes: z.number().int().min(5).max(MAX_RATE_MINUTES) })
       .default({ rateMinutes: 60 }),
+    /** The scheduled verifier and witness in the replica Region (docs/DEPLOY.md "Verifier"). */
+    verifier: z
+      .strictObject({
+        memoryMb: z.number().int().min(256).max(10_240).default(1024),
+        timeoutSeconds: z.number().int().min(60).max(900).default(600),
+        /** COMPLIANCE default retention of the state bucket (default: retentionDays). */
+        stateRetentionDays: z.number().int().min(1).max(36_500).optional(),
+        /**
+         * The witness's signed-note key name (default `<originPrefix>/witness/verifier`: a log
+         * name has no `/`, so it can never equal a log's origin `<originPrefix>/<log>`).
+         */
+        witnessName: z
+          .string()
+          .refine(isValidOrigin, {
+            message: `must be 1-${MAX_ORIGIN_BYTES} UTF-8 bytes with no whitespace, no '+' and no control characters`,
+          })
+          .optional(),
+        /** Alarm when the newest cosigned head is older than this many schedule periods. */
+        staleHeadPeriods: z.number().int().min(2).max(24).default(3),
+        /**
+         * Primary ARNs of retired signing-key generations the verifier still trusts
+         * (GetPublicKey in the primary Region), besides the current key.
+         */
+        retiredSigningKeyArns: z.array(z.string().regex(KMS_KEY_ARN_RE)).default([]),
+      })
+      .default({
+        memoryMb: 1024,
+        timeoutSeconds: 600,
+        staleHeadPeriods: 3,
+        retiredSigningKeyArns: [],
+      }),
     alarmEmail: z.email(),
     witnesses: z.array(witness).default([]),
     /** The one role exempt from the bucket policy's legal-hold deny. */
@@ -164,6 +197,22 @@ const schema = z
           message: 'must be distinct and below signingKey.generation',
         });
     });
+    const witnessName = c.verifier.witnessName;
+    if (
+      witnessName !== undefined &&
+      c.ingest.some((s) => witnessName === `${c.originPrefix}/${s.log}`)
+    )
+      ctx.addIssue({
+        code: 'custom',
+        path: ['verifier', 'witnessName'],
+        message: "must differ from every log's origin",
+      });
+    if (witnessName === undefined && !isValidOrigin(`${c.originPrefix}/witness/verifier`))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['originPrefix'],
+        message: `the default witness name ${c.originPrefix}/witness/verifier is longer than ${MAX_ORIGIN_BYTES} bytes: set verifier.witnessName`,
+      });
     if (c.lambda.timeoutSeconds * 6 > 43_200)
       ctx.addIssue({
         code: 'custom',

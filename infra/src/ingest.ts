@@ -80,10 +80,10 @@ export class BundleMissingError extends Error {
 }
 
 /**
- * The bundled handler's folder for `source`.
+ * The bundled handler's folder for `source` (an ingest source type, or `verify`).
  * @throws BundleMissingError `BUNDLE_MISSING` naming the file when the main package is not bundled
  */
-export function handlerCode(bundleDir: string, source: IngestSource['type']): Code {
+export function handlerCode(bundleDir: string, source: IngestSource['type'] | 'verify'): Code {
   const dir = join(bundleDir, source);
   const file = join(dir, 'index.mjs');
   if (!existsSync(file)) throw new BundleMissingError(file);

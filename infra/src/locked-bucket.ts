@@ -18,37 +18,25 @@ import { lockedBucketDenies } from './bucket-policy.js';
 
 export type LockedBucketProps = {
   readonly bucketName: string;
-  readonly accessLogBucketName: string;
+  /** The access-log bucket to create, or `accessLogs`: an existing one to log into. */
+  readonly accessLogs: { readonly bucketName: string } | { readonly bucket: Bucket };
   readonly retentionDays: number;
   readonly encryptionKey: IKey;
   readonly legalHoldRoleArn?: string | undefined;
   readonly retentionWriterRoleArn?: string | undefined;
 };
 
-/** The locked bucket and its access-log bucket. */
+/** The locked bucket and its access-log bucket (its own, or a shared one). */
 export class LockedBucket extends Construct {
   readonly bucket: Bucket;
   readonly accessLogs: Bucket;
 
   constructor(scope: Construct, id: string, props: LockedBucketProps) {
     super(scope, id);
-    this.accessLogs = new Bucket(this, 'AccessLogs', {
-      bucketName: props.accessLogBucketName,
-      // Server access logging supports SSE-S3 destinations only (S3 User Guide).
-      encryption: BucketEncryption.S3_MANAGED,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      versioned: true,
-      // Access logs are operational evidence, kept as long as the archive's default retention.
-      lifecycleRules: [
-        {
-          expiration: Duration.days(props.retentionDays),
-          noncurrentVersionExpiration: Duration.days(30),
-        },
-      ],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.accessLogs =
+      'bucket' in props.accessLogs
+        ? props.accessLogs.bucket
+        : LockedBucket.#accessLogBucket(this, props.accessLogs.bucketName, props.retentionDays);
     this.bucket = new Bucket(this, 'Bucket', {
       bucketName: props.bucketName,
       versioned: true,
@@ -71,5 +59,25 @@ export class LockedBucket extends Construct {
       retentionWriterRoleArn: props.retentionWriterRoleArn,
     }))
       this.bucket.addToResourcePolicy(s);
+  }
+
+  static #accessLogBucket(scope: Construct, bucketName: string, retentionDays: number): Bucket {
+    return new Bucket(scope, 'AccessLogs', {
+      bucketName,
+      // Server access logging supports SSE-S3 destinations only (S3 User Guide).
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      versioned: true,
+      // Access logs are operational evidence, kept as long as the archive's default retention.
+      lifecycleRules: [
+        {
+          expiration: Duration.days(retentionDays),
+          noncurrentVersionExpiration: Duration.days(30),
+        },
+      ],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
   }
 }

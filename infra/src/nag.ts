@@ -11,6 +11,7 @@ import { logStreamsArn } from './ingest.js';
 import type { Names } from './names.js';
 import type { PrimaryStack } from './primary-stack.js';
 import type { ReplicaStack } from './replica-stack.js';
+import { verifierLogStreamsArn } from './verifier.js';
 
 const AWS = (rule: string) => `AwsSolutions::AwsSolutions-${rule}`;
 const NIST = (rule: string) => `NIST.800.53.R5::NIST.800.53.R5-${rule}`;
@@ -46,6 +47,12 @@ const WHY = {
     'Server access logs are per-Region operational evidence of each bucket; each Region keeps its own.',
   replicaReplication:
     'This bucket is the replication destination; the archive is replicated into it.',
+  verifierVpc:
+    'The verifier accepts no inbound traffic and calls only S3, KMS and SNS over TLS with IAM auth (the primary Region cross-Region); a VPC would add NAT or endpoint costs without reducing what the role may do.',
+  keysByAlias:
+    "The keys live in the other Region's stack and are named by alias only (no cross-region references): each statement is pinned to its aliases with kms:ResourceAliases (and the data keys to S3 with kms:ViaService).",
+  stateReplication:
+    "The verifier's state and cosigned checkpoints are kept in the replica Region, apart from the primary they attest; the bucket is itself locked (COMPLIANCE, deletes denied). Losing the Region loses only the witness's memory, which auditors' kept cosigned checkpoints still cover.",
 } as const;
 
 /** The acknowledgements of one deployment. */
@@ -63,6 +70,8 @@ export function acknowledgementsOf(d: {
   const ingestRole = child(primary, 'IngestRole');
   const auditorRole = child(primary, 'AuditorRole');
   const replicationRole = child(primary, 'ReplicationRole');
+  const verifier = replica.verifier;
+  const verifierRole = child(replica, 'VerifierRole');
   const acks: Acknowledgement[] = [
     { scope: ingestRole, id: iam5(`${archive}/${c.storePrefix}/*`), reason: WHY.objectWildcard },
     ...c.ingest.map((s) => ({
@@ -79,11 +88,37 @@ export function acknowledgementsOf(d: {
       id: iam5(`arn:aws:kms:${c.replica.region}:${c.replica.account}:key/*`),
       reason: WHY.replicaKeyByAlias,
     },
-    ...[ingestRole, auditorRole, replicationRole].map((scope) => ({
-      scope,
-      id: NIST('IAMNoInlinePolicy'),
-      reason: WHY.inlinePolicy,
-    })),
+    { scope: auditorRole, id: iam5(`${n.bucketArn(n.stateBucket)}/*`), reason: WHY.objectWildcard },
+    {
+      scope: auditorRole,
+      id: iam5(`arn:aws:kms:${c.replica.region}:${c.replica.account}:key/*`),
+      reason: WHY.keysByAlias,
+    },
+    ...[
+      `${archive}/${c.storePrefix}/*`,
+      `${replicaBucket}/${c.storePrefix}/*`,
+      `${n.bucketArn(n.stateBucket)}/*`,
+    ].map((resource) => ({ scope: verifierRole, id: iam5(resource), reason: WHY.objectWildcard })),
+    { scope: verifierRole, id: iam5(verifierLogStreamsArn(c, n)), reason: WHY.logStreams },
+    {
+      scope: verifierRole,
+      id: iam5(`arn:aws:kms:${c.primary.region}:${c.primary.account}:key/*`),
+      reason: WHY.keysByAlias,
+    },
+    { scope: verifier.fn, id: AWS('L1'), reason: WHY.runtime },
+    { scope: verifier.fn, id: NIST('LambdaInsideVPC'), reason: WHY.verifierVpc },
+    {
+      scope: verifier.state.bucket,
+      id: NIST('S3BucketReplicationEnabled'),
+      reason: WHY.stateReplication,
+    },
+    ...[ingestRole, auditorRole, replicationRole, verifierRole, verifier.schedulerRole].map(
+      (scope) => ({
+        scope,
+        id: NIST('IAMNoInlinePolicy'),
+        reason: WHY.inlinePolicy,
+      }),
+    ),
   ];
   for (const f of primary.functions) {
     acks.push(

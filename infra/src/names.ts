@@ -18,15 +18,29 @@ export function namesOf(c: DeploymentConfig) {
     replicaBucket: `${c.name}-replica-${r.account}-${r.region}`,
     primaryAccessLogBucket: `${c.name}-access-logs-${p.account}-${p.region}`,
     replicaAccessLogBucket: `${c.name}-access-logs-${r.account}-${r.region}`,
+    /** The verifier's and witness's write-once state, in the replica Region. */
+    stateBucket: `${c.name}-state-${r.account}-${r.region}`,
     ingestRole: `${c.name}-ingest`,
     auditorRole: `${c.name}-auditor`,
     replicationRole: `${c.name}-replication`,
+    /** Replica account: the scheduled verifier's role and the role the schedule invokes it with. */
+    verifierRole: `${c.name}-verifier`,
+    verifierSchedulerRole: `${c.name}-verifier-schedule`,
+    verifierFunction: `${c.name}-verifier`,
+    verifierLogGroup: `/auditlock/${c.name}/verify`,
+    witnessName: c.verifier.witnessName ?? `${c.originPrefix}/witness/verifier`,
     signingKeyAlias: `alias/${c.name}-signing`,
     replicaSigningKeyAlias: `alias/${c.name}-signing-replica`,
     replicaDataKeyAlias: `alias/${c.name}-replica-data`,
+    archiveDataKeyAlias: `alias/${c.name}-archive-data`,
+    stateDataKeyAlias: `alias/${c.name}-state-data`,
+    witnessKeyAlias: `alias/${c.name}-witness`,
     roleArn: (account: string, name: string) => `arn:aws:iam::${account}:role/${name}`,
     bucketArn: (bucket: string) => `arn:aws:s3:::${bucket}`,
     /** The store's URL as the Lambda handlers read it (AUDITLOCK_STORE). */
     storeUrl: `s3://${c.name}-archive-${p.account}-${p.region}/${c.storePrefix}`,
+    /** The same store as replicated (replication keeps the keys). */
+    replicaStoreUrl: `s3://${c.name}-replica-${r.account}-${r.region}/${c.storePrefix}`,
+    stateStoreUrl: `s3://${c.name}-state-${r.account}-${r.region}`,
   };
 }

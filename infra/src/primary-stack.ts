@@ -4,16 +4,16 @@
  * the alarms. The replica side is referred to by deterministic names only (names.ts).
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
-import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Alias } from 'aws-cdk-lib/aws-kms';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { addAlarm, replicationMetric } from './alarms.js';
+import { addAlarm, allowAlarmPublish, replicationMetric } from './alarms.js';
 import type { DeploymentConfig } from './config.js';
 import { IngestFunction, sourceId } from './ingest.js';
-import { dataKey, type KeyUse, signingKey } from './keys.js';
+import { dataKey, type KeyUse, roleByArn, signingKey } from './keys.js';
 import { LockedBucket } from './locked-bucket.js';
 import type { Names } from './names.js';
 import {
@@ -23,6 +23,7 @@ import {
   SIGNER_KMS_ACTIONS,
   s3ViaService,
 } from './roles.js';
+import { VERIFIER_BUCKET_ACTIONS, VERIFIER_OBJECT_ACTIONS } from './verifier.js';
 
 export type PrimaryStackProps = StackProps & {
   readonly config: DeploymentConfig;
@@ -47,6 +48,8 @@ export class PrimaryStack extends Stack {
     const ingest = ingestRole(this, c, n);
     const auditor = auditorRole(this, c, n);
     const replication = replicationRole(this, c, n);
+    // The scheduled verifier runs in the replica account and Region (replica stack, verifier.ts).
+    const verifier = roleByArn(c.replica.account, n.roleArn(c.replica.account, n.verifierRole));
 
     // Operations key: log groups, the alarm topic. Services use it only for this account.
     const sourceAccount = { StringEquals: { 'aws:SourceAccount': c.primary.account } };
@@ -94,7 +97,15 @@ export class PrimaryStack extends Stack {
         actions: ['kms:Decrypt'],
         conditions: viaS3,
       },
+      {
+        sid: 'VerifierDecrypt',
+        principal: verifier.principal,
+        actions: ['kms:Decrypt'],
+        conditions: { ...verifier.condition, ...viaS3 },
+      },
     ]);
+    // The verifier's policy names this key by alias (it lives in another stack).
+    new Alias(this, 'ArchiveKeyAlias', { aliasName: n.archiveDataKeyAlias, targetKey: archiveKey });
     for (const [role, actions] of [
       [ingest, ['kms:GenerateDataKey', 'kms:Decrypt']],
       [auditor, ['kms:Decrypt']],
@@ -110,6 +121,12 @@ export class PrimaryStack extends Stack {
       );
 
     // Signing keys: only the ingest role may Sign, and only with the current generation.
+    const verifierReads: KeyUse = {
+      sid: 'VerifierReadsPublicKey',
+      principal: verifier.principal,
+      actions: ['kms:GetPublicKey'],
+      conditions: verifier.condition,
+    };
     const current = signingKey(
       this,
       `SigningKeyG${c.signingKey.generation}`,
@@ -117,6 +134,7 @@ export class PrimaryStack extends Stack {
       [
         { sid: 'IngestSigns', principal: ingest, actions: [...SIGNER_KMS_ACTIONS] },
         { sid: 'AuditorReadsPublicKey', principal: auditor, actions: ['kms:GetPublicKey'] },
+        verifierReads,
       ],
     );
     new Alias(this, 'SigningKeyAlias', { aliasName: n.signingKeyAlias, targetKey: current });
@@ -133,7 +151,10 @@ export class PrimaryStack extends Stack {
         this,
         `SigningKeyG${g}`,
         `auditlock: retired log signing key, generation ${g}`,
-        [{ sid: 'AuditorReadsPublicKey', principal: auditor, actions: ['kms:GetPublicKey'] }],
+        [
+          { sid: 'AuditorReadsPublicKey', principal: auditor, actions: ['kms:GetPublicKey'] },
+          verifierReads,
+        ],
       );
       publicKeys.push(retired.keyArn);
     }
@@ -147,7 +168,7 @@ export class PrimaryStack extends Stack {
 
     this.archive = new LockedBucket(this, 'Archive', {
       bucketName: n.archiveBucket,
-      accessLogBucketName: n.primaryAccessLogBucket,
+      accessLogs: { bucketName: n.primaryAccessLogBucket },
       retentionDays: c.retentionDays,
       encryptionKey: archiveKey,
       legalHoldRoleArn: c.legalHoldRoleArn,
@@ -156,12 +177,29 @@ export class PrimaryStack extends Stack {
         : undefined,
     });
 
+    if (c.replica.account !== c.primary.account)
+      // Cross-account: the verifier's account must be let in by this bucket too.
+      this.archive.bucket.addToResourcePolicy(
+        new PolicyStatement({
+          sid: 'AllowVerifierRead',
+          effect: Effect.ALLOW,
+          principals: [verifier.principal],
+          actions: [...VERIFIER_BUCKET_ACTIONS, ...VERIFIER_OBJECT_ACTIONS],
+          resources: [
+            this.archive.bucket.bucketArn,
+            this.archive.bucket.arnForObjects(`${c.storePrefix}/*`),
+          ],
+          conditions: verifier.condition,
+        }),
+      );
+
     const topic = new Topic(this, 'AlarmTopic', {
       displayName: `auditlock ${c.name} alarms`,
       masterKey: opsKey,
       enforceSSL: true,
     });
     topic.addSubscription(new EmailSubscription(c.alarmEmail));
+    allowAlarmPublish(topic, c.primary.account, region);
 
     this.#replicate(c, n, replication.roleArn, topic);
 

@@ -2,6 +2,7 @@
  * The replica Region: a second locked bucket with the same protections, its own SSE-KMS key
  * (replicas are re-encrypted under it), and, once the primary signing key exists, a multi-Region
  * replica of it for verification in this Region (GetPublicKey only: nobody signs here).
+ * It also runs the scheduled verifier and witness (verifier.ts).
  * Deployed first: the primary's replication rule names this bucket (docs/DEPLOY.md).
  */
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
@@ -18,14 +19,17 @@ import {
   REPLICATION_DESTINATION_ACTIONS,
   s3ViaService,
 } from './roles.js';
+import { Verifier, verifierRole } from './verifier.js';
 
 export type ReplicaStackProps = StackProps & {
   readonly config: DeploymentConfig;
   readonly names: Names;
+  readonly bundleDir: string;
 };
 
 export class ReplicaStack extends Stack {
   readonly replica: LockedBucket;
+  readonly verifier: Verifier;
 
   constructor(scope: Construct, id: string, props: ReplicaStackProps) {
     super(scope, id, props);
@@ -34,6 +38,7 @@ export class ReplicaStack extends Stack {
     const replication = roleByArn(primaryAccount, n.roleArn(primaryAccount, n.replicationRole));
     const auditor = roleByArn(primaryAccount, n.roleArn(primaryAccount, n.auditorRole));
     const viaS3 = s3ViaService(c.replica.region);
+    const verifier = verifierRole(this, c, n);
 
     const key = dataKey(this, 'ReplicaKey', 'auditlock: SSE-KMS of the replica bucket', [
       {
@@ -48,12 +53,13 @@ export class ReplicaStack extends Stack {
         actions: ['kms:Decrypt'],
         conditions: { ...auditor.condition, ...viaS3 },
       },
+      { sid: 'VerifierDecrypts', principal: verifier, actions: ['kms:Decrypt'], conditions: viaS3 },
     ]);
     new Alias(this, 'ReplicaKeyAlias', { aliasName: n.replicaDataKeyAlias, targetKey: key });
 
     this.replica = new LockedBucket(this, 'Replica', {
       bucketName: n.replicaBucket,
-      accessLogBucketName: n.replicaAccessLogBucket,
+      accessLogs: { bucketName: n.replicaAccessLogBucket },
       retentionDays: c.retentionDays,
       encryptionKey: key,
       legalHoldRoleArn: c.legalHoldRoleArn,
@@ -85,6 +91,7 @@ export class ReplicaStack extends Stack {
       );
     }
 
+    let replicaKeyArn: string | undefined;
     if (c.replica.signingKeyArn !== undefined) {
       const replicaKey = new CfnReplicaKey(this, 'SigningKeyReplica', {
         primaryKeyArn: c.replica.signingKeyArn,
@@ -99,13 +106,25 @@ export class ReplicaStack extends Stack {
               actions: ['kms:GetPublicKey'],
               conditions: auditor.condition,
             },
+            { sid: 'VerifierReadsPublicKey', principal: verifier, actions: ['kms:GetPublicKey'] },
           ],
           { multiRegion: true },
         ).toJSON(),
       });
       replicaKey.applyRemovalPolicy(RemovalPolicy.RETAIN);
       new CfnOutput(this, 'SigningKeyReplicaArn', { value: replicaKey.attrArn });
+      replicaKeyArn = replicaKey.attrArn;
     }
+
+    this.verifier = new Verifier(this, 'Verifier', {
+      config: c,
+      names: n,
+      role: verifier,
+      replicaKey: key,
+      logKeys: { replicaKeyArn },
+      accessLogs: this.replica.accessLogs,
+      bundleDir: props.bundleDir,
+    });
     new CfnOutput(this, 'ReplicaBucketName', { value: n.replicaBucket });
   }
 }

@@ -7,7 +7,8 @@
  *   GetBucketObjectLockConfiguration), KMS Sign/GetPublicKey/DescribeKey on the signing key and
  *   the data key through S3. Never CDK's grantWrite/grantPut (they add retention, legal hold and
  *   delete actions).
- * - auditor: list and read objects and versions, read retention and legal hold, GetPublicKey.
+ * - auditor: list and read objects and versions (both archives and the verifier's state), read
+ *   retention and legal hold, decrypt through S3, GetPublicKey.
  * - replication: what S3 replication of Object Lock objects needs, nothing for deletes.
  */
 import {
@@ -133,7 +134,12 @@ export function auditorRole(scope: Construct, c: DeploymentConfig, n: Names): Ro
         conditions,
       }),
     );
-  const buckets = [n.bucketArn(n.archiveBucket), n.bucketArn(n.replicaBucket)];
+  // Both archives and the verifier's state bucket (the witness's cosigned checkpoints).
+  const buckets = [
+    n.bucketArn(n.archiveBucket),
+    n.bucketArn(n.replicaBucket),
+    n.bucketArn(n.stateBucket),
+  ];
   role.addToPrincipalPolicy(
     new PolicyStatement({
       sid: 'ListArchives',
@@ -146,6 +152,20 @@ export function auditorRole(scope: Construct, c: DeploymentConfig, n: Names): Ro
       sid: 'ReadArchives',
       actions: [...AUDITOR_OBJECT_ACTIONS],
       resources: buckets.map((b) => `${b}/*`),
+    }),
+  );
+  // The replica Region's data keys live in the other stack: named by alias, only through S3.
+  role.addToPrincipalPolicy(
+    new PolicyStatement({
+      sid: 'ReplicaRegionKeysViaS3',
+      actions: ['kms:Decrypt'],
+      resources: [`arn:aws:kms:${c.replica.region}:${c.replica.account}:key/*`],
+      conditions: {
+        ...s3ViaService(c.replica.region),
+        'ForAnyValue:StringEquals': {
+          'kms:ResourceAliases': [n.replicaDataKeyAlias, n.stateDataKeyAlias],
+        },
+      },
     }),
   );
   return role;

@@ -84,8 +84,49 @@ describe('parseConfig', () => {
       }),
     );
     expect([...fields].sort()).toEqual(
-      ['ingest.0.log', 'ingest.1.log', 'replica.region', 'signingKey.retiredGenerations.0'].sort(),
+      [
+        'ingest.0.log',
+        'ingest.1.log',
+        // the default witness name <originPrefix>/witness/verifier is too long as well
+        'originPrefix',
+        'replica.region',
+        'signingKey.retiredGenerations.0',
+      ].sort(),
     );
+  });
+
+  it('validates the verifier: schedule within the alarm window, witness name, key ARNs, limits', () => {
+    const c = parseConfig(rawConfig());
+    expect(c.verifier).toEqual({
+      memoryMb: 1024,
+      timeoutSeconds: 600,
+      staleHeadPeriods: 3,
+      retiredSigningKeyArns: [],
+    });
+    const fields = fieldsOf(
+      rawConfig({
+        schedule: { rateMinutes: 721 },
+        verifier: {
+          timeoutSeconds: 901,
+          witnessName: 'audit.acme.example/prod/app',
+          staleHeadPeriods: 1,
+          retiredSigningKeyArns: ['arn:aws:kms:eu-central-1:111111111111:alias/x'],
+        },
+      }),
+    );
+    expect([...fields].sort()).toEqual(
+      [
+        'schedule.rateMinutes',
+        'verifier.timeoutSeconds',
+        'verifier.staleHeadPeriods',
+        'verifier.retiredSigningKeyArns.0',
+        // equal to the origin of log "app"
+        'verifier.witnessName',
+      ].sort(),
+    );
+    expect(fieldsOf(rawConfig({ verifier: { witnessName: 'has space' } }))).toEqual([
+      'verifier.witnessName',
+    ]);
   });
 
   it('fails synthesis (the cdk app) with the field names, before anything is built', () => {

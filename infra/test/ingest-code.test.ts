@@ -5,19 +5,33 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { BundleMissingError } from '../src/ingest.js';
-import { config } from './helpers.js';
+import { config, stubBundleDir } from './helpers.js';
+
+function missingPath(bundleDir: string): string {
+  try {
+    buildApp(config(), { nag: false, bundleDir });
+  } catch (err) {
+    expect(err).toBeInstanceOf(BundleMissingError);
+    expect((err as BundleMissingError).code).toBe('BUNDLE_MISSING');
+    return (err as BundleMissingError).path;
+  }
+  throw new Error('expected BUNDLE_MISSING');
+}
 
 describe('handler code', () => {
   it('fails synthesis with BUNDLE_MISSING naming the file, instead of deploying nothing', () => {
     const empty = mkdtempSync(join(tmpdir(), 'auditlock-nobundle-'));
-    let caught: unknown;
-    try {
-      buildApp(config(), { nag: false, bundleDir: empty });
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught).toBeInstanceOf(BundleMissingError);
-    expect((caught as BundleMissingError).code).toBe('BUNDLE_MISSING');
-    expect((caught as BundleMissingError).path).toBe(join(empty, 'sqs', 'index.mjs'));
+    // The replica stack (and its verifier) is built first.
+    expect(missingPath(empty)).toBe(join(empty, 'verify', 'index.mjs'));
+  });
+
+  it('names the ingest bundle when only that one is missing', () => {
+    const dir = stubBundleDir(['sqs']);
+    expect(missingPath(dir)).toBe(join(dir, 'sqs', 'index.mjs'));
+  });
+
+  it('names the verifier bundle when only that one is missing', () => {
+    const dir = stubBundleDir(['verify']);
+    expect(missingPath(dir)).toBe(join(dir, 'verify', 'index.mjs'));
   });
 });

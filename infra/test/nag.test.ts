@@ -6,17 +6,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
 import { acknowledgementsOf } from '../src/nag.js';
 import { namesOf } from '../src/names.js';
-import { config } from './helpers.js';
+import { build, config } from './helpers.js';
 
 const outdir = () => mkdtempSync(join(tmpdir(), 'auditlock-nag-'));
 
 describe('cdk-nag', () => {
   it('synthesizes with zero unacknowledged findings, each acknowledgement with a reason', () => {
     const c = config({ legalHoldRoleArn: 'arn:aws:iam::111111111111:role/legal' });
-    const d = buildApp(c, { appProps: { outdir: outdir() } });
+    const d = build(c, { appProps: { outdir: outdir() } });
     expect(() => d.app.synth()).not.toThrow();
     const acks = acknowledgementsOf({
       config: c,
@@ -32,7 +31,7 @@ describe('cdk-nag', () => {
   });
 
   it('fails synthesis without the acknowledgements (the packs do run)', () => {
-    const d = buildApp(config(), { acknowledge: false, appProps: { outdir: outdir() } });
+    const d = build(config(), { acknowledge: false, appProps: { outdir: outdir() } });
     expect(() => d.app.synth()).toThrow();
   });
 });
