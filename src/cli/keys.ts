@@ -1,8 +1,10 @@
 /** Loading signers and trusted keys from CLI flags. */
+import { readFile } from 'node:fs/promises';
 // Namespace import: the same API, and lets bundlers tree-shake zod (no locales in the Lambdas).
 import * as z from 'zod';
 import { loadPublicKey } from '../adapters/keys.js';
 import { LocalSigner } from '../adapters/local-signer.js';
+import { type CosignerKey, parseCosignerVkey } from '../core/cosignature.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { TrustedKey } from '../core/note.js';
 import type { Signer } from '../core/ports.js';
@@ -138,4 +140,18 @@ export async function loadTrustedKeys(
       'no trusted public key: give --pubkey <PEM|vkey> or --trusted-keys <file>',
     );
   return keys;
+}
+
+/** A witness vkey from text or a file holding it. */
+export async function loadWitnessVkey(textOrPath: string): Promise<CosignerKey> {
+  if (/^[^+\s]+\+[0-9a-f]{8}\+/.test(textOrPath)) return parseCosignerVkey(textOrPath.trim());
+  let text: string;
+  try {
+    text = await readFile(textOrPath, 'utf8');
+  } catch (cause) {
+    throw new ConfigurationError('KEY_NOT_FOUND', `no witness vkey file at ${textOrPath}`, {
+      cause,
+    });
+  }
+  return parseCosignerVkey(text.trim(), textOrPath);
 }

@@ -5,7 +5,9 @@
  * seal time (`auditlock.sealed`, docs/FORMAT.md §4.1), so a key whose validity window does not
  * contain that time is refused here exactly as in the segment verifier.
  */
+
 import type { Checkpoint } from './checkpoint.js';
+import { type CosignerKey, isFromCosigner } from './cosignature.js';
 import { parseTimestamp } from './entry.js';
 import type { TrustedKey } from './note.js';
 import { parseNote } from './note.js';
@@ -28,17 +30,21 @@ export type CheckpointEvaluation = {
 /**
  * Parses `note` (note text, blank line, signature lines) and applies the signature policy at the
  * checkpoint's seal time. Never accepts anything by itself: the caller reads `verdict.accepted`.
+ * Lines from `cosigners` (trusted witness keys) are left out of the policy: a cosigned checkpoint
+ * is still the log's checkpoint.
  * @throws IntegrityError `NOTE_MALFORMED`, `CHECKPOINT_MALFORMED` (not an auditlock checkpoint)
  */
 export function evaluateCheckpointNote(
   note: string,
   trustedKeys: readonly TrustedKey[],
+  cosigners: readonly CosignerKey[] = [],
 ): CheckpointEvaluation {
   const { text, signatures } = parseNote(note);
   const checkpoint = parseSegmentCheckpoint(text);
   const verdict = evaluateSignatures({
     text,
-    signatures,
+    // Cosignature lines of known witnesses are theirs to check, not the log's (tlog-cosignature).
+    signatures: signatures.filter((s) => !isFromCosigner(s, cosigners)),
     trustedKeys,
     origin: checkpoint.origin,
     // parseSegmentCheckpoint has checked the timestamp already.

@@ -115,6 +115,7 @@ describe('auditlock verify', () => {
           lastSealedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
           latestCheckpoint: expect.stringContaining(`${SAMPLE_ORIGIN}\n5000\n`),
           findings: 0,
+          incremental: false,
         },
       ],
     });

@@ -1,13 +1,14 @@
 import { type VerifyStoreResult, verifyStore } from '../../app/verify.js';
+import type { CosignerKey } from '../../core/cosignature.js';
 import { AuditlockError, ConfigurationError } from '../../core/errors.js';
 import { FINDING_CODES, type Finding } from '../../core/findings.js';
 import type { LogSummary } from '../../core/log-verifier.js';
 import type { TrustedKey } from '../../core/note.js';
 import { evaluateCheckpointNote, type TrustedCheckpoint } from '../../core/signed-checkpoint.js';
 import { type CommandSpec, intOption, listOption, parseCommand, stringOption } from '../args.js';
-import { EXIT } from '../cli-error.js';
+import { EXIT, UsageError } from '../cli-error.js';
 import { checkOutputPath, readInputFile, writeOutputFile } from '../input-file.js';
-import { loadTrustedKeys } from '../keys.js';
+import { loadTrustedKeys, loadWitnessVkey } from '../keys.js';
 import { escapeText, formatBytes, type Io, progress } from '../output.js';
 import { openStore } from '../stores.js';
 
@@ -22,7 +23,9 @@ export const verifySpec: CommandSpec = {
   description:
     'Checks structure, signatures, hash chain, sequence numbers, leaf indexes, Merkle roots, receive\n' +
     'and seal times, and unexpected objects. Needs only public keys and read access. An empty store\n' +
-    'or log is a finding (LOG_EMPTY) unless --allow-empty. The summary names the segment range\n' +
+    'or log is a finding (LOG_EMPTY) unless --allow-empty. With --witness-key, each log must be at\n' +
+    'least as large as, and agree with, every checkpoint a quorum of those witnesses cosigned\n' +
+    '(LOG_TRUNCATED, CHECKPOINT_MISMATCH). The summary names the segment range\n' +
     'verified per log. Exit status: 0 clean, 1 findings, 2 usage or I/O error.',
   options: {
     pubkey: {
@@ -82,6 +85,24 @@ export const verifySpec: CommandSpec = {
       help: 'S3: each segment must be locked (COMPLIANCE) at least this long after its seal time',
       default: '0',
     },
+    'witness-key': {
+      type: 'string',
+      multiple: true,
+      value: 'VKEY',
+      help: 'trusted witness key (vkey, file or text): check the log against its cosigned checkpoints; repeatable',
+    },
+    witnesses: {
+      type: 'string',
+      value: 'K',
+      help: 'with --witness-key: a checkpoint counts when K distinct trusted witnesses cosigned it',
+      default: '1',
+    },
+    cosignatures: {
+      type: 'string',
+      multiple: true,
+      value: 'STORE',
+      help: 'with --witness-key: also read <log>/witness/ cosigned checkpoints from this store; repeatable',
+    },
     json: { type: 'boolean', help: 'print findings and summary as JSON on stdout' },
   },
   positionals: { min: 1, max: 1 },
@@ -93,12 +114,30 @@ export async function verify(argv: string[], io: Io): Promise<number> {
     listOption(p, 'pubkey'),
     stringOption(p, 'trusted-keys'),
   );
+  const witnessKeys: CosignerKey[] = [];
+  for (const k of listOption(p, 'witness-key')) witnessKeys.push(await loadWitnessVkey(k));
+  const quorum = intOption(p, 'witnesses', { min: 1, max: 64 }) ?? 1;
+  const cosignatureStores = listOption(p, 'cosignatures');
+  if (witnessKeys.length === 0 && (cosignatureStores.length > 0 || p.values.witnesses !== '1'))
+    throw new UsageError('--witnesses and --cosignatures need --witness-key');
+  if (witnessKeys.length > 0 && quorum > witnessKeys.length)
+    throw new UsageError(
+      `--witnesses ${quorum} needs at least ${quorum} --witness-key (got ${witnessKeys.length})`,
+    );
   const trustedCheckpoints: TrustedCheckpoint[] = [];
   for (const file of listOption(p, 'checkpoint'))
-    trustedCheckpoints.push(await loadTrustedCheckpoint(file, trustedKeys));
+    trustedCheckpoints.push(await loadTrustedCheckpoint(file, trustedKeys, witnessKeys));
   const out = stringOption(p, 'write-checkpoint');
   if (out) await checkOutputPath(out); // before the work, not after it
   const store = await openStore(p.positionals[0] as string);
+  const witness =
+    witnessKeys.length > 0
+      ? {
+          keys: witnessKeys,
+          quorum,
+          stores: await Promise.all(cosignatureStores.map((c) => openStore(c))),
+        }
+      : undefined;
   const findings: Finding[] = [];
   const bar = progress(io);
   const logs = listOption(p, 'log');
@@ -115,6 +154,7 @@ export async function verify(argv: string[], io: Io): Promise<number> {
       strictEntries: Boolean(p.values['strict-entries']),
       concurrency: intOption(p, 'concurrency', { min: 1, max: 256 }),
       minRetentionDays: intOption(p, 'min-retention-days', { max: 36_500 }),
+      witness,
       onFinding: (f) => {
         findings.push(f);
         if (!p.values.json) io.stderr.write(`${formatFinding(f)}\n`);
@@ -147,7 +187,8 @@ export async function verify(argv: string[], io: Io): Promise<number> {
         {
           ok: result.ok,
           store: store.location,
-          logs: result.logs,
+          // `end` is the incremental position (binary hashes): its parts are in the summary.
+          logs: result.logs.map(({ end: _end, ...summary }) => summary),
           witnessObjects: result.witnessObjects,
           findings,
         },
@@ -157,9 +198,9 @@ export async function verify(argv: string[], io: Io): Promise<number> {
     );
   } else {
     for (const l of result.logs) io.stdout.write(`${escapeText(formatSummary(l))}\n`);
-    if (result.witnessObjects > 0)
+    if (result.witnessObjects > 0 && !witness)
       io.stdout.write(
-        `${result.witnessObjects} object(s) under <log>/witness/ not checked (reserved for witness cosignatures)\n`,
+        `${result.witnessObjects} cosigned checkpoint object(s) under <log>/witness/ not checked (give --witness-key)\n`,
       );
     io.stdout.write(
       result.ok
@@ -172,18 +213,20 @@ export async function verify(argv: string[], io: Io): Promise<number> {
 
 /**
  * Reads a `--checkpoint` file and applies the signature policy at its seal time: the same rule
- * as for segments, so a key outside its validity window is refused here too.
+ * as for segments, so a key outside its validity window is refused here too. Cosignature lines of
+ * `--witness-key` witnesses (a cosigned checkpoint file) are not the log's and are left out.
  * @throws ConfigurationError `CHECKPOINT_NOT_FOUND`, `CHECKPOINT_UNREADABLE`,
  *   `CHECKPOINT_MALFORMED`, `CHECKPOINT_UNTRUSTED` (the policy's problem codes in the message)
  */
 async function loadTrustedCheckpoint(
   file: string,
   trustedKeys: readonly TrustedKey[],
+  witnessKeys: readonly CosignerKey[],
 ): Promise<TrustedCheckpoint> {
   const text = await readInputFile(file, 'CHECKPOINT', MAX_CHECKPOINT_FILE_BYTES);
   let evaluation: ReturnType<typeof evaluateCheckpointNote>;
   try {
-    evaluation = evaluateCheckpointNote(text, trustedKeys);
+    evaluation = evaluateCheckpointNote(text, trustedKeys, witnessKeys);
   } catch (err) {
     if (!(err instanceof AuditlockError)) throw err;
     throw new ConfigurationError(

@@ -24,7 +24,7 @@ import { ConfigurationError } from '../../core/errors.js';
 import { segmentPrefix } from '../../core/layout.js';
 import { type CommandSpec, listOption, parseCommand, stringOption } from '../args.js';
 import { EXIT, UsageError } from '../cli-error.js';
-import { loadTrustedKeys } from '../keys.js';
+import { loadTrustedKeys, loadWitnessVkey } from '../keys.js';
 import type { Io } from '../output.js';
 import { openStore } from '../stores.js';
 import { cosignSpec, keygenSpec, serveSpec, submitSpec } from './witness-specs.js';
@@ -172,20 +172,6 @@ async function loadWitnessKey(
       `${vkeyPath} is not the public key of ${path}`,
     );
   return { signer, key: fromFile };
-}
-
-/** A witness vkey from text or a file holding it. */
-async function loadWitnessVkey(textOrPath: string): Promise<CosignerKey> {
-  if (/^[^+\s]+\+[0-9a-f]{8}\+/.test(textOrPath)) return parseCosignerVkey(textOrPath.trim());
-  let text: string;
-  try {
-    text = await readFile(textOrPath, 'utf8');
-  } catch (cause) {
-    throw new ConfigurationError('KEY_NOT_FOUND', `no witness vkey file at ${textOrPath}`, {
-      cause,
-    });
-  }
-  return parseCosignerVkey(text.trim(), textOrPath);
 }
 
 const logsFileSchema = z.strictObject({
