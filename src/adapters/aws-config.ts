@@ -5,8 +5,10 @@
  * `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL_KMS` / `AWS_ENDPOINT_URL` or the profile's
  * `endpoint_url` (the SDK reads these itself). Adapters never build clients; they take one.
  */
+
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
 
 /** Options shared by {@link createS3Client} and {@link createKmsClient}. */
 export type AwsClientOptions = {
@@ -98,6 +100,11 @@ export function createS3Client(options: AwsClientOptions = {}): S3Client {
     ...commonConfig(common),
     forcePathStyle: forcePathStyle ?? (endpoint !== undefined && isLoopbackEndpoint(endpoint)),
   });
+}
+
+/** An SNS client for {@link SnsNotifier}. */
+export function createSnsClient(options: AwsClientOptions = {}): SNSClient {
+  return new SNSClient(commonConfig(options));
 }
 
 /** A KMS client for {@link KmsSigner} and `bootstrap`. */

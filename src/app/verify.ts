@@ -92,6 +92,11 @@ export type VerifyStoreOptions = Omit<LogVerifyOptions, 'firstSeq' | 'start'> & 
   readonly onSegment?: ((s: VerifiedSegment) => void) | undefined;
   /** Check each log against its witnessed checkpoints. */
   readonly witness?: WitnessCheckOptions | undefined;
+  /**
+   * Asked before each segment: true stops the run there (a time budget). The log being verified
+   * ends incomplete (`complete: false`, no size findings), later logs are not started.
+   */
+  readonly shouldStop?: (() => boolean) | undefined;
 };
 
 export type VerifyStoreResult = {
@@ -99,8 +104,10 @@ export type VerifyStoreResult = {
   /** Number of findings, store-level ones (unexpected objects) included. */
   readonly findings: number;
   readonly ok: boolean;
-  /** Objects under `<log>/witness/`: reserved for cosignatures, not checked by this version. */
+  /** Objects under `<log>/witness/` seen in the listing (checked only with `witness`). */
   readonly witnessObjects: number;
+  /** False when `shouldStop` ended the run early. */
+  readonly complete: boolean;
 };
 
 /** One key as listed, with what is to be verified of it. */
@@ -146,9 +153,10 @@ export async function verifyStore(
     : undefined;
   const summaries: LogSummary[] = [];
   let current: { name: string; verifier: LogVerifier; witnessed: TrustedCheckpoint[] } | undefined;
+  let stopped = false;
   const finishCurrent = (): void => {
     if (!current) return;
-    const summary = current.verifier.finish();
+    const summary = current.verifier.finish(stopped);
     summaries.push(summary);
     for (const w of current.witnessed)
       if (summary.origin !== undefined && w.origin !== summary.origin)
@@ -183,6 +191,10 @@ export async function verifyStore(
   let bytes = 0;
   let witnessObjects = 0;
   for (const [i, prefix] of prefixes.entries()) {
+    if (opts.shouldStop?.()) {
+      stopped = true;
+      break;
+    }
     // A requested log gets a summary (and LOG_EMPTY) even when it has no segments at all.
     if (wanted) await switchTo(wanted[i]);
     const start = wanted ? opts.starts?.get(wanted[i] as string) : undefined;
@@ -192,6 +204,10 @@ export async function verifyStore(
       list(store, prefix, startAfter),
       opts.concurrency ?? 8,
     )) {
+      if (opts.shouldStop?.()) {
+        stopped = true;
+        break;
+      }
       const kind = classifyKey(listed.key);
       if (kind.kind === 'bundle-manifest' && opts.bundle) continue;
       if (kind.kind === 'witness') {
@@ -229,10 +245,11 @@ export async function verifyStore(
         logFindings: verifier.findings,
       });
     }
+    if (stopped) break;
   }
   finishCurrent();
-  checkStore(summaries, opts, manifest, wanted, sink);
-  return { logs: summaries, findings, ok: findings === 0, witnessObjects };
+  if (!stopped) checkStore(summaries, opts, manifest, wanted, sink);
+  return { logs: summaries, findings, ok: findings === 0, witnessObjects, complete: !stopped };
 }
 
 /**

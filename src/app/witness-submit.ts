@@ -43,7 +43,7 @@ export const SUBMIT_REFUSAL_CODES = [
 export type SubmitRefusalCode = (typeof SUBMIT_REFUSAL_CODES)[number];
 
 export type SubmitOptions = {
-  /** The log's store; cosigned checkpoints are stored here too. */
+  /** The log's store; cosigned checkpoints are stored here too unless `cosignatures` is given. */
   readonly store: ObjectStore;
   readonly log: string;
   /** Keys trusted for the log's own signatures (the head is read through them). */
@@ -52,6 +52,16 @@ export type SubmitOptions = {
   readonly witnessKey: CosignerKey;
   /** How a segment is read; default `readTrustedSegment` on `store`. */
   readonly readSegment?: ((seq: number) => Promise<TrustedSegment>) | undefined;
+  /**
+   * Submit this segment's checkpoint instead of the newest one: the head a verifier has just
+   * verified (the log may have grown since, beyond what it checked).
+   */
+  readonly headSeq?: number | undefined;
+  /**
+   * Where cosigned checkpoints are stored and looked up (default `store`): the scheduled verifier
+   * keeps them in its own store, with read-only access to the log's.
+   */
+  readonly cosignatures?: ObjectStore | undefined;
 };
 
 export type SubmitResult =
@@ -88,7 +98,7 @@ export async function submitToWitness(opts: SubmitOptions): Promise<SubmitResult
   const { store, log, client, witnessKey } = opts;
   const read =
     opts.readSegment ?? ((seq: number) => readTrustedSegment(store, log, seq, opts.trustedKeys));
-  const headSeq = await findHeadSeq(store, log);
+  const headSeq = opts.headSeq ?? (await findHeadSeq(store, log));
   const refuse = (code: SubmitRefusalCode, detail: string, status?: number): SubmitResult => ({
     ok: false,
     log,
@@ -100,7 +110,11 @@ export async function submitToWitness(opts: SubmitOptions): Promise<SubmitResult
   const head = await read(headSeq);
   const { noteText, signatures, checkpoint } = head.seg;
   const note = formatNote(noteText, signatures);
-  let oldSize = Math.min(await lastCosignedSize(store, log, witnessKey), checkpoint.treeSize);
+  const cosignatures = opts.cosignatures ?? store;
+  let oldSize = Math.min(
+    await lastCosignedSize(cosignatures, log, witnessKey),
+    checkpoint.treeSize,
+  );
   const tried = new Set<number>();
   for (let round = 0; round < MAX_ROUNDS; round++) {
     tried.add(oldSize);
@@ -151,7 +165,8 @@ async function acceptCosignature(
   body: Uint8Array,
   refuse: Refuse,
 ): Promise<SubmitResult> {
-  const { store, log, witnessKey } = opts;
+  const { log, witnessKey } = opts;
+  const store = opts.cosignatures ?? opts.store;
   let lines: NoteSignature[];
   try {
     lines = parseCosignatureLines(body);

@@ -111,6 +111,8 @@ export type LogSummary = {
   readonly end: LogPosition | undefined;
   /** True when the run continued an earlier one's position (`start`). */
   readonly incremental: boolean;
+  /** False when the run stopped before the log's end (its time budget): the rest is unverified. */
+  readonly complete: boolean;
 };
 
 export class LogVerifier {
@@ -549,10 +551,15 @@ export class LogVerifier {
       );
   }
 
-  /** Ends the log: size checks against trusted sizes and checkpoints, and the summary. */
-  finish(): LogSummary {
+  /**
+   * Ends the log: size checks against trusted sizes and checkpoints, and the summary. `stopped`:
+   * the caller stopped before the end of the log (its time budget), so nothing is said about the
+   * log's size: what lies beyond is simply not verified yet.
+   */
+  finish(stopped = false): LogSummary {
     const size = this.#range?.size ?? this.#signedSize;
-    if (this.#opts.expectSize !== undefined && size < this.#opts.expectSize)
+    if (stopped) this.#pendingCheckpoints = [];
+    if (!stopped && this.#opts.expectSize !== undefined && size < this.#opts.expectSize)
       this.#report(
         'LOG_TRUNCATED',
         `log has ${size} entries, expected at least ${this.#opts.expectSize}`,
@@ -570,6 +577,7 @@ export class LogVerifier {
         );
     this.#pendingCheckpoints = [];
     if (
+      !stopped &&
       this.#segments === 0 &&
       (this.#opts.expectSize ?? 0) === 0 &&
       !this.#opts.allowEmpty &&
@@ -598,6 +606,7 @@ export class LogVerifier {
       findings: this.#findings,
       end: this.#position,
       incremental: this.#opts.start !== undefined,
+      complete: !stopped,
     };
   }
 }

@@ -99,6 +99,16 @@ export interface Signer {
   sign(message: Uint8Array): Promise<Uint8Array>;
 }
 
+/**
+ * Tells people about findings (SNS in production). Contract: `publish` resolves once the message
+ * is accepted for delivery; transient failures throw `StorageError` with `retryable: true`.
+ */
+export interface Notifier {
+  readonly description: string;
+  /** `subject` is one line of at most 100 printable ASCII characters. */
+  publish(message: { readonly subject: string; readonly body: string }): Promise<void>;
+}
+
 /** Milliseconds since the Unix epoch. Injected so the core never reads a clock. */
 export interface Clock {
   now(): number;

@@ -116,6 +116,7 @@ describe('auditlock verify', () => {
           latestCheckpoint: expect.stringContaining(`${SAMPLE_ORIGIN}\n5000\n`),
           findings: 0,
           incremental: false,
+          complete: true,
         },
       ],
     });
