@@ -39,6 +39,15 @@ export type VerifyWithReplicaOptions = Omit<VerifyStoreOptions, 'onFinding' | 'o
    * or the comparison (`REPLICA_*` codes only).
    */
   readonly onFinding?: ((f: Finding, from: ReplicaSide | 'comparison') => void) | undefined;
+  /**
+   * Options for the replica's verification only, over the shared ones. For example no
+   * `expectSize` or trusted checkpoints beyond what the replica may hold yet: a replica within its
+   * RTC window is legitimately shorter than the primary (the comparison reports that as pending
+   * or lag), while its own verification would call it `LOG_TRUNCATED`.
+   */
+  readonly replicaOptions?:
+    | Partial<Omit<VerifyStoreOptions, 'onFinding' | 'onSegment'>>
+    | undefined;
   /** Every listed segment of either store, after it is verified (as `verifyStore`'s). */
   readonly onSegment?: ((s: VerifiedSegment, side: ReplicaSide) => void) | undefined;
 };
@@ -62,13 +71,21 @@ export async function verifyWithReplica(
   replica: ObjectStore,
   opts: VerifyWithReplicaOptions,
 ): Promise<VerifyWithReplicaResult> {
-  const { now = () => Date.now(), rtcWindowMs, onFinding, onSegment, ...verifyOpts } = opts;
+  const {
+    now = () => Date.now(),
+    rtcWindowMs,
+    onFinding,
+    onSegment,
+    replicaOptions,
+    ...verifyOpts
+  } = opts;
   const startedAt = now();
   const run = async (store: ObjectStore, side: ReplicaSide) => {
     const hidden = new Set<string>();
     const records: ReplicaRecord[] = [];
     const result = await verifyStore(watchHidden(store, hidden), {
       ...verifyOpts,
+      ...(side === 'replica' ? replicaOptions : {}),
       onFinding: (f) => onFinding?.(f, side),
       onSegment: (s) => {
         records.push(recordOf(s, hidden.has(s.key)));

@@ -177,7 +177,7 @@ export function compareReplica(
         );
         return undefined;
       }
-      if (status === 'REPLICA') statusInvalid(src, 'primary', report);
+      if (status !== undefined && !DONE.has(status)) statusInvalid(src, 'primary', report);
       report(
         'REPLICA_MISSING',
         `${src.key} is not in the replica${src.hasMetadata ? ` (source status ${src.replicationStatus ?? 'none'})` : ''}`,

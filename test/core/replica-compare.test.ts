@@ -215,6 +215,19 @@ describe('compareReplica', () => {
     expect(codes(c)).toEqual([['REPLICA_MISSING', 0]]);
   });
 
+  it('reports a missing replica of a source whose status S3 does not define as invalid too', () => {
+    const c = compare(
+      [source(0, { replicationStatus: 'REPLICA' }), source(1, { replicationStatus: 'DONE' })],
+      [],
+    );
+    expect(codes(c)).toEqual([
+      ['REPLICA_STATUS_INVALID', 0],
+      ['REPLICA_MISSING', 0],
+      ['REPLICA_STATUS_INVALID', 1],
+      ['REPLICA_MISSING', 1],
+    ]);
+  });
+
   it('reports REPLICA_AHEAD for a segment only the replica has, and for one hidden in the primary only', () => {
     const c = compare(
       [source(0), source(1, { hidden: true })],

@@ -150,6 +150,61 @@ describe('comparing a primary with its replica on S3', () => {
       [LOG, 0],
       ['other', undefined],
     ]);
+    // A size the primary must reach, applied to the replica too unless the replica's options say otherwise.
+    const last = segmentKey(LOG, SEGMENTS - 1);
+    const shorter = new MemoryStore();
+    for await (const o of fixture.store.list(''))
+      if (o.key !== last)
+        await shorter.putIfAbsent(o.key, (await fixture.store.get(o.key)) as Uint8Array);
+    const replicaCodes = async (opts: Partial<VerifyWithReplicaOptions>) => {
+      const found: string[] = [];
+      await verifyWithReplica(fixture.store, shorter, {
+        trustedKeys: [fixture.key.trusted],
+        expectSize: SEGMENTS * PER_SEGMENT,
+        ...opts,
+        onFinding: (f, from) => {
+          if (from === 'replica') found.push(f.code);
+        },
+      });
+      return found;
+    };
+    expect(await replicaCodes({})).toEqual(['LOG_TRUNCATED']);
+    expect(await replicaCodes({ replicaOptions: { expectSize: undefined } })).toEqual([]);
+  });
+
+  it('does not call ahead a segment written to the primary after the primary was verified', async () => {
+    const fixture = logFixture();
+    await writeLog(fixture, SEGMENTS * PER_SEGMENT, PER_SEGMENT);
+    const last = segmentKey(LOG, SEGMENTS - 1);
+    const lastBytes = (await fixture.store.get(last)) as Uint8Array;
+    const run = async (writeLate: boolean) => {
+      const primary = new MemoryStore();
+      const replica = new MemoryStore();
+      for await (const o of fixture.store.list('')) {
+        const bytes = (await fixture.store.get(o.key)) as Uint8Array;
+        if (o.key !== last) await primary.putIfAbsent(o.key, bytes);
+        await replica.putIfAbsent(o.key, bytes);
+      }
+      let written = false;
+      return verifyWithReplica(primary, replica, {
+        trustedKeys: [fixture.key.trusted],
+        onSegment: (_s, side) => {
+          // The writer appends once the primary's listing is over (the replica is read next).
+          if (side === 'replica' && writeLate && !written) {
+            written = true;
+            // MemoryStore stores before its first await: the key exists when this returns.
+            void primary.putIfAbsent(last, lastBytes);
+          }
+        },
+      });
+    };
+    const late = await run(true);
+    expect(late.comparison.findings).toEqual([]);
+    expect(late.comparison.logs[0]?.agreedThrough).toBe(SEGMENTS - 2);
+    const rolledBack = await run(false);
+    expect(rolledBack.comparison.findings.map((f) => [f.code, f.seq])).toEqual([
+      ['REPLICA_AHEAD', SEGMENTS - 1],
+    ]);
   });
 
   it('reports REPLICA_MISSING for a segment the replica lost although the source says COMPLETED', async () => {
