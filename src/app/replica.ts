@@ -58,6 +58,11 @@ export type VerifyWithReplicaResult = {
   readonly comparison: ReplicaComparison;
   /** No finding in either store nor in the comparison. */
   readonly ok: boolean;
+  /**
+   * False when `shouldStop` ended either run early: only the segments both runs reached were
+   * compared (the rest are neither findings nor agreed).
+   */
+  readonly complete: boolean;
 };
 
 /**
@@ -96,11 +101,16 @@ export async function verifyWithReplica(
   };
   const p = await run(primary, 'primary');
   const r = await run(replica, 'replica');
-  const listed = new Set(p.records.map((x) => x.key));
+  // A run that `shouldStop` ended early says nothing of what it did not reach: compare only
+  // where both runs went.
+  const reached = (x: ReplicaRecord) => reach(p)(x) && reach(r)(x);
+  const primaryRecords = p.records.filter(reached);
+  const replicaRecords = r.records.filter(reached);
+  const listed = new Set(primaryRecords.map((x) => x.key));
   const lateInPrimary = new Set<string>();
-  for (const x of r.records)
+  for (const x of replicaRecords)
     if (!listed.has(x.key) && (await primary.exists(x.key))) lateInPrimary.add(x.key);
-  const comparison = compareReplica(p.records, r.records, {
+  const comparison = compareReplica(primaryRecords, replicaRecords, {
     now: startedAt,
     rtcWindowMs,
     lateInPrimary,
@@ -111,7 +121,23 @@ export async function verifyWithReplica(
     replica: r.result,
     comparison,
     ok: p.result.ok && r.result.ok && comparison.findings.length === 0,
+    complete: p.result.complete && r.result.complete,
   };
+}
+
+/**
+ * Which segments a run covered: all of them when it completed; else those of the logs it
+ * finished and, in the log it stopped in, those up to the last one it verified.
+ */
+function reach(side: {
+  result: VerifyStoreResult;
+  records: readonly ReplicaRecord[];
+}): (x: ReplicaRecord) => boolean {
+  if (side.result.complete) return () => true;
+  const last = side.records[side.records.length - 1];
+  const finished = new Set(side.records.map((x) => x.log));
+  if (last) finished.delete(last.log);
+  return (x) => finished.has(x.log) || (x.log === last?.log && x.seq <= last.seq);
 }
 
 /** What the comparison needs of one verified segment. */

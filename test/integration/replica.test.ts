@@ -207,6 +207,25 @@ describe('comparing a primary with its replica on S3', () => {
     ]);
   });
 
+  it('compares only what both runs reached when a time budget stops them', async () => {
+    const fixture = logFixture();
+    await writeLog(fixture, SEGMENTS * PER_SEGMENT, PER_SEGMENT);
+    const copy = new MemoryStore();
+    for await (const o of fixture.store.list(''))
+      await copy.putIfAbsent(o.key, (await fixture.store.get(o.key)) as Uint8Array);
+    // The budget runs out after two primary segments: the replica run stops at once.
+    let verified = 0;
+    const result = await verifyWithReplica(fixture.store, copy, {
+      trustedKeys: [fixture.key.trusted],
+      onSegment: () => verified++,
+      shouldStop: () => verified >= 2,
+    });
+    expect(result.complete).toBe(false);
+    expect(result.primary.logs[0]?.lastSeq).toBe(1);
+    expect(result.comparison.findings).toEqual([]); // not REPLICA_MISSING for segments 0 and 1
+    expect(result.comparison.logs).toEqual([]);
+  });
+
   it('reports REPLICA_MISSING for a segment the replica lost although the source says COMPLETED', async () => {
     const setup = await setUp('missing');
     await setup.replicator.replicate(faults([[2, { kind: 'skip' }]]));
