@@ -91,6 +91,8 @@ export type ScheduledVerifyReport = {
   readonly notified: boolean;
 };
 
+/** A cosignature takes a few requests: none is started with less time left than this. */
+const MIN_COSIGN_TIME_MS = 5_000;
 /** Findings listed in one notification; the rest are counted. */
 const MAX_NOTIFIED_FINDINGS = 200;
 
@@ -107,6 +109,7 @@ export async function runScheduledVerification(
   const findings: Finding[] = [];
   const byCode: Partial<Record<FindingCode, number>> = {};
   const bytesByLog = new Map<string, number>();
+  const startedAt = deps.clock.now();
   const compare = deps.replica
     ? comparingWith(deps.replica, { now: () => deps.clock.now(), rtcWindowMs: deps.rtcWindowMs })
     : undefined;
@@ -119,7 +122,11 @@ export async function runScheduledVerification(
     minRetentionDays: deps.minRetentionDays,
     concurrency: deps.concurrency,
     witness: { keys: [deps.witness.key], stores: [deps.state], requireQuorum: false },
-    shouldStop: () => deps.timeLeftMs() < deps.reserveMs,
+    // With a replica, half of what is left goes to verifying the same range of it.
+    shouldStop: () => {
+      const left = deps.timeLeftMs() - deps.reserveMs;
+      return left < 0 || (deps.replica !== undefined && left < deps.clock.now() - startedAt);
+    },
     ...(compare ? { compare: compare.comparison } : {}),
     onFinding: (f) => {
       findings.push(f);
@@ -147,7 +154,7 @@ export async function runScheduledVerification(
   });
   const submitted = new Map<string, SubmitResult>();
   for (const l of clean) {
-    if (deps.timeLeftMs() < deps.reserveMs / 2) break;
+    if (deps.timeLeftMs() < MIN_COSIGN_TIME_MS) break;
     submitted.set(
       l.log,
       await submitToWitness({
@@ -224,18 +231,28 @@ function comparingWith(
     verify: async (store: ObjectStore, opts: VerifyStoreOptions) => {
       const { onFinding, onSegment, ...rest } = opts;
       const primarySegments: VerifiedSegment[] = [];
+      const reached = new Map<string, number>();
       const r = await verifyWithReplica(store, replica, {
         ...rest,
         now: o.now,
         rtcWindowMs: o.rtcWindowMs,
-        // The replica may legitimately lag: its own size checks are the comparison's to make.
-        replicaOptions: { expectSize: undefined, trustedCheckpoints: [], witness: undefined },
+        // The replica may legitimately lag: its own size checks are the comparison's to make. It
+        // is verified over the range the primary reached in this run, however far that was.
+        replicaOptions: {
+          expectSize: undefined,
+          trustedCheckpoints: [],
+          witness: undefined,
+          shouldStop: undefined,
+          stopAfter: reached,
+        },
         onFinding: (f, side) =>
           onFinding?.(
             side === 'replica' ? { ...f, detail: `replica ${replica.location}: ${f.detail}` } : f,
           ),
         onSegment: (s, side) => {
-          if (side === 'primary') primarySegments.push(s);
+          if (side !== 'primary') return;
+          primarySegments.push(s);
+          reached.set(s.log, s.seq);
         },
       });
       last = r.comparison;

@@ -103,6 +103,11 @@ export type VerifyStoreOptions = Omit<LogVerifyOptions, 'firstSeq' | 'start'> & 
    * ends incomplete (`complete: false`, no size findings), later logs are not started.
    */
   readonly shouldStop?: (() => boolean) | undefined;
+  /**
+   * Per log, the last sequence number to verify: later segments are not read, and the log ends
+   * incomplete as with `shouldStop` (a replica verified over the range its primary reached).
+   */
+  readonly stopAfter?: ReadonlyMap<string, number> | undefined;
 };
 
 export type VerifyStoreResult = {
@@ -160,9 +165,11 @@ export async function verifyStore(
   const summaries: LogSummary[] = [];
   let current: { name: string; verifier: LogVerifier; witnessed: TrustedCheckpoint[] } | undefined;
   let stopped = false;
+  /** Logs whose segments beyond `stopAfter` were left unread. */
+  const cut = new Set<string>();
   const finishCurrent = (): void => {
     if (!current) return;
-    const summary = current.verifier.finish(stopped);
+    const summary = current.verifier.finish(stopped || cut.has(current.name));
     summaries.push(summary);
     for (const w of current.witnessed)
       if (summary.origin !== undefined && w.origin !== summary.origin)
@@ -229,6 +236,11 @@ export async function verifyStore(
               ? `${BUNDLE_MANIFEST_KEY} (an evidence-bundle manifest) is ignored unless the store is verified as a bundle (--bundle)`
               : `${listed.key} is not a segment of any log`,
         });
+        continue;
+      }
+      const limit = opts.stopAfter?.get(kind.log);
+      if (limit !== undefined && kind.seq > limit) {
+        cut.add(kind.log);
         continue;
       }
       const verifier = (await switchTo(kind.log)) as LogVerifier;
