@@ -25,6 +25,7 @@ import {
   type VerifyStoreResult,
   verifyStore,
 } from './verify.js';
+import type { ReplicaComparison as IncrementalComparison } from './verify-incremental.js';
 
 /** Which side of the comparison a finding or segment belongs to. */
 export type ReplicaSide = 'primary' | 'replica';
@@ -184,4 +185,57 @@ function watchHidden(store: ObjectStore, hidden: Set<string>): ObjectStore {
   };
   const top = vs.listTopFolders?.bind(vs);
   return top ? { ...watched, listTopFolders: top } : watched;
+}
+
+/**
+ * Replica comparison for the incremental runner: the primary and the replica are verified over
+ * the same range and compared; then the primary's segments are handed on in order, but only up to
+ * where the two agree (`agreedThrough`), after every finding: so the state never advances past a
+ * segment that is missing, different or still pending in the replica.
+ */
+export function replicaComparison(
+  replica: ObjectStore,
+  o: { readonly now: () => number; readonly rtcWindowMs: number | undefined },
+): { comparison: IncrementalComparison; last: () => ReplicaComparison | undefined } {
+  let last: ReplicaComparison | undefined;
+  const comparison: IncrementalComparison = {
+    replica: replica.location,
+    verify: async (store: ObjectStore, opts: VerifyStoreOptions) => {
+      const { onFinding, onSegment, ...rest } = opts;
+      const primarySegments: VerifiedSegment[] = [];
+      const reached = new Map<string, number>();
+      const r = await verifyWithReplica(store, replica, {
+        ...rest,
+        now: o.now,
+        rtcWindowMs: o.rtcWindowMs,
+        // The replica may legitimately lag: its own size checks are the comparison's to make. It
+        // is verified over the range the primary reached in this run, however far that was.
+        replicaOptions: {
+          expectSize: undefined,
+          trustedCheckpoints: [],
+          witness: undefined,
+          shouldStop: undefined,
+          stopAfter: reached,
+        },
+        onFinding: (f, side) =>
+          onFinding?.(
+            side === 'replica' ? { ...f, detail: `replica ${replica.location}: ${f.detail}` } : f,
+          ),
+        onSegment: (s, side) => {
+          if (side !== 'primary') return;
+          primarySegments.push(s);
+          reached.set(s.log, s.seq);
+        },
+      });
+      last = r.comparison;
+      const agreed = new Map(r.comparison.logs.map((l) => [l.log, l.agreedThrough]));
+      for (const s of primarySegments) {
+        const through = agreed.get(s.log);
+        if (through !== undefined && s.seq <= through) onSegment?.(s);
+      }
+      const findings = r.primary.findings + r.replica.findings + r.comparison.findings.length;
+      return { ...r.primary, findings, ok: r.ok };
+    },
+  };
+  return { comparison, last: () => last };
 }

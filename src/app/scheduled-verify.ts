@@ -22,16 +22,10 @@ import { AuditlockError } from '../core/errors.js';
 import { FINDING_CODES, type Finding, type FindingCode } from '../core/findings.js';
 import { parseNote, type TrustedKey } from '../core/note.js';
 import type { Clock, Notifier, ObjectStore } from '../core/ports.js';
-import type { ReplicaComparison as ComparedLogs } from '../core/replica-compare.js';
 import { parseCosignedCheckpointKey } from '../core/witness-check.js';
 import type { Ed25519Signer } from '../core/witness-signer.js';
-import { verifyWithReplica } from './replica.js';
-import type { VerifiedSegment, VerifyStoreOptions } from './verify.js';
-import {
-  type ReplicaComparison,
-  type VerifyIncrementalResult,
-  verifyIncremental,
-} from './verify-incremental.js';
+import { replicaComparison } from './replica.js';
+import { type VerifyIncrementalResult, verifyIncremental } from './verify-incremental.js';
 import { Witness } from './witness.js';
 import { type SubmitResult, submitToWitness } from './witness-submit.js';
 
@@ -111,7 +105,10 @@ export async function runScheduledVerification(
   const bytesByLog = new Map<string, number>();
   const startedAt = deps.clock.now();
   const compare = deps.replica
-    ? comparingWith(deps.replica, { now: () => deps.clock.now(), rtcWindowMs: deps.rtcWindowMs })
+    ? replicaComparison(deps.replica, {
+        now: () => deps.clock.now(),
+        rtcWindowMs: deps.rtcWindowMs,
+      })
     : undefined;
   const result: VerifyIncrementalResult = await verifyIncremental({
     store: deps.primary,
@@ -213,59 +210,6 @@ export async function runScheduledVerification(
     bytesRead: logs.reduce((n, l) => n + l.bytes, 0),
     notified,
   };
-}
-
-/**
- * Replica comparison for the incremental runner: the primary and the replica are verified over
- * the same range and compared; then the primary's segments are handed on in order, but only up to
- * where the two agree (`agreedThrough`), after every finding: so the state never advances past a
- * segment that is missing, different or still pending in the replica.
- */
-function comparingWith(
-  replica: ObjectStore,
-  o: { readonly now: () => number; readonly rtcWindowMs: number | undefined },
-): { comparison: ReplicaComparison; last: () => ComparedLogs | undefined } {
-  let last: ComparedLogs | undefined;
-  const comparison: ReplicaComparison = {
-    replica: replica.location,
-    verify: async (store: ObjectStore, opts: VerifyStoreOptions) => {
-      const { onFinding, onSegment, ...rest } = opts;
-      const primarySegments: VerifiedSegment[] = [];
-      const reached = new Map<string, number>();
-      const r = await verifyWithReplica(store, replica, {
-        ...rest,
-        now: o.now,
-        rtcWindowMs: o.rtcWindowMs,
-        // The replica may legitimately lag: its own size checks are the comparison's to make. It
-        // is verified over the range the primary reached in this run, however far that was.
-        replicaOptions: {
-          expectSize: undefined,
-          trustedCheckpoints: [],
-          witness: undefined,
-          shouldStop: undefined,
-          stopAfter: reached,
-        },
-        onFinding: (f, side) =>
-          onFinding?.(
-            side === 'replica' ? { ...f, detail: `replica ${replica.location}: ${f.detail}` } : f,
-          ),
-        onSegment: (s, side) => {
-          if (side !== 'primary') return;
-          primarySegments.push(s);
-          reached.set(s.log, s.seq);
-        },
-      });
-      last = r.comparison;
-      const agreed = new Map(r.comparison.logs.map((l) => [l.log, l.agreedThrough]));
-      for (const s of primarySegments) {
-        const through = agreed.get(s.log);
-        if (through !== undefined && s.seq <= through) onSegment?.(s);
-      }
-      const findings = r.primary.findings + r.replica.findings + r.comparison.findings.length;
-      return { ...r.primary, findings, ok: r.ok };
-    },
-  };
-  return { comparison, last: () => last };
 }
 
 function notification(

@@ -1,4 +1,11 @@
-import { type VerifyStoreResult, verifyStore } from '../../app/verify.js';
+import { systemClock } from '../../adapters/system-clock.js';
+import { replicaComparison, verifyWithReplica } from '../../app/replica.js';
+import { type VerifyStoreOptions, type VerifyStoreResult, verifyStore } from '../../app/verify.js';
+import {
+  type IncrementalLogResult,
+  type VerifyIncrementalResult,
+  verifyIncremental,
+} from '../../app/verify-incremental.js';
 import type { CosignerKey } from '../../core/cosignature.js';
 import { AuditlockError, ConfigurationError } from '../../core/errors.js';
 import { FINDING_CODES, type Finding } from '../../core/findings.js';
@@ -25,7 +32,9 @@ export const verifySpec: CommandSpec = {
     'and seal times, and unexpected objects. Needs only public keys and read access. An empty store\n' +
     'or log is a finding (LOG_EMPTY) unless --allow-empty. With --witness-key, each log must be at\n' +
     'least as large as, and agree with, every checkpoint a quorum of those witnesses cosigned\n' +
-    '(LOG_TRUNCATED, CHECKPOINT_MISMATCH). The summary names the segment range\n' +
+    '(LOG_TRUNCATED, CHECKPOINT_MISMATCH). With --replica, the replica is verified too and compared\n' +
+    'object by object (REPLICA_* findings). With --state, only segments after the last verified\n' +
+    'position are read, and the new position is saved there. The summary names the segment range\n' +
     'verified per log. Exit status: 0 clean, 1 findings, 2 usage or I/O error.',
   options: {
     pubkey: {
@@ -103,6 +112,26 @@ export const verifySpec: CommandSpec = {
       value: 'STORE',
       help: 'with --witness-key: also read <log>/witness/ cosigned checkpoints from this store; repeatable',
     },
+    replica: {
+      type: 'string',
+      value: 'STORE',
+      help: 'also verify this replica and compare it with the store object by object',
+    },
+    'rtc-window': {
+      type: 'string',
+      value: 'SECONDS',
+      help: 'with --replica: how long a replica may be pending before it is REPLICA_LAG',
+      default: '900',
+    },
+    state: {
+      type: 'string',
+      value: 'STORE',
+      help: 'incremental: go on from this verifier state (never the archive), and save the new one',
+    },
+    full: {
+      type: 'boolean',
+      help: 'with --state: verify every log from its first segment (and still save the state)',
+    },
     json: { type: 'boolean', help: 'print findings and summary as JSON on stdout' },
   },
   positionals: { min: 1, max: 1 },
@@ -110,6 +139,12 @@ export const verifySpec: CommandSpec = {
 
 export async function verify(argv: string[], io: Io): Promise<number> {
   const p = parseCommand(verifySpec, argv);
+  const replicaSpec = stringOption(p, 'replica');
+  const stateSpec = stringOption(p, 'state');
+  if (p.values.full && !stateSpec) throw new UsageError('--full needs --state');
+  if (!replicaSpec && p.values['rtc-window'] !== '900')
+    throw new UsageError('--rtc-window needs --replica');
+  const rtcWindowMs = (intOption(p, 'rtc-window', { min: 1, max: 86_400 }) ?? 900) * 1000;
   const trustedKeys = await loadTrustedKeys(
     listOption(p, 'pubkey'),
     stringOption(p, 'trusted-keys'),
@@ -138,12 +173,22 @@ export async function verify(argv: string[], io: Io): Promise<number> {
           stores: await Promise.all(cosignatureStores.map((c) => openStore(c))),
         }
       : undefined;
-  const findings: Finding[] = [];
+  const replica = replicaSpec ? await openStore(replicaSpec) : undefined;
+  const stateStore = stateSpec ? await openStore(stateSpec, { forWriting: true }) : undefined;
+  const findings: (Finding & { from?: string })[] = [];
   const bar = progress(io);
   const logs = listOption(p, 'log');
+  const onFinding = (f: Finding, from?: 'primary' | 'replica' | 'comparison') => {
+    const tagged = from === 'replica' || from === 'comparison' ? { ...f, from } : f;
+    findings.push(tagged);
+    if (!p.values.json) io.stderr.write(`${formatFinding(tagged)}\n`);
+  };
   let result: VerifyStoreResult;
+  let incremental: VerifyIncrementalResult | undefined;
+  let ok: boolean;
+  let count: number;
   try {
-    result = await verifyStore(store, {
+    const options: VerifyStoreOptions = {
       trustedKeys,
       trustedCheckpoints,
       logs: logs.length ? logs : undefined,
@@ -155,13 +200,43 @@ export async function verify(argv: string[], io: Io): Promise<number> {
       concurrency: intOption(p, 'concurrency', { min: 1, max: 256 }),
       minRetentionDays: intOption(p, 'min-retention-days', { max: 36_500 }),
       witness,
-      onFinding: (f) => {
-        findings.push(f);
-        if (!p.values.json) io.stderr.write(`${formatFinding(f)}\n`);
-      },
       onProgress: ({ segments, bytes }) =>
         bar.update(`verified ${segments} segments, ${formatBytes(bytes)}`),
-    });
+    };
+    if (stateStore) {
+      incremental = await verifyIncremental({
+        ...options,
+        store,
+        stateStore,
+        clock: systemClock,
+        full: Boolean(p.values.full),
+        ...(replica
+          ? {
+              compare: replicaComparison(replica, { now: () => systemClock.now(), rtcWindowMs })
+                .comparison,
+            }
+          : {}),
+        onFinding: (f) => onFinding(f, from(f)),
+      });
+      result = incremental.verify;
+      ok = incremental.ok;
+      count = findings.length;
+    } else if (replica) {
+      const r = await verifyWithReplica(store, replica, {
+        ...options,
+        rtcWindowMs,
+        onFinding,
+        // The replica may lag within its window; the comparison says so, not its own checks.
+        replicaOptions: { expectSize: undefined },
+      });
+      result = r.primary;
+      ok = r.ok;
+      count = findings.length;
+    } else {
+      result = await verifyStore(store, { ...options, onFinding: (f) => onFinding(f) });
+      ok = result.ok;
+      count = result.findings;
+    }
   } catch (err) {
     bar.done();
     // The run could not finish (the store could not be listed): still show every finding so far.
@@ -179,14 +254,16 @@ export async function verify(argv: string[], io: Io): Promise<number> {
         'CHECKPOINT_AMBIGUOUS',
         '--write-checkpoint needs exactly one non-empty log (use --log)',
       );
-    if (result.ok) await writeOutputFile(out, only.latestCheckpoint);
+    if (ok) await writeOutputFile(out, only.latestCheckpoint);
   }
   if (p.values.json) {
     io.stdout.write(
       `${JSON.stringify(
         {
-          ok: result.ok,
+          ok,
           store: store.location,
+          ...(replica ? { replica: replica.location } : {}),
+          ...(incremental ? { state: stateStore?.location, incremental: incremental.logs } : {}),
           // `end` is the incremental position (binary hashes): its parts are in the summary.
           logs: result.logs.map(({ end: _end, ...summary }) => summary),
           witnessObjects: result.witnessObjects,
@@ -202,13 +279,14 @@ export async function verify(argv: string[], io: Io): Promise<number> {
       io.stdout.write(
         `${result.witnessObjects} cosigned checkpoint object(s) under <log>/witness/ not checked (give --witness-key)\n`,
       );
+    for (const l of incremental?.logs ?? [])
+      io.stdout.write(`${escapeText(formatIncremental(l))}\n`);
+    const where = `${store.location}${replica ? ` and replica ${replica.location}` : ''}`;
     io.stdout.write(
-      result.ok
-        ? `OK: ${store.location} verified, no findings\n`
-        : `FAILED: ${result.findings} finding(s) in ${store.location}\n`,
+      ok ? `OK: ${where} verified, no findings\n` : `FAILED: ${count} finding(s) in ${where}\n`,
     );
   }
-  return result.ok ? EXIT.ok : EXIT.findings;
+  return ok ? EXIT.ok : EXIT.findings;
 }
 
 /**
@@ -269,8 +347,22 @@ function describe(err: unknown): { code: string; message: string } {
     : { code: 'UNEXPECTED', message: String(err) };
 }
 
-function formatFinding(f: Finding): string {
+/** Where an incremental run started and ended, and the state record it saved. */
+function formatIncremental(l: IncrementalLogResult): string {
+  const from = l.from ? `from tree size ${l.from.treeSize} (segment ${l.from.seq})` : 'in full';
+  const why = l.fullBecause ? ` (${l.fullBecause})` : '';
+  const saved = l.saved === undefined ? 'state not advanced' : `state record ${l.saved} saved`;
+  return `log ${l.log}: verified ${from}${why}, ${l.segmentsRead} segment(s) read, ${saved}`;
+}
+
+/** Which store an incremental run's finding is about (the comparison adapter tags replica ones). */
+function from(f: Finding): 'comparison' | undefined {
+  return f.code.startsWith('REPLICA_') ? 'comparison' : undefined;
+}
+
+function formatFinding(f: Finding & { from?: string }): string {
   const where = [
+    f.from === 'replica' && 'replica',
     f.log && `log ${f.log}`,
     f.seq !== undefined && `segment ${f.seq}`,
     f.index !== undefined && `entry ${f.index}`,
