@@ -318,6 +318,8 @@ export class Verifier extends Construct {
         AUDITLOCK_WITNESS_NAME: n.witnessName,
         AUDITLOCK_NOTIFY_TOPIC_ARN: this.topic.topicArn,
         AUDITLOCK_RETENTION_DAYS: String(c.retentionDays),
+        // The records it writes carry the state bucket's retention explicitly, like segments.
+        AUDITLOCK_STATE_RETENTION_DAYS: String(c.verifier.stateRetentionDays ?? c.retentionDays),
         AUDITLOCK_RTC_WINDOW_SECONDS: String(RTC_WINDOW_SECONDS),
         AUDITLOCK_TIME_RESERVE_MS: String(TIME_RESERVE_MS),
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,

@@ -266,6 +266,7 @@ describe('verifier function', () => {
         Ref: Object.keys(s.replicaT.findResources('AWS::SNS::Topic'))[0],
       },
       AUDITLOCK_RETENTION_DAYS: '2557',
+      AUDITLOCK_STATE_RETENTION_DAYS: '2557',
       AUDITLOCK_RTC_WINDOW_SECONDS: '900',
       AUDITLOCK_TIME_RESERVE_MS: '30000',
       POWERTOOLS_METRICS_NAMESPACE: 'auditlock',
