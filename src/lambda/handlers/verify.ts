@@ -90,6 +90,8 @@ function publishMetrics(report: ScheduledVerifyReport): void {
     metrics.addMetric('SecondsSinceCosignedHead', MetricUnit.Seconds, Math.max(...stalest));
   for (const [code, n] of Object.entries(report.findingsByCode)) {
     const one = metrics.singleMetric();
+    // A single metric starts with the `service` default dimension again: Code is its only one.
+    one.clearDefaultDimensions();
     one.addDimension('Code', code);
     one.addMetric('Findings', MetricUnit.Count, n as number);
   }
