@@ -61,8 +61,11 @@ export const HANDLERS: readonly SourceKind[] = [
   'direct',
 ];
 
+/** The scheduled verifier's bundle (`src/lambda/handlers/verify.ts`): not an ingest handler. */
+export const VERIFY_HANDLER = 'verify';
+
 /** Where the bundle of `name` is. */
-export function bundlePath(name: SourceKind): string {
+export function bundlePath(name: SourceKind | typeof VERIFY_HANDLER): string {
   return join(BUNDLE_DIR, name, 'index.mjs');
 }
 
@@ -85,7 +88,8 @@ export function bundlesFresh(): boolean {
     newestMtime(join(REPO_ROOT, 'scripts', 'bundle.mjs')),
     newestMtime(join(REPO_ROOT, 'package-lock.json')),
   );
-  return HANDLERS.every(
+  const bundles: (SourceKind | typeof VERIFY_HANDLER)[] = [...HANDLERS, VERIFY_HANDLER];
+  return bundles.every(
     (h) => existsSync(bundlePath(h)) && statSync(bundlePath(h)).mtimeMs > inputs,
   );
 }
@@ -146,9 +150,9 @@ const nativeImport: (url: string) => Promise<{ handler?: unknown }> = (() => {
 let environments = 0;
 
 /** One simulated execution environment: a module instance of a bundle, with its own warm state. */
-export type LambdaEnvironment = {
+export type LambdaEnvironment<Name extends string = SourceKind> = {
   readonly id: number;
-  readonly name: SourceKind;
+  readonly name: Name;
   /**
    * Invokes the handler. `env` (default: the environment's) is applied to `process.env` for the
    * synchronous start of the call, when a first invocation reads its configuration.
@@ -160,10 +164,24 @@ export type LambdaEnvironment = {
  * Imports a fresh instance of the bundle `name`.
  * @param env variables this environment's runtime is built with (AUDITLOCK_*, POWERTOOLS_*)
  */
-export async function loadEnvironment(
+export function loadEnvironment(
   name: SourceKind,
   env: Record<string, string | undefined> = {},
 ): Promise<LambdaEnvironment> {
+  return loadBundle(name, env);
+}
+
+/** Imports a fresh instance of the scheduled verifier's bundle, as {@link loadEnvironment} does. */
+export function loadVerifierEnvironment(
+  env: Record<string, string | undefined> = {},
+): Promise<LambdaEnvironment<typeof VERIFY_HANDLER>> {
+  return loadBundle(VERIFY_HANDLER, env);
+}
+
+async function loadBundle<Name extends SourceKind | typeof VERIFY_HANDLER>(
+  name: Name,
+  env: Record<string, string | undefined>,
+): Promise<LambdaEnvironment<Name>> {
   const id = ++environments;
   const url = `${pathToFileURL(bundlePath(name)).href}?env=${id}`;
   // Powertools' Logger and Metrics read their settings when the module is evaluated.
