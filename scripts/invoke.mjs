@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
  * Runs one bundled Lambda handler locally on an event file, the way Lambda would, then verifies
- * what it archived.
+ * what it archived; or runs the scheduled verifier's bundle on a freshly written archive.
  *
  *   node scripts/invoke.mjs <event.json> [--handler sqs|kinesis|eventbridge|cloudwatch-logs|direct]
  *                           [--timeout-ms N]
+ *   node scripts/invoke.mjs [<event.json>] --handler verify [--timeout-ms N]
  *
  * 1. The handler is the one `--handler` names, else the one the event's shape says
  *    (`detectSource`, dist/sources/index.js).
@@ -20,13 +21,26 @@
  * 5. The response is printed, then `auditlock pubkey` exports the KMS public key and
  *    `auditlock verify` checks the store with it.
  *
- * Exit status: 0 the invocation succeeded (no batch item failures) and the store verifies clean;
- * 1 the invocation failed, timed out or reported failures, or verify found something; 2 usage or
- * setup error. Needs `npm run build` (dist/) and `npm run bundle` (dist-lambda/); `npm run invoke`
- * does both.
+ * With `--handler verify` (the scheduled verifier, dist-lambda/verify/index.mjs; the event file is
+ * optional, as EventBridge Scheduler's payload is not read), steps 4 and 5 are instead:
+ * 4. AUDITLOCK_INVOKE_EVENTS (default 5) sample events are archived into the store through the
+ *    `direct` bundle; the verifier's state bucket is bootstrapped like the archive
+ *    (AUDITLOCK_INVOKE_STATE_BUCKET, default `<bucket>-state`, under `verifier/`); unless
+ *    AUDITLOCK_WITNESS_KMS_KEY_ID or AUDITLOCK_WITNESS_PRIVATE_KEY_PEM is set, a fresh Ed25519
+ *    witness key is generated for this run (the emulators have no ECC_NIST_EDWARDS25519 keys).
+ * 5. The verifier's variables are set (AUDITLOCK_PRIMARY_STORE, AUDITLOCK_STATE_STORE,
+ *    AUDITLOCK_LOG_KEY_IDS = the key alias, AUDITLOCK_WITNESS_NAME `invoke.auditlock.local/witness`,
+ *    AUDITLOCK_STATE_RETENTION_DAYS, unless given; others such as AUDITLOCK_NOTIFY_TOPIC_ARN pass
+ *    through), the bundle is invoked and its report printed. Repeated runs against one endpoint
+ *    append events and verify incrementally from the state the earlier runs left.
+ *
+ * Exit status: 0 the invocation succeeded (no batch item failures) and the store verifies clean
+ * (for `verify`: the report is ok); 1 the invocation failed, timed out or reported failures, or
+ * verify found something; 2 usage or setup error. Needs `npm run build` (dist/) and
+ * `npm run bundle` (dist-lambda/); `npm run invoke` does both.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,9 +50,13 @@ import { applyMotoEnv, ensureMoto, startMoto } from './moto.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HANDLERS = ['sqs', 'kinesis', 'eventbridge', 'cloudwatch-logs', 'direct'];
+/** The scheduled verifier: not an ingest handler, and its event file is optional. */
+const VERIFY = 'verify';
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
-const USAGE =
-  'usage: node scripts/invoke.mjs <event.json> [--handler sqs|kinesis|eventbridge|cloudwatch-logs|direct] [--timeout-ms N]';
+const USAGE = [
+  'usage: node scripts/invoke.mjs <event.json> [--handler sqs|kinesis|eventbridge|cloudwatch-logs|direct] [--timeout-ms N]',
+  '       node scripts/invoke.mjs [<event.json>] --handler verify [--timeout-ms N]',
+].join('\n');
 
 class UsageError extends Error {}
 
@@ -84,14 +102,20 @@ function parse(argv) {
   }
   const { values, positionals } = parsed;
   if (values.help) return { help: true };
-  if (positionals.length !== 1) throw new UsageError('expected exactly one event file');
+  const verify = values.handler === VERIFY;
+  if (positionals.length > 1 || (positionals.length === 0 && !verify))
+    throw new UsageError(
+      verify ? 'expected at most one event file' : 'expected exactly one event file',
+    );
   const timeoutMs = Number(values['timeout-ms']);
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 900_000)
     throw new UsageError(
       `--timeout-ms must be 1..900000 (Lambda's limit), got ${values['timeout-ms']}`,
     );
-  if (values.handler !== undefined && !HANDLERS.includes(values.handler))
-    throw new UsageError(`--handler must be one of ${HANDLERS.join(', ')}, got ${values.handler}`);
+  if (values.handler !== undefined && !verify && !HANDLERS.includes(values.handler))
+    throw new UsageError(
+      `--handler must be one of ${[...HANDLERS, VERIFY].join(', ')}, got ${values.handler}`,
+    );
   return { file: positionals[0], handler: values.handler, timeoutMs };
 }
 
@@ -164,18 +188,22 @@ async function main(argv) {
     [dist('sources/index.js'), dist('adapters/aws-bootstrap.js'), CLI],
     '`npm run build`',
   );
-  let event;
-  try {
-    event = JSON.parse(readFileSync(args.file, 'utf8'));
-  } catch (err) {
-    throw new UsageError(`cannot read ${args.file} as JSON: ${err.message}`);
+  // EventBridge Scheduler's default payload for a Lambda target is an empty object.
+  let event = {};
+  if (args.file !== undefined) {
+    try {
+      event = JSON.parse(readFileSync(args.file, 'utf8'));
+    } catch (err) {
+      throw new UsageError(`cannot read ${args.file} as JSON: ${err.message}`);
+    }
   }
   const { detectSource } = await import(pathToFileURL(dist('sources/index.js')).href);
   const kind = args.handler ?? detectSource(event);
   if (kind === undefined)
     throw new UsageError(`cannot tell which source sent ${args.file}; pass --handler`);
   const bundle = join(ROOT, 'dist-lambda', kind, 'index.mjs');
-  requireBuilt([bundle], '`npm run bundle`');
+  const direct = join(ROOT, 'dist-lambda', 'direct', 'index.mjs');
+  requireBuilt(kind === VERIFY ? [bundle, direct] : [bundle], '`npm run bundle`');
   if (statSync(bundle).mtimeMs < newestMtime(join(ROOT, 'src')))
     log(`warning: ${bundle} is older than src/: run npm run bundle for current code`);
 
@@ -191,14 +219,12 @@ async function main(argv) {
     const prefix = process.env.AUDITLOCK_INVOKE_PREFIX ?? 'lambda';
     const retentionDays = Number(process.env.AUDITLOCK_RETENTION_DAYS ?? '1');
     const s3 = createS3Client();
-    const setup = await bootstrap({
-      s3,
-      kms: createKmsClient(),
-      bucket,
-      region: await s3.config.region(),
-      retentionDays,
-      keyAlias: process.env.AUDITLOCK_INVOKE_KEY_ALIAS ?? 'alias/auditlock-local',
-    });
+    const region = await s3.config.region();
+    const keyAlias = process.env.AUDITLOCK_INVOKE_KEY_ALIAS ?? 'alias/auditlock-local';
+    /** A locked bucket (COMPLIANCE default retention) and the signing key, idempotently. */
+    const bootstrapBucket = (name) =>
+      bootstrap({ s3, kms: createKmsClient(), bucket: name, region, retentionDays, keyAlias });
+    const setup = await bootstrapBucket(bucket);
     const store = `s3://${bucket}/${prefix}`;
     Object.assign(process.env, {
       AUDITLOCK_STORE: store,
@@ -208,45 +234,14 @@ async function main(argv) {
     process.env.AUDITLOCK_ORIGIN_PREFIX ??= `invoke.auditlock.local/${bucket}/${prefix}`;
     delete process.env.AUDITLOCK_PRIVATE_KEY_PEM;
     log(`handler ${kind} (dist-lambda/${kind}/index.mjs), endpoint ${target.endpoint}`);
+    if (kind === VERIFY)
+      return await runVerifier({ bundle, direct, event, setup, store, bootstrapBucket, args });
     log(`store ${store}, key ${setup.keyAlias} (${setup.keyArn}), timeout ${args.timeoutMs} ms`);
-
-    // Act like Lambda: import (init), then invoke with a context counting down to the timeout.
-    const started = performance.now();
-    const { handler } = await import(pathToFileURL(bundle).href);
-    const initMs = performance.now() - started;
-    const context = lambdaContext(`auditlock-${kind}`, args.timeoutMs, process.env.AWS_REGION);
-    let timer;
-    const timedOut = new Promise((resolve) => {
-      timer = setTimeout(() => resolve({ timedOut: true }), args.timeoutMs);
-    });
-    const invokedAt = performance.now();
-    const outcome = await Promise.race([
-      handler(event, context).then(
-        (response) => ({ response }),
-        (error) => ({ error }),
-      ),
-      timedOut,
-    ]);
-    clearTimeout(timer);
-    const ms = (performance.now() - invokedAt).toFixed(0);
+    const outcome = await invokeBundle(bundle, kind, event, args.timeoutMs);
     let ok;
-    if (outcome.timedOut) {
-      heading(`response (${kind})`);
-      process.stdout.write(`Task timed out after ${args.timeoutMs} ms\n`);
-      return 1;
-    }
-    if (outcome.error) {
-      const e = outcome.error;
-      heading(`error (${kind}, init ${initMs.toFixed(0)} ms, invocation ${ms} ms)`);
-      process.stdout.write(
-        `${JSON.stringify({ errorType: e?.name, code: e?.code, errorMessage: e?.message }, null, 2)}\n`,
-      );
-      ok = false;
-    } else {
-      heading(`response (${kind}, init ${initMs.toFixed(0)} ms, invocation ${ms} ms)`);
-      process.stdout.write(`${JSON.stringify(outcome.response, null, 2)}\n`);
-      ok = !(outcome.response?.batchItemFailures?.length > 0);
-    }
+    if (outcome.timedOut) return 1;
+    if (outcome.error) ok = false;
+    else ok = !(outcome.response?.batchItemFailures?.length > 0);
 
     heading(`verify ${store}`);
     const pem = join(scratch, 'pubkey.pem');
@@ -258,6 +253,97 @@ async function main(argv) {
     rmSync(scratch, { recursive: true, force: true });
     await target.stop();
   }
+}
+
+/**
+ * Acts like Lambda: imports the bundle (init), invokes it with a context counting down to the
+ * timeout, and prints the response or error. Resolves with `{ response }`, `{ error }` or
+ * `{ timedOut: true }`.
+ */
+async function invokeBundle(bundle, kind, event, timeoutMs) {
+  const started = performance.now();
+  const { handler } = await import(pathToFileURL(bundle).href);
+  const initMs = performance.now() - started;
+  const context = lambdaContext(`auditlock-${kind}`, timeoutMs, process.env.AWS_REGION);
+  let timer;
+  const timedOut = new Promise((resolve) => {
+    timer = setTimeout(() => resolve({ timedOut: true }), timeoutMs);
+  });
+  const invokedAt = performance.now();
+  const outcome = await Promise.race([
+    handler(event, context).then(
+      (response) => ({ response }),
+      (error) => ({ error }),
+    ),
+    timedOut,
+  ]);
+  clearTimeout(timer);
+  const ms = (performance.now() - invokedAt).toFixed(0);
+  if (outcome.timedOut) {
+    heading(`response (${kind})`);
+    process.stdout.write(`Task timed out after ${timeoutMs} ms\n`);
+  } else if (outcome.error) {
+    const e = outcome.error;
+    heading(`error (${kind}, init ${initMs.toFixed(0)} ms, invocation ${ms} ms)`);
+    process.stdout.write(
+      `${JSON.stringify({ errorType: e?.name, code: e?.code, errorMessage: e?.message }, null, 2)}\n`,
+    );
+  } else {
+    heading(`response (${kind}, init ${initMs.toFixed(0)} ms, invocation ${ms} ms)`);
+    process.stdout.write(`${JSON.stringify(outcome.response, null, 2)}\n`);
+  }
+  return outcome;
+}
+
+/** A valid audit event (docs/FORMAT.md), distinct per call. */
+function sampleEvent(i) {
+  return {
+    id: randomUUID(),
+    time: new Date().toISOString(),
+    action: 'invoke.sample',
+    actor: { id: 'scripts/invoke.mjs', type: 'service' },
+    outcome: 'success',
+    detail: { n: i },
+  };
+}
+
+/**
+ * `--handler verify`: archives sample events through the direct bundle, bootstraps the state
+ * bucket and a witness key, and invokes the verifier's bundle. Resolves with the exit status.
+ */
+async function runVerifier({ bundle, direct, event, setup, store, bootstrapBucket, args }) {
+  const count = Number(process.env.AUDITLOCK_INVOKE_EVENTS ?? '5');
+  if (!Number.isSafeInteger(count) || count < 1 || count > 10_000)
+    throw new UsageError(`AUDITLOCK_INVOKE_EVENTS must be 1..10000, got ${count}`);
+  const { handler: ingest } = await import(pathToFileURL(direct).href);
+  const events = Array.from({ length: count }, (_, i) => sampleEvent(i));
+  const ingested = await ingest(
+    { events },
+    lambdaContext('auditlock-direct', args.timeoutMs, process.env.AWS_REGION),
+  );
+  if (ingested?.archived !== count)
+    throw new Error(`the direct handler archived ${JSON.stringify(ingested)}, not ${count} events`);
+  log(`archived ${count} sample event(s) into ${store} through dist-lambda/direct/index.mjs`);
+
+  const stateBucket =
+    process.env.AUDITLOCK_INVOKE_STATE_BUCKET ?? `${setup.bucket}-state`.slice(0, 63);
+  await bootstrapBucket(stateBucket);
+  if (!process.env.AUDITLOCK_WITNESS_KMS_KEY_ID && !process.env.AUDITLOCK_WITNESS_PRIVATE_KEY_PEM) {
+    process.env.AUDITLOCK_WITNESS_PRIVATE_KEY_PEM = generateKeyPairSync('ed25519')
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    log('witness: a fresh Ed25519 key for this run (AUDITLOCK_WITNESS_PRIVATE_KEY_PEM)');
+  }
+  process.env.AUDITLOCK_PRIMARY_STORE ??= store;
+  process.env.AUDITLOCK_STATE_STORE ??= `s3://${stateBucket}/verifier`;
+  process.env.AUDITLOCK_LOG_KEY_IDS ??= setup.keyAlias;
+  process.env.AUDITLOCK_WITNESS_NAME ??= 'invoke.auditlock.local/witness';
+  process.env.AUDITLOCK_STATE_RETENTION_DAYS ??= String(setup.retentionDays);
+  log(
+    `primary ${process.env.AUDITLOCK_PRIMARY_STORE}, state ${process.env.AUDITLOCK_STATE_STORE}, log key ${process.env.AUDITLOCK_LOG_KEY_IDS}, timeout ${args.timeoutMs} ms`,
+  );
+  const outcome = await invokeBundle(bundle, VERIFY, event, args.timeoutMs);
+  return outcome.response?.ok === true ? 0 : 1;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
