@@ -114,47 +114,24 @@ async function witnessKey(dir) {
   return join(dir, 'witness.vkey');
 }
 
-/** Our checker over the stored cosignatures: collect, then compare with the verified segments. */
-async function checkStored(store, pubkeyPath, vkeyPath) {
-  const { FolderStore } = await import(join(ROOT, 'dist/adapters/folder-store.js'));
-  const { loadPublicKey } = await import(join(ROOT, 'dist/adapters/keys.js'));
-  const { readTrustedSegment } = await import(join(ROOT, 'dist/app/trusted-segment.js'));
-  const { parseCosignerVkey } = await import(join(ROOT, 'dist/core/cosignature.js'));
-  const { collectWitnessedCheckpoints, checkWitnessedLog } = await import(
-    join(ROOT, 'dist/core/witness-check.js')
-  );
-  const fs = new FolderStore(store);
-  const { spki } = await loadPublicKey(pubkeyPath);
-  const keys = [{ spki }];
-  const objects = [];
-  for await (const o of fs.list('default/witness/'))
-    objects.push({ key: o.key, bytes: await fs.get(o.key) });
-  const roots = new Map();
-  let size = 0;
-  const segs = (await readdir(join(store, 'default', 'seg'))).length;
-  for (let seq = 0; seq < segs; seq++) {
-    const s = await readTrustedSegment(fs, 'default', seq, keys);
-    roots.set(s.seg.checkpoint.treeSize, s.seg.checkpoint.root);
-    size = s.seg.checkpoint.treeSize;
+/**
+ * Our verifier over the stored cosignatures: `auditlock verify --witness-key`, the command auditors
+ * run. Returns its exit code, the number of witness objects it saw, the verified tree size and the
+ * finding codes.
+ */
+function verifyWitnessed(store, pubkeyPath, vkeyPath) {
+  const r = run(['verify', store, '--pubkey', pubkeyPath, '--witness-key', vkeyPath, '--json']);
+  let out;
+  try {
+    out = JSON.parse(r.stdout);
+  } catch {
+    return { code: r.code, objects: 0, size: undefined, codes: [`unparsable output: ${r.stderr}`] };
   }
-  const witnessKeys = [parseCosignerVkey(readFileSync(vkeyPath, 'utf8').trim())];
-  const collected = collectWitnessedCheckpoints({
-    log: 'default',
-    origin: ORIGIN,
-    objects,
-    logKeys: keys,
-    witnessKeys,
-  });
-  const checked = checkWitnessedLog({
-    log: 'default',
-    witnessed: collected.checkpoints,
-    quorum: 1,
-    view: { size, rootAt: (n) => roots.get(n) },
-  });
   return {
-    objects: objects.length,
-    findings: [...collected.findings, ...checked.findings],
-    newest: checked.newest,
+    code: r.code,
+    objects: out.witnessObjects,
+    size: out.logs?.[0]?.treeSize,
+    codes: [...new Set((out.findings ?? []).map((f) => f.code))].sort(),
   };
 }
 
@@ -221,13 +198,21 @@ async function main() {
       second.code === 0,
       second.stderr.trim(),
     );
-    const checked = await checkStored(store, pub, vkeyPath);
+    const checked = verifyWitnessed(store, pub, vkeyPath);
     step(
-      'our checker accepts its cosignatures',
-      checked.findings.length === 0 &&
-        checked.newest?.checkpoint.treeSize === 330 &&
-        checked.objects === 2,
-      `${checked.objects} stored, newest witnessed size ${checked.newest?.checkpoint.treeSize}, findings ${JSON.stringify(checked.findings.map((f) => f.code))}`,
+      'our verifier (verify --witness-key) accepts its cosignatures',
+      checked.code === 0 && checked.size === 330 && checked.objects === 2,
+      `exit ${checked.code}, ${checked.objects} stored, tree size ${checked.size}, findings ${JSON.stringify(checked.codes)}`,
+    );
+    const rolledBack = join(dir, 'rolled-back');
+    await cp(store, rolledBack, { recursive: true });
+    const segs = (await readdir(join(rolledBack, 'default', 'seg'))).sort();
+    await unlink(join(rolledBack, 'default', 'seg', segs[segs.length - 1]));
+    const truncated = verifyWitnessed(rolledBack, pub, vkeyPath);
+    step(
+      'our verifier catches the newest segment removed, from its cosignature',
+      truncated.code === 1 && truncated.codes.includes('LOG_TRUNCATED'),
+      `exit ${truncated.code}, findings ${JSON.stringify(truncated.codes)}`,
     );
 
     const forkStore = join(dir, 'fork');

@@ -79,20 +79,27 @@ export function handlerMetric(metricName: string, service: string): Metric {
   });
 }
 
-/** The scheduled verifier's EMF metrics (src/lambda/handlers/verify.ts): no dimensions. */
+/** The scheduled verifier's EMF metrics (src/lambda/handlers/verify.ts), dimension `service`. */
 export const VERIFIER_METRICS = {
   findings: 'FindingsTotal',
   secondsSinceCosignedHead: 'SecondsSinceCosignedHead',
   replicationLag: 'ReplicationLagSeconds',
 } as const;
 
-/** A verifier metric (no dimensions) over one schedule period. */
+/** A verifier metric of the function whose POWERTOOLS_SERVICE_NAME is `service`, over one period. */
 export function verifierMetric(
   metricName: (typeof VERIFIER_METRICS)[keyof typeof VERIFIER_METRICS],
+  service: string,
   statistic: 'Sum' | 'Maximum',
   period: Duration,
 ): Metric {
-  return new Metric({ namespace: METRICS_NAMESPACE, metricName, statistic, period });
+  return new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service },
+    statistic,
+    period,
+  });
 }
 
 /**

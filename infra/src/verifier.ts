@@ -323,6 +323,7 @@ export class Verifier extends Construct {
         AUDITLOCK_RTC_WINDOW_SECONDS: String(RTC_WINDOW_SECONDS),
         AUDITLOCK_TIME_RESERVE_MS: String(TIME_RESERVE_MS),
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_SERVICE_NAME: n.verifierFunction,
       },
     });
     // A run that failed or gave up waiting is not retried (the next scheduled run resumes from
@@ -352,17 +353,22 @@ export class Verifier extends Construct {
       description: 'the scheduled verifier did not run for two schedule periods',
     });
     alarm('FindingsAlarm', {
-      metric: verifierMetric(VERIFIER_METRICS.findings, 'Sum', rate),
+      metric: verifierMetric(VERIFIER_METRICS.findings, n.verifierFunction, 'Sum', rate),
       above: 0,
       description: 'the verifier reported findings (details on the findings topic and in its log)',
     });
     alarm('StaleCosignedHeadAlarm', {
-      metric: verifierMetric(VERIFIER_METRICS.secondsSinceCosignedHead, 'Maximum', rate),
+      metric: verifierMetric(
+        VERIFIER_METRICS.secondsSinceCosignedHead,
+        n.verifierFunction,
+        'Maximum',
+        rate,
+      ),
       above: c.verifier.staleHeadPeriods * rate.toSeconds(),
       description: `no head cosigned for more than ${c.verifier.staleHeadPeriods} schedule periods`,
     });
     alarm('ReplicationLagAlarm', {
-      metric: verifierMetric(VERIFIER_METRICS.replicationLag, 'Maximum', rate),
+      metric: verifierMetric(VERIFIER_METRICS.replicationLag, n.verifierFunction, 'Maximum', rate),
       above: RTC_WINDOW_SECONDS,
       description: 'objects are missing from the replica for longer than the RTC window',
     });

@@ -270,6 +270,7 @@ describe('verifier function', () => {
       AUDITLOCK_RTC_WINDOW_SECONDS: '900',
       AUDITLOCK_TIME_RESERVE_MS: '30000',
       POWERTOOLS_METRICS_NAMESPACE: 'auditlock',
+      POWERTOOLS_SERVICE_NAME: n.verifierFunction,
     });
     expect(f.DeadLetterConfig.TargetArn).toEqual(env.AUDITLOCK_NOTIFY_TOPIC_ARN);
   });
@@ -378,7 +379,9 @@ describe('findings topic and alarms', () => {
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
     });
-    expect(by('FindingsTotal')?.Dimensions).toBeUndefined();
+    // The handler's metrics carry its Powertools service name, the function's name.
+    for (const m of ['FindingsTotal', 'SecondsSinceCosignedHead', 'ReplicationLagSeconds'])
+      expect(by(m)?.Dimensions).toEqual([{ Name: 'service', Value: n.verifierFunction }]);
     expect(by('SecondsSinceCosignedHead')).toMatchObject({
       Namespace: 'auditlock',
       Statistic: 'Maximum',

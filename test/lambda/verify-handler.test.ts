@@ -175,8 +175,11 @@ function metric(emf: readonly Emf[], name: string, dims: Record<string, string> 
   );
   expect(hits, `one EMF record of ${name}`).toHaveLength(1);
   const hit = hits[0] as Emf;
-  // No dimension set, or one empty set, both mean no dimensions (EMF specification).
-  return { value: hit[name], dimensions: hit._aws.CloudWatchMetrics[0]?.Dimensions.flat() };
+  return {
+    value: hit[name],
+    dimensions: hit._aws.CloudWatchMetrics[0]?.Dimensions.flat().sort(),
+    service: hit.service,
+  };
 }
 
 function stateStore(): S3Store {
@@ -294,7 +297,12 @@ describe('dist-lambda/verify/index.mjs end to end', () => {
     expect(r1.bytesRead).toBeGreaterThan(0);
     expect(await collect(stateStore().list(`verify-state/${LOG}/`))).toHaveLength(1);
     expect(await cosignedSizes()).toEqual([7]);
-    expect(metric(first.emf, 'FindingsTotal')).toEqual({ value: 0, dimensions: [] });
+    // The alarms (infra/src/alarms.ts) watch the metric with the function's service dimension.
+    expect(metric(first.emf, 'FindingsTotal')).toEqual({
+      value: 0,
+      dimensions: ['service'],
+      service: 'auditlock-verifier',
+    });
     expect(metric(first.emf, 'SegmentsVerified').value).toBe(3);
     expect(metric(first.emf, 'BytesVerified').value).toBe(r1.bytesRead);
     expect(metric(first.emf, 'RunIncomplete').value).toBe(0);
@@ -336,7 +344,8 @@ describe('dist-lambda/verify/index.mjs end to end', () => {
     expect(total.value).toBeGreaterThan(0);
     expect(metric(third.emf, 'Findings', { Code: 'OBJECT_DELETE_MARKER' })).toEqual({
       value: r3.findingsByCode.OBJECT_DELETE_MARKER,
-      dimensions: ['Code'],
+      dimensions: ['Code', 'service'],
+      service: 'auditlock-verifier',
     });
     const messages = await receiveNotifications();
     expect(messages).toHaveLength(1);

@@ -6,7 +6,8 @@
  * and fails (so the Errors alarm fires) only when it could not do its job: a store, the state, the
  * witness or the notifier failed. Findings are not failures of the run: they are its output.
  *
- * EMF metrics (namespace POWERTOOLS_METRICS_NAMESPACE, no dimensions unless named):
+ * EMF metrics (namespace POWERTOOLS_METRICS_NAMESPACE, dimension `service` =
+ * POWERTOOLS_SERVICE_NAME, as the ingest handlers', plus the ones named):
  * SegmentsVerified, BytesVerified, FindingsTotal, Findings (dimension Code), ReplicationLagSeconds
  * (the oldest pending replica), SecondsSinceCosignedHead (the stalest log's newest cosignature),
  * RunIncomplete (1 when the time budget ended the run early).
@@ -30,8 +31,6 @@ const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'auditlock',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'auditlock-verifier',
 });
-// The alarms (infra/src/alarms.ts) watch these metrics without dimensions.
-metrics.clearDefaultDimensions();
 
 let runtime: Promise<VerifierRuntime> | undefined;
 
@@ -90,8 +89,6 @@ function publishMetrics(report: ScheduledVerifyReport): void {
     metrics.addMetric('SecondsSinceCosignedHead', MetricUnit.Seconds, Math.max(...stalest));
   for (const [code, n] of Object.entries(report.findingsByCode)) {
     const one = metrics.singleMetric();
-    // A single metric starts with the `service` default dimension again: Code is its only one.
-    one.clearDefaultDimensions();
     one.addDimension('Code', code);
     one.addMetric('Findings', MetricUnit.Count, n as number);
   }
