@@ -32,7 +32,8 @@ export const verifySpec: CommandSpec = {
     'and seal times, and unexpected objects. Needs only public keys and read access. An empty store\n' +
     'or log is a finding (LOG_EMPTY) unless --allow-empty. With --witness-key, each log must be at\n' +
     'least as large as, and agree with, every checkpoint a quorum of those witnesses cosigned\n' +
-    '(LOG_TRUNCATED, CHECKPOINT_MISMATCH). With --replica, the replica is verified too and compared\n' +
+    '(LOG_TRUNCATED, CHECKPOINT_MISMATCH); --consistent-with does the same with the heads of an\n' +
+    'earlier bundle. With --replica, the replica is verified too and compared\n' +
     'object by object (REPLICA_* findings). With --state, only segments after the last verified\n' +
     'position are read, and the new position is saved there. The summary names the segment range\n' +
     'verified per log. Exit status: 0 clean, 1 findings, 2 usage or I/O error.',
@@ -112,6 +113,12 @@ export const verifySpec: CommandSpec = {
       value: 'STORE',
       help: 'with --witness-key: also read <log>/witness/ cosigned checkpoints from this store; repeatable',
     },
+    'consistent-with': {
+      type: 'string',
+      multiple: true,
+      value: 'BUNDLE',
+      help: 'an earlier bundle (or store) of the same logs: it must verify clean, and this one must extend it',
+    },
     replica: {
       type: 'string',
       value: 'STORE',
@@ -162,6 +169,10 @@ export async function verify(argv: string[], io: Io): Promise<number> {
   const trustedCheckpoints: TrustedCheckpoint[] = [];
   for (const file of listOption(p, 'checkpoint'))
     trustedCheckpoints.push(await loadTrustedCheckpoint(file, trustedKeys, witnessKeys));
+  for (const earlier of listOption(p, 'consistent-with'))
+    trustedCheckpoints.push(
+      ...(await earlierHeads(earlier, trustedKeys, witnessKeys, Boolean(p.values.bundle))),
+    );
   const out = stringOption(p, 'write-checkpoint');
   if (out) await checkOutputPath(out); // before the work, not after it
   const store = await openStore(p.positionals[0] as string);
@@ -322,6 +333,41 @@ async function loadTrustedCheckpoint(
     );
   }
   return { origin: checkpoint.origin, treeSize: checkpoint.treeSize, root: checkpoint.root };
+}
+
+/**
+ * `--consistent-with`: verifies the earlier bundle or store (as a bundle when the later one is
+ * read as one) and returns the newest checkpoint of each of its logs, to be trusted checkpoints of
+ * this run: the later one extends it when each log has the same root at that size (checked within
+ * its range, or against the frontier its first segment starts from when it starts right there).
+ * @throws ConfigurationError `CONSISTENCY_BASE_INVALID` when the earlier one has findings: a base
+ *   that does not verify proves nothing
+ */
+async function earlierHeads(
+  spec: string,
+  trustedKeys: readonly TrustedKey[],
+  witnessKeys: readonly CosignerKey[],
+  bundle: boolean,
+): Promise<TrustedCheckpoint[]> {
+  const earlier = await openStore(spec);
+  const result = await verifyStore(earlier, { trustedKeys, bundle });
+  if (!result.ok)
+    throw new ConfigurationError(
+      'CONSISTENCY_BASE_INVALID',
+      `--consistent-with ${JSON.stringify(spec)}: the earlier ${bundle ? 'bundle' : 'store'} has ${result.findings} finding(s) of its own (run verify on it)`,
+    );
+  const heads: TrustedCheckpoint[] = [];
+  for (const l of result.logs) {
+    if (!l.latestCheckpoint) continue;
+    const { checkpoint } = evaluateCheckpointNote(l.latestCheckpoint, trustedKeys, witnessKeys);
+    heads.push({
+      origin: checkpoint.origin,
+      treeSize: checkpoint.treeSize,
+      root: checkpoint.root,
+      by: `the head of ${l.log} in ${earlier.location} (segment ${l.lastSeq})`,
+    });
+  }
+  return heads;
 }
 
 /** One line per log: what was verified (segment range, tree sizes) and its verdict. */
