@@ -42,7 +42,7 @@ export class AmbiguousEntryError extends InputError<'ENTRY_AMBIGUOUS'> {
   }
 }
 
-type Found = { seg: ParsedSegment; seq: number; index: number; leaves: Uint8Array[] };
+export type Found = { seg: ParsedSegment; seq: number; index: number; leaves: Uint8Array[] };
 
 /**
  * Finds the entry and builds its proof.
@@ -96,9 +96,15 @@ export async function proveEntry(
   return { index, seq, treeSize, entry, proof };
 }
 
-type Read = (seq: number) => Promise<{ seg: ParsedSegment; leaves: Uint8Array[] }>;
+export type Read = (seq: number) => Promise<{ seg: ParsedSegment; leaves: Uint8Array[] }>;
 
-async function findByIndex(read: Read, log: string, head: number, index: number): Promise<Found> {
+/** Binary search over the segments' index ranges: O(log n) trusted reads. */
+export async function findByIndex(
+  read: Read,
+  log: string,
+  head: number,
+  index: number,
+): Promise<Found> {
   let lo = 0;
   let hi = head;
   while (lo <= hi) {

@@ -11,6 +11,12 @@ import { extraCommands } from './commands/index-extra.js';
 import { ingest, ingestSpec } from './commands/ingest.js';
 import { keygen, keygenSpec } from './commands/keygen.js';
 import { prove, proveSpec } from './commands/prove.js';
+import {
+  receipt,
+  receiptSpec,
+  verifyReceiptCommand,
+  verifyReceiptSpec,
+} from './commands/receipt.js';
 import { verify, verifySpec } from './commands/verify.js';
 import { verifyProof, verifyProofSpec } from './commands/verify-proof.js';
 import { escapeText, type Io } from './output.js';
@@ -23,6 +29,8 @@ const commands: Command[] = [
   { spec: verifySpec, run: verify },
   { spec: proveSpec, run: prove },
   { spec: verifyProofSpec, run: verifyProof },
+  { spec: receiptSpec, run: receipt },
+  { spec: verifyReceiptSpec, run: verifyReceiptCommand },
   ...extraCommands,
 ];
 
