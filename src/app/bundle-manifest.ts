@@ -6,37 +6,120 @@
  * is not reported as a gap, and the stored range is compared with what it declares. Everything
  * else is checked as usual; each segment carries the frontier before it, so a range verifies on
  * its own, and a trusted checkpoint the range cannot reach is reported, never dropped.
+ *
+ * Format 2 (FORMAT.md §7.1, written by `pull`) adds per segment what the source store reported
+ * (hash, size, S3 version id, retention, checksum, other versions), the cosigned checkpoints
+ * copied, and the keys the puller trusted. Format 1 bundles are read as before.
  */
 // Namespace import: the same API, and lets bundlers tree-shake zod (no locales in the Lambdas).
 import * as z from 'zod';
 import { isValidOrigin } from '../core/checkpoint.js';
-import { fromUtf8 } from '../core/encoding.js';
+import { fromBase64, fromUtf8, toBase64 } from '../core/encoding.js';
 import { AuditlockError } from '../core/errors.js';
 import type { FindingSink } from '../core/findings.js';
+import { ecdsaKeyId } from '../core/key-id.js';
 import { BUNDLE_MANIFEST_KEY, LOG_NAME_RE } from '../core/layout.js';
 import type { LogSummary } from '../core/log-verifier.js';
-import type { ObjectStore } from '../core/ports.js';
+import type { ObjectStore, VersionMetadata } from '../core/ports.js';
 
 export const BUNDLE_FORMAT = 'auditlock-bundle/1';
+export const BUNDLE_FORMAT_V2 = 'auditlock-bundle/2';
 
-/** Largest manifest read: a few hundred bytes per log; anything bigger is not a manifest. */
+/** Largest format-1 manifest: a few hundred bytes per log; anything bigger is not one. */
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
+/** Largest format-2 manifest: about 350 bytes per segment, so some 180,000 segments. */
+export const MAX_MANIFEST_V2_BYTES = 64 * 1024 * 1024;
 
-const manifestSchema = z.strictObject({
+const seqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const rfc3339 = z.iso.datetime({ offset: true });
+const base64Of = (bytes: number) =>
+  z.string().refine((t) => {
+    try {
+      return fromBase64(t).length === bytes;
+    } catch {
+      return false;
+    }
+  }, `not canonical base64 of ${bytes} bytes`);
+const versionIds = z.array(z.string().min(1).max(1024)).max(1000);
+
+const logV1 = z.strictObject({
+  origin: z.string().refine(isValidOrigin, 'not a valid origin'),
+  firstSeq: seqSchema,
+  lastSeq: seqSchema,
+});
+
+const manifestV1Schema = z.strictObject({
   format: z.literal(BUNDLE_FORMAT),
   createdAt: z.string().max(64),
   source: z.string().max(2048),
+  logs: z.record(z.string().regex(LOG_NAME_RE), logV1),
+});
+
+/** What S3 reported for the version pulled (FORMAT.md §7.1). */
+const s3RecordSchema = z.strictObject({
+  versionId: z.string().min(1).max(1024),
+  lockMode: z.string().max(64).optional(),
+  retainUntil: rfc3339.optional(),
+  legalHold: z.boolean(),
+  checksumSha256: z.string().max(64).optional(),
+  lastModified: rfc3339.optional(),
+  replicationStatus: z.string().max(64).optional(),
+  otherVersions: versionIds,
+  deleteMarkers: versionIds,
+});
+
+const segmentRecordSchema = z.strictObject({
+  seq: seqSchema,
+  sha256: base64Of(32),
+  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  s3: s3RecordSchema.optional(),
+});
+
+const keyRecordSchema = z
+  .strictObject({
+    keyId: z.string().regex(/^[0-9a-f]{8}$/),
+    spki: z.string().min(1).max(4096),
+    label: z.string().max(1024).optional(),
+    notBefore: rfc3339.optional(),
+    notAfter: rfc3339.optional(),
+  })
+  .refine((k) => {
+    try {
+      return Buffer.from(ecdsaKeyId(fromBase64(k.spki))).toString('hex') === k.keyId;
+    } catch {
+      return false;
+    }
+  }, 'keyId is not the key ID of spki');
+
+const manifestV2Schema = z.strictObject({
+  format: z.literal(BUNDLE_FORMAT_V2),
+  createdAt: z.string().max(64),
+  source: z.string().max(2048),
+  keys: z.array(keyRecordSchema).max(256),
   logs: z.record(
     z.string().regex(LOG_NAME_RE),
     z.strictObject({
-      origin: z.string().refine(isValidOrigin, 'not a valid origin'),
-      firstSeq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-      lastSeq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+      ...logV1.shape,
+      segments: z.array(segmentRecordSchema),
+      witness: z.array(
+        z.strictObject({
+          key: z.string().min(1).max(1024),
+          sha256: base64Of(32),
+          size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+        }),
+      ),
     }),
   ),
 });
 
-export type BundleManifest = z.infer<typeof manifestSchema>;
+export type BundleManifestV1 = z.infer<typeof manifestV1Schema>;
+export type BundleManifestV2 = z.infer<typeof manifestV2Schema>;
+/** Either format; `format` tells them apart. */
+export type BundleManifest = BundleManifestV1 | BundleManifestV2;
+export type BundleSegmentRecord = z.infer<typeof segmentRecordSchema>;
+export type BundleS3Record = z.infer<typeof s3RecordSchema>;
+export type BundleKeyRecord = z.infer<typeof keyRecordSchema>;
+export type BundleWitnessRecord = BundleManifestV2['logs'][string]['witness'][number];
 
 /**
  * Reads `bundle.json`. A missing, oversized, unreadable or malformed manifest is a finding
@@ -57,30 +140,111 @@ export async function readBundleManifest(
   };
   let bytes: Uint8Array | undefined;
   try {
-    bytes = await store.get(BUNDLE_MANIFEST_KEY, { maxBytes: MAX_MANIFEST_BYTES });
+    bytes = await store.get(BUNDLE_MANIFEST_KEY, { maxBytes: MAX_MANIFEST_V2_BYTES });
   } catch (err) {
     if (!(err instanceof AuditlockError)) throw err;
     return invalid(`cannot be read (${err.code})`);
   }
   if (!bytes) return invalid('is missing (the folder was verified with --bundle)');
-  if (bytes.length > MAX_MANIFEST_BYTES) return invalid(`is over ${MAX_MANIFEST_BYTES} bytes`);
   let json: unknown;
   try {
     json = JSON.parse(fromUtf8(bytes));
   } catch {
     return invalid('is not UTF-8 JSON');
   }
-  const parsed = manifestSchema.safeParse(json);
+  const v2 = (json as { format?: unknown } | null)?.format === BUNDLE_FORMAT_V2;
+  const limit = v2 ? MAX_MANIFEST_V2_BYTES : MAX_MANIFEST_BYTES;
+  if (bytes.length > limit) return invalid(`is over ${limit} bytes`);
+  const parsed = (v2 ? manifestV2Schema : manifestV1Schema).safeParse(json);
   if (!parsed.success) {
     const where = parsed.error.issues
       .slice(0, 5)
       .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    return invalid(`is not a valid ${BUNDLE_FORMAT} manifest (${where.join('; ')})`);
+    return invalid(
+      `is not a valid ${v2 ? BUNDLE_FORMAT_V2 : BUNDLE_FORMAT} manifest (${where.join('; ')})`,
+    );
   }
-  for (const [log, m] of Object.entries(parsed.data.logs))
+  const manifest: BundleManifest = parsed.data;
+  for (const [log, m] of Object.entries(manifest.logs))
     if (m.lastSeq < m.firstSeq)
       return invalid(`says log ${log} ends (${m.lastSeq}) before it starts (${m.firstSeq})`);
-  return parsed.data;
+  if (manifest.format === BUNDLE_FORMAT_V2)
+    for (const [log, m] of Object.entries(manifest.logs)) {
+      const expected = m.lastSeq - m.firstSeq + 1;
+      if (m.segments.length !== expected || m.segments.some((r, i) => r.seq !== m.firstSeq + i))
+        return invalid(
+          `does not hold one record per segment ${m.firstSeq}..${m.lastSeq} of log ${log}, in order`,
+        );
+    }
+  return manifest;
+}
+
+/** Format 2's record of segment `seq` of `log`, if the manifest is format 2 and has one. */
+export function bundleSegmentRecord(
+  manifest: BundleManifest | undefined,
+  log: string,
+  seq: number,
+): BundleSegmentRecord | undefined {
+  if (manifest?.format !== BUNDLE_FORMAT_V2) return undefined;
+  const m = manifest.logs[log];
+  return m?.segments[seq - m.firstSeq];
+}
+
+/** The version metadata a format-2 record says S3 reported, for the §5 storage checks. */
+export function recordedVersionMetadata(record: BundleS3Record): VersionMetadata {
+  return {
+    lockMode: record.lockMode,
+    retainUntil: record.retainUntil === undefined ? undefined : new Date(record.retainUntil),
+    legalHold: record.legalHold,
+    checksumSha256: record.checksumSha256,
+    replicationStatus: record.replicationStatus,
+  };
+}
+
+/** A finding about one segment of a format-2 bundle, as the verifier reports it. */
+export type BundleSegmentFinding = {
+  readonly code: 'BUNDLE_MANIFEST_INVALID' | 'OBJECT_SHADOWED' | 'OBJECT_DELETE_MARKER';
+  readonly detail: string;
+};
+
+/**
+ * What a format-2 manifest says against one stored segment (FORMAT.md §7.1): a missing record,
+ * a hash or size other than recorded, other versions and delete markers S3 reported. Empty for a
+ * format-1 manifest, or none.
+ */
+export function checkBundleSegment(
+  manifest: BundleManifest | undefined,
+  log: string,
+  seq: number,
+  read: { readonly hash: Uint8Array; readonly size: number } | undefined,
+): BundleSegmentFinding[] {
+  if (manifest?.format !== BUNDLE_FORMAT_V2 || !manifest.logs[log]) return [];
+  const record = bundleSegmentRecord(manifest, log, seq);
+  if (!record)
+    return [
+      {
+        code: 'BUNDLE_MANIFEST_INVALID',
+        detail: `${BUNDLE_MANIFEST_KEY} has no record of segment ${seq} of log ${log}`,
+      },
+    ];
+  const out: BundleSegmentFinding[] = [];
+  if (read && (toBase64(read.hash) !== record.sha256 || read.size !== record.size))
+    out.push({
+      code: 'BUNDLE_MANIFEST_INVALID',
+      detail: `segment is ${read.size} bytes hashing to ${toBase64(read.hash)}; ${BUNDLE_MANIFEST_KEY} recorded ${record.size} bytes hashing to ${record.sha256} (changed since the pull)`,
+    });
+  const s3 = record.s3;
+  if (s3 && s3.otherVersions.length > 0)
+    out.push({
+      code: 'OBJECT_SHADOWED',
+      detail: `the source reported ${s3.otherVersions.length + 1} versions (${[s3.versionId, ...s3.otherVersions].join(', ')}); the pulled one is ${s3.versionId}`,
+    });
+  if (s3 && s3.deleteMarkers.length > 0)
+    out.push({
+      code: 'OBJECT_DELETE_MARKER',
+      detail: `the source reported ${s3.deleteMarkers.length} delete marker(s) (${s3.deleteMarkers.join(', ')}) hiding the segment`,
+    });
+  return out;
 }
 
 /**

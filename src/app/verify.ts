@@ -33,7 +33,15 @@ import {
 } from '../core/ports.js';
 import { MAX_SEGMENT_BYTES } from '../core/segment.js';
 import type { TrustedCheckpoint } from '../core/signed-checkpoint.js';
-import { type BundleManifest, checkBundleManifest, readBundleManifest } from './bundle-manifest.js';
+import {
+  type BundleManifest,
+  type BundleS3Record,
+  bundleSegmentRecord,
+  checkBundleManifest,
+  checkBundleSegment,
+  readBundleManifest,
+  recordedVersionMetadata,
+} from './bundle-manifest.js';
 import { witnessedCheckpointsOf } from './witness-objects.js';
 
 /** What the verifier saw of one listed segment, for callers that compare stores (replicas). */
@@ -244,7 +252,14 @@ export async function verifyStore(
         continue;
       }
       const verifier = (await switchTo(kind.log)) as LogVerifier;
-      const hash = await verifyListed(verifier, listed, kind.seq, fetched);
+      // A format-2 bundle (FORMAT.md §7.1): S3's metadata as recorded at pull time is checked as
+      // S3's own would be, and the bytes against the recorded hash.
+      const s3 = bundleSegmentRecord(manifest, kind.log, kind.seq)?.s3;
+      const hash = await verifyListed(verifier, listed, kind.seq, withRecorded(fetched, s3));
+      const read =
+        hash.hash && hash.bytes !== undefined ? { hash: hash.hash, size: hash.bytes } : undefined;
+      for (const f of checkBundleSegment(manifest, kind.log, kind.seq, read))
+        verifier.report(f.code, f.detail, { key: listed.key, seq: kind.seq });
       if (hash.bytes !== undefined) {
         segments++;
         bytes += hash.bytes;
@@ -419,6 +434,15 @@ function checkStore(
         detail: `a trusted checkpoint (tree size ${cp.treeSize}) has origin ${JSON.stringify(cp.origin)}, the origin of no verified log`,
       });
   if (manifest) checkBundleManifest(manifest, logs, wanted, sink);
+}
+
+/** A bundle's segment download with the S3 metadata its manifest recorded, if any. */
+function withRecorded(
+  fetched: Promise<Fetched> | undefined,
+  s3: BundleS3Record | undefined,
+): Promise<Fetched> | undefined {
+  if (!fetched || !s3) return fetched;
+  return fetched.then((f) => ({ ...f, versioned: true, meta: recordedVersionMetadata(s3) }));
 }
 
 function tooLarge(size: number): string {
