@@ -7,6 +7,7 @@
 import { AuditlockError, StorageError } from '../core/errors.js';
 import { type CommandSpec, helpText, wantsHelp } from './args.js';
 import { EXIT, UsageError } from './cli-error.js';
+import { events, eventsSpec } from './commands/events.js';
 import { extraCommands } from './commands/index-extra.js';
 import { ingest, ingestSpec } from './commands/ingest.js';
 import { keygen, keygenSpec } from './commands/keygen.js';
@@ -31,6 +32,7 @@ const commands: Command[] = [
   { spec: verifyProofSpec, run: verifyProof },
   { spec: receiptSpec, run: receipt },
   { spec: verifyReceiptSpec, run: verifyReceiptCommand },
+  { spec: eventsSpec, run: events },
   ...extraCommands,
 ];
 
