@@ -8,7 +8,6 @@
 
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SNSClient } from '@aws-sdk/client-sns';
 
 /** Options shared by {@link createS3Client} and {@link createKmsClient}. */
 export type AwsClientOptions = {
@@ -72,7 +71,11 @@ export function configuredEndpoint(
   return env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined;
 }
 
-function commonConfig(options: Omit<AwsClientOptions, 'forcePathStyle'>) {
+/**
+ * The settings every client gets (region, endpoint, retries, timeouts), for clients made outside
+ * this module (the SNS client lives with its notifier, so `auditlock/aws` does not load it).
+ */
+export function commonConfig(options: Omit<AwsClientOptions, 'forcePathStyle'>) {
   return {
     ...(options.region ? { region: options.region } : {}),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
@@ -100,11 +103,6 @@ export function createS3Client(options: AwsClientOptions = {}): S3Client {
     ...commonConfig(common),
     forcePathStyle: forcePathStyle ?? (endpoint !== undefined && isLoopbackEndpoint(endpoint)),
   });
-}
-
-/** An SNS client for {@link SnsNotifier}. */
-export function createSnsClient(options: AwsClientOptions = {}): SNSClient {
-  return new SNSClient(commonConfig(options));
 }
 
 /** A KMS client for {@link KmsSigner} and `bootstrap`. */

@@ -6,15 +6,25 @@
  * 256 KiB. The subject is reduced to that form; a longer body is cut at a line boundary with a note
  * saying how much was left out (the findings are also in the verifier's logs and metrics).
  */
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { StorageError } from '../core/errors.js';
 import type { Notifier } from '../core/ports.js';
-import { awsErrorFacts, isTransientAwsError } from './aws-config.js';
+import {
+  type AwsClientOptions,
+  awsErrorFacts,
+  commonConfig,
+  isTransientAwsError,
+} from './aws-config.js';
 import { describeAwsError } from './s3-errors.js';
 
 /** SNS's message limit is 262,144 bytes; stay below it with room for the cut note. */
 export const MAX_SNS_BODY_BYTES = 256 * 1024 - 1024;
 const MAX_SUBJECT = 100;
+
+/** An SNS client with the settings of the other clients (aws-config.ts). */
+export function createSnsClient(options: AwsClientOptions = {}): SNSClient {
+  return new SNSClient(commonConfig(options));
+}
 
 export class SnsNotifier implements Notifier {
   readonly description: string;

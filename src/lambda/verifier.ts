@@ -4,13 +4,13 @@
  * plus the public keys of the KMS keys in AUDITLOCK_LOG_KEY_IDS), the witness signer and the
  * notifier. Folder paths instead of s3:// URLs and a PEM witness key make it run locally.
  */
-import { createKmsClient, createS3Client, createSnsClient } from '../adapters/aws-config.js';
+import { createKmsClient, createS3Client } from '../adapters/aws-config.js';
 import { LocalEd25519Signer } from '../adapters/ed25519-key.js';
 import { FolderStore } from '../adapters/folder-store.js';
 import { KmsEd25519Signer } from '../adapters/kms-ed25519-signer.js';
 import { KmsSigner } from '../adapters/kms-signer.js';
 import { parseS3Url, S3Store } from '../adapters/s3-store.js';
-import { SnsNotifier } from '../adapters/sns-notifier.js';
+import { createSnsClient, SnsNotifier } from '../adapters/sns-notifier.js';
 import type { ScheduledVerifyDeps } from '../app/scheduled-verify.js';
 import { cosignerKey } from '../core/cosignature.js';
 import type { TrustedKey } from '../core/note.js';

@@ -19,9 +19,9 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSnsClient } from '../../src/adapters/aws-config.js';
 import {
   capBody,
+  createSnsClient,
   MAX_SNS_BODY_BYTES,
   SnsNotifier,
   snsSubject,

@@ -30,9 +30,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSnsClient } from '../../src/adapters/aws-config.js';
 import { LocalEd25519Signer } from '../../src/adapters/ed25519-key.js';
 import { S3Store } from '../../src/adapters/s3-store.js';
+import { createSnsClient } from '../../src/adapters/sns-notifier.js';
 import type { ScheduledVerifyReport } from '../../src/app/scheduled-verify.js';
 import { cosignerKey, verifyCosignature } from '../../src/core/cosignature.js';
 import { fromUtf8 } from '../../src/core/encoding.js';
