@@ -7,11 +7,18 @@
 import { AuditlockError, StorageError } from '../core/errors.js';
 import { type CommandSpec, helpText, wantsHelp } from './args.js';
 import { EXIT, UsageError } from './cli-error.js';
+import { events, eventsSpec } from './commands/events.js';
 import { extraCommands } from './commands/index-extra.js';
 import { ingest, ingestSpec } from './commands/ingest.js';
 import { keygen, keygenSpec } from './commands/keygen.js';
 import { prove, proveSpec } from './commands/prove.js';
 import { report, reportSpec } from './commands/report.js';
+import {
+  receipt,
+  receiptSpec,
+  verifyReceiptCommand,
+  verifyReceiptSpec,
+} from './commands/receipt.js';
 import { verify, verifySpec } from './commands/verify.js';
 import { verifyProof, verifyProofSpec } from './commands/verify-proof.js';
 import { escapeText, type Io } from './output.js';
@@ -25,6 +32,9 @@ const commands: Command[] = [
   { spec: proveSpec, run: prove },
   { spec: verifyProofSpec, run: verifyProof },
   { spec: reportSpec, run: report },
+  { spec: receiptSpec, run: receipt },
+  { spec: verifyReceiptSpec, run: verifyReceiptCommand },
+  { spec: eventsSpec, run: events },
   ...extraCommands,
 ];
 
