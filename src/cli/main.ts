@@ -12,13 +12,13 @@ import { extraCommands } from './commands/index-extra.js';
 import { ingest, ingestSpec } from './commands/ingest.js';
 import { keygen, keygenSpec } from './commands/keygen.js';
 import { prove, proveSpec } from './commands/prove.js';
-import { report, reportSpec } from './commands/report.js';
 import {
   receipt,
   receiptSpec,
   verifyReceiptCommand,
   verifyReceiptSpec,
 } from './commands/receipt.js';
+import { report, reportSpec } from './commands/report.js';
 import { verify, verifySpec } from './commands/verify.js';
 import { verifyProof, verifyProofSpec } from './commands/verify-proof.js';
 import { escapeText, type Io } from './output.js';
