@@ -86,6 +86,8 @@ const edit: fc.Arbitrary<Edit> = fc.oneof(
 );
 
 function applyEdit(bytes: Uint8Array, e: Edit): Uint8Array {
+  // A truncation to nothing leaves nothing for a later edit to work on (no byte, no line).
+  if (bytes.length === 0) return bytes;
   const at = 'at' in e ? e.at % bytes.length : 0;
   switch (e.kind) {
     case 'flip': {
