@@ -82,7 +82,7 @@ describe('buildReport', () => {
     expect(entries['2026-11-24']).toBe(20);
     expect(entries['2026-11-25']).toBe(30);
     expect(entries['2026-11-26']).toBeGreaterThan(0);
-    expect(entries['2026-11-26'] + entries['2026-11-27']).toBe(20);
+    expect((entries['2026-11-26'] ?? 0) + (entries['2026-11-27'] ?? 0)).toBe(20);
     expect(log?.undated).toEqual({ segments: 0, findings: 0 });
     expect(r.keys).toEqual([
       expect.objectContaining({ label: 'test', signed: 6, outsideWindow: 0, invalid: 0 }),
