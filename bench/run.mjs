@@ -9,20 +9,30 @@
  * Options: --events N (ingest and verify, default 200000), --reps N (3; verify 5, or
  * --verify-reps N), --rss-events N
  * (1000000), --stage-events N (30000), --profile-events N (50000), --hash-rounds N (15),
- * --only hash,ingest,verify,stages,profile,rss, --json FILE (raw results),
- * --write / --no-write (the docs; default: write only on a full default run).
+ * --only hash,ingest,verify,stages,profile,rss,hostile,incremental,s3-parallel, --json FILE (raw
+ * results), --write / --no-write (the docs; default: write only on a full default run).
+ *
+ * `incremental` (bench/incremental.mjs) runs by default; `s3-parallel` (bench/s3-parallel.mjs,
+ * starts moto, ~10 minutes) only when named in --only, like the other emulator benchmarks. Both
+ * write their own sections of docs/PERFORMANCE.md (bench/lib/doc-section.mjs), not the results
+ * section.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeDocSection } from './lib/doc-section.mjs';
 import { machineInfo } from './lib/machine.mjs';
 import { log, parseArgs } from './lib/measure.mjs';
 import { renderMarkdown, verdicts, writeResults } from './lib/report.mjs';
 import { makeTempDir, removeTempDir } from './lib/temp.mjs';
 
-const SECTIONS = ['hash', 'ingest', 'verify', 'stages', 'profile', 'rss', 'hostile'];
+const SECTIONS = ['hash', 'ingest', 'verify', 'stages', 'profile', 'rss', 'hostile', 'incremental'];
+/** Run only when named in --only (they start the emulator and take long). */
+const EXTRA_SECTIONS = ['s3-parallel'];
+/** Sections that render their own part of the docs: `markdown` in their JSON output. */
+const OWN_DOC_SECTIONS = ['incremental', 's3-parallel'];
 const DOC = fileURLToPath(new URL('../docs/PERFORMANCE.md', import.meta.url));
 
 const argv = process.argv.slice(2);
@@ -40,9 +50,10 @@ const sizes = {
   hashRounds: args['hash-rounds'] ?? (quick ? 3 : 15),
 };
 const only = typeof args.only === 'string' ? args.only.split(',') : SECTIONS;
+const ALL_SECTIONS = [...SECTIONS, ...EXTRA_SECTIONS];
 for (const s of only)
-  if (!SECTIONS.includes(s))
-    throw new Error(`unknown section ${s}; expected ${SECTIONS.join(', ')}`);
+  if (!ALL_SECTIONS.includes(s))
+    throw new Error(`unknown section ${s}; expected ${ALL_SECTIONS.join(', ')}`);
 const customised = argv.some((a) => a !== '--write' && a !== '--json' && a.startsWith('--'));
 const write = args.write === true || (!args['no-write'] && !quick && !customised);
 
@@ -58,10 +69,23 @@ const sectionArgs = {
   profile: ['profile.mjs', '--events', sizes.profileEvents],
   rss: ['verify-rss.mjs', '--events', sizes.rssEvents],
   hostile: ['hostile.mjs'],
+  // Quick: small logs in the run's temp folder, not the cache of full-size logs.
+  incremental: [
+    'incremental.mjs',
+    ...(quick
+      ? ['--sizes', '2000,8000', '--ks', '1,10', '--reps', 3, '--cache', join(work, 'incremental')]
+      : []),
+  ],
+  's3-parallel': [
+    's3-parallel.mjs',
+    ...(quick ? ['--events', 20_000, '--latencies', 0, '--reps', 1] : []),
+  ],
 };
 try {
-  for (const section of SECTIONS.filter((s) => only.includes(s))) {
+  for (const section of ALL_SECTIONS.filter((s) => only.includes(s))) {
     const [script, ...rest] = sectionArgs[section];
+    // Their reports go to the docs from here (below), never to bench/results/ on a quick run.
+    if (OWN_DOC_SECTIONS.includes(section)) rest.push('--md', join(work, `${section}.md`));
     const out = join(work, `${section}.json`);
     const t = Date.now();
     process.stderr.write(`${section}:\n`);
@@ -85,15 +109,21 @@ const meta = {
   machine,
   loadAverageEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
 };
-const markdown = renderMarkdown(results, meta);
+const own = OWN_DOC_SECTIONS.filter((s) => results[s]);
+const shared = Object.fromEntries(
+  Object.entries(results).filter(([s]) => !OWN_DOC_SECTIONS.includes(s)),
+);
+const markdown = renderMarkdown(shared, meta);
 process.stdout.write(`\n${markdown}\n\n`);
+for (const s of own) process.stdout.write(`${results[s].markdown}\n\n`);
 for (const v of verdicts(results)) process.stdout.write(`${v.ok ? 'pass' : 'FAIL'}: ${v.name}\n`);
 if (args.json) {
   const { writeFileSync } = await import('node:fs');
   writeFileSync(args.json, `${JSON.stringify({ meta, sizes, results }, null, 2)}\n`);
 }
 if (write) {
-  writeResults(DOC, markdown);
+  if (Object.keys(shared).length > 0) writeResults(DOC, markdown);
+  for (const s of own) writeDocSection(s, results[s].markdown, DOC);
   process.stdout.write(`results written to ${DOC}\n`);
 } else {
   process.stdout.write(

@@ -32,16 +32,19 @@ export async function makeKey() {
 /**
  * Archives `count` lines into a new folder store at `dir` (or into `store`), as `auditlock ingest`
  * does: each line through `parseEventBytes` (strict) with the input chain in its delivery id, then `Archiver.submit` with a CLI delivery record,
- * default segment limits, then `close()`. `lineAt(i)` gives line i (0-based).
+ * default segment limits (or `maxEvents` per segment), then `close()`. `lineAt(i)` gives line i
+ * (0-based).
  */
-export async function ingestLines({ dir, store, signer, count, lineAt, encoding }) {
+export async function ingestLines({ dir, store, signer, count, lineAt, encoding, maxEvents }) {
   const archiver = await Archiver.open({
     store: store ?? new FolderStore(dir),
     signer,
     clock: systemClock,
     log: LOG,
     origin: ORIGIN,
-    encoding,
+    // Absent, not undefined: Archiver.open spreads its options over its defaults.
+    ...(encoding ? { encoding } : {}),
+    ...(maxEvents ? { maxEvents } : {}),
   });
   let failure;
   // As the CLI does: strict byte parsing, and the input chain in each delivery id.
