@@ -192,6 +192,30 @@ export class FolderStore implements ObjectStore {
     yield* this.#walk(dirKey, prefix.slice(cut), options?.startAfter);
   }
 
+  /**
+   * The folders at the store's root (log names), ascending, without listing their contents: what
+   * an incremental verification needs to find the logs (the S3 store lists common prefixes).
+   * Symlinked folders and names that are not key segments are skipped, like everything `list`
+   * skips.
+   * @throws ConfigurationError `STORE_NOT_FOUND`, `STORE_NOT_A_FOLDER`, `STORE_ACCESS_DENIED`.
+   * @throws StorageError `STORE_IO`, `STORE_UNAVAILABLE`.
+   */
+  async *listTopFolders(): AsyncIterable<string> {
+    await this.#checkRoot(false);
+    let dirents: Dirent[];
+    try {
+      dirents = await readdir(this.#root, { withFileTypes: true });
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw mapFsError(err, 'readdir', this.#root);
+    }
+    const names = dirents
+      .filter((d) => d.isDirectory() && d.name !== TEMP_DIR && isKeySegment(d.name))
+      .map((d) => d.name)
+      .sort(compareKeys);
+    yield* names;
+  }
+
   #pathOf(key: string): string {
     const segments = assertObjectKey(key);
     if (segments[0] === TEMP_DIR) {

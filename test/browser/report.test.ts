@@ -62,7 +62,8 @@ async function tamperedCopy(store: ObjectStore): Promise<MemoryStore> {
   const copy = new MemoryStore();
   for await (const o of store.list('')) {
     const bytes = ((await store.get(o.key)) as Uint8Array).slice();
-    if (o.key === segmentKey('main', 2)) bytes[bytes.length - 2] = (bytes[bytes.length - 2] as number) ^ 1;
+    if (o.key === segmentKey('main', 2))
+      bytes[bytes.length - 2] = (bytes[bytes.length - 2] as number) ^ 1;
     await copy.putIfAbsent(o.key, bytes);
   }
   await copy.putIfAbsent(HOSTILE_KEY, new Uint8Array([1]));
@@ -70,7 +71,10 @@ async function tamperedCopy(store: ObjectStore): Promise<MemoryStore> {
 }
 
 /** Writes the page to a file, opens it, and records every request it makes. */
-async function open(html: string, name: string): Promise<{ page: Page; requests: string[]; url: string }> {
+async function open(
+  html: string,
+  name: string,
+): Promise<{ page: Page; requests: string[]; url: string }> {
   const file = join(dir, name);
   await writeFile(file, html);
   const url = pathToFileURL(file).href;
@@ -93,7 +97,10 @@ async function open(html: string, name: string): Promise<{ page: Page; requests:
 describe('the HTML report in Chromium', () => {
   it('shows a clean log: the verdict first, three days and six segments in the timeline', async () => {
     const { store, key } = await threeDays();
-    const report = await buildReport(store, { trustedKeys: [key.trusted], now: () => DAY1 + 9 * DAY });
+    const report = await buildReport(store, {
+      trustedKeys: [key.trusted],
+      now: () => DAY1 + 9 * DAY,
+    });
     const { page, requests, url } = await open(renderReportHtml(report), 'clean.html');
 
     const verdict = page.locator('#verdict .verdict-text');
@@ -120,7 +127,10 @@ describe('the HTML report in Chromium', () => {
   it('shows a tampered log: FAILED, the count, each code with its meaning, hostile text inert', async () => {
     const { store, key } = await threeDays();
     const bad = await tamperedCopy(store);
-    const report = await buildReport(bad, { trustedKeys: [key.trusted], now: () => DAY1 + 9 * DAY });
+    const report = await buildReport(bad, {
+      trustedKeys: [key.trusted],
+      now: () => DAY1 + 9 * DAY,
+    });
     expect(report.ok).toBe(false);
     const { page, requests, url } = await open(renderReportHtml(report), 'tampered.html');
     const titleBefore = await page.title();
@@ -138,7 +148,9 @@ describe('the HTML report in Chromium', () => {
     expect(counts.map(Number).reduce((a, b) => a + b, 0)).toBe(report.findings);
     // The day of segment 2 is marked; the timeline still has its three days.
     expect(await page.locator('table.timeline tr.day').count()).toBe(3);
-    expect(await page.locator('table.timeline tr.day.has-findings').innerText()).toContain('2026-11-25');
+    expect(await page.locator('table.timeline tr.day.has-findings').innerText()).toContain(
+      '2026-11-25',
+    );
     // The hostile key is shown as text, made no request and ran nothing.
     const unexpected = page.locator('#code-UNEXPECTED_OBJECT .where');
     expect(await unexpected.innerText()).toBe(HOSTILE_KEY);
@@ -150,7 +162,9 @@ describe('the HTML report in Chromium', () => {
 
   it('blocks a script planted in the page (its Content-Security-Policy admits none)', async () => {
     const { store, key } = await threeDays();
-    const html = renderReportHtml(await buildReport(store, { trustedKeys: [key.trusted], now: () => DAY1 }));
+    const html = renderReportHtml(
+      await buildReport(store, { trustedKeys: [key.trusted], now: () => DAY1 }),
+    );
     // As if a rendering bug let markup through: an inline script and an external one.
     const planted = html.replace(
       '</body>',
@@ -158,12 +172,19 @@ describe('the HTML report in Chromium', () => {
     );
     const { page, requests, url } = await open(planted, 'planted.html');
     // Neither the inline script nor the external one (served if fetched) ran.
-    const title = await page.evaluate(() => document.title);
+    const title = await page.title();
     expect(title).not.toBe('ran');
     expect(title).not.toBe('external');
     expect(requests.every((r) => r === url || r === 'http://192.0.2.1/x.js')).toBe(true);
     // The style sheet, admitted by its hash, did apply: the verdict box has its border.
-    const border = await page.locator('#verdict').evaluate((e) => getComputedStyle(e).borderTopStyle);
+    const border = await page.locator('#verdict').evaluate(
+      (e) =>
+        (
+          globalThis as unknown as {
+            getComputedStyle(el: unknown): { borderTopStyle: string };
+          }
+        ).getComputedStyle(e).borderTopStyle,
+    );
     expect(border).toBe('solid');
     await page.close();
   });
