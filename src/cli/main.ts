@@ -12,6 +12,7 @@ import { extraCommands } from './commands/index-extra.js';
 import { ingest, ingestSpec } from './commands/ingest.js';
 import { keygen, keygenSpec } from './commands/keygen.js';
 import { prove, proveSpec } from './commands/prove.js';
+import { pull, pullSpec } from './commands/pull.js';
 import {
   receipt,
   receiptSpec,
@@ -30,6 +31,7 @@ const commands: Command[] = [
   { spec: ingestSpec, run: ingest },
   { spec: verifySpec, run: verify },
   { spec: proveSpec, run: prove },
+  { spec: pullSpec, run: pull },
   { spec: verifyProofSpec, run: verifyProof },
   { spec: reportSpec, run: report },
   { spec: receiptSpec, run: receipt },
