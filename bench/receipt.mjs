@@ -39,7 +39,7 @@ const { lineAt } = eventStream();
 
 if (!existsSync(join(cache, 'done'))) {
   rmSync(cache, { recursive: true, force: true });
-  mkdirSync(cache, { recursive: true });
+  mkdirSync(store, { recursive: true });
   const pair = generateKeyPair();
   writeFileSync(pubkey, pair.publicKeyPem);
   log(`building a ${events.toLocaleString('en')}-event folder store in ${store} (once)`);
