@@ -2,7 +2,12 @@
  * Event filters, time bounds and the JSON Lines / CSV formats of `auditlock events`.
  */
 import { describe, expect, it } from 'vitest';
-import { makeEventEntry, makeQuarantineEntry, parseTimestamp } from '../../src/core/entry.js';
+import {
+  type Entry,
+  makeEventEntry,
+  makeQuarantineEntry,
+  parseTimestamp,
+} from '../../src/core/entry.js';
 import { InputError } from '../../src/core/errors.js';
 import { parseEvent } from '../../src/core/event.js';
 import {
@@ -32,14 +37,14 @@ const event = sampleEvent(3, {
   ],
   time: '2026-11-26T09:00:00.123456789+01:00',
 });
-const entry = makeEventEntry(event, AT, { source: 'cli', id: 'stdin:4' });
+const entry: Entry = makeEventEntry(event, AT, { source: 'cli', id: 'stdin:4' });
 const quarantined = makeQuarantineEntry(
   new TextEncoder().encode('{"actor":'),
   new InputError('JSON_INVALID', 'line 5: not JSON'),
   AT,
 );
 
-const match = (f: EventFilter, e = entry) => matchesEntry(e, AT, f);
+const match = (f: EventFilter, e: Entry = entry) => matchesEntry(e, AT, f);
 
 describe('matchesEntry', () => {
   it('matches everything with no filter, and quarantined input only when asked', () => {
@@ -151,7 +156,7 @@ describe('byteNeedles', () => {
   });
 });
 
-const hit = (e = entry, extra: Partial<EventHit> = {}): EventHit => ({
+const hit = (e: Entry = entry, extra: Partial<EventHit> = {}): EventHit => ({
   log: 'main',
   index: 41,
   seq: 7,
