@@ -298,7 +298,7 @@ const rng = (s, d = 2) => `${f(s.median, d)} (${f(s.min, d)}–${f(s.max, d)})`;
 export function renderIncremental(r, meta) {
   const m = meta.machine;
   const lines = [
-    '### Incremental verification: cost per new segment, flat in log length',
+    '### Incremental verification: cost per new segment against log length',
     '',
     `Measured ${meta.date} by \`node bench/incremental.mjs${meta.argv.length ? ` ${meta.argv.join(' ')}` : ''}\`${meta.commit ? ` at commit \`${meta.commit}\`` : ''}.`,
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB RAM; Node ${m.node}. Load average ${m.loadAverage.join(' / ')} at the start, ${meta.loadAverageEnd.join(' / ')} at the end.`,
