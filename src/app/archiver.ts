@@ -156,7 +156,12 @@ export class Archiver {
     trusted: readonly TrustedKey[],
     keyChange: KeyChange | undefined,
   ) {
-    this.#o = { encoding: 'identity', ...DEFAULTS, ...options };
+    // An option given as undefined (a JavaScript caller, a spread config) means its default, not
+    // "no value": otherwise `encoding: undefined` would write segments no verifier accepts.
+    const given = Object.fromEntries(
+      Object.entries(options).filter(([, value]) => value !== undefined),
+    ) as ArchiverOptions;
+    this.#o = { encoding: 'identity', ...DEFAULTS, ...given };
     this.#head = head;
     this.#lastReceivedAt = head.lastReceivedAt;
     this.#trusted = trusted;

@@ -84,7 +84,7 @@ export async function readTrustedSegment(
   trustedKeys: readonly TrustedKey[],
 ): Promise<TrustedSegment> {
   const key = segmentKey(log, seq);
-  const where = `${store.location}/${key}`;
+  const where = `${store.location.replace(/\/+$/, '')}/${key}`;
   const fail = (code: TrustedSegmentCode, why: string, cause?: unknown): never => {
     throw new IntegrityError(code, `segment ${where} ${why}`, { cause });
   };
