@@ -14,12 +14,12 @@ import PQueue from 'p-queue';
 import { ConfigurationError } from '../core/errors.js';
 import type { Finding } from '../core/findings.js';
 import { bytesEqual } from '../core/hash.js';
-import { classifyKey, LOG_NAME_RE } from '../core/layout.js';
 import type { LogPosition } from '../core/log-verifier.js';
 import type { Clock, ObjectStore } from '../core/ports.js';
 import type { TrustedCheckpoint } from '../core/signed-checkpoint.js';
 import type { VerifyState } from '../core/verify-state.js';
 import {
+  logNamesOf,
   type VerifiedSegment,
   type VerifyStoreOptions,
   type VerifyStoreResult,
@@ -114,7 +114,7 @@ export async function verifyIncremental(
     ? verifyOpts.logs
     : verifyOpts.logs
       ? [...new Set(verifyOpts.logs)].sort()
-      : await logNames(store, stateStore);
+      : await logNamesOf(store, logsWithVerifyState(stateStore));
   const priors = new Map<string, Prior>();
   const starts = new Map<string, LogPosition>();
   const signedByStates: TrustedCheckpoint[] = [];
@@ -238,22 +238,4 @@ function notApplicable(state: VerifyState, opts: VerifyIncrementalOptions): stri
 
 function samePosition(a: LogPosition | undefined, b: LogPosition): boolean {
   return a !== undefined && a.seq === b.seq && bytesEqual(a.segmentHash, b.segmentHash);
-}
-
-/**
- * Every log to verify: those with a state record, and every log in the archive (its top-level
- * folders where the store can list them cheaply, else from a full listing).
- */
-async function logNames(store: ObjectStore, stateStore: ObjectStore): Promise<string[]> {
-  const names = new Set<string>();
-  for await (const log of logsWithVerifyState(stateStore)) names.add(log);
-  if (store.listTopFolders) {
-    for await (const name of store.listTopFolders()) if (LOG_NAME_RE.test(name)) names.add(name);
-  } else {
-    for await (const o of store.list('')) {
-      const kind = classifyKey(o.key);
-      if (kind.kind === 'segment') names.add(kind.log);
-    }
-  }
-  return [...names].sort();
 }

@@ -205,7 +205,7 @@ export async function verifyStore(
   const wanted = opts.logs
     ? [...new Set(opts.logs)].sort()
     : incremental
-      ? await logNamesOf(store, opts.starts as ReadonlyMap<string, LogPosition>)
+      ? await logNamesOf(store, (opts.starts as ReadonlyMap<string, LogPosition>).keys())
       : undefined;
   const prefixes = wanted ? wanted.map(segmentPrefix) : [''];
   let segments = 0;
@@ -386,14 +386,16 @@ type WitnessFindingCode =
   | 'CHECKPOINT_MISMATCH';
 
 /**
- * The logs an incremental run verifies: those with a start, and every log name in the store
- * (its top-level folders, listed cheaply when the store can; else from a full listing).
+ * The logs an incremental run verifies: `known` ones (those with a start or a stored state), and
+ * every log name in the store (its top-level folders, listed cheaply when the store can; else
+ * from a full listing), in order.
  */
-async function logNamesOf(
+export async function logNamesOf(
   store: ObjectStore,
-  starts: ReadonlyMap<string, LogPosition>,
+  known: Iterable<string> | AsyncIterable<string>,
 ): Promise<string[]> {
-  const names = new Set(starts.keys());
+  const names = new Set<string>();
+  for await (const name of known) names.add(name);
   if (store.listTopFolders) {
     for await (const name of store.listTopFolders()) if (LOG_NAME_RE.test(name)) names.add(name);
   } else {
