@@ -22,12 +22,11 @@ import { AuditlockError } from '../core/errors.js';
 import { FINDING_CODES, type Finding, type FindingCode } from '../core/findings.js';
 import { parseNote, type TrustedKey } from '../core/note.js';
 import type { Clock, Notifier, ObjectStore } from '../core/ports.js';
-import { parseCosignedCheckpointKey } from '../core/witness-check.js';
 import type { Ed25519Signer } from '../core/witness-signer.js';
 import { replicaComparison } from './replica.js';
 import { type VerifyIncrementalResult, verifyIncremental } from './verify-incremental.js';
 import { Witness } from './witness.js';
-import { type SubmitResult, submitToWitness } from './witness-submit.js';
+import { newestCosignedKey, type SubmitResult, submitToWitness } from './witness-submit.js';
 
 export type ScheduledVerifyDeps = {
   readonly primary: ObjectStore;
@@ -249,13 +248,7 @@ async function newestCosignatureTime(
   log: string,
   key: CosignerKey,
 ): Promise<number | undefined> {
-  const id = Array.from(key.keyId, (b) => b.toString(16).padStart(2, '0')).join('');
-  let newest: { key: string; size: number } | undefined;
-  for await (const o of state.list(`${log}/witness/`)) {
-    const parsed = parseCosignedCheckpointKey(o.key);
-    if (parsed?.keyId === id && (newest === undefined || parsed.treeSize > newest.size))
-      newest = { key: o.key, size: parsed.treeSize };
-  }
+  const newest = await newestCosignedKey(state, log, key);
   if (!newest) return undefined;
   try {
     const bytes = await state.get(newest.key, { maxBytes: 64 * 1024 });

@@ -200,17 +200,30 @@ function codeOf(err: unknown): string {
   return err instanceof AuditlockError ? err.code : String(err);
 }
 
+/**
+ * The stored cosigned checkpoint of `log` by `key` with the largest tree size, by its key alone
+ * (the object is not read: callers that use its content must check it). One LIST per 1,000.
+ */
+export async function newestCosignedKey(
+  store: ObjectStore,
+  log: string,
+  key: CosignerKey,
+): Promise<{ readonly key: string; readonly treeSize: number } | undefined> {
+  const id = Array.from(key.keyId, (b) => b.toString(16).padStart(2, '0')).join('');
+  let newest: { key: string; treeSize: number } | undefined;
+  for await (const o of store.list(`${log}/witness/`)) {
+    const parsed = parseCosignedCheckpointKey(o.key);
+    if (parsed?.keyId === id && (newest === undefined || parsed.treeSize > newest.treeSize))
+      newest = { key: o.key, treeSize: parsed.treeSize };
+  }
+  return newest;
+}
+
 /** The largest tree size with a stored cosignature by `key`, or 0 (a first guess only). */
 async function lastCosignedSize(
   store: ObjectStore,
   log: string,
   key: CosignerKey,
 ): Promise<number> {
-  const id = Array.from(key.keyId, (b) => b.toString(16).padStart(2, '0')).join('');
-  let size = 0;
-  for await (const o of store.list(`${log}/witness/`)) {
-    const parsed = parseCosignedCheckpointKey(o.key);
-    if (parsed && parsed.keyId === id && parsed.treeSize > size) size = parsed.treeSize;
-  }
-  return size;
+  return (await newestCosignedKey(store, log, key))?.treeSize ?? 0;
 }
