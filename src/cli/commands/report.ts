@@ -1,13 +1,13 @@
 import { systemClock } from '../../adapters/system-clock.js';
 import { buildReport } from '../../app/report.js';
-import type { CosignerKey } from '../../core/cosignature.js';
 import { type CommandSpec, intOption, listOption, parseCommand, stringOption } from '../args.js';
 import { EXIT, UsageError } from '../cli-error.js';
 import { renderReportHtml } from '../html-report.js';
 import { checkOutputPath, writeOutputFile } from '../input-file.js';
-import { loadTrustedKeys, loadWitnessVkey } from '../keys.js';
+import { loadTrustedKeys } from '../keys.js';
 import { escapeText, formatBytes, type Io, progress } from '../output.js';
 import { openStore } from '../stores.js';
+import { openWitnessCheck, readReplicaFlags, readWitnessFlags } from '../verify-flags.js';
 
 export const reportSpec: CommandSpec = {
   name: 'report',
@@ -87,34 +87,16 @@ export async function report(argv: string[], io: Io): Promise<number> {
   const p = parseCommand(reportSpec, argv);
   const out = stringOption(p, 'html');
   if (!out) throw new UsageError('report: --html FILE is required');
-  const replicaSpec = stringOption(p, 'replica');
-  if (!replicaSpec && p.values['rtc-window'] !== '900')
-    throw new UsageError('--rtc-window needs --replica');
-  const rtcWindowMs = (intOption(p, 'rtc-window', { min: 1, max: 86_400 }) ?? 900) * 1000;
+  const { replica: replicaSpec, rtcWindowMs } = readReplicaFlags(p);
   const trustedKeys = await loadTrustedKeys(
     listOption(p, 'pubkey'),
     stringOption(p, 'trusted-keys'),
   );
-  const witnessKeys: CosignerKey[] = [];
-  for (const k of listOption(p, 'witness-key')) witnessKeys.push(await loadWitnessVkey(k));
-  const quorum = intOption(p, 'witnesses', { min: 1, max: 64 }) ?? 1;
-  const cosignatureStores = listOption(p, 'cosignatures');
-  if (witnessKeys.length === 0 && (cosignatureStores.length > 0 || p.values.witnesses !== '1'))
-    throw new UsageError('--witnesses and --cosignatures need --witness-key');
-  if (witnessKeys.length > 0 && quorum > witnessKeys.length)
-    throw new UsageError(
-      `--witnesses ${quorum} needs at least ${quorum} --witness-key (got ${witnessKeys.length})`,
-    );
+  const witnessFlags = await readWitnessFlags(p);
+  const _witnessKeys = witnessFlags.keys;
   await checkOutputPath(out); // before the work, not after it
   const store = await openStore(p.positionals[0] as string);
-  const witness =
-    witnessKeys.length > 0
-      ? {
-          keys: witnessKeys,
-          quorum,
-          stores: await Promise.all(cosignatureStores.map((c) => openStore(c))),
-        }
-      : undefined;
+  const witness = await openWitnessCheck(witnessFlags);
   const replica = replicaSpec ? await openStore(replicaSpec) : undefined;
   const logs = listOption(p, 'log');
   const bar = progress(io);

@@ -15,9 +15,10 @@ import { evaluateCheckpointNote, type TrustedCheckpoint } from '../../core/signe
 import { type CommandSpec, intOption, listOption, parseCommand, stringOption } from '../args.js';
 import { EXIT, UsageError } from '../cli-error.js';
 import { checkOutputPath, readInputFile, writeOutputFile } from '../input-file.js';
-import { loadTrustedKeys, loadWitnessVkey } from '../keys.js';
+import { loadTrustedKeys } from '../keys.js';
 import { escapeText, formatBytes, type Io, progress } from '../output.js';
 import { openStore } from '../stores.js';
+import { openWitnessCheck, readReplicaFlags, readWitnessFlags } from '../verify-flags.js';
 
 /** A signed checkpoint is a few hundred bytes (16 signatures at most). */
 const MAX_CHECKPOINT_FILE_BYTES = 64 * 1024;
@@ -146,26 +147,15 @@ export const verifySpec: CommandSpec = {
 
 export async function verify(argv: string[], io: Io): Promise<number> {
   const p = parseCommand(verifySpec, argv);
-  const replicaSpec = stringOption(p, 'replica');
+  const { replica: replicaSpec, rtcWindowMs } = readReplicaFlags(p);
   const stateSpec = stringOption(p, 'state');
   if (p.values.full && !stateSpec) throw new UsageError('--full needs --state');
-  if (!replicaSpec && p.values['rtc-window'] !== '900')
-    throw new UsageError('--rtc-window needs --replica');
-  const rtcWindowMs = (intOption(p, 'rtc-window', { min: 1, max: 86_400 }) ?? 900) * 1000;
   const trustedKeys = await loadTrustedKeys(
     listOption(p, 'pubkey'),
     stringOption(p, 'trusted-keys'),
   );
-  const witnessKeys: CosignerKey[] = [];
-  for (const k of listOption(p, 'witness-key')) witnessKeys.push(await loadWitnessVkey(k));
-  const quorum = intOption(p, 'witnesses', { min: 1, max: 64 }) ?? 1;
-  const cosignatureStores = listOption(p, 'cosignatures');
-  if (witnessKeys.length === 0 && (cosignatureStores.length > 0 || p.values.witnesses !== '1'))
-    throw new UsageError('--witnesses and --cosignatures need --witness-key');
-  if (witnessKeys.length > 0 && quorum > witnessKeys.length)
-    throw new UsageError(
-      `--witnesses ${quorum} needs at least ${quorum} --witness-key (got ${witnessKeys.length})`,
-    );
+  const witnessFlags = await readWitnessFlags(p);
+  const witnessKeys = witnessFlags.keys;
   const trustedCheckpoints: TrustedCheckpoint[] = [];
   for (const file of listOption(p, 'checkpoint'))
     trustedCheckpoints.push(await loadTrustedCheckpoint(file, trustedKeys, witnessKeys));
@@ -176,14 +166,7 @@ export async function verify(argv: string[], io: Io): Promise<number> {
   const out = stringOption(p, 'write-checkpoint');
   if (out) await checkOutputPath(out); // before the work, not after it
   const store = await openStore(p.positionals[0] as string);
-  const witness =
-    witnessKeys.length > 0
-      ? {
-          keys: witnessKeys,
-          quorum,
-          stores: await Promise.all(cosignatureStores.map((c) => openStore(c))),
-        }
-      : undefined;
+  const witness = await openWitnessCheck(witnessFlags);
   const replica = replicaSpec ? await openStore(replicaSpec) : undefined;
   const stateStore = stateSpec ? await openStore(stateSpec, { forWriting: true }) : undefined;
   const findings: (Finding & { from?: string })[] = [];

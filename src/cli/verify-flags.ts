@@ -1,0 +1,64 @@
+/**
+ * The flags `verify` and `report` share for the witness check and the replica: read and checked
+ * once, here, so the two commands cannot drift apart in what they accept.
+ */
+import type { WitnessCheckOptions } from '../app/verify.js';
+import type { CosignerKey } from '../core/cosignature.js';
+import { intOption, listOption, type Parsed, stringOption } from './args.js';
+import { UsageError } from './cli-error.js';
+import { loadWitnessVkey } from './keys.js';
+import { openStore } from './stores.js';
+
+export type WitnessFlags = {
+  readonly keys: readonly CosignerKey[];
+  readonly quorum: number;
+  /** `--cosignatures` store specs, opened by {@link openWitnessCheck}. */
+  readonly cosignatures: readonly string[];
+};
+
+/**
+ * `--witness-key` (repeatable), `--witnesses K` (default 1) and `--cosignatures STORE`.
+ * @throws UsageError for --witnesses/--cosignatures without --witness-key, or K above the keys
+ */
+export async function readWitnessFlags(p: Parsed): Promise<WitnessFlags> {
+  const keys: CosignerKey[] = [];
+  for (const k of listOption(p, 'witness-key')) keys.push(await loadWitnessVkey(k));
+  const quorum = intOption(p, 'witnesses', { min: 1, max: 64 }) ?? 1;
+  const cosignatures = listOption(p, 'cosignatures');
+  if (keys.length === 0 && (cosignatures.length > 0 || p.values.witnesses !== '1'))
+    throw new UsageError('--witnesses and --cosignatures need --witness-key');
+  if (keys.length > 0 && quorum > keys.length)
+    throw new UsageError(
+      `--witnesses ${quorum} needs at least ${quorum} --witness-key (got ${keys.length})`,
+    );
+  return { keys, quorum, cosignatures };
+}
+
+/** The witness check for verifyStore, or undefined without witness keys. */
+export async function openWitnessCheck(
+  flags: WitnessFlags,
+): Promise<WitnessCheckOptions | undefined> {
+  if (flags.keys.length === 0) return undefined;
+  return {
+    keys: flags.keys,
+    quorum: flags.quorum,
+    stores: await Promise.all(flags.cosignatures.map((c) => openStore(c))),
+  };
+}
+
+/**
+ * `--replica STORE` and `--rtc-window SECONDS` (default 900), the window in ms.
+ * @throws UsageError for --rtc-window without --replica
+ */
+export function readReplicaFlags(p: Parsed): {
+  readonly replica: string | undefined;
+  readonly rtcWindowMs: number;
+} {
+  const replica = stringOption(p, 'replica');
+  if (!replica && p.values['rtc-window'] !== '900')
+    throw new UsageError('--rtc-window needs --replica');
+  return {
+    replica,
+    rtcWindowMs: (intOption(p, 'rtc-window', { min: 1, max: 86_400 }) ?? 900) * 1000,
+  };
+}
