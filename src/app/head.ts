@@ -5,7 +5,7 @@
  */
 import { parseTimestamp } from '../core/entry.js';
 import { ConfigurationError } from '../core/errors.js';
-import { segmentKey } from '../core/layout.js';
+import { classifyKey, segmentKey, segmentPrefix } from '../core/layout.js';
 import type { TrustedKey } from '../core/note.js';
 import type { ObjectStore } from '../core/ports.js';
 import { emptyHead, type LogHead } from '../core/seal.js';
@@ -35,6 +35,33 @@ export async function findHeadSeq(store: ObjectStore, log: string, knownSeq = -1
     else hi = mid;
   }
   return lo;
+}
+
+/**
+ * Sequence number of the first stored segment of `log`, or -1 if it has none: 0 for a whole log,
+ * more for an evidence bundle that starts mid-log. One existence probe, plus one listing when
+ * segment 0 is absent (keys list in sequence order). Only a place to start: every segment read
+ * from there is still checked.
+ */
+export async function findFirstSeq(store: ObjectStore, log: string): Promise<number> {
+  if (await store.exists(segmentKey(log, 0))) return 0;
+  for await (const info of store.list(segmentPrefix(log))) {
+    const kind = classifyKey(info.key);
+    if (kind.kind === 'segment' && kind.log === log) return kind.seq;
+  }
+  return -1;
+}
+
+export type StoredSeqs = { readonly first: number; readonly head: number };
+
+/** The stored segments `first..head` of `log`, or undefined if it has none. */
+export async function findStoredSeqs(
+  store: ObjectStore,
+  log: string,
+): Promise<StoredSeqs | undefined> {
+  const first = await findFirstSeq(store, log);
+  if (first < 0) return undefined;
+  return { first, head: await findHeadSeq(store, log, first) };
 }
 
 /** A head the writer may extend, and who signed it. */

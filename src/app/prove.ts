@@ -14,7 +14,7 @@ import { inclusionProofInSegment } from '../core/proof.js';
 import { verifyInclusion } from '../core/proof-verify.js';
 import type { ParsedSegment } from '../core/segment.js';
 import { formatTlogProof } from '../core/tlog-proof.js';
-import { findHeadSeq } from './head.js';
+import { findStoredSeqs, type StoredSeqs } from './head.js';
 import { readTrustedSegment } from './trusted-segment.js';
 
 export type EntryTarget = { readonly index: number } | { readonly id: string };
@@ -57,17 +57,15 @@ export async function proveEntry(
   target: EntryTarget,
   options: ProveOptions,
 ): Promise<ProvenEntry> {
-  const head = await findHeadSeq(store, log);
-  if (head < 0)
-    throw new ConfigurationError('LOG_EMPTY', `log ${log} in ${store.location} has no segments`);
+  const stored = await storedSeqsOf(store, log);
   const read = async (seq: number) => {
     const t = await readTrustedSegment(store, log, seq, options.trustedKeys);
     return { seg: t.seg, leaves: t.entries };
   };
   const found =
     'index' in target
-      ? await findByIndex(read, log, head, target.index)
-      : await findById(read, log, head, target.id);
+      ? await findByIndex(read, log, stored, target.index)
+      : await findById(read, log, stored, target.id);
   const { seg, seq, index, leaves } = found;
   const first = seg.header.firstIndex;
   const leafHashes = leaves.map(hashLeaf);
@@ -98,34 +96,52 @@ export async function proveEntry(
 
 export type Read = (seq: number) => Promise<{ seg: ParsedSegment; leaves: Uint8Array[] }>;
 
-/** Binary search over the segments' index ranges: O(log n) trusted reads. */
+/**
+ * The stored segments of `log` (a bundle may start mid-log).
+ * @throws ConfigurationError `LOG_EMPTY`
+ */
+export async function storedSeqsOf(store: ObjectStore, log: string): Promise<StoredSeqs> {
+  const stored = await findStoredSeqs(store, log);
+  if (!stored)
+    throw new ConfigurationError('LOG_EMPTY', `log ${log} in ${store.location} has no segments`);
+  return stored;
+}
+
+/** Binary search over the stored segments' index ranges: O(log n) trusted reads. */
 export async function findByIndex(
   read: Read,
   log: string,
-  head: number,
+  stored: StoredSeqs,
   index: number,
 ): Promise<Found> {
-  let lo = 0;
-  let hi = head;
+  let lo = stored.first;
+  let hi = stored.head;
+  let lowest: number | undefined;
   while (lo <= hi) {
     const seq = lo + Math.floor((hi - lo) / 2);
     const { seg, leaves } = await read(seq);
     const { firstIndex, count } = seg.header;
+    if (seq === stored.first) lowest = firstIndex;
     if (index < firstIndex) hi = seq - 1;
     else if (index >= firstIndex + count) lo = seq + 1;
     else return { seg, seq, index, leaves };
   }
-  throw new InputError('ENTRY_NOT_FOUND', `log ${log} has no entry with index ${index}`);
+  throw new InputError(
+    'ENTRY_NOT_FOUND',
+    lowest !== undefined && lowest > 0 && index < lowest
+      ? `log ${log} has no entry with index ${index} here: its stored segments start at segment ${stored.first}, leaf ${lowest} (an evidence bundle starting mid-log)`
+      : `log ${log} has no entry with index ${index}`,
+  );
 }
 
 /** Scans the whole log: an id stored twice must be reported, not silently resolved to one. */
-async function findById(read: Read, log: string, head: number, id: string): Promise<Found> {
+async function findById(read: Read, log: string, stored: StoredSeqs, id: string): Promise<Found> {
   // Canonical JSON (RFC 8785 §3.2.2.2) escapes strings as JSON.stringify does: a cheap byte
   // pre-filter before any entry is decoded.
   const needle = Buffer.from(utf8(JSON.stringify(id)));
   let first: Found | undefined;
   const matches: number[] = [];
-  for (let seq = 0; seq <= head; seq++) {
+  for (let seq = stored.first; seq <= stored.head; seq++) {
     const { seg, leaves } = await read(seq);
     for (const [i, leaf] of leaves.entries()) {
       if (Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength).indexOf(needle) < 0) continue;

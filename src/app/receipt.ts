@@ -24,7 +24,7 @@ import {
 } from '../core/cosignature.js';
 import { fromBase64, fromUtf8, utf8 } from '../core/encoding.js';
 import { decodeEntry, type Entry } from '../core/entry.js';
-import { AuditlockError, ConfigurationError, InputError, IntegrityError } from '../core/errors.js';
+import { AuditlockError, InputError, IntegrityError } from '../core/errors.js';
 import { segmentKey } from '../core/layout.js';
 import { hashLeaf } from '../core/merkle.js';
 import { formatNote, type NoteSignature, parseNote, type TrustedKey } from '../core/note.js';
@@ -35,13 +35,14 @@ import { MAX_SEGMENT_BYTES, type ParsedSegment, parseSegment } from '../core/seg
 import { evaluateCheckpointNote } from '../core/signed-checkpoint.js';
 import { formatTlogProof, parseTlogProof } from '../core/tlog-proof.js';
 import { parseCosignedCheckpointKey } from '../core/witness-check.js';
-import { findHeadSeq } from './head.js';
+import type { StoredSeqs } from './head.js';
 import {
   AmbiguousEntryError,
   type EntryTarget,
   type Found,
   findByIndex,
   type Read,
+  storedSeqsOf,
 } from './prove.js';
 import { readTrustedSegment } from './trusted-segment.js';
 import { readCosignedObjects } from './witness-objects.js';
@@ -101,9 +102,7 @@ export async function makeReceipt(
   target: EntryTarget,
   options: ReceiptOptions,
 ): Promise<Receipt> {
-  const head = await findHeadSeq(store, log);
-  if (head < 0)
-    throw new ConfigurationError('LOG_EMPTY', `log ${log} in ${store.location} has no segments`);
+  const stored = await storedSeqsOf(store, log);
   let trustedReads = 0;
   const read: Read = async (seq) => {
     trustedReads++;
@@ -112,16 +111,16 @@ export async function makeReceipt(
   };
   let scanned = 0;
   let found: Found;
-  if ('index' in target) found = await findByIndex(read, log, head, target.index);
+  if ('index' in target) found = await findByIndex(read, log, stored, target.index);
   else {
-    const r = await findById(store, read, log, head, target.id, options.concurrency ?? 8);
+    const r = await findById(store, read, log, stored, target.id, options.concurrency ?? 8);
     found = r.found;
     scanned = r.scanned;
   }
   const witnessKeys = options.witnessKeys ?? [];
   const chosen =
     witnessKeys.length > 0
-      ? await chooseWitnessed(store, read, log, head, found, witnessKeys, options.quorum ?? 1)
+      ? await chooseWitnessed(store, read, log, stored, found, witnessKeys, options.quorum ?? 1)
       : { notUsed: [] };
   const at = chosen.at ?? { seg: found.seg, seq: found.seq, lines: [], witnesses: [] };
 
@@ -181,14 +180,15 @@ async function findById(
   store: ObjectStore,
   read: Read,
   log: string,
-  head: number,
+  stored: StoredSeqs,
   id: string,
   concurrency: number,
 ): Promise<{ found: Found; scanned: number }> {
+  const { first: firstSeq, head } = stored;
   const needle = Buffer.from(utf8(JSON.stringify(id)));
   let first: Found | undefined;
   const matches: number[] = [];
-  for (let start = 0; start <= head; start += concurrency) {
+  for (let start = firstSeq; start <= head; start += concurrency) {
     const seqs: number[] = [];
     for (let seq = start; seq <= Math.min(head, start + concurrency - 1); seq++) seqs.push(seq);
     const hits = await Promise.all(seqs.map((seq) => mayHold(store, log, seq, needle)));
@@ -216,7 +216,7 @@ async function findById(
       `log ${log} holds event id ${JSON.stringify(id)} ${matches.length} times, at leaf indexes ${matches.join(', ')}: write a receipt for one by its index`,
       matches,
     );
-  return { found: first, scanned: head + 1 };
+  return { found: first, scanned: head - firstSeq + 1 };
 }
 
 /** Whether segment `seq` may hold `needle`: false only when its bytes certainly do not. */
@@ -274,7 +274,7 @@ async function chooseWitnessed(
   store: ObjectStore,
   read: Read,
   log: string,
-  head: number,
+  stored: StoredSeqs,
   found: Found,
   witnessKeys: readonly CosignerKey[],
   quorum: number,
@@ -304,7 +304,7 @@ async function chooseWitnessed(
     const at =
       size === fromSize
         ? { seg: found.seg, seq: found.seq }
-        : await findByIndex(read, log, head, size - 1).catch((err: unknown) => {
+        : await findByIndex(read, log, stored, size - 1).catch((err: unknown) => {
             if (err instanceof InputError && err.code === 'ENTRY_NOT_FOUND') return undefined;
             throw err;
           });

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LocalEd25519Signer } from '../../src/adapters/ed25519-key.js';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
+import { proveEntry } from '../../src/app/prove.js';
 import { makeReceipt, verifyReceipt } from '../../src/app/receipt.js';
 import { readTrustedSegment } from '../../src/app/trusted-segment.js';
 import { type CosignerKey, cosign, cosignerKey } from '../../src/core/cosignature.js';
@@ -103,6 +104,52 @@ describe('makeReceipt', () => {
     // Segment 6 does not hold evt-7: the forged segment is never trusted, nor needed.
     const r = await makeReceipt(store, LOG, { id: 'evt-7' }, { trustedKeys: [key.trusted] });
     expect(r.index).toBe(7);
+  });
+
+  it('in a store holding segments 3..6 only (a bundle from mid-log): by index, by id, and with a witness', async () => {
+    // Prepare: copy four segments of the log, and a cosignature of segment 5, into a new store
+    const { store, key } = await testLog();
+    const w = await witnessKey('w.example');
+    const cosigned = await storeCosigned(store, key, 5, w);
+    const bundle = new MemoryStore();
+    for (let seq = 3; seq <= 6; seq++)
+      await bundle.putIfAbsent(
+        segmentKey(LOG, seq),
+        (await store.get(segmentKey(LOG, seq))) as Uint8Array,
+      );
+    await bundle.putIfAbsent(cosigned, (await store.get(cosigned)) as Uint8Array);
+    const opts = { trustedKeys: [key.trusted] };
+
+    // Act
+    const byIndex = await makeReceipt(bundle, LOG, { index: 45 }, opts);
+    const byId = await makeReceipt(bundle, LOG, { id: 'evt-61' }, opts);
+    const witnessed = await makeReceipt(
+      bundle,
+      LOG,
+      { index: 31 },
+      { ...opts, witnessKeys: [w.key] },
+    );
+    const proven = await proveEntry(bundle, LOG, { id: 'evt-33' }, opts);
+
+    // Assess
+    expect(byIndex).toMatchObject({ index: 45, seq: 4, treeSize: 50 });
+    expect(byId).toMatchObject({ index: 61, seq: 6, scanned: 4 });
+    expect(witnessed).toMatchObject({ index: 31, seq: 3, checkpointSeq: 5, treeSize: 60 });
+    expect(verifyReceipt(witnessed.text, { ...opts, witnessKeys: [w.key] }).witnesses).toHaveLength(
+      1,
+    );
+    expect(verifyReceipt(byId.text, opts).entry).toMatchObject({ event: { id: 'evt-61' } });
+    expect(proven).toMatchObject({ index: 33, seq: 3 });
+    await expect(makeReceipt(bundle, LOG, { index: 12 }, opts)).rejects.toMatchObject({
+      code: 'ENTRY_NOT_FOUND',
+      message: expect.stringContaining('start at segment 3, leaf 30'),
+    });
+    await expect(makeReceipt(bundle, LOG, { id: 'evt-12' }, opts)).rejects.toMatchObject({
+      code: 'ENTRY_NOT_FOUND',
+    });
+    await expect(makeReceipt(new MemoryStore(), LOG, { index: 0 }, opts)).rejects.toMatchObject({
+      code: 'LOG_EMPTY',
+    });
   });
 
   it('a checkpoint cosigned at exactly the segment size: that checkpoint with the cosignature', async () => {
