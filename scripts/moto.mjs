@@ -2,7 +2,7 @@
 /**
  * The AWS emulator (moto, server mode) the integration tests run against. No npm dependencies.
  *
- *   node scripts/moto.mjs install   create .venv/ and install the pinned moto (if needed)
+ *   node scripts/moto.mjs install   create .venv/ and install the pinned moto and pyarrow (if needed)
  *   node scripts/moto.mjs start     install if needed, start on a free loopback port, print the
  *                                   endpoint, stop on Ctrl-C  (`--port N` picks the port)
  *
@@ -49,6 +49,13 @@ const MOTO_VENV = {
     const version = pinnedMotoVersion();
     if (got !== version)
       throw new Error(`moto ${got} installed, but ${version} is pinned; see ${INSTALL_LOG}`);
+    // The OCSF export tests read Parquet back with pyarrow from the same venv.
+    const pyarrow = /^pyarrow==([^\s#]+)/m.exec(readFileSync(REQUIREMENTS, 'utf8'))?.[1];
+    const gotPyarrow = (
+      await output(python, ['-c', 'import importlib.metadata as m; print(m.version("pyarrow"))'])
+    ).trim();
+    if (pyarrow !== undefined && gotPyarrow !== pyarrow)
+      throw new Error(`pyarrow ${gotPyarrow} installed, but ${pyarrow} is pinned; see ${INSTALL_LOG}`);
   },
 };
 
