@@ -55,7 +55,9 @@ const MOTO_VENV = {
       await output(python, ['-c', 'import importlib.metadata as m; print(m.version("pyarrow"))'])
     ).trim();
     if (pyarrow !== undefined && gotPyarrow !== pyarrow)
-      throw new Error(`pyarrow ${gotPyarrow} installed, but ${pyarrow} is pinned; see ${INSTALL_LOG}`);
+      throw new Error(
+        `pyarrow ${gotPyarrow} installed, but ${pyarrow} is pinned; see ${INSTALL_LOG}`,
+      );
   },
 };
 
