@@ -9,8 +9,15 @@
  * Options: --events N (ingest and verify, default 200000), --reps N (3; verify 5, or
  * --verify-reps N), --rss-events N
  * (1000000), --stage-events N (30000), --profile-events N (50000), --hash-rounds N (15),
- * --only hash,ingest,verify,stages,profile,rss,hostile,incremental,s3-parallel, --json FILE (raw
- * results), --write / --no-write (the docs; default: write only on a full default run).
+ * --peer-events N (200000; the Tessera comparison, e.g. 1000000 for the issue's size),
+ * --peer-reps N (3),
+ * --only hash,ingest,verify,stages,profile,rss,hostile,incremental,peer-tessera,s3-parallel,
+ * --json FILE (raw results), --write / --no-write (the docs; default: write only on a full
+ * default run).
+ *
+ * `peer-tessera` (bench/peer-tessera.mjs) runs auditlock's CLI and Trillian Tessera's POSIX driver
+ * (bench/peers/tessera, built with `go build` when Go is present; it says so when Go is absent)
+ * interleaved on the same input, ~2 minutes at the default size.
  *
  * `incremental` (bench/incremental.mjs) runs by default; `s3-parallel` (bench/s3-parallel.mjs,
  * starts moto, ~10 minutes) only when named in --only, like the other emulator benchmarks. Both
@@ -28,11 +35,21 @@ import { log, parseArgs } from './lib/measure.mjs';
 import { renderMarkdown, verdicts, writeResults } from './lib/report.mjs';
 import { makeTempDir, removeTempDir } from './lib/temp.mjs';
 
-const SECTIONS = ['hash', 'ingest', 'verify', 'stages', 'profile', 'rss', 'hostile', 'incremental'];
+const SECTIONS = [
+  'hash',
+  'ingest',
+  'verify',
+  'stages',
+  'profile',
+  'rss',
+  'hostile',
+  'incremental',
+  'peer-tessera',
+];
 /** Run only when named in --only (they start the emulator and take long). */
 const EXTRA_SECTIONS = ['s3-parallel'];
 /** Sections that render their own part of the docs: `markdown` in their JSON output. */
-const OWN_DOC_SECTIONS = ['incremental', 's3-parallel'];
+const OWN_DOC_SECTIONS = ['incremental', 'peer-tessera', 's3-parallel'];
 const DOC = fileURLToPath(new URL('../docs/PERFORMANCE.md', import.meta.url));
 
 const argv = process.argv.slice(2);
@@ -48,6 +65,8 @@ const sizes = {
   stageReps: quick ? 2 : 5,
   profileEvents: args['profile-events'] ?? Math.min(events, quick ? 5_000 : 50_000),
   hashRounds: args['hash-rounds'] ?? (quick ? 3 : 15),
+  peerEvents: args['peer-events'] ?? (quick ? 5_000 : 200_000),
+  peerReps: args['peer-reps'] ?? (quick ? 1 : 3),
 };
 const only = typeof args.only === 'string' ? args.only.split(',') : SECTIONS;
 const ALL_SECTIONS = [...SECTIONS, ...EXTRA_SECTIONS];
@@ -76,6 +95,7 @@ const sectionArgs = {
       ? ['--sizes', '2000,8000', '--ks', '1,10', '--reps', 3, '--cache', join(work, 'incremental')]
       : []),
   ],
+  'peer-tessera': ['peer-tessera.mjs', '--events', sizes.peerEvents, '--reps', sizes.peerReps],
   's3-parallel': [
     's3-parallel.mjs',
     ...(quick ? ['--events', 20_000, '--latencies', 0, '--reps', 1] : []),

@@ -1,0 +1,306 @@
+#!/usr/bin/env node
+/**
+ * auditlock against the peer users would otherwise pick: Trillian Tessera on its POSIX storage
+ * driver (bench/peers/tessera, Go), whole processes on the same JSON Lines file of ~1 KB events.
+ * Each round runs, in turn: auditlock ingest, Tessera append, auditlock verify, Tessera check
+ * (read back, re-hash, compare root and tiles), each into / from a fresh folder, with the order of
+ * the two sides swapped every other round; ratios are taken within a round, then summarised.
+ *
+ *   node bench/peer-tessera.mjs [--events 200000] [--reps 3] [--max-events N] [--out result.json]
+ *                               [--md FILE] [--doc]
+ *
+ * - Wall: from spawn to exit, measured here. CPU (user + system, all threads) and peak RSS: the
+ *   child's own resource usage from the operating system (getrusage(2)): the Go peer prints it,
+ *   auditlock's CLI writes it on exit through bench/lib/usage-hook.mjs. Peak RSS on Linux is never
+ *   below the spawner's, so this process holds no events (the input is written in chunks).
+ * - Both sides at their defaults: auditlock 4,096 events per segment (`--max-events` changes it),
+ *   Tessera batches of 256 entries or 250 ms; both fsync what they write.
+ * - "segments" for auditlock are the segment objects written; for Tessera the entry-bundle files.
+ * - Ratios: throughput = Tessera wall / auditlock wall (above 1: auditlock faster); CPU per event =
+ *   auditlock CPU / Tessera CPU (below 1: auditlock cheaper). Targets of issue 14: ingest
+ *   throughput >= 1.0 and CPU <= 1.5; verify throughput >= 0.5.
+ * - Without Go on the PATH the peer cannot be built: the result says so (`goAbsent`) and only
+ *   auditlock is run, once.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeDocSection } from './lib/doc-section.mjs';
+import { writeEventFile } from './lib/event-file.mjs';
+import { machineInfo } from './lib/machine.mjs';
+import { log, parseArgs, summary } from './lib/measure.mjs';
+import { makeTempDir, removeTempDir } from './lib/temp.mjs';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const PEER_SRC = join(ROOT, 'bench', 'peers', 'tessera');
+/** Built on demand, outside the repository's tracked files (.cache/ is ignored). */
+const PEER_BIN = join(ROOT, '.cache', 'bench', 'tessera-peer');
+const DIST = process.env.AUDITLOCK_BENCH_DIST ?? join(ROOT, 'dist');
+const CLI = join(DIST, 'cli', 'main.js');
+const HOOK = fileURLToPath(new URL('./lib/usage-hook.mjs', import.meta.url));
+
+/** Go's version line, or undefined when no `go` command runs. */
+export function goVersion() {
+  const r = spawnSync('go', ['version'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+/** Builds the peer (a no-op when Go finds it up to date) and returns the binary's path. */
+export function buildPeer() {
+  mkdirSync(dirname(PEER_BIN), { recursive: true });
+  execFileSync('go', ['build', '-mod=readonly', '-o', PEER_BIN, '.'], {
+    cwd: PEER_SRC,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  return PEER_BIN;
+}
+
+/**
+ * Runs one command to its end. @returns wall ms, the child's CPU ms and peak RSS (from `usage`,
+ * which reads them after exit), and its stdout parsed as JSON (the last line).
+ */
+function run(cmd, args, { usageFile, env } = {}) {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const child = spawn(cmd, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env, ...(usageFile ? { AUDITLOCK_BENCH_USAGE: usageFile } : {}) },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err = (err + d).slice(-4000);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const wallMs = performance.now() - start;
+      // auditlock exits 0 (clean) here; anything else means the comparison is void.
+      if (code !== 0) return reject(new Error(`${cmd} ${args[0]} exited ${code}: ${err}`));
+      const json = lastJson(out);
+      const usage = usageFile ? JSON.parse(readFileSync(usageFile, 'utf8')) : json;
+      resolve({
+        wallMs,
+        cpuMs: usage.userMs + usage.sysMs,
+        maxRssKiB: usage.maxRssKiB,
+        json,
+      });
+    });
+  });
+}
+
+/** The JSON value the command printed: its whole stdout, or else its last line. */
+function lastJson(out) {
+  try {
+    return JSON.parse(out);
+  } catch {
+    return JSON.parse(out.trim().split('\n').pop() ?? 'null');
+  }
+}
+
+function auditlock(args, work) {
+  return run(process.execPath, ['--import', HOOK, CLI, ...args], {
+    usageFile: join(work, 'usage.json'),
+  });
+}
+
+export async function benchPeerTessera({ events = 200_000, reps = 3, maxEvents } = {}) {
+  const go = goVersion();
+  const work = makeTempDir('peer');
+  try {
+    const input = join(work, 'events.jsonl');
+    const inputBytes = writeEventFile(input, events);
+    execFileSync(process.execPath, [CLI, 'keygen', '--out', join(work, 'key')], {
+      stdio: 'ignore',
+    });
+    const key = join(work, 'key', 'signing-key.pem');
+    const pub = join(work, 'key', 'signing-key.pub.pem');
+    const limits = maxEvents ? ['--max-events', String(maxEvents)] : [];
+
+    const sides = {
+      auditlock: {
+        async ingest(dir) {
+          const r = await auditlock(
+            ['ingest', dir, input, '--key', key, '--json', ...limits],
+            work,
+          );
+          if (r.json.archived !== events) throw new Error(`auditlock archived ${r.json.archived}`);
+          return { ...r, segments: r.json.segments };
+        },
+        async verify(dir) {
+          const r = await auditlock(['verify', dir, '--pubkey', pub, '--json'], work);
+          return r;
+        },
+      },
+      tessera: {
+        async ingest(dir) {
+          const r = await run(PEER_BIN, [
+            'append',
+            '-input',
+            input,
+            '-dir',
+            dir,
+            '-vkey',
+            `${dir}.vkey`,
+          ]);
+          if (r.json.entries !== events) throw new Error(`tessera appended ${r.json.entries}`);
+          return { ...r, segments: r.json.entryBundles };
+        },
+        async verify(dir) {
+          const r = await run(PEER_BIN, ['check', '-dir', dir, '-vkey', `${dir}.vkey`]);
+          if (!r.json.ok || r.json.entries !== events) throw new Error('tessera check failed');
+          return r;
+        },
+      },
+    };
+    const names = go ? ['auditlock', 'tessera'] : ['auditlock'];
+    if (go) {
+      log(`peer: building bench/peers/tessera with ${go}`);
+      buildPeer();
+    } else log('peer: Go is absent (no `go` on the PATH): Tessera not built, auditlock runs alone');
+
+    const rounds = [];
+    const roundsToRun = go ? reps : 1;
+    for (let r = 0; r < roundsToRun; r++) {
+      const order = r % 2 === 0 ? names : [...names].reverse();
+      const round = {};
+      for (const op of ['ingest', 'verify']) {
+        for (const name of order) {
+          const dir = join(work, `${name}-log`);
+          round[name] ??= {};
+          round[name][op] = await sides[name][op](dir);
+        }
+      }
+      for (const name of names) removeTempDir(join(work, `${name}-log`));
+      rounds.push(round);
+      const a = round.auditlock;
+      const t = round.tessera;
+      log(
+        `peer round ${r + 1}/${roundsToRun}: ingest auditlock ${rate(events, a.ingest.wallMs)} ev/s` +
+          (t
+            ? `, tessera ${rate(events, t.ingest.wallMs)} ev/s; verify auditlock ${rate(events, a.verify.wallMs)} ev/s, tessera ${rate(events, t.verify.wallMs)} ev/s`
+            : `; verify ${rate(events, a.verify.wallMs)} ev/s`),
+      );
+    }
+    return summarise({ events, inputBytes, reps: roundsToRun, maxEvents, go, rounds });
+  } finally {
+    removeTempDir(work);
+  }
+}
+
+function summarise({ events, inputBytes, reps, maxEvents, go, rounds }) {
+  const per = (name, op, f) => summary(rounds.map((r) => f(r[name][op])));
+  const side = (name) => ({
+    ingest: {
+      eventsPerSec: per(name, 'ingest', (x) => (events / x.wallMs) * 1000),
+      cpuUsPerEvent: per(name, 'ingest', (x) => (x.cpuMs * 1000) / events),
+      maxRssMiB: per(name, 'ingest', (x) => x.maxRssKiB / 1024),
+      segments: per(name, 'ingest', (x) => x.segments),
+    },
+    verify: {
+      eventsPerSec: per(name, 'verify', (x) => (events / x.wallMs) * 1000),
+      cpuUsPerEvent: per(name, 'verify', (x) => (x.cpuMs * 1000) / events),
+      maxRssMiB: per(name, 'verify', (x) => x.maxRssKiB / 1024),
+    },
+  });
+  const result = {
+    events,
+    inputBytes,
+    reps,
+    maxEvents: maxEvents ?? 4096,
+    goAbsent: !go,
+    go,
+    auditlock: side('auditlock'),
+    rounds,
+  };
+  if (go) {
+    result.tessera = side('tessera');
+    const ratio = (op, f) => summary(rounds.map((r) => f(r.auditlock[op], r.tessera[op])));
+    result.ratios = {
+      ingestThroughput: ratio('ingest', (a, t) => t.wallMs / a.wallMs),
+      ingestCpu: ratio('ingest', (a, t) => a.cpuMs / t.cpuMs),
+      verifyThroughput: ratio('verify', (a, t) => t.wallMs / a.wallMs),
+      verifyCpu: ratio('verify', (a, t) => a.cpuMs / t.cpuMs),
+    };
+  }
+  return result;
+}
+
+const fmt = (n, d = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+const range = (s, d = 2) => `${fmt(s.median, d)} (${fmt(s.min, d)}–${fmt(s.max, d)})`;
+
+/** The section of docs/PERFORMANCE.md (`<!-- bench-peer-tessera:... -->`). */
+export function renderPeer(result, meta) {
+  const m = meta.machine;
+  const lines = [
+    '### auditlock vs Trillian Tessera (POSIX driver), whole processes, same input',
+    '',
+    `${fmt(result.events)} events of ~1 KB (${fmt(result.inputBytes / 1e6, 0)} MB of JSON Lines), ${result.reps} interleaved round(s), order swapped every other round; auditlock ${fmt(result.maxEvents)} events per segment. Measured ${meta.date} on ${m.cpu}, ${m.cores} cores, Node ${m.node}${result.go ? `, ${result.go}` : ''}; load average ${m.loadAverage.join(' / ')} at the start, ${meta.loadAverageEnd.join(' / ')} at the end (1 / 5 / 15 min; above zero means other processes competed for the cores). Median (min–max) over rounds.`,
+    '',
+  ];
+  if (result.goAbsent) {
+    lines.push(
+      '**Go is absent on this machine: the Tessera peer was not built or run; auditlock alone, one round.**',
+      '',
+    );
+  }
+  const sides = result.goAbsent ? ['auditlock'] : ['auditlock', 'tessera'];
+  lines.push(
+    `| | ${sides.join(' | ')} |`,
+    `|---|${sides.map(() => '---').join('|')}|`,
+    `| ingest, events/s (wall) | ${sides.map((s) => range(result[s].ingest.eventsPerSec, 0)).join(' | ')} |`,
+    `| ingest, CPU µs per event | ${sides.map((s) => range(result[s].ingest.cpuUsPerEvent, 1)).join(' | ')} |`,
+    `| ingest, peak RSS MiB | ${sides.map((s) => range(result[s].ingest.maxRssMiB, 0)).join(' | ')} |`,
+    `| ingest, segments (auditlock) / entry bundles (Tessera) written | ${sides.map((s) => range(result[s].ingest.segments, 0)).join(' | ')} |`,
+    `| verify / check, events/s (wall) | ${sides.map((s) => range(result[s].verify.eventsPerSec, 0)).join(' | ')} |`,
+    `| verify / check, CPU µs per event | ${sides.map((s) => range(result[s].verify.cpuUsPerEvent, 2)).join(' | ')} |`,
+    `| verify / check, peak RSS MiB | ${sides.map((s) => range(result[s].verify.maxRssMiB, 0)).join(' | ')} |`,
+    '',
+  );
+  if (result.ratios) {
+    const r = result.ratios;
+    const mark = (s, ok) => `${range(s)} ${ok ? '(target met)' : '(target missed)'}`;
+    lines.push(
+      '| ratio, per round | median (min–max) | target |',
+      '|---|---|---|',
+      `| ingest throughput, auditlock ÷ Tessera | ${mark(r.ingestThroughput, r.ingestThroughput.median >= 1)} | ≥ 1.0 |`,
+      `| ingest CPU per event, auditlock ÷ Tessera | ${mark(r.ingestCpu, r.ingestCpu.median <= 1.5)} | ≤ 1.5 |`,
+      `| verify throughput, auditlock ÷ Tessera | ${mark(r.verifyThroughput, r.verifyThroughput.median >= 0.5)} | ≥ 0.5 |`,
+      `| verify CPU per event, auditlock ÷ Tessera | ${range(r.verifyCpu)} | |`,
+      '',
+    );
+  }
+  return lines.join('\n');
+}
+
+function rate(n, ms) {
+  return Math.round((n / ms) * 1000).toLocaleString('en-US');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const args = parseArgs();
+  if (!existsSync(CLI)) throw new Error(`no CLI build at ${CLI}: run \`npm run build\``);
+  const machine = machineInfo();
+  const result = await benchPeerTessera({
+    events: args.events,
+    reps: args.reps,
+    maxEvents: args['max-events'],
+  });
+  const meta = {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    machine,
+    loadAverageEnd: machineInfo().loadAverage,
+  };
+  const markdown = renderPeer(result, meta);
+  process.stdout.write(`${markdown}\n`);
+  if (args.md) {
+    mkdirSync(dirname(args.md), { recursive: true });
+    writeFileSync(args.md, markdown);
+  }
+  if (args.doc) writeDocSection('peer-tessera', markdown);
+  if (args.out) writeFileSync(args.out, `${JSON.stringify({ meta, result, markdown }, null, 2)}\n`);
+}
