@@ -3,10 +3,12 @@
  * installed by scripts/install-chromium.sh, which CI runs) driven headless by playwright-core.
  * The page is opened from a file as a reader would open it; the test checks the verdict, the
  * count of findings, the timeline's days and segments, a finding's code and meaning, and that
- * the page makes no request beyond its own file and runs no script, even one planted in it.
+ * the page makes no request beyond its own file and runs no script, even one planted in it. The
+ * last test goes through the real CLI: a store pulled into an evidence bundle, `report --bundle
+ * --html` on it clean and after one byte of a pulled segment was changed.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,6 +20,7 @@ import { renderReportHtml } from '../../src/cli/html-report.js';
 import { FINDING_CODES } from '../../src/core/findings.js';
 import { segmentKey } from '../../src/core/layout.js';
 import type { ObjectStore } from '../../src/core/ports.js';
+import { runCli, sampleStore, segmentPath } from '../helpers/cli.js';
 import { logFixture, makeKey, writeLog } from '../helpers/log-fixture.js';
 
 const CHROMIUM = process.env.AUDITLOCK_CHROMIUM ?? '/usr/bin/chromium';
@@ -187,5 +190,53 @@ describe('the HTML report in Chromium', () => {
     );
     expect(border).toBe('solid');
     await page.close();
+  });
+
+  it('the CLI report of a pulled evidence bundle, clean and after a byte of it changed', async () => {
+    // Prepare: the sample store (10 segments) pulled into a bundle
+    const { store, keys } = await sampleStore(dir);
+    const bundle = join(dir, 'bundle');
+    const pulled = await runCli(['pull', store, '--out', bundle, '--pubkey', keys.publicKey]);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    const report = async (name: string) => {
+      const html = join(dir, name);
+      const r = await runCli([
+        'report',
+        bundle,
+        '--bundle',
+        '--pubkey',
+        keys.publicKey,
+        '--html',
+        html,
+      ]);
+      return { r, ...(await open(await readFile(html, 'utf8'), name)) };
+    };
+
+    // Act
+    const clean = await report('bundle-clean.html');
+    const segment = segmentPath(bundle, 4);
+    const bytes = await readFile(segment);
+    bytes[bytes.length - 10] = (bytes[bytes.length - 10] as number) ^ 0x20;
+    await writeFile(segment, bytes);
+    const tampered = await report('bundle-tampered.html');
+
+    // Assess
+    expect(clean.r.code, clean.r.stderr).toBe(0);
+    expect(await clean.page.locator('#verdict .verdict-text').innerText()).toBe(
+      'VERIFIED: no findings',
+    );
+    expect(await clean.page.locator('table.timeline tr.day').count()).toBeGreaterThan(0);
+    expect(tampered.r.code).toBe(1);
+    const count = Number(await tampered.page.locator('#finding-count').innerText());
+    expect(count).toBeGreaterThan(0);
+    expect(await tampered.page.locator('#verdict .verdict-text').innerText()).toBe(
+      `FAILED: ${count} finding${count === 1 ? '' : 's'}`,
+    );
+    expect(
+      await tampered.page.locator('#code-BUNDLE_MANIFEST_INVALID .where').first().innerText(),
+    ).toContain('segment 4');
+    expect(tampered.requests).toEqual([tampered.url]);
+    await clean.page.close();
+    await tampered.page.close();
   });
 });
