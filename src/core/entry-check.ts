@@ -5,8 +5,8 @@
  * The structural check has two paths and one outcome. The fast path, {@link scanEntry}, reads the
  * bytes once without building the JSON value: decoding and `JSON.parse` were a third of the
  * verifier's time (docs/PERFORMANCE.md). It can only *accept*. Whenever it cannot vouch for the
- * bytes (invalid UTF-8 or JSON, not an object, a `kind` other than the plain string `event` or
- * `quarantine`, a `receivedAt` that is not a plain ASCII string, an escaped top-level key),
+ * bytes (invalid UTF-8 or JSON, not an object, a `kind` other than the plain string `event`,
+ * `quarantine` or `sealed-event`, a `receivedAt` that is not a plain ASCII string, an escaped top-level key),
  * {@link checkParsed} decides and words the finding with `JSON.parse`, so results and messages are
  * exactly those of `JSON.parse`.
  *
@@ -19,8 +19,11 @@ import { isUtf8 } from 'node:buffer';
 import { decodeEntry, MAX_ENTRY_BYTES, parseTimestamp } from './entry.js';
 
 export type EntryCheck =
-  | { readonly ok: true; readonly kind: 'event' | 'quarantine'; readonly receivedAt: number }
+  | { readonly ok: true; readonly kind: EntryKind; readonly receivedAt: number }
   | { readonly ok: false; readonly detail: string };
+
+/** The entry kinds of docs/FORMAT.md §3. */
+export type EntryKind = 'event' | 'quarantine' | 'sealed-event';
 
 /**
  * Deepest nesting of arrays and objects an entry may have. A valid entry nests at most
@@ -71,8 +74,11 @@ function checkParsed(bytes: Uint8Array): EntryCheck {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return { ok: false, detail: 'entry is not a JSON object' };
   const { kind, receivedAt } = value as { kind?: unknown; receivedAt?: unknown };
-  if (kind !== 'event' && kind !== 'quarantine')
-    return { ok: false, detail: `entry kind ${JSON.stringify(kind)} is not event or quarantine` };
+  if (kind !== 'event' && kind !== 'quarantine' && kind !== 'sealed-event')
+    return {
+      ok: false,
+      detail: `entry kind ${JSON.stringify(kind)} is not event, quarantine or sealed-event`,
+    };
   if (typeof receivedAt !== 'string') return { ok: false, detail: 'entry has no receivedAt' };
   try {
     return { ok: true, kind, receivedAt: receivedAtMs(receivedAt) };
@@ -139,18 +145,16 @@ const SIMPLE_ESCAPES = new Set([...'"\\/bfnrt'].map((c) => c.charCodeAt(0)));
 /**
  * `kind` and `receivedAt` of the entry, when `bytes` is valid UTF-8 holding exactly one JSON
  * object (RFC 8259, surrounding whitespace allowed) whose last `kind` member is the plain string
- * `event` or `quarantine`, whose last `receivedAt` member is a plain ASCII string (no escapes),
+ * `event`, `quarantine` or `sealed-event`, whose last `receivedAt` member is a plain ASCII string (no escapes),
  * and whose top-level keys have no escapes. Otherwise undefined: then nothing is known.
  */
-function scanEntry(
-  bytes: Uint8Array,
-): { kind: 'event' | 'quarantine'; receivedAt: string } | undefined {
+function scanEntry(bytes: Uint8Array): { kind: EntryKind; receivedAt: string } | undefined {
   if (!isUtf8(bytes)) return undefined;
   let i = skipSpace(bytes, 0);
   if (bytes[i] !== LBRACE) return undefined;
   let depth = 0;
   let member: Member = 'other';
-  let kind: 'event' | 'quarantine' | undefined;
+  let kind: EntryKind | undefined;
   let receivedAt: string | undefined;
   value: for (;;) {
     // A value starts at i.
@@ -179,7 +183,9 @@ function scanEntry(
           ? 'event'
           : isText(bytes, i + 1, end, 'quarantine')
             ? 'quarantine'
-            : undefined;
+            : isText(bytes, i + 1, end, 'sealed-event')
+              ? 'sealed-event'
+              : undefined;
         if (kind === undefined) return undefined;
       } else if (topMember === 'receivedAt') {
         receivedAt = asciiText(bytes, i + 1, end);

@@ -23,6 +23,9 @@
  * and its record id (SQS messageId, Kinesis sequence number, `stdin:12`; ≤ 512 units, no control
  * characters), used to recognise redeliveries.
  *
+ * - `{"kind":"sealed-event","receivedAt":T,"event":P,"sealed":[S…],"delivery"?:D}`: an event with
+ *   sealed (encrypted, committed) personal fields, docs/FORMAT.md §11.
+ *
  * A reader MUST reject bytes that are not exactly the canonical encoding of a valid entry
  * ({@link decodeEntry} does), so every entry has one byte form. There is no per-entry version:
  * new shapes get a new `kind`, and the event schema may only ever gain optional fields.
@@ -42,6 +45,7 @@ import {
   summarise,
 } from './event.js';
 import { sha256 } from './hash.js';
+import { partialEventSchema, sealedEntryProblem, sealedListSchema } from './sealed-entry.js';
 
 /** Largest stored entry: the largest event plus room for the envelope. Quarantine entries fit too. */
 export const MAX_ENTRY_BYTES = MAX_EVENT_BYTES + 4 * 1024;
@@ -123,9 +127,24 @@ const quarantineEntrySchema = z.strictObject({
   raw: rawSchema,
 });
 
+/** An event with sealed fields (docs/FORMAT.md §11.1; shapes and rules in sealed-entry.ts). */
+const sealedEventEntrySchema = z
+  .strictObject({
+    kind: z.literal('sealed-event'),
+    receivedAt,
+    event: partialEventSchema,
+    sealed: sealedListSchema,
+    delivery: deliverySchema.optional(),
+  })
+  .superRefine((entry, ctx) => {
+    if (!Array.isArray(entry.sealed) || typeof entry.event !== 'object') return;
+    const problem = sealedEntryProblem(entry.event, entry.sealed);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: entry });
+  });
+
 /** zod schema of one stored entry (compiled, as `auditEventSchema` is). */
 export const entrySchema = z.compile(
-  z.discriminatedUnion('kind', [eventEntrySchema, quarantineEntrySchema]),
+  z.discriminatedUnion('kind', [eventEntrySchema, quarantineEntrySchema, sealedEventEntrySchema]),
   { strict: true },
 );
 const compiledDelivery = z.compile(deliverySchema, { strict: true });
@@ -133,6 +152,7 @@ const compiledDelivery = z.compile(deliverySchema, { strict: true });
 export type Entry = z.output<typeof entrySchema>;
 export type EventEntry = z.output<typeof eventEntrySchema>;
 export type QuarantineEntry = z.output<typeof quarantineEntrySchema>;
+export type SealedEventEntry = z.output<typeof sealedEventEntrySchema>;
 export type Delivery = z.output<typeof deliverySchema>;
 
 /**

@@ -12,6 +12,10 @@
  * - `eventTime` bounds: the producer's `event.time`, compared as an instant (offsets applied,
  *   all 9 fraction digits). Nothing orders these, so they only filter: no segment is skipped.
  *
+ * - `subjects`: subject pseudonyms (FORMAT.md §11.5): an entry with sealed fields matches when one
+ *   of its sealed records belongs to one of them; a plain event never does. A sealed field not
+ *   opened is absent from the event, so an `actors` filter does not match a sealed `actor.id`.
+ *
  * Quarantined entries (input that failed validation) are left out unless `includeQuarantined`.
  * Then every quarantined entry within the `received` bounds is selected whatever the field and
  * event-time filters say: those fields were not validated, so no filter can say an entry is not
@@ -46,6 +50,7 @@ export type EventFilter = {
   readonly received?: TimeBounds | undefined;
   readonly eventTime?: TimeBounds | undefined;
   readonly includeQuarantined?: boolean | undefined;
+  readonly subjects?: readonly string[] | undefined;
 };
 
 /** Where a hit is stored: enough to make a receipt (`auditlock receipt <store> <index> --log`). */
@@ -60,7 +65,20 @@ export type EntryLocation = {
   readonly versionId?: string | undefined;
 };
 
-export type EventHit = EntryLocation & { readonly entry: Entry };
+/** How a reader opened a sealed entry (FORMAT.md §11.2): the event with open values, each state. */
+export type OpenedView = {
+  readonly event: object;
+  readonly fields: readonly { readonly field: string; readonly state: string }[];
+};
+
+export type EventHit = EntryLocation & {
+  readonly entry: Entry;
+  /** For a `sealed-event` entry read with keys (or without: every state `sealed`). */
+  readonly opened?: OpenedView | undefined;
+};
+
+/** An event as a reader may hold it: sealed fields not opened are absent (FORMAT.md §11.2). */
+type ShownEvent = Omit<AuditEvent, 'actor'> & { readonly actor: Partial<AuditEvent['actor']> };
 
 const RFC3339_PARTS = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -109,8 +127,13 @@ export function boundsInMs(bounds: TimeBounds | undefined): {
 export function matchesEntry(entry: Entry, receivedAtMs: number, filter: EventFilter): boolean {
   if (!withinBounds({ ms: receivedAtMs, ns: 0 }, filter.received)) return false;
   if (entry.kind === 'quarantine') return filter.includeQuarantined === true;
-  const e = entry.event;
-  if (filter.actors?.length && !filter.actors.includes(e.actor.id)) return false;
+  if (filter.subjects?.length) {
+    const wanted = filter.subjects;
+    if (entry.kind !== 'sealed-event' || !entry.sealed.some((r) => wanted.includes(r.subject)))
+      return false;
+  }
+  const e = entry.event as ShownEvent;
+  if (filter.actors?.length && !filter.actors.includes(e.actor.id as string)) return false;
   if (filter.actions?.length && !filter.actions.includes(e.action)) return false;
   if (filter.outcomes?.length && !filter.outcomes.includes(e.outcome)) return false;
   if (filter.resources?.length) {
@@ -131,7 +154,7 @@ export function matchesEntry(entry: Entry, receivedAtMs: number, filter: EventFi
  */
 export function byteNeedles(filter: EventFilter): string[][] | undefined {
   if (filter.includeQuarantined) return undefined;
-  const groups = [filter.actors, filter.actions, filter.resources]
+  const groups = [filter.actors, filter.actions, filter.resources, filter.subjects]
     .filter((g): g is readonly string[] => g !== undefined && g.length > 0)
     .map((g) => g.map((v) => JSON.stringify(v)));
   return groups.length > 0 ? groups : undefined;
@@ -157,7 +180,19 @@ export function formatHitJson(hit: EventHit): string {
     key: hit.key,
     ...(hit.versionId ? { versionId: hit.versionId } : {}),
   };
-  const record = { log: hit.log, index: hit.index, segment, ...hit.entry };
+  const { entry, opened } = hit;
+  const record = {
+    log: hit.log,
+    index: hit.index,
+    segment,
+    ...entry,
+    ...(opened && entry.kind === 'sealed-event'
+      ? {
+          event: opened.event,
+          sealed: entry.sealed.map((r, i) => ({ ...r, state: opened.fields[i]?.state })),
+        }
+      : {}),
+  };
   return JSON.stringify(record).replace(
     JSON_UNSAFE,
     (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
@@ -251,8 +286,8 @@ function csvValues(hit: EventHit): Partial<Record<(typeof CSV_COLUMNS)[number], 
       'quarantine.code': entry.error.code,
       'quarantine.message': entry.error.message,
     };
-  const e = entry.event;
-  return {
+  const e = (hit.opened?.event ?? entry.event) as ShownEvent;
+  const shown = {
     ...common,
     time: e.time,
     id: e.id,
@@ -273,4 +308,12 @@ function csvValues(hit: EventHit): Partial<Record<(typeof CSV_COLUMNS)[number], 
     'reason.message': e.reason?.message,
     correlationId: e.correlationId,
   };
+  // A sealed field not opened shows its state (`[erased]`, `[sealed]`, `[invalid]`), never a blank.
+  if (entry.kind === 'sealed-event')
+    entry.sealed.forEach((r, i) => {
+      const state = hit.opened?.fields[i]?.state ?? 'sealed';
+      if (state !== 'open' && Object.hasOwn(shown, r.field))
+        (shown as Record<string, string | undefined>)[r.field] = `[${state}]`;
+    });
+  return shown;
 }
