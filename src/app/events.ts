@@ -18,7 +18,7 @@
  * and one GetObject on S3. Memory: one segment at a time (at most MAX_SEGMENT_BYTES).
  */
 import { toBase64 } from '../core/encoding.js';
-import { decodeEntry } from '../core/entry.js';
+import { decodeEntry, parseTimestamp } from '../core/entry.js';
 import { checkEntryBytes } from '../core/entry-check.js';
 import { ConfigurationError, IntegrityError } from '../core/errors.js';
 import {
@@ -46,7 +46,22 @@ export type SearchEventsOptions = {
   /** The store is an evidence bundle: each log starts at its `bundle.json` `firstSeq`. */
   readonly bundle?: boolean | undefined;
   readonly filter: EventFilter;
+  /**
+   * Per log, the trusted segment an earlier read ended with (incremental export): the search
+   * starts after it, and the first segment read must chain to it as to the segment before.
+   */
+  readonly resume?: ReadonlyMap<string, ResumePoint> | undefined;
+  /** Called after the hits of each segment read have been handed out, in log order. */
+  readonly onSegment?:
+    | ((log: string, seq: number, segment: TrustedSegment) => void | Promise<void>)
+    | undefined;
 };
+
+/** Where a search resumes: segment `seq` of the log, read and trusted by the caller. */
+export type ResumePoint = { readonly seq: number; readonly segment: TrustedSegment };
+
+/** What a hit was read from, for callers that link it back to its proof (export). */
+export type HitSource = { readonly leaf: Uint8Array; readonly segment: TrustedSegment };
 
 /** What was searched in one log. */
 export type LogSearchSummary = {
@@ -66,7 +81,7 @@ export type LogSearchSummary = {
 };
 
 /** Called for each hit, in log order; awaited, so a slow consumer slows the search (bounded memory). */
-export type HitSink = (hit: EventHit) => void | Promise<void>;
+export type HitSink = (hit: EventHit, source: HitSource) => void | Promise<void>;
 
 /**
  * Streams every entry of the chosen logs that `options.filter` selects to `onHit`, log by log in
@@ -98,6 +113,8 @@ async function searchLog(
   onHit: HitSink,
 ): Promise<LogSearchSummary> {
   const { trustedKeys, filter } = options;
+  const resume = options.resume?.get(log);
+  if (resume) firstSeq = Math.max(firstSeq, resume.seq + 1);
   const range = await findTimeRange(store, log, boundsInMs(filter.received), {
     trustedKeys,
     firstSeq,
@@ -107,7 +124,8 @@ async function searchLog(
     },
   });
   if (range === undefined) {
-    if (options.logs?.includes(log))
+    // Nothing after the resume point is no error: nothing new was sealed.
+    if (options.logs?.includes(log) && !resume)
       throw new ConfigurationError(
         'LOG_EMPTY',
         firstSeq > 0
@@ -126,6 +144,7 @@ async function searchLog(
     };
   }
   const chain = new ChainCheck(store, log);
+  if (resume) chain.prime(resume.seq, resume.segment);
   const needles = byteNeedles(filter);
   let entries = 0;
   let hits = 0;
@@ -142,8 +161,9 @@ async function searchLog(
       const entry = decodeEntry(leaf, `${chain.where(seq)} leaf ${index}`);
       if (!matchesEntry(entry, receivedAt, filter)) continue;
       hits++;
-      await onHit({ log, index, seq, key, versionId: t.versionId, entry });
+      await onHit({ log, index, seq, key, versionId: t.versionId, entry }, { leaf, segment: t });
     }
+    await options.onSegment?.(log, seq, t);
   }
   return {
     log,
@@ -182,6 +202,17 @@ class ChainCheck {
   constructor(store: ObjectStore, log: string) {
     this.#store = store;
     this.#log = log;
+  }
+
+  /** Starts the chain at a segment read earlier (a resume point). */
+  prime(seq: number, t: TrustedSegment): void {
+    const cp = t.seg.checkpoint;
+    this.#prev = {
+      seq,
+      origin: cp.origin,
+      t,
+      lastReceivedAt: parseTimestamp(t.seg.header.lastReceivedAt),
+    };
   }
 
   where(seq: number): string {
