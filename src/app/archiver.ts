@@ -238,6 +238,14 @@ export class Archiver {
     return this.#enqueue((t) => makeEventEntry(event, t, delivery));
   }
 
+  /**
+   * Like {@link submit}, for an entry `make` builds from its receive time (a `sealed-event`,
+   * docs/FORMAT.md §11, sealed by src/app/seal-submit.ts before it is enqueued).
+   */
+  submitEntry(make: (receivedAt: number) => Entry): Promise<{ stored: Promise<Receipt> }> {
+    return this.#enqueue(make);
+  }
+
   /** Like {@link submit}, for quarantined input. */
   submitQuarantine(
     raw: Uint8Array,

@@ -161,7 +161,11 @@ async function searchLog(
       const entry = decodeEntry(leaf, `${chain.where(seq)} leaf ${index}`);
       if (!matchesEntry(entry, receivedAt, filter)) continue;
       hits++;
-      await onHit({ log, index, seq, key, versionId: t.versionId, entry }, { leaf, segment: t });
+      const origin = t.seg.checkpoint.origin;
+      await onHit(
+        { log, index, seq, key, versionId: t.versionId, entry, origin },
+        { leaf, segment: t },
+      );
     }
     await options.onSegment?.(log, seq, t);
   }

@@ -170,6 +170,29 @@ export function makeEventEntry(
 }
 
 /**
+ * An entry for an event with sealed fields, from the parts sealFields made (src/core/sealed.ts).
+ * Refuses parts a strict reader would refuse (docs/FORMAT.md §11.1), so none is ever stored.
+ * @throws InputError `SEALED_FORM_INVALID`, `DELIVERY_INVALID`, `TIMESTAMP_INVALID`
+ */
+export function makeSealedEventEntry(
+  parts: Pick<SealedEventEntry, 'event' | 'sealed'>,
+  receivedAtMs: number,
+  delivery?: Delivery,
+): SealedEventEntry {
+  const problem = sealedEntryProblem(parts.event, parts.sealed);
+  if (problem)
+    throw new InputError('SEALED_FORM_INVALID', `cannot store the sealed event: ${problem}`);
+  const entry: SealedEventEntry = {
+    kind: 'sealed-event',
+    receivedAt: formatTimestamp(receivedAtMs),
+    event: parts.event,
+    sealed: parts.sealed,
+  };
+  if (delivery !== undefined) entry.delivery = checkDelivery(delivery);
+  return entry;
+}
+
+/**
  * An entry keeping input that failed validation, with its error. Long error text is clipped and
  * unpaired surrogates replaced by U+FFFD, so any error can be stored.
  * @throws InputError `DELIVERY_INVALID`, `TIMESTAMP_INVALID`; AuditlockError `ERROR_CODE_INVALID`

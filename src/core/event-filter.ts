@@ -73,6 +73,8 @@ export type OpenedView = {
 
 export type EventHit = EntryLocation & {
   readonly entry: Entry;
+  /** The log's origin (from the segment's checkpoint): sealed fields are bound to it. */
+  readonly origin?: string | undefined;
   /** For a `sealed-event` entry read with keys (or without: every state `sealed`). */
   readonly opened?: OpenedView | undefined;
 };
