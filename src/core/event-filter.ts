@@ -195,7 +195,15 @@ export function formatHitJson(hit: EventHit): string {
         }
       : {}),
   };
-  return JSON.stringify(record).replace(
+  return terminalSafeJson(record);
+}
+
+/**
+ * `JSON.stringify(value)` with the characters of {@link JSON_UNSAFE} written as `\\uXXXX` escapes
+ * (the same JSON value, safe to show on a terminal). Also used by the OCSF export.
+ */
+export function terminalSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(
     JSON_UNSAFE,
     (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
   );
