@@ -199,7 +199,7 @@ export function formatHitJson(hit: EventHit): string {
 }
 
 /**
- * `JSON.stringify(value)` with the characters of {@link JSON_UNSAFE} written as `\\uXXXX` escapes
+ * `JSON.stringify(value)` with the characters of {@link JSON_UNSAFE} written as `\uXXXX` escapes
  * (the same JSON value, safe to show on a terminal). Also used by the OCSF export.
  */
 export function terminalSafeJson(value: unknown): string {
