@@ -7,19 +7,20 @@
 import { CompactRange } from './compact-range.js';
 import { fromBase64, toBase64 } from './encoding.js';
 import { parseTimestamp } from './entry.js';
-import { checkEntryBytes, type EntryCheck } from './entry-check.js';
 import { AuditlockError } from './errors.js';
 import { type Finding, type FindingCode, type FindingSink, isFindingCode } from './findings.js';
 import { bytesEqual, sha256 } from './hash.js';
-import { hashLeaf } from './merkle.js';
-import { formatNote, type TrustedKey } from './note.js';
+import { formatNote, type NoteSignature, type TrustedKey } from './note.js';
 import type { VersionMetadata } from './ports.js';
 import {
   GENESIS_PREV,
   iterateSegmentEntries,
   type ParsedSegment,
   parseSegment,
+  type SegmentCheckpoint,
+  type SegmentHeader,
 } from './segment.js';
+import { checkEntries, type RegularEntries, type SegmentCheck } from './segment-check.js';
 import { evaluateSignatures } from './signature-policy.js';
 import type { TrustedCheckpoint } from './signed-checkpoint.js';
 
@@ -113,6 +114,25 @@ export type LogSummary = {
   readonly incremental: boolean;
   /** False when the run stopped before the log's end (its time budget): the rest is unverified. */
   readonly complete: boolean;
+};
+
+/** What the checks of one segment read of its parsed form. */
+type SegmentParts = {
+  readonly hash: Uint8Array;
+  readonly noteText: string;
+  readonly checkpoint: SegmentCheckpoint;
+  readonly signatures: readonly NoteSignature[];
+  readonly header: SegmentHeader;
+};
+
+/**
+ * How the checks of one segment get at its entries: the work a {@link SegmentCheck} did, if any,
+ * and the entries themselves for everything else.
+ */
+type EntrySource = {
+  readonly regular: RegularEntries | undefined;
+  /** @throws IntegrityError `BODY_INVALID` (or another parse code) when the body does not decode */
+  readonly entries: () => Iterable<Uint8Array>;
 };
 
 export class LogVerifier {
@@ -273,15 +293,55 @@ export class LogVerifier {
    *   problems of the stored bytes are findings.
    */
   addSegment(key: string, seq: number, bytes: Uint8Array, meta?: VersionMetadata): Uint8Array {
+    return this.#add(key, seq, bytes, meta, undefined);
+  }
+
+  /**
+   * {@link addSegment} with the work that needs only the segment's bytes already done by
+   * `checkSegment(bytes)` (segment-check.ts), e.g. on a worker thread: the same findings in the
+   * same order. The bytes are read again only for what the check left to this verifier: a
+   * segment that does not parse (`check` undefined), entries that are not regular, a tree that
+   * does not continue from the stored frontier, a trusted checkpoint inside the segment.
+   * @returns the SHA-256 of `bytes`
+   * @throws as {@link addSegment}
+   */
+  addCheckedSegment(
+    key: string,
+    seq: number,
+    bytes: Uint8Array,
+    check: SegmentCheck | undefined,
+    meta?: VersionMetadata,
+  ): Uint8Array {
+    return this.#add(key, seq, bytes, meta, check);
+  }
+
+  #add(
+    key: string,
+    seq: number,
+    bytes: Uint8Array,
+    meta: VersionMetadata | undefined,
+    check: SegmentCheck | undefined,
+  ): Uint8Array {
     const at = { seq, key };
     const first = this.#firstSeq === undefined;
     this.#position = undefined;
     this.#advance(at);
     this.#segments++;
     this.#bytes += bytes.length;
-    let parsed: ParsedSegment;
+    let parsed: SegmentParts;
+    let source: EntrySource;
     try {
-      parsed = parseSegment(bytes);
+      if (check) {
+        parsed = check;
+        source = {
+          regular: check.entries,
+          entries: () => iterateSegmentEntries(parseSegment(bytes)),
+        };
+      } else {
+        const p = parseSegment(bytes);
+        parsed = p;
+        source = { regular: undefined, entries: () => iterateSegmentEntries(p) };
+      }
     } catch (err) {
       const code = codeOf(err, 'SEGMENT_MALFORMED');
       // The object's hash is still what the next segment links to, and what S3's checksum covers.
@@ -294,7 +354,7 @@ export class LogVerifier {
     }
     if (first) this.#startTreeSize = parsed.header.firstIndex;
     this.#checkChecksum(parsed.hash, meta, at);
-    this.#checkSignatures(parsed, at);
+    this.#checkSignatures(parsed, check, at);
     const cp = parsed.checkpoint;
     if (this.#origin === undefined) this.#setOrigin(cp.origin);
     else if (cp.origin !== this.#origin)
@@ -311,13 +371,14 @@ export class LogVerifier {
         `prev ${toBase64(cp.prev)}, previous segment hashes to ${toBase64(this.#prevHash)}`,
         at,
       );
-    if (!bytesEqual(sha256(parsed.payload), cp.payloadHash))
+    const payloadHash = check ? check.payloadHash : sha256((parsed as ParsedSegment).payload);
+    if (!bytesEqual(payloadHash, cp.payloadHash))
       this.#report(
         'PAYLOAD_HASH_MISMATCH',
-        `payload hashes to ${toBase64(sha256(parsed.payload))}, checkpoint says ${toBase64(cp.payloadHash)}`,
+        `payload hashes to ${toBase64(payloadHash)}, checkpoint says ${toBase64(cp.payloadHash)}`,
         at,
       );
-    const treeFollowed = this.#checkTree(parsed, at);
+    const treeFollowed = this.#checkTree(parsed, source, at);
     this.#signedSize = cp.treeSize;
     this.#checkSealTime(parsed, at);
     if (meta) this.#checkStorage(parsed, meta, at);
@@ -355,20 +416,29 @@ export class LogVerifier {
       );
   }
 
-  /** The one signature policy (signature-policy.ts, FORMAT.md §4.2), at the seal time. */
-  #checkSignatures(parsed: ParsedSegment, at: { seq: number; key: string }): void {
-    const verdict = evaluateSignatures({
-      text: parsed.noteText,
-      signatures: parsed.signatures,
-      trustedKeys: this.#opts.trustedKeys,
-      origin: parsed.checkpoint.origin,
-      sealedAt: parseTimestamp(parsed.checkpoint.sealedAt),
-    });
-    for (const p of verdict.problems) this.#report(p.code, p.detail, at);
+  /**
+   * The one signature policy (signature-policy.ts, FORMAT.md §4.2), at the seal time; a
+   * segment check applied it with the same trusted keys.
+   */
+  #checkSignatures(
+    parsed: SegmentParts,
+    check: SegmentCheck | undefined,
+    at: { seq: number; key: string },
+  ): void {
+    const problems =
+      check?.signatureProblems ??
+      evaluateSignatures({
+        text: parsed.noteText,
+        signatures: parsed.signatures,
+        trustedKeys: this.#opts.trustedKeys,
+        origin: parsed.checkpoint.origin,
+        sealedAt: parseTimestamp(parsed.checkpoint.sealedAt),
+      }).problems;
+    for (const p of problems) this.#report(p.code, p.detail, at);
   }
 
   /** Checks the segment's tree; true when it was followed from a known frontier to its root. */
-  #checkTree(parsed: ParsedSegment, at: { seq: number; key: string }): boolean {
+  #checkTree(parsed: SegmentParts, source: EntrySource, at: { seq: number; key: string }): boolean {
     const { header, checkpoint: cp } = parsed;
     if (header.firstIndex + header.count !== cp.treeSize) {
       this.#report(
@@ -402,59 +472,20 @@ export class LogVerifier {
       return false;
     }
     const known = this.#range !== undefined;
+    const continuesStored = stored !== undefined && sameFrontier(stored, range);
     range = range.clone();
     this.#checkTrustedCheckpoints(range, at);
-    let entries: IterableIterator<Uint8Array>;
-    try {
-      // Decodes the body and checks its framing and entry count before yielding anything, so a
-      // bomb body costs no per-line allocation (FORMAT.md §4.4).
-      entries = iterateSegmentEntries(parsed);
-    } catch (err) {
-      this.#report(codeOf(err, 'BODY_INVALID'), messageOf(err), at);
+    const regular = source.regular;
+    const walked =
+      regular && continuesStored && this.#canTake(regular)
+        ? this.#takeRegular(regular, at)
+        : this.#walkEntries(range, header.firstIndex, source, at);
+    if (!walked) {
       this.#range = decodeFrontier(cp.treeSize, header.frontierAfter);
       return false;
     }
-    let first: number | undefined;
-    let last = 0;
-    let i = 0;
-    let invalid = 0;
-    // Equal consecutive entries (legal: they may share a receive time) hash and check alike, so
-    // their results are reused: a highly compressible body (up to ~1032:1 under deflate) then
-    // costs work in proportion to its distinct content, not to its inflated length.
-    let prev: { entry: Uint8Array; leaf: Uint8Array; check: EntryCheck } | undefined;
-    for (const entry of entries) {
-      const index = header.firstIndex + i++;
-      const same = prev !== undefined && bytesEqual(prev.entry, entry);
-      const leaf = same ? (prev as NonNullable<typeof prev>).leaf : hashLeaf(entry);
-      const check = same
-        ? (prev as NonNullable<typeof prev>).check
-        : checkEntryBytes(entry, this.#opts.strictEntries ?? false);
-      prev = { entry, leaf, check };
-      range.append(leaf);
-      this.#checkTrustedCheckpoints(range, at);
-      if (!check.ok) {
-        if (++invalid <= MAX_ENTRY_FINDINGS)
-          this.#report('ENTRY_INVALID', check.detail, { ...at, index });
-        continue;
-      }
-      this.#entries++;
-      if (check.kind === 'quarantine') this.#quarantined++;
-      if (check.receivedAt < this.#lastReceived)
-        this.#report(
-          'RECEIVE_TIME_REGRESSION',
-          `received ${new Date(check.receivedAt).toISOString()} after ${new Date(this.#lastReceived).toISOString()}`,
-          { ...at, index },
-        );
-      this.#lastReceived = Math.max(this.#lastReceived, check.receivedAt);
-      first ??= check.receivedAt;
-      last = check.receivedAt;
-    }
-    if (invalid > MAX_ENTRY_FINDINGS)
-      this.#report(
-        'ENTRY_INVALID',
-        `${invalid - MAX_ENTRY_FINDINGS} more invalid entries in this segment (${invalid} in all; only the first ${MAX_ENTRY_FINDINGS} are listed)`,
-        at,
-      );
+    const { first, last } = walked;
+    range = walked.range;
     if (
       first !== undefined &&
       (parseTimestamp(header.firstReceivedAt) !== first ||
@@ -486,6 +517,87 @@ export class LogVerifier {
   }
 
   /**
+   * Whether a segment check's summary of regular entries says all this verifier would find going
+   * through them: no trusted checkpoint falls inside the segment (the root at that size is not in
+   * the summary), and its first receive time is not before the log's newest so far.
+   */
+  #canTake(regular: RegularEntries): boolean {
+    const next = this.#pendingCheckpoints[0];
+    return (
+      (next === undefined || next.treeSize >= regular.treeSize) &&
+      regular.firstReceivedAt >= this.#lastReceived
+    );
+  }
+
+  /** Takes regular entries as summarised (see {@link #canTake}); nothing in them is a finding. */
+  #takeRegular(
+    regular: RegularEntries,
+    at: { seq: number; key: string },
+  ): { range: CompactRange; first: number; last: number } {
+    const range = new CompactRange(regular.treeSize, regular.frontier);
+    this.#checkTrustedCheckpoints(range, at);
+    this.#entries += regular.count;
+    this.#quarantined += regular.quarantined;
+    this.#lastReceived = regular.lastReceivedAt;
+    return { range, first: regular.firstReceivedAt, last: regular.lastReceivedAt };
+  }
+
+  /**
+   * Goes through the entries, appending each to `range` (from index `firstIndex`) and reporting
+   * every invalid entry, receive-time regression and trusted checkpoint where it is.
+   * @returns the first and last valid receive times, or undefined when the body does not decode
+   *   (reported)
+   */
+  #walkEntries(
+    range: CompactRange,
+    firstIndex: number,
+    source: EntrySource,
+    at: { seq: number; key: string },
+  ): { range: CompactRange; first: number | undefined; last: number } | undefined {
+    let entries: Iterable<Uint8Array>;
+    try {
+      // Decodes the body and checks its framing and entry count before yielding anything, so a
+      // bomb body costs no per-line allocation (FORMAT.md §4.4).
+      entries = source.entries();
+    } catch (err) {
+      this.#report(codeOf(err, 'BODY_INVALID'), messageOf(err), at);
+      return undefined;
+    }
+    let first: number | undefined;
+    let last = 0;
+    let i = 0;
+    let invalid = 0;
+    for (const { leaf, check } of checkEntries(entries, this.#opts.strictEntries ?? false)) {
+      const index = firstIndex + i++;
+      range.append(leaf);
+      this.#checkTrustedCheckpoints(range, at);
+      if (!check.ok) {
+        if (++invalid <= MAX_ENTRY_FINDINGS)
+          this.#report('ENTRY_INVALID', check.detail, { ...at, index });
+        continue;
+      }
+      this.#entries++;
+      if (check.kind === 'quarantine') this.#quarantined++;
+      if (check.receivedAt < this.#lastReceived)
+        this.#report(
+          'RECEIVE_TIME_REGRESSION',
+          `received ${new Date(check.receivedAt).toISOString()} after ${new Date(this.#lastReceived).toISOString()}`,
+          { ...at, index },
+        );
+      this.#lastReceived = Math.max(this.#lastReceived, check.receivedAt);
+      first ??= check.receivedAt;
+      last = check.receivedAt;
+    }
+    if (invalid > MAX_ENTRY_FINDINGS)
+      this.#report(
+        'ENTRY_INVALID',
+        `${invalid - MAX_ENTRY_FINDINGS} more invalid entries in this segment (${invalid} in all; only the first ${MAX_ENTRY_FINDINGS} are listed)`,
+        at,
+      );
+    return { range, first, last };
+  }
+
+  /**
    * Compares the trusted checkpoints at `range`'s size with its root. One whose size the range has
    * already passed was never reached (it lies before the first stored segment, or in a stretch
    * lost to a gap or an unreadable segment): it is reported, never silently dropped.
@@ -511,7 +623,7 @@ export class LogVerifier {
     }
   }
 
-  #checkSealTime(parsed: ParsedSegment, at: { seq: number; key: string }): void {
+  #checkSealTime(parsed: SegmentParts, at: { seq: number; key: string }): void {
     const sealed = parseTimestamp(parsed.checkpoint.sealedAt);
     const lastReceived = parseTimestamp(parsed.header.lastReceivedAt);
     if (sealed < this.#lastSealed || sealed < lastReceived)
@@ -524,7 +636,7 @@ export class LogVerifier {
   }
 
   #checkStorage(
-    parsed: ParsedSegment,
+    parsed: SegmentParts,
     meta: VersionMetadata,
     at: { seq: number; key: string },
   ): void {

@@ -1,0 +1,161 @@
+/**
+ * The part of checking a segment that needs nothing but its bytes: parsing, its hash, the
+ * signature policy, the payload hash, decoding the body, and hashing and checking every entry
+ * into the Merkle tree that grows from the frontier the segment stores (FORMAT.md §4–5). Each
+ * segment carries the frontier before it, so this can run for many segments at once (on worker
+ * threads); {@link LogVerifier} then does what depends on the segments before it (sequence,
+ * hash chain, frontier, receive and seal order, trusted checkpoints), in log order.
+ *
+ * The result is made of plain values and byte arrays, so it can be posted between threads.
+ */
+import { CompactRange } from './compact-range.js';
+import { fromBase64 } from './encoding.js';
+import { parseTimestamp } from './entry.js';
+import { checkEntryBytes, type EntryCheck } from './entry-check.js';
+import { AuditlockError } from './errors.js';
+import { bytesEqual, sha256 } from './hash.js';
+import { hashLeaf } from './merkle.js';
+import type { NoteSignature, TrustedKey } from './note.js';
+import {
+  iterateSegmentEntries,
+  type ParsedSegment,
+  parseSegment,
+  type SegmentCheckpoint,
+  type SegmentHeader,
+} from './segment.js';
+import { evaluateSignatures, type SignatureProblem } from './signature-policy.js';
+
+export type SegmentCheckOptions = {
+  readonly trustedKeys: readonly TrustedKey[];
+  /** Validate each entry against the full schema instead of the structural check. */
+  readonly strictEntries?: boolean | undefined;
+};
+
+/** A segment that parsed, with what was found of it that does not depend on other segments. */
+export type SegmentCheck = {
+  /** SHA-256 of the whole object. */
+  readonly hash: Uint8Array;
+  readonly noteText: string;
+  readonly checkpoint: SegmentCheckpoint;
+  readonly signatures: readonly NoteSignature[];
+  readonly header: SegmentHeader;
+  /** The signature policy's problems at the seal time (signature-policy.ts). */
+  readonly signatureProblems: readonly SignatureProblem[];
+  /** SHA-256 of the payload as stored. */
+  readonly payloadHash: Uint8Array;
+  /**
+   * The entries, when they are regular: the body decodes, every entry passes the entry check,
+   * receive times never go back within the segment, and the stored frontier before it is valid.
+   * Undefined otherwise: the verifier then goes through the entries itself, to report each
+   * problem where it is, exactly as it does without this check.
+   */
+  readonly entries: RegularEntries | undefined;
+};
+
+/** A summary of regular entries: all the verifier needs of them when nothing is wrong. */
+export type RegularEntries = {
+  readonly count: number;
+  readonly quarantined: number;
+  /** Receive times (ms) of the first and last entry. */
+  readonly firstReceivedAt: number;
+  readonly lastReceivedAt: number;
+  /** Tree size and frontier after the entries, grown from the stored `frontierBefore`. */
+  readonly treeSize: number;
+  readonly frontier: readonly Uint8Array[];
+};
+
+/** One entry with its leaf hash and entry check. */
+export type CheckedEntry = {
+  readonly entry: Uint8Array;
+  readonly leaf: Uint8Array;
+  readonly check: EntryCheck;
+};
+
+/**
+ * Checks what can be checked of `bytes` alone.
+ * @returns undefined when the bytes do not parse as a segment (the verifier reports why)
+ * @throws anything that is not an AuditlockError (a bug): problems of the bytes never throw
+ */
+export function checkSegment(
+  bytes: Uint8Array,
+  opts: SegmentCheckOptions,
+): SegmentCheck | undefined {
+  let parsed: ParsedSegment;
+  try {
+    parsed = parseSegment(bytes);
+  } catch (err) {
+    if (err instanceof AuditlockError) return undefined;
+    throw err;
+  }
+  const cp = parsed.checkpoint;
+  const verdict = evaluateSignatures({
+    text: parsed.noteText,
+    signatures: parsed.signatures,
+    trustedKeys: opts.trustedKeys,
+    origin: cp.origin,
+    sealedAt: parseTimestamp(cp.sealedAt),
+  });
+  return {
+    hash: parsed.hash,
+    noteText: parsed.noteText,
+    checkpoint: cp,
+    signatures: parsed.signatures,
+    header: parsed.header,
+    signatureProblems: verdict.problems,
+    payloadHash: sha256(parsed.payload),
+    entries: regularEntries(parsed, opts.strictEntries ?? false),
+  };
+}
+
+function regularEntries(parsed: ParsedSegment, strict: boolean): RegularEntries | undefined {
+  const { header } = parsed;
+  let range: CompactRange;
+  let entries: Iterable<Uint8Array>;
+  try {
+    range = new CompactRange(header.firstIndex, header.frontierBefore.map(fromBase64));
+    entries = iterateSegmentEntries(parsed);
+  } catch (err) {
+    if (err instanceof AuditlockError) return undefined;
+    throw err;
+  }
+  let quarantined = 0;
+  let first: number | undefined;
+  let last = 0;
+  for (const { leaf, check } of checkEntries(entries, strict)) {
+    range.append(leaf);
+    if (!check.ok || (first !== undefined && check.receivedAt < last)) return undefined;
+    if (check.kind === 'quarantine') quarantined++;
+    first ??= check.receivedAt;
+    last = check.receivedAt;
+  }
+  if (first === undefined) return undefined;
+  return {
+    count: header.count,
+    quarantined,
+    firstReceivedAt: first,
+    lastReceivedAt: last,
+    treeSize: range.size,
+    frontier: range.hashes(),
+  };
+}
+
+/**
+ * Each entry with its leaf hash and check. Equal consecutive entries (legal: they may share a
+ * receive time) hash and check alike, so their results are reused, the leaf hash as the same
+ * object (which CompactRange merges without hashing): a highly compressible body (up to ~1032:1
+ * under deflate) then costs work in proportion to its distinct content, not its inflated length.
+ */
+export function* checkEntries(
+  entries: Iterable<Uint8Array>,
+  strict: boolean,
+): Generator<CheckedEntry, undefined, undefined> {
+  let prev: CheckedEntry | undefined;
+  for (const entry of entries) {
+    prev =
+      prev !== undefined && bytesEqual(prev.entry, entry)
+        ? { entry, leaf: prev.leaf, check: prev.check }
+        : { entry, leaf: hashLeaf(entry), check: checkEntryBytes(entry, strict) };
+    yield prev;
+  }
+  return undefined;
+}
