@@ -21,6 +21,7 @@ import {
 import type { Archiver, Receipt } from './archiver.js';
 import { readByteLines } from './byte-lines.js';
 import type { ResumePoint } from './resume.js';
+import type { SealingSubmit } from './seal-submit.js';
 
 export type IngestOptions = {
   readonly archiver: Archiver;
@@ -32,6 +33,12 @@ export type IngestOptions = {
   readonly resume?: ResumePoint | undefined;
   /** Archive invalid lines as quarantined entries (besides reporting them). */
   readonly quarantine?: boolean;
+  /**
+   * Seals each event's personal fields before it is enqueued (src/app/seal-submit.ts). An event
+   * it refuses (InputError: no subject id) is rejected like an invalid line. Excludes
+   * `quarantine`: a quarantined line keeps its raw bytes, which would be plaintext.
+   */
+  readonly seal?: SealingSubmit | undefined;
   /** Every invalid line, as soon as it is read; `raw` is the line's content bytes. */
   readonly onReject?: (reject: { line: number; error: InputError; raw: Uint8Array }) => void;
   /** Stops reading (e.g. on SIGTERM); what was read is still stored. */
@@ -63,6 +70,11 @@ function isBlank(bytes: Uint8Array): boolean {
  */
 export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult> {
   const { archiver, resume } = opts;
+  if (opts.seal && opts.quarantine)
+    throw new ConfigurationError(
+      'SEAL_QUARANTINE_CONFLICT',
+      'quarantine keeps rejected input as it was read, personal fields in clear: it cannot be combined with sealing',
+    );
   let lines = 0;
   let archived = 0;
   let rejected = 0;
@@ -109,8 +121,19 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
         }
         continue;
       }
+      let submitted: { stored: Promise<Receipt> };
+      try {
+        submitted = opts.seal
+          ? await opts.seal(event, delivery)
+          : await archiver.submit(event, delivery);
+      } catch (err) {
+        if (!(opts.seal && err instanceof InputError)) throw err;
+        rejected++;
+        opts.onReject?.({ line: number, error: err, raw: content });
+        continue;
+      }
       archived++;
-      track((await archiver.submit(event, delivery)).stored);
+      track(submitted.stored);
     }
   } catch (err) {
     // A stream destroyed by the abort signal ends its iteration with an AbortError.
