@@ -182,7 +182,7 @@ function boundsOf(p: Parsed, fromName: string, toName: string): TimeBounds | und
  * Writes stdout in chunks of about 64 KiB, waiting for `drain` (bounded memory however large the
  * result), and stops quietly when the reader goes away (`auditlock events … | head`).
  */
-class LineWriter {
+export class LineWriter {
   readonly #io: Io;
   #buffer: string[] = [];
   #size = 0;
@@ -219,4 +219,4 @@ class LineWriter {
 }
 
 /** Stops the search when stdout's reader has gone; not an error. */
-class ReaderGone extends Error {}
+export class ReaderGone extends Error {}
