@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { ConfigurationError } from '../core/errors.js';
 
 /** The kinds of input file, each with its own pair of error codes. */
-export type InputFileKind = 'PROOF' | 'CHECKPOINT' | 'TRUST_FILE';
+export type InputFileKind = 'PROOF' | 'CHECKPOINT' | 'TRUST_FILE' | 'MAPPING' | 'EXPORT_STATE';
 
 /** Codes of the errors this module throws (a closed list). */
 export type InputFileErrorCode =
