@@ -163,7 +163,7 @@ function filterOf(p: Parsed): EventFilter {
   };
 }
 
-function boundsOf(p: Parsed, fromName: string, toName: string): TimeBounds | undefined {
+export function boundsOf(p: Parsed, fromName: string, toName: string): TimeBounds | undefined {
   const instant = (name: string) => {
     const v = stringOption(p, name);
     if (v === undefined) return undefined;
