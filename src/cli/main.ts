@@ -8,6 +8,7 @@ import { AuditlockError, StorageError } from '../core/errors.js';
 import { type CommandSpec, helpText, wantsHelp } from './args.js';
 import { EXIT, UsageError } from './cli-error.js';
 import { events, eventsSpec } from './commands/events.js';
+import { exportCommand, exportSpec } from './commands/export.js';
 import { extraCommands } from './commands/index-extra.js';
 import { ingest, ingestSpec } from './commands/ingest.js';
 import { keygen, keygenSpec } from './commands/keygen.js';
@@ -37,6 +38,7 @@ const commands: Command[] = [
   { spec: receiptSpec, run: receipt },
   { spec: verifyReceiptSpec, run: verifyReceiptCommand },
   { spec: eventsSpec, run: events },
+  { spec: exportSpec, run: exportCommand },
   ...extraCommands,
 ];
 
