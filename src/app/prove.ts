@@ -60,7 +60,7 @@ export async function proveEntry(
   const stored = await storedSeqsOf(store, log);
   const read = async (seq: number) => {
     const t = await readTrustedSegment(store, log, seq, options.trustedKeys);
-    return { seg: t.seg, leaves: t.entries };
+    return { seg: t.seg, leaves: t.entries, hash: t.hash };
   };
   const found =
     'index' in target
@@ -94,7 +94,10 @@ export async function proveEntry(
   return { index, seq, treeSize, entry, proof };
 }
 
-export type Read = (seq: number) => Promise<{ seg: ParsedSegment; leaves: Uint8Array[] }>;
+/** A trusted read of segment `seq`: parsed, its entries, and the hash of its bytes. */
+export type Read = (
+  seq: number,
+) => Promise<{ seg: ParsedSegment; leaves: Uint8Array[]; hash: Uint8Array }>;
 
 /**
  * The stored segments of `log` (a bundle may start mid-log).

@@ -27,11 +27,12 @@ import { canonicalize } from '../core/canonical-json.js';
 import { toBase64, utf8 } from '../core/encoding.js';
 import { IntegrityError } from '../core/errors.js';
 import { sha256 } from '../core/hash.js';
+import { encodeIdIndex, eventIdsOf } from '../core/id-index.js';
 import { ecdsaKeyId } from '../core/key-id.js';
-import { classifyKey, LOG_NAME_RE, segmentKey, witnessPrefix } from '../core/layout.js';
+import { classifyKey, idIndexKey, LOG_NAME_RE, segmentKey, witnessPrefix } from '../core/layout.js';
 import type { TrustedKey } from '../core/note.js';
 import { isVersionedStore, type ObjectStore, type ReadOptions } from '../core/ports.js';
-import { MAX_SEGMENT_BYTES, parseSegment } from '../core/segment.js';
+import { MAX_SEGMENT_BYTES, parseSegment, segmentEntries } from '../core/segment.js';
 import {
   BUNDLE_FORMAT_V2,
   type BundleKeyRecord,
@@ -282,8 +283,10 @@ async function pullSegment(
   const key = segmentKey(log, seq);
   const s3 = await describeSource(source, key);
   const local = await trustedLocal(dest, log, seq, trustedKeys);
-  if (local && (s3 === undefined || s3.checksumSha256 === toBase64(local.hash)))
+  if (local && (s3 === undefined || s3.checksumSha256 === toBase64(local.hash))) {
+    await writeIdIndex(dest, log, seq, local.hash, () => local.entries);
     return { record: record(seq, local.hash, local.size, s3), skipped: true };
+  }
   const bytes =
     s3 !== undefined && isVersionedStore(source)
       ? await source.getVersion(key, s3.versionId, READ)
@@ -294,7 +297,31 @@ async function pullSegment(
       `segment ${source.location}/${key} is gone (it was probed a moment ago)`,
     );
   await dest.putIfAbsent(key, bytes);
-  return { record: record(seq, sha256(bytes), bytes.length, s3), skipped: false };
+  const hash = sha256(bytes);
+  await writeIdIndex(dest, log, seq, hash, () => segmentEntries(parseSegment(bytes)));
+  return { record: record(seq, hash, bytes.length, s3), skipped: false };
+}
+
+/**
+ * Writes the event-id index file of a pulled segment (FORMAT.md §7.2), a lookup aid for `receipt`.
+ * A segment that does not parse gets none (the bundle's verification reports it); one already
+ * there from an earlier run is left as it is (the verification checks it names this segment).
+ */
+async function writeIdIndex(
+  dest: FolderStore,
+  log: string,
+  seq: number,
+  hash: Uint8Array,
+  entries: () => Uint8Array[],
+): Promise<void> {
+  let index: Uint8Array;
+  try {
+    index = encodeIdIndex(hash, eventIdsOf(entries(), `segment ${seq} of ${log}`));
+  } catch (err) {
+    if (err instanceof IntegrityError) return;
+    throw err;
+  }
+  await dest.putIfAbsent(idIndexKey(log, seq), index);
 }
 
 function record(
@@ -312,14 +339,14 @@ async function trustedLocal(
   log: string,
   seq: number,
   trustedKeys: readonly TrustedKey[],
-): Promise<{ hash: Uint8Array; size: number } | undefined> {
+): Promise<{ hash: Uint8Array; size: number; entries: Uint8Array[] } | undefined> {
   if (!(await dest.exists(segmentKey(log, seq)))) return undefined;
   try {
     const key = segmentKey(log, seq);
     const t = await readTrustedSegment(dest, log, seq, trustedKeys);
     let size = 0;
     for await (const o of dest.list(key)) if (o.key === key) size = o.size;
-    return { hash: t.hash, size };
+    return { hash: t.hash, size, entries: t.entries };
   } catch (err) {
     if (err instanceof IntegrityError) return undefined;
     throw err;

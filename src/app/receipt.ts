@@ -15,6 +15,7 @@
  * and the proof is checked against the checkpoint's root before it is handed out.
  */
 
+import PQueue from 'p-queue';
 import { decodeBody } from '../core/body-codec.js';
 import {
   type CosignerKey,
@@ -25,7 +26,17 @@ import {
 import { fromBase64, fromUtf8, utf8 } from '../core/encoding.js';
 import { decodeEntry, type Entry } from '../core/entry.js';
 import { AuditlockError, InputError, IntegrityError } from '../core/errors.js';
-import { segmentKey } from '../core/layout.js';
+import { bytesEqual } from '../core/hash.js';
+import {
+  encodeIdIndex,
+  eventIdsOf,
+  hasTag,
+  type IdIndex,
+  idTag,
+  MAX_ID_INDEX_BYTES,
+  parseIdIndex,
+} from '../core/id-index.js';
+import { idIndexKey, segmentKey } from '../core/layout.js';
 import { hashLeaf } from '../core/merkle.js';
 import { formatNote, type NoteSignature, parseNote, type TrustedKey } from '../core/note.js';
 import type { ObjectStore, ReadOptions } from '../core/ports.js';
@@ -81,6 +92,8 @@ export type Receipt = {
   readonly trustedReads: number;
   /** Segments scanned for an event id before any check (one GET each). */
   readonly scanned: number;
+  /** Event-id index files read to choose the segments to look at (bundles, FORMAT.md §7.2). */
+  readonly indexed: number;
   /** Cosigned checkpoints looked at and not used, with the reason. */
   readonly notUsed: readonly string[];
 };
@@ -107,15 +120,17 @@ export async function makeReceipt(
   const read: Read = async (seq) => {
     trustedReads++;
     const t = await readTrustedSegment(store, log, seq, options.trustedKeys);
-    return { seg: t.seg, leaves: t.entries };
+    return { seg: t.seg, leaves: t.entries, hash: t.hash };
   };
   let scanned = 0;
+  let indexed = 0;
   let found: Found;
   if ('index' in target) found = await findByIndex(read, log, stored, target.index);
   else {
     const r = await findById(store, read, log, stored, target.id, options.concurrency ?? 8);
     found = r.found;
     scanned = r.scanned;
+    indexed = r.indexed;
   }
   const witnessKeys = options.witnessKeys ?? [];
   const chosen =
@@ -165,16 +180,22 @@ export async function makeReceipt(
     text,
     trustedReads,
     scanned,
+    indexed,
     notUsed: chosen.notUsed,
   };
 }
 
 /**
- * Scans every segment for the id's bytes, then checks only the segments that may hold it. An id
- * stored twice is reported, not resolved to one. Canonical JSON (RFC 8785 §3.2.2.2) writes a
- * string as JSON.stringify does, so an entry holding the id holds these bytes; a gzip body is
- * inflated first. A segment that may hold the id and is not trusted fails the search: the event
- * may be in a tampered segment, and that must be said, not skipped.
+ * Finds the one entry with event id `id`. In an evidence bundle with event-id index files
+ * (FORMAT.md §7.2) only the segments whose index holds the id's tag, and those without a usable
+ * index, are looked at; otherwise every segment's bytes are scanned for the id (a gzip body is
+ * inflated first: canonical JSON, RFC 8785 §3.2.2.2, writes a string as JSON.stringify does, so
+ * an entry holding the id holds these bytes). Either way only segments that may hold the id are
+ * fully checked. The index is never trusted: each segment found through it has its index
+ * recomputed, and one that differs, or a lookup that finds nothing, falls back to the full scan,
+ * so a doctored index can slow a lookup, never change its answer. An id stored twice is reported,
+ * not resolved to one; a segment that may hold the id and is not trusted fails the search (the
+ * event may be in a tampered segment, and that must be said, not skipped).
  */
 async function findById(
   store: ObjectStore,
@@ -183,40 +204,145 @@ async function findById(
   stored: StoredSeqs,
   id: string,
   concurrency: number,
-): Promise<{ found: Found; scanned: number }> {
-  const { first: firstSeq, head } = stored;
+): Promise<{ found: Found; scanned: number; indexed: number }> {
   const needle = Buffer.from(utf8(JSON.stringify(id)));
-  let first: Found | undefined;
-  const matches: number[] = [];
-  for (let start = firstSeq; start <= head; start += concurrency) {
-    const seqs: number[] = [];
-    for (let seq = start; seq <= Math.min(head, start + concurrency - 1); seq++) seqs.push(seq);
-    const hits = await Promise.all(seqs.map((seq) => mayHold(store, log, seq, needle)));
-    for (const [i, seq] of seqs.entries()) {
-      if (!hits[i]) continue;
-      const { seg, leaves } = await read(seq);
-      for (const [j, leaf] of leaves.entries()) {
-        if (Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength).indexOf(needle) < 0)
-          continue;
-        const index = seg.header.firstIndex + j;
-        const entry = decodeEntry(leaf, `segment ${seq} leaf ${index}`);
-        if (entry.kind !== 'event' || entry.event.id !== id) continue;
-        matches.push(index);
-        first ??= { seg, seq, index, leaves };
-      }
-    }
+  const all: number[] = [];
+  for (let seq = stored.first; seq <= stored.head; seq++) all.push(seq);
+  const indexes = await readIdIndexes(store, log, all, concurrency);
+  if (indexes) {
+    const tag = idTag(id);
+    // A segment without a usable index is scanned instead.
+    const picked = all.filter((seq) => {
+      const parsed = indexes.get(seq)?.parsed;
+      return parsed === undefined || hasTag(parsed, tag);
+    });
+    const r = await search(store, read, log, picked, needle, id, concurrency, indexes);
+    if (r.consistent && r.first)
+      return { ...checkUnique(r, log, id), scanned: r.scanned, indexed: indexes.size };
   }
-  if (first === undefined)
+  const r = await search(store, read, log, all, needle, id, concurrency, undefined);
+  if (!r.first)
     throw new InputError(
       'ENTRY_NOT_FOUND',
       `log ${log} has no event with id ${JSON.stringify(id)}`,
     );
-  if (matches.length > 1)
-    throw new AmbiguousEntryError(
-      `log ${log} holds event id ${JSON.stringify(id)} ${matches.length} times, at leaf indexes ${matches.join(', ')}: write a receipt for one by its index`,
-      matches,
+  return { ...checkUnique(r, log, id), scanned: r.scanned, indexed: 0 };
+}
+
+type Searched = {
+  readonly first: Found | undefined;
+  readonly matches: readonly number[];
+  readonly scanned: number;
+  /** False when a segment's index file was not the one made from its bytes. */
+  readonly consistent: boolean;
+};
+
+/** An index file as stored, and parsed when it is well formed. */
+type StoredIndex = { readonly bytes: Uint8Array; readonly parsed: IdIndex | undefined };
+
+/**
+ * Looks for `id` in segments `seqs`, in order. A segment with an index file (in `indexes`) that
+ * names the tag is read at once; one without is first scanned for the id's bytes. With
+ * `indexes`, each segment read has its index recomputed; the first that differs stops the search
+ * (`consistent: false`).
+ */
+async function search(
+  store: ObjectStore,
+  read: Read,
+  log: string,
+  seqs: readonly number[],
+  needle: Buffer,
+  id: string,
+  concurrency: number,
+  indexes: ReadonlyMap<number, StoredIndex> | undefined,
+): Promise<Searched> {
+  let first: Found | undefined;
+  const matches: number[] = [];
+  let scanned = 0;
+  for (let start = 0; start < seqs.length; start += concurrency) {
+    const batch = seqs.slice(start, start + concurrency);
+    const hits = await Promise.all(
+      batch.map((seq) => {
+        if (indexes?.get(seq)?.parsed) return true;
+        scanned++;
+        return mayHold(store, log, seq, needle);
+      }),
     );
-  return { found: first, scanned: head - firstSeq + 1 };
+    for (const [i, seq] of batch.entries()) {
+      if (!hits[i]) continue;
+      const { seg, leaves, hash } = await read(seq);
+      const index = indexes?.get(seq);
+      if (
+        index?.parsed !== undefined &&
+        !bytesEqual(
+          index.bytes,
+          encodeIdIndex(hash, eventIdsOf(leaves, `segment ${seq} of ${log}`)),
+        )
+      )
+        return { first, matches, scanned, consistent: false };
+      for (const [j, leaf] of leaves.entries()) {
+        if (Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength).indexOf(needle) < 0)
+          continue;
+        const at = seg.header.firstIndex + j;
+        const entry = decodeEntry(leaf, `segment ${seq} leaf ${at}`);
+        if (entry.kind !== 'event' || entry.event.id !== id) continue;
+        matches.push(at);
+        first ??= { seg, seq, index: at, leaves };
+      }
+    }
+  }
+  return { first, matches, scanned, consistent: true };
+}
+
+function checkUnique(r: Searched, log: string, id: string): { found: Found } {
+  if (r.matches.length > 1)
+    throw new AmbiguousEntryError(
+      `log ${log} holds event id ${JSON.stringify(id)} ${r.matches.length} times, at leaf indexes ${r.matches.join(', ')}: write a receipt for one by its index`,
+      r.matches,
+    );
+  return { found: r.first as Found };
+}
+
+/**
+ * The event-id index files of segments `seqs` (a malformed one kept unparsed), or undefined when
+ * the store has none: one existence probe first, so a store without them (S3) pays one request.
+ */
+async function readIdIndexes(
+  store: ObjectStore,
+  log: string,
+  seqs: readonly number[],
+  concurrency: number,
+): Promise<Map<number, StoredIndex> | undefined> {
+  const firstSeq = seqs[0];
+  if (firstSeq === undefined || !(await store.exists(idIndexKey(log, firstSeq)))) return undefined;
+  const out = new Map<number, StoredIndex>();
+  const queue = new PQueue({ concurrency });
+  await Promise.all(
+    seqs.map((seq) =>
+      queue.add(async () => {
+        const bytes = await store
+          .get(idIndexKey(log, seq), { maxBytes: MAX_ID_INDEX_BYTES })
+          .catch((err: unknown) => {
+            // Oversized or unreadable: that segment is read instead. Transient failures propagate.
+            if (
+              err instanceof AuditlockError &&
+              (err as { retryable?: boolean }).retryable !== true
+            )
+              return undefined;
+            throw err;
+          });
+        if (bytes === undefined) return;
+        let parsed: IdIndex | undefined;
+        try {
+          parsed = parseIdIndex(bytes);
+        } catch {
+          parsed = undefined; // that segment is scanned instead
+        }
+        out.set(seq, { bytes, parsed });
+      }),
+    ),
+  );
+  return out;
 }
 
 /** Whether segment `seq` may hold `needle`: false only when its bytes certainly do not. */

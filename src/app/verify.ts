@@ -42,6 +42,7 @@ import {
   readBundleManifest,
   recordedVersionMetadata,
 } from './bundle-manifest.js';
+import { BundleIndexCheck } from './bundle-index-check.js';
 import { witnessedCheckpointsOf } from './witness-objects.js';
 
 /** What the verifier saw of one listed segment, for callers that compare stores (replicas). */
@@ -211,6 +212,7 @@ export async function verifyStore(
   let segments = 0;
   let bytes = 0;
   let witnessObjects = 0;
+  const idIndexes = new BundleIndexCheck();
   for (const [i, prefix] of prefixes.entries()) {
     if (opts.shouldStop?.()) {
       stopped = true;
@@ -231,6 +233,10 @@ export async function verifyStore(
       }
       const kind = classifyKey(listed.key);
       if (kind.kind === 'bundle-manifest' && opts.bundle) continue;
+      if (kind.kind === 'id-index' && opts.bundle) {
+        for (const f of await idIndexes.see(store, listed.key, kind.log, kind.seq)) sink(f);
+        continue;
+      }
       if (kind.kind === 'witness') {
         witnessObjects++;
         continue;
@@ -240,8 +246,8 @@ export async function verifyStore(
           code: 'UNEXPECTED_OBJECT',
           key: listed.key,
           detail:
-            kind.kind === 'bundle-manifest'
-              ? `${BUNDLE_MANIFEST_KEY} (an evidence-bundle manifest) is ignored unless the store is verified as a bundle (--bundle)`
+            kind.kind === 'bundle-manifest' || kind.kind === 'id-index'
+              ? `${listed.key} (part of an evidence bundle) is ignored unless the store is verified as a bundle (--bundle)`
               : `${listed.key} is not a segment of any log`,
         });
         continue;
@@ -260,6 +266,7 @@ export async function verifyStore(
         hash.hash && hash.bytes !== undefined ? { hash: hash.hash, size: hash.bytes } : undefined;
       for (const f of checkBundleSegment(manifest, kind.log, kind.seq, read))
         verifier.report(f.code, f.detail, { key: listed.key, seq: kind.seq });
+      for (const f of idIndexes.segment(kind.log, kind.seq, hash.hash)) sink(f);
       if (hash.bytes !== undefined) {
         segments++;
         bytes += hash.bytes;
@@ -281,7 +288,10 @@ export async function verifyStore(
     if (stopped) break;
   }
   finishCurrent();
-  if (!stopped) checkStore(summaries, opts, manifest, wanted, sink);
+  if (!stopped) {
+    for (const f of idIndexes.leftovers()) sink(f);
+    checkStore(summaries, opts, manifest, wanted, sink);
+  }
   return { logs: summaries, findings, ok: findings === 0, witnessObjects, complete: !stopped };
 }
 
