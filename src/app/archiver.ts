@@ -5,7 +5,8 @@
  *   it could not be; an entry is never reported stored when it is not.
  * - Segments are sealed when `maxEvents` or `maxBytes` is reached, `maxAgeMs` after the oldest
  *   buffered entry arrived, on `flush()` and on `close()`.
- * - Memory is bounded: once `maxBufferedBytes` are waiting, `append` waits for room (backpressure).
+ * - Memory is bounded: once `maxBufferedBytes` are waiting, or a full segment waits behind the one
+ *   being stored, `append` waits for room (backpressure).
  * - Exactly one segment per sequence number: a writer that loses the put-if-absent race rereads
  *   the head (O(log n) probes) and reseals its entries after the winner's.
  * - A put whose outcome is unknown (transient error) is retried with the *same bytes*, so if the
@@ -16,6 +17,7 @@
  */
 import type { BodyEncoding } from '../core/body-codec.js';
 import { assertOrigin } from '../core/checkpoint.js';
+import { fromUtf8 } from '../core/encoding.js';
 import {
   type Delivery,
   type Entry,
@@ -119,8 +121,12 @@ export type StoredInfo = {
   readonly status: 'created' | 'identical';
 };
 
+/**
+ * A buffered entry is held as its encoded bytes only: the entry object (the parsed event) would
+ * cost several times its byte size in heap for as long as it waits (issue 14: 64 MiB of buffered
+ * bytes came with 200-300 MiB of peak RSS); {@link Archiver.#restamp} rebuilds it from the bytes.
+ */
 type Pending = {
-  entry: Entry;
   bytes: Uint8Array;
   receivedAt: number;
   /** performance.now() when it was buffered, for the age limit. */
@@ -260,16 +266,18 @@ export class Archiver {
     // Receive times never go backwards within a log, even if the clock does.
     const receivedAt = Math.max(this.#o.clock.now(), this.#lastReceivedAt);
     this.#lastReceivedAt = receivedAt;
-    const entry = make(receivedAt);
-    const bytes = encodeEntry(entry);
+    const bytes = encodeEntry(make(receivedAt));
+    // Room: within maxBufferedBytes, and at most one full segment waiting besides the one being
+    // stored. Sealing is sequential, so more entries queued than that add memory, not throughput;
+    // without the count bound a fast producer kept 64 MiB of entries buffered at any segment size.
     while (
-      this.#bufferedBytes > 0 &&
-      this.#bufferedBytes + bytes.length > this.#o.maxBufferedBytes
+      (this.#bufferedBytes > 0 && this.#bufferedBytes + bytes.length > this.#o.maxBufferedBytes) ||
+      this.#buffer.length >= this.#o.maxEvents
     ) {
       await new Promise<void>((r) => this.#roomWaiters.push(r));
     }
     const stored = new Promise<Receipt>((resolve, reject) => {
-      this.#buffer.push({ entry, bytes, receivedAt, arrived: performance.now(), resolve, reject });
+      this.#buffer.push({ bytes, receivedAt, arrived: performance.now(), resolve, reject });
     });
     this.#bufferedBytes += bytes.length;
     if (this.#full()) this.#scheduleSeal();
@@ -416,9 +424,11 @@ export class Archiver {
     for (const p of batch) {
       if (p.receivedAt >= floor) break;
       p.receivedAt = floor;
-      p.entry = { ...p.entry, receivedAt: formatTimestamp(floor) } as Entry;
+      // The bytes are the canonical JSON of the entry, so parsing them gives the entry back
+      // (a lost race is rare; keeping every entry object would cost memory on every append).
+      const entry = { ...JSON.parse(fromUtf8(p.bytes)), receivedAt: formatTimestamp(floor) };
       this.#bufferedBytes -= p.bytes.length;
-      p.bytes = encodeEntry(p.entry);
+      p.bytes = encodeEntry(entry as Entry);
       this.#bufferedBytes += p.bytes.length;
     }
     if (this.#lastReceivedAt < floor) this.#lastReceivedAt = floor;
