@@ -8,7 +8,7 @@
  */
 import PQueue from 'p-queue';
 import type { CosignerKey } from '../core/cosignature.js';
-import { AuditlockError } from '../core/errors.js';
+import { AuditlockError, ConfigurationError } from '../core/errors.js';
 import type { Finding, FindingSink } from '../core/findings.js';
 import {
   BUNDLE_MANIFEST_KEY,
@@ -32,6 +32,7 @@ import {
   type VersionMetadata,
 } from '../core/ports.js';
 import { MAX_SEGMENT_BYTES } from '../core/segment.js';
+import type { SegmentCheck, SegmentCheckOptions } from '../core/segment-check.js';
 import type { TrustedCheckpoint } from '../core/signed-checkpoint.js';
 import {
   type BundleManifest,
@@ -43,6 +44,7 @@ import {
   recordedVersionMetadata,
 } from './bundle-manifest.js';
 import { BundleIndexCheck } from './bundle-index-check.js';
+import { SegmentCheckPool } from './verify-workers.js';
 import { witnessedCheckpointsOf } from './witness-objects.js';
 
 /** What the verifier saw of one listed segment, for callers that compare stores (replicas). */
@@ -91,6 +93,15 @@ export type VerifyStoreOptions = Omit<LogVerifyOptions, 'firstSeq' | 'start'> & 
   readonly bundle?: boolean | undefined;
   /** Parallel downloads (default 8). */
   readonly concurrency?: number | undefined;
+  /**
+   * Threads that check segments (default 1: this one). With N > 1, up to N worker threads
+   * (verify-workers.ts), started for this run and stopped at its end, do the work that needs
+   * only a segment's bytes (parse, signatures, body, entries, Merkle root); the log's order
+   * checks stay on this thread, and the segments in flight are bounded as downloads are. A
+   * SegmentCheckPool is used as it is and left open (one pool for many runs). The findings are
+   * the same whatever the number of threads.
+   */
+  readonly workers?: number | SegmentCheckPool | undefined;
   /** Called for every finding as it is found. */
   readonly onFinding?: FindingSink | undefined;
   /** Called after each segment with running totals. */
@@ -144,9 +155,14 @@ type Listed = {
   readonly readable: boolean;
 };
 
-/** What one download gave: bytes (or why not), and on versioned stores the version's metadata. */
+/**
+ * What one download gave: bytes (or why not), on versioned stores the version's metadata, and
+ * with workers what a worker found of the bytes.
+ */
 type Fetched = {
   readonly bytes: Uint8Array | undefined;
+  /** Set when a worker checked the bytes (undefined inside: they do not parse). */
+  readonly checked?: { readonly check: SegmentCheck | undefined } | undefined;
   readonly error?: AuditlockError | undefined;
   readonly versioned: boolean;
   readonly meta: VersionMetadata | undefined;
@@ -162,6 +178,27 @@ type Fetched = {
 export async function verifyStore(
   store: ObjectStore,
   opts: VerifyStoreOptions,
+): Promise<VerifyStoreResult> {
+  const workers = opts.workers ?? 1;
+  if (workers instanceof SegmentCheckPool) return verifyAll(store, opts, workers);
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new ConfigurationError(
+      'WORKERS_INVALID',
+      `workers must be a positive integer, got ${workers}`,
+    );
+  if (workers === 1) return verifyAll(store, opts, undefined);
+  const pool = new SegmentCheckPool({ workers });
+  try {
+    return await verifyAll(store, opts, pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function verifyAll(
+  store: ObjectStore,
+  opts: VerifyStoreOptions,
+  pool: SegmentCheckPool | undefined,
 ): Promise<VerifyStoreResult> {
   let findings = 0;
   const sink: FindingSink = (f: Finding) => {
@@ -226,6 +263,8 @@ export async function verifyStore(
       store,
       list(store, prefix, startAfter),
       opts.concurrency ?? 8,
+      pool,
+      opts,
     )) {
       if (opts.shouldStop?.()) {
         stopped = true;
@@ -340,7 +379,9 @@ async function verifyListed(
       `no lock mode, retain-until or checksum for version ${listed.versionId}${data.metaError ? ` (${data.metaError.code}: ${data.metaError.message})` : ''}: retention and checksum are not checked`,
       at,
     );
-  const hash = verifier.addSegment(listed.key, seq, data.bytes, data.meta);
+  const hash = data.checked
+    ? verifier.addCheckedSegment(listed.key, seq, data.bytes, data.checked.check, data.meta)
+    : verifier.addSegment(listed.key, seq, data.bytes, data.meta);
   const size = data.bytes.length;
   release(data.bytes);
   return { bytes: size, hash, ...(data.meta ? { meta: data.meta } : {}) };
@@ -567,6 +608,17 @@ async function fetchOne(store: ObjectStore, listed: Listed): Promise<Fetched> {
   return { bytes: read.value, error: read.error, versioned: false, meta: undefined };
 }
 
+/** `f` with its bytes checked by a worker (when there are bytes), as `opts` say. */
+async function checkFetched(
+  pool: SegmentCheckPool,
+  f: Fetched,
+  opts: SegmentCheckOptions,
+): Promise<Fetched> {
+  if (f.bytes === undefined) return f;
+  const { bytes, check } = await pool.check(f.bytes, opts);
+  return { ...f, bytes, checked: { check } };
+}
+
 /** Settles `p`, keeping a coded error as a value. @throws anything that is not an AuditlockError */
 async function coded<T>(p: Promise<T>): Promise<{ value?: T; error?: AuditlockError }> {
   try {
@@ -580,12 +632,16 @@ async function coded<T>(p: Promise<T>): Promise<{ value?: T; error?: AuditlockEr
 /**
  * Yields listed keys in order with a promise of their content, fetching up to `concurrency`
  * segments in parallel and at most twice that far ahead. Keys that are not segments, have no
- * readable version, or are listed larger than any segment can be, are never downloaded.
+ * readable version, or are listed larger than any segment can be, are never downloaded. With a
+ * `pool`, each download goes on to a worker's check as soon as it is done, within the same
+ * window: the segments in flight stay bounded whatever the number of workers.
  */
 async function* prefetch(
   store: ObjectStore,
   listing: AsyncIterable<Listed>,
   concurrency: number,
+  pool: SegmentCheckPool | undefined,
+  opts: SegmentCheckOptions,
 ): AsyncGenerator<{ listed: Listed; fetched: Promise<Fetched> | undefined }> {
   const queue = new PQueue({ concurrency });
   const window: { listed: Listed; fetched: Promise<Fetched> | undefined }[] = [];
@@ -597,6 +653,7 @@ async function* prefetch(
       classifyKey(listed.key).kind === 'segment'
     ) {
       fetched = queue.add(() => fetchOne(store, listed)) as Promise<Fetched>;
+      if (pool) fetched = fetched.then((f) => checkFetched(pool, f, opts));
       fetched.catch(() => {}); // surfaced when awaited, in order
     }
     window.push({ listed, fetched });
