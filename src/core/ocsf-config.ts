@@ -116,7 +116,6 @@ export const DEFAULT_RULES: readonly OcsfRule[] = [
   rule('authentication', 'logoff', {
     action: ['logout', 'signout', '*.logout', '*.signout', '*.sign_out', '*.logoff'],
   }),
-  rule('authentication', 'logon', { category: ['authentication'] }),
   rule('account_change', 'create', {
     action: ['iam:CreateUser', 'iam:CreateRole', 'user.created'],
   }),
@@ -127,10 +126,10 @@ export const DEFAULT_RULES: readonly OcsfRule[] = [
   rule('account_change', 'disable', { action: ['user.disabled'] }),
   rule('account_change', 'lock', { action: ['user.locked'] }),
   rule('account_change', 'password_change', {
-    action: ['iam:ChangePassword', 'user.password_changed'],
+    action: ['iam:ChangePassword', 'user.password_changed', 'user.password.change'],
   }),
   rule('account_change', 'password_reset', {
-    action: ['iam:UpdateLoginProfile', 'user.password_reset'],
+    action: ['iam:UpdateLoginProfile', 'user.password_reset', 'user.password.reset'],
   }),
   rule('account_change', 'attach_policy', {
     action: [
@@ -148,11 +147,14 @@ export const DEFAULT_RULES: readonly OcsfRule[] = [
       'iam:DeleteRolePolicy',
     ],
   }),
-  rule('account_change', 'mfa_factor_enable', { action: ['iam:EnableMFADevice'] }),
+  rule('account_change', 'mfa_factor_enable', {
+    action: ['iam:EnableMFADevice', 'user.mfa.enroll'],
+  }),
   rule('account_change', 'mfa_factor_disable', {
     action: ['iam:DeactivateMFADevice', 'iam:DeleteVirtualMFADevice'],
   }),
   rule('entity_management', 'auto', { action: ['iam:*'] }),
+  rule('authentication', 'logon', { category: ['authentication'] }),
 ];
 
 function rule(cls: OcsfClassName, activity: string, match: OcsfRule['match']): OcsfRule {

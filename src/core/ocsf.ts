@@ -132,7 +132,8 @@ function eventRow(rec: ExportRecord, e: AuditEvent, ctx: OcsfContext): OcsfRow {
   const first = e.resources?.[0];
   if (clsName === 'authentication') {
     row.user = user;
-    row.service = e.source?.service ? { name: e.source.service } : undefined;
+    // The schema wants the service or the destination authenticated to: name it when unknown.
+    row.service = { name: e.source?.service ?? 'unknown' };
   } else if (clsName === 'account_change') {
     // The account changed: the first resource, else (a self-service change) the actor's own.
     row.user = first
@@ -143,8 +144,16 @@ function eventRow(rec: ExportRecord, e: AuditEvent, ctx: OcsfContext): OcsfRow {
         })
       : user;
   } else if (clsName === 'entity_management') {
+    // Entity Management has neither src_endpoint, http_request nor resources: one entity, the
+    // first resource, and the rest of what the event says in unmapped.
     row.entity = compact({ uid: first?.id, name: first?.name, type: first?.type });
-    row.resources = resources;
+    row.src_endpoint = undefined;
+    row.http_request = undefined;
+    row.unmapped = unmapped(rec, {
+      ...eventExtras(e),
+      'event.source': e.source ? canonicalize(e.source) : undefined,
+      'event.resources': (e.resources?.length ?? 0) > 1 ? canonicalize(e.resources) : undefined,
+    });
   } else {
     row.api = compact({
       operation: e.action,
@@ -173,7 +182,7 @@ function quarantineRow(rec: ExportRecord, q: QuarantineEntry, ctx: OcsfContext):
     status: STATUS.failure.caption,
     status_code: q.error.code,
     status_detail: q.error.message,
-    metadata: metadata(rec, ctx, { labels: ['auditlock:quarantine'] }),
+    metadata: metadata(rec, ctx, { labels: ['auditlock:quarantine'], profiles: ['cloud'] }),
     cloud: compact({ provider: ctx.config.cloud.provider, region: ctx.config.cloud.region }),
     unmapped: unmapped(rec, {
       'auditlock.kind': 'quarantine',
