@@ -8,7 +8,11 @@
  * latency, `--latency MS`); the ratio is taken within a repetition (sequential / parallel time).
  * Every pulled bundle is verified (not timed) so a fast broken pull cannot count.
  *
- *   npm run build && node bench/pull.mjs [--events 100000] [--reps 3] [--latency 0] [--out FILE]
+ *   npm run build && node bench/pull.mjs [--events 100000] [--max-events N] [--reps 3] [--latency 0]
+ *     [--out FILE]
+ *
+ * `--max-events` sets the segment size (default 4,096 events): parallel downloads need segments
+ * to run in parallel, so a small log at the default size shows little.
  *
  * Starts its own moto (scripts/moto.mjs) unless AWS_ENDPOINT_URL points at a loopback emulator.
  * Prints a JSON result on stdout (and writes it to --out).
@@ -37,6 +41,7 @@ export async function benchPull({
   events = 100_000,
   reps = 3,
   latency = 0,
+  maxEvents = undefined,
   concurrencies = [1, 8],
 } = {}) {
   const emulator = await startEmulator();
@@ -57,7 +62,13 @@ export async function benchPull({
     const trusted = [{ spki: await signer.publicKey(), label: 'bench' }];
     log(`pull: archiving ${events} events into ${emulator.version}`);
     const { lineAt } = eventStream();
-    await ingestLines({ store: storeVia(emulator.endpoint), signer, count: events, lineAt });
+    await ingestLines({
+      store: storeVia(emulator.endpoint),
+      signer,
+      count: events,
+      lineAt,
+      maxEvents,
+    });
     const source = storeVia(proxy.url);
     proxy.setLatency(latency);
 
@@ -127,6 +138,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     events: args.events ?? 100_000,
     reps: args.reps ?? 3,
     latency: args.latency ?? 0,
+    maxEvents: args['max-events'],
   });
   const text = `${JSON.stringify(result, null, 2)}\n`;
   if (args.out) writeFileSync(args.out, text);

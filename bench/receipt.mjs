@@ -3,11 +3,12 @@
  * 1,000,000-event log, target well under a second from a local bundle").
  *
  * Builds a folder store of `--events N` (default 1,000,000) ~1 KB events once, with the default
- * segment limits (4,096 events per segment), and caches it under `.cache/bench/receipt-<N>` (with
- * its key), so later runs start at once. Then, each `--reps` times (default 5), for events spread
- * over the log:
+ * segment limits (4,096 events per segment), pulls it into an evidence bundle (with event-id index
+ * files, FORMAT.md §7.2), and caches both under `.cache/bench/receipt-<N>` (with the key), so
+ * later runs start at once. Then, each `--reps` times (default 5), for events spread over the log:
  * - `makeReceipt` by event id + writing the receipt file (in process: what the CLI does after
- *   start-up), and `prove`'s id lookup for comparison (every segment fully checked);
+ *   start-up), from the bundle (through its index) and from the store (every segment's bytes
+ *   scanned), and `prove`'s id lookup for comparison (every segment fully checked);
  * - `makeReceipt` by leaf index + writing the file;
  * - the real CLI, `auditlock receipt <store> <id> --out FILE` (node start-up included), 3 runs.
  * Prints the medians (wall ms) and the requests made (segments scanned / fully checked).
@@ -26,6 +27,7 @@ import { log, median, parseArgs, timed } from './lib/measure.mjs';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const load = (path) => import(pathToFileURL(join(ROOT, 'dist', path)).href);
 const { makeReceipt } = await load('app/receipt.js');
+const { pullBundle } = await load('app/pull.js');
 const { proveEntry } = await load('app/prove.js');
 const { loadPublicKey } = await load('adapters/keys.js');
 
@@ -58,6 +60,23 @@ if (!existsSync(join(cache, 'done'))) {
 const { spki } = await loadPublicKey(pubkey);
 const options = { trustedKeys: [{ spki, label: 'bench' }] };
 const folder = new FolderStore(store);
+// The same log pulled into an evidence bundle: with its event-id index files (FORMAT.md §7.2).
+const bundleDir = join(cache, 'bundle');
+if (!existsSync(join(cache, 'bundle-done'))) {
+  rmSync(bundleDir, { recursive: true, force: true });
+  log(`pulling it into a bundle in ${bundleDir} (once)`);
+  const pulled = await timed(() =>
+    pullBundle({
+      source: folder,
+      out: bundleDir,
+      trustedKeys: options.trustedKeys,
+      selection: { by: 'seq' },
+    }),
+  );
+  log(`pulled in ${(pulled.wallMs / 1000).toFixed(1)} s`);
+  writeFileSync(join(cache, 'bundle-done'), `${new Date().toISOString()}\n`);
+}
+const bundle = new FolderStore(bundleDir);
 const idAt = (i) => JSON.parse(lineAt(i)).id;
 // Early, middle and last events: the id scan reads every segment whatever the position.
 const targets = [Math.floor(events * 0.1), Math.floor(events / 2), events - 1];
@@ -80,12 +99,23 @@ const results = [];
 for (const index of targets) {
   const id = idAt(index);
   results.push(
-    await measure(`receipt by id, entry ${index}`, async () => {
-      const r = await makeReceipt(folder, LOG, { id }, options);
+    await measure(`receipt by id from the bundle (id index), entry ${index}`, async () => {
+      const r = await makeReceipt(bundle, LOG, { id }, options);
       writeFileSync(out, r.text);
       if (r.index !== index) throw new Error(`found ${r.index}, expected ${index}`);
-      return { scanned: r.scanned, trustedReads: r.trustedReads };
+      return { indexed: r.indexed, scanned: r.scanned, trustedReads: r.trustedReads };
     }),
+  );
+  results.push(
+    await measure(
+      `receipt by id from the store (every segment scanned), entry ${index}`,
+      async () => {
+        const r = await makeReceipt(folder, LOG, { id }, options);
+        writeFileSync(out, r.text);
+        if (r.index !== index) throw new Error(`found ${r.index}, expected ${index}`);
+        return { indexed: r.indexed, scanned: r.scanned, trustedReads: r.trustedReads };
+      },
+    ),
   );
   results.push(
     await measure(`receipt by index, entry ${index}`, async () => {
@@ -110,12 +140,12 @@ if (!args['no-prove'])
 const cli = join(ROOT, 'dist', 'cli', 'main.js');
 results.push(
   await measure(
-    `CLI receipt by id (process start included), entry ${targets[1]}`,
+    `CLI receipt by id from the bundle (process start included), entry ${targets[1]}`,
     async () => {
       execFileSync(process.execPath, [
         cli,
         'receipt',
-        store,
+        bundleDir,
         idAt(targets[1]),
         '--pubkey',
         pubkey,
