@@ -12,6 +12,14 @@ import { exportCommand, exportSpec } from './commands/export.js';
 import { extraCommands } from './commands/index-extra.js';
 import { ingest, ingestSpec } from './commands/ingest.js';
 import { keygen, keygenSpec } from './commands/keygen.js';
+import {
+  disclose,
+  discloseSpec,
+  eraseSubjectCommand,
+  eraseSubjectSpec,
+  keysInit,
+  keysInitSpec,
+} from './commands/privacy.js';
 import { prove, proveSpec } from './commands/prove.js';
 import { pull, pullSpec } from './commands/pull.js';
 import {
@@ -38,6 +46,9 @@ const commands: Command[] = [
   { spec: receiptSpec, run: receipt },
   { spec: verifyReceiptSpec, run: verifyReceiptCommand },
   { spec: eventsSpec, run: events },
+  { spec: keysInitSpec, run: keysInit },
+  { spec: eraseSubjectSpec, run: eraseSubjectCommand },
+  { spec: discloseSpec, run: disclose },
   { spec: exportSpec, run: exportCommand },
   ...extraCommands,
 ];

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { type SearchEventsOptions, searchEvents } from '../../app/events.js';
+import { openSealedEntry } from '../../app/open-sealed.js';
 import { IntegrityError } from '../../core/errors.js';
 import {
   type EventFilter,
@@ -16,6 +17,7 @@ import { type CommandSpec, listOption, type Parsed, parseCommand, stringOption }
 import { EXIT, UsageError } from '../cli-error.js';
 import { loadTrustedKeys } from '../keys.js';
 import { escapeText, type Io } from '../output.js';
+import { KEY_OPTIONS, subjectKeysOf } from '../sealing.js';
 import { openStore } from '../stores.js';
 
 export const eventsSpec: CommandSpec = {
@@ -35,6 +37,9 @@ export const eventsSpec: CommandSpec = {
     'in the receive-time range is read. Every segment is checked (one version, signed by a trusted\n' +
     'key, hashes, root, chained to the one before) before any of its entries is printed; one that\n' +
     'fails is an error naming it (exit 1), after the hits from the segments before it.\n' +
+    'Sealed fields (FORMAT.md §11) are shown opened with --keys/--wrap-key, each record with its\n' +
+    'state (open, erased, sealed, invalid); CSV cells of fields not open read [erased], [sealed]...\n' +
+    '--subject ID finds the entries with sealed fields of that subject (its keyed pseudonym).\n' +
     'Quarantined input is left out unless --include-quarantined: then every quarantined entry in\n' +
     'the receive-time range is printed ("kind":"quarantine"), whatever the other filters say.\n' +
     'CSV: a fixed header row, every cell quoted (RFC 4180), and a cell starting with = + - @ TAB or\n' +
@@ -86,6 +91,13 @@ export const eventsSpec: CommandSpec = {
       type: 'boolean',
       help: 'the folder is an evidence bundle: each log starts where bundle.json says',
     },
+    subject: {
+      type: 'string',
+      multiple: true,
+      value: 'ID',
+      help: 'entries with sealed fields of this data subject (by pseudonym; needs --keys); repeatable',
+    },
+    ...KEY_OPTIONS,
   },
   positionals: { min: 1, max: 1 },
 };
@@ -95,7 +107,11 @@ export async function events(argv: string[], io: Io): Promise<number> {
   const format = stringOption(p, 'format');
   if (format !== 'jsonl' && format !== 'csv')
     throw new UsageError(`--format must be jsonl or csv, got ${JSON.stringify(format)}`);
-  const filter = filterOf(p);
+  const keys = await subjectKeysOf(p, 'events');
+  const subjects = listOption(p, 'subject');
+  if (subjects.length > 0 && !keys)
+    throw new UsageError('events: --subject needs --keys and --wrap-key');
+  const filter = { ...filterOf(p), subjects: subjects.map((s) => keys?.pseudonymOf(s) as string) };
   const trustedKeys = await loadTrustedKeys(
     listOption(p, 'pubkey'),
     stringOption(p, 'trusted-keys'),
@@ -112,7 +128,12 @@ export async function events(argv: string[], io: Io): Promise<number> {
   // Lines escapes them itself (formatHitJson), so its output is the same everywhere.
   const display = (io.stdout as { isTTY?: boolean }).isTTY ? escapeText : undefined;
   let headerDone = false;
-  const onHit = async (hit: EventHit) => {
+  const onHit = async (found: EventHit) => {
+    // Sealed fields: opened with --keys, else shown as sealed (FORMAT.md §11.2).
+    const hit =
+      found.entry.kind === 'sealed-event'
+        ? { ...found, opened: await openSealedEntry(found.entry, found.origin ?? '', keys) }
+        : found;
     if (format === 'jsonl') return out.write(`${formatHitJson(hit)}\n`);
     if (!headerDone) {
       headerDone = true;

@@ -5,15 +5,24 @@ import { systemClock } from '../../adapters/system-clock.js';
 import { Archiver, type ArchiverOptions, DEFAULTS } from '../../app/archiver.js';
 import { ingestJsonLines } from '../../app/ingest.js';
 import { findResumePoint } from '../../app/resume.js';
+import { sealingSubmit } from '../../app/seal-submit.js';
 import { BODY_ENCODINGS, type BodyEncoding } from '../../core/body-codec.js';
 import { assertOrigin } from '../../core/checkpoint.js';
 import { ConfigurationError, hasCode } from '../../core/errors.js';
 import { inputNameOf } from '../../core/input-delivery.js';
 import { assertLogName } from '../../core/layout.js';
-import { type CommandSpec, intOption, listOption, parseCommand, stringOption } from '../args.js';
+import {
+  type CommandSpec,
+  intOption,
+  listOption,
+  type Parsed,
+  parseCommand,
+  stringOption,
+} from '../args.js';
 import { EXIT, UsageError } from '../cli-error.js';
 import { loadSigner, loadTrustedKeys } from '../keys.js';
 import { escapeText, type Io, progress } from '../output.js';
+import { KEY_OPTIONS, loadSealConfig, SEAL_OPTION, subjectKeysOf } from '../sealing.js';
 import { openStore } from '../stores.js';
 
 export const ingestSpec: CommandSpec = {
@@ -102,6 +111,8 @@ export const ingestSpec: CommandSpec = {
       help: 'a public key whose signed head may be extended (repeatable), besides --key',
     },
     json: { type: 'boolean', help: 'print the summary as JSON on stdout' },
+    ...SEAL_OPTION,
+    ...KEY_OPTIONS,
   },
   positionals: { min: 1, max: 2 },
 };
@@ -142,6 +153,9 @@ export async function ingest(argv: string[], io: Io): Promise<number> {
   const trustFile = stringOption(p, 'trusted-keys');
   const trustedKeys =
     pubkeys.length > 0 || trustFile ? await loadTrustedKeys(pubkeys, trustFile) : undefined;
+  const sealConfig = await sealConfigOf(p);
+  const keys = await subjectKeysOf(p, 'ingest');
+  if (sealConfig && !keys) throw new UsageError('ingest: --seal needs --keys and --wrap-key');
   const input = file === '-' ? io.stdin : await openInput(file);
   const rejects = await openRejects(stringOption(p, 'rejects'));
   try {
@@ -192,6 +206,7 @@ export async function ingest(argv: string[], io: Io): Promise<number> {
         resume: resumeAt,
         signal: stop.signal,
         quarantine: Boolean(p.values.quarantine),
+        seal: sealConfig && keys ? sealingSubmit(archiver, sealConfig, keys) : undefined,
         onReject: ({ line, error, raw }) => {
           const issues = error.issues.length
             ? error.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')
@@ -239,6 +254,17 @@ export async function ingest(argv: string[], io: Io): Promise<number> {
     await rejects?.close().catch(() => undefined);
     if (input !== io.stdin) (input as { destroy?: () => void }).destroy?.();
   }
+}
+
+/** The sealing configuration of `--seal`, checked against `--quarantine`. */
+async function sealConfigOf(p: Parsed) {
+  const path = stringOption(p, 'seal');
+  if (path === undefined) return undefined;
+  if (p.values.quarantine)
+    throw new UsageError(
+      'ingest: --quarantine keeps rejected lines as read, personal fields in clear: not with --seal',
+    );
+  return loadSealConfig(path);
 }
 
 /** Most bytes read from the input at a time. */

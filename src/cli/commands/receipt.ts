@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { makeReceipt, verifyReceipt } from '../../app/receipt.js';
 import type { CosignerKey } from '../../core/cosignature.js';
+import { verifyDisclosure } from '../../core/disclosure.js';
 import { AuditlockError } from '../../core/errors.js';
 import {
   type CommandSpec,
@@ -85,6 +87,11 @@ export const verifyReceiptSpec: CommandSpec = {
   options: {
     ...keyOptions,
     origin: { type: 'string', value: 'ORIGIN', help: 'require this checkpoint origin' },
+    disclosure: {
+      type: 'string',
+      value: 'FILE',
+      help: 'also check sealed values disclosed for the entry (FORMAT.md §11.7)',
+    },
     json: { type: 'boolean', help: 'print the result as JSON' },
   },
   positionals: { min: 1, max: 1 },
@@ -153,9 +160,15 @@ export async function verifyReceiptCommand(argv: string[], io: Io): Promise<numb
       quorum,
       origin: stringOption(p, 'origin'),
     });
+    const disclosureFile = stringOption(p, 'disclosure');
+    const disclosed = disclosureFile
+      ? verifyDisclosure(v.entry, await readFile(disclosureFile, 'utf8'))
+      : undefined;
     if (p.values.json) {
       const { entryText: _, ...rest } = v;
-      io.stdout.write(`${JSON.stringify({ valid: true, ...rest })}\n`);
+      io.stdout.write(
+        `${JSON.stringify({ valid: true, ...rest, ...(disclosed ? { disclosed } : {}) })}\n`,
+      );
     } else {
       const by = v.witnesses.map(
         (w) => `${w.name} at ${new Date(w.timestamp * 1000).toISOString()}`,
@@ -166,6 +179,10 @@ export async function verifyReceiptCommand(argv: string[], io: Io): Promise<numb
           `${v.unchecked > 0 ? `; ${v.unchecked} signature line(s) from keys not given, not checked` : ''}\n` +
           `${escapeText(v.entryText)}\n`,
       );
+      for (const d of disclosed ?? [])
+        io.stdout.write(
+          `disclosed ${escapeText(d.field)} = ${escapeText(JSON.stringify(d.value))} (matches its commitment)\n`,
+        );
     }
     return EXIT.ok;
   } catch (err) {

@@ -1,0 +1,57 @@
+/**
+ * Sealing on the way in (docs/FORMAT.md §11): the configured personal fields of each event are
+ * sealed under their subjects' data keys before the entry is enqueued, so the archiver never
+ * holds their plaintext. If the key store or the KMS fails, the call throws and nothing of the
+ * event is enqueued: plaintext is never written in place of a sealed field.
+ */
+
+import { randomBytes } from 'node:crypto';
+import type { Delivery } from '../core/entry.js';
+import { makeSealedEventEntry } from '../core/entry.js';
+import type { AuditEvent } from '../core/event.js';
+import { type DataKey, fieldsToSeal, type RandomBytes, sealFields } from '../core/sealed.js';
+import type { SealConfig } from '../core/sealed-config.js';
+import type { Archiver, Receipt } from './archiver.js';
+import type { SubjectKeys } from './subject-keys.js';
+
+/** Submits one validated event, sealed when the configuration says so. */
+export type SealingSubmit = (
+  event: AuditEvent,
+  delivery?: Delivery,
+) => Promise<{ stored: Promise<Receipt> }>;
+
+const secureRandom: RandomBytes = (n) => new Uint8Array(randomBytes(n));
+
+/**
+ * A submit function that seals `config`'s fields of each event with `keys` and enqueues it on
+ * `archiver`; events with no configured field present go in as plain `event` entries.
+ * @returns a function that throws InputError `SUBJECT_MISSING`, `SUBJECT_INVALID`,
+ *   `SEALED_FORM_INVALID`, `ENTRY_TOO_LARGE` (the event is not stored) or StorageError from the
+ *   key store or wrapper (`KEY_STORE_UNAVAILABLE`, `KMS_UNAVAILABLE`…)
+ */
+export function sealingSubmit(
+  archiver: Archiver,
+  config: SealConfig,
+  keys: SubjectKeys,
+  random: RandomBytes = secureRandom,
+): SealingSubmit {
+  return async (event, delivery) => {
+    const fields = fieldsToSeal(event, config);
+    if (fields.length === 0) return archiver.submit(event, delivery);
+    const byPseudonym = new Map<string, DataKey>();
+    for (const f of fields) {
+      const u = keys.pseudonymOf(f.subjectId);
+      if (!byPseudonym.has(u)) byPseudonym.set(u, await keys.sealingKey(u));
+    }
+    const parts = sealFields(
+      event,
+      fields,
+      keys.pseudonymKey,
+      (u) => byPseudonym.get(u) as DataKey,
+      archiver.head.origin,
+      random,
+    );
+    if (!parts) return archiver.submit(event, delivery);
+    return archiver.submitEntry((t) => makeSealedEventEntry(parts, t, delivery));
+  };
+}
