@@ -215,7 +215,7 @@ describe('exportOcsf', () => {
     // A byte of the last exported segment's stored bytes is changed.
     const path = join(dir, 'store-copy', ...segmentKey('main', 1).split('/'));
     const bytes = await readFile(path);
-    bytes[bytes.length - 10] ^= 1;
+    bytes.writeUInt8((bytes.at(-10) as number) ^ 1, bytes.length - 10);
     await writeFile(path, bytes);
     await expect(
       exportOcsf(s, { ...opts, state: done.state }, (row, at) => writer.write(row, at)),
