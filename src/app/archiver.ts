@@ -339,6 +339,8 @@ export class Archiver {
   /** Seals and stores the next batch; resolves to the number of entries it took. */
   async #sealOne(): Promise<number> {
     const batch = this.#takeBatch();
+    // The batch left the queue: a producer waiting on the count bound may fill the next one.
+    this.#wakeRoomWaiters();
     try {
       const receipts = await this.#store(batch);
       for (const [i, p] of batch.entries()) p.resolve(receipts[i] as Receipt);
@@ -347,10 +349,14 @@ export class Archiver {
       for (const p of batch) p.reject(err);
     } finally {
       for (const p of batch) this.#bufferedBytes -= p.bytes.length;
-      const waiters = this.#roomWaiters.splice(0);
-      for (const w of waiters) w();
+      this.#wakeRoomWaiters();
     }
     return batch.length;
+  }
+
+  /** Every waiting `submit` checks for room again. */
+  #wakeRoomWaiters(): void {
+    for (const w of this.#roomWaiters.splice(0)) w();
   }
 
   #takeBatch(): Pending[] {
