@@ -1,10 +1,12 @@
 /**
- * The flags `verify` and `report` share for the witness check and the replica: read and checked
- * once, here, so the two commands cannot drift apart in what they accept.
+ * The flags `verify` and `report` share for the witness check, the replica and the verification
+ * threads: read and checked once, here, so the two commands cannot drift apart in what they
+ * accept.
  */
+import { availableParallelism } from 'node:os';
 import type { WitnessCheckOptions } from '../app/verify.js';
 import type { CosignerKey } from '../core/cosignature.js';
-import { intOption, listOption, type Parsed, stringOption } from './args.js';
+import { intOption, listOption, type OptionSpec, type Parsed, stringOption } from './args.js';
 import { UsageError } from './cli-error.js';
 import { loadWitnessVkey } from './keys.js';
 import { openStore } from './stores.js';
@@ -61,4 +63,23 @@ export function readReplicaFlags(p: Parsed): {
     replica,
     rtcWindowMs: (intOption(p, 'rtc-window', { min: 1, max: 86_400 }) ?? 900) * 1000,
   };
+}
+
+/** Most `--workers`: more threads than that only add memory (each holds a segment). */
+export const MAX_WORKERS = 64;
+
+/** `--workers N`: threads that check segments (verifyStore's `workers`). */
+export const WORKERS_OPTION: OptionSpec = {
+  type: 'string',
+  value: 'N',
+  help: 'threads that check segments (default: the number of cores); 1 checks them on the main thread',
+};
+
+/**
+ * `--workers N`, 1 to {@link MAX_WORKERS}; by default the cores Node may use
+ * (`os.availableParallelism()`).
+ * @throws UsageError for anything else
+ */
+export function readWorkersFlag(p: Parsed): number {
+  return intOption(p, 'workers', { min: 1, max: MAX_WORKERS }) ?? availableParallelism();
 }

@@ -18,7 +18,13 @@ import { checkOutputPath, readInputFile, writeOutputFile } from '../input-file.j
 import { loadTrustedKeys } from '../keys.js';
 import { escapeText, formatBytes, type Io, progress } from '../output.js';
 import { openStore } from '../stores.js';
-import { openWitnessCheck, readReplicaFlags, readWitnessFlags } from '../verify-flags.js';
+import {
+  openWitnessCheck,
+  readReplicaFlags,
+  readWitnessFlags,
+  readWorkersFlag,
+  WORKERS_OPTION,
+} from '../verify-flags.js';
 
 /** A signed checkpoint is a few hundred bytes (16 signatures at most). */
 const MAX_CHECKPOINT_FILE_BYTES = 64 * 1024;
@@ -90,6 +96,7 @@ export const verifySpec: CommandSpec = {
       help: 'validate every entry against the full event schema (slower)',
     },
     concurrency: { type: 'string', value: 'N', help: 'parallel downloads', default: '8' },
+    workers: WORKERS_OPTION,
     'min-retention-days': {
       type: 'string',
       value: 'DAYS',
@@ -150,6 +157,7 @@ export async function verify(argv: string[], io: Io): Promise<number> {
   const { replica: replicaSpec, rtcWindowMs } = readReplicaFlags(p);
   const stateSpec = stringOption(p, 'state');
   if (p.values.full && !stateSpec) throw new UsageError('--full needs --state');
+  const workers = readWorkersFlag(p);
   const trustedKeys = await loadTrustedKeys(
     listOption(p, 'pubkey'),
     stringOption(p, 'trusted-keys'),
@@ -161,7 +169,7 @@ export async function verify(argv: string[], io: Io): Promise<number> {
     trustedCheckpoints.push(await loadTrustedCheckpoint(file, trustedKeys, witnessKeys));
   for (const earlier of listOption(p, 'consistent-with'))
     trustedCheckpoints.push(
-      ...(await earlierHeads(earlier, trustedKeys, witnessKeys, Boolean(p.values.bundle))),
+      ...(await earlierHeads(earlier, trustedKeys, witnessKeys, Boolean(p.values.bundle), workers)),
     );
   const out = stringOption(p, 'write-checkpoint');
   if (out) await checkOutputPath(out); // before the work, not after it
@@ -192,6 +200,7 @@ export async function verify(argv: string[], io: Io): Promise<number> {
       expectSize: intOption(p, 'expect-size'),
       strictEntries: Boolean(p.values['strict-entries']),
       concurrency: intOption(p, 'concurrency', { min: 1, max: 256 }),
+      workers,
       minRetentionDays: intOption(p, 'min-retention-days', { max: 36_500 }),
       witness,
       onProgress: ({ segments, bytes }) =>
@@ -331,9 +340,10 @@ async function earlierHeads(
   trustedKeys: readonly TrustedKey[],
   witnessKeys: readonly CosignerKey[],
   bundle: boolean,
+  workers: number,
 ): Promise<TrustedCheckpoint[]> {
   const earlier = await openStore(spec);
-  const result = await verifyStore(earlier, { trustedKeys, bundle });
+  const result = await verifyStore(earlier, { trustedKeys, bundle, workers });
   if (!result.ok)
     throw new ConfigurationError(
       'CONSISTENCY_BASE_INVALID',
