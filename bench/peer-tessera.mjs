@@ -22,10 +22,11 @@
  * - Without Go on the PATH the peer cannot be built: the result says so (`goAbsent`) and only
  *   auditlock is run, once.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { auditlockCli, CLI, runMeasured as run } from './lib/child-run.mjs';
 import { writeDocSection } from './lib/doc-section.mjs';
 import { writeEventFile } from './lib/event-file.mjs';
 import { machineInfo } from './lib/machine.mjs';
@@ -36,9 +37,6 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const PEER_SRC = join(ROOT, 'bench', 'peers', 'tessera');
 /** Built on demand, outside the repository's tracked files (.cache/ is ignored). */
 const PEER_BIN = join(ROOT, '.cache', 'bench', 'tessera-peer');
-const DIST = process.env.AUDITLOCK_BENCH_DIST ?? join(ROOT, 'dist');
-const CLI = join(DIST, 'cli', 'main.js');
-const HOOK = fileURLToPath(new URL('./lib/usage-hook.mjs', import.meta.url));
 
 /** Go's version line, or undefined when no `go` command runs. */
 export function goVersion() {
@@ -54,57 +52,6 @@ export function buildPeer() {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   return PEER_BIN;
-}
-
-/**
- * Runs one command to its end. @returns wall ms, the child's CPU ms and peak RSS (from `usage`,
- * which reads them after exit), and its stdout parsed as JSON (the last line).
- */
-function run(cmd, args, { usageFile, env } = {}) {
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const child = spawn(cmd, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...env, ...(usageFile ? { AUDITLOCK_BENCH_USAGE: usageFile } : {}) },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      err = (err + d).slice(-4000);
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const wallMs = performance.now() - start;
-      // auditlock exits 0 (clean) here; anything else means the comparison is void.
-      if (code !== 0) return reject(new Error(`${cmd} ${args[0]} exited ${code}: ${err}`));
-      const json = lastJson(out);
-      const usage = usageFile ? JSON.parse(readFileSync(usageFile, 'utf8')) : json;
-      resolve({
-        wallMs,
-        cpuMs: usage.userMs + usage.sysMs,
-        maxRssKiB: usage.maxRssKiB,
-        json,
-      });
-    });
-  });
-}
-
-/** The JSON value the command printed: its whole stdout, or else its last line. */
-function lastJson(out) {
-  try {
-    return JSON.parse(out);
-  } catch {
-    return JSON.parse(out.trim().split('\n').pop() ?? 'null');
-  }
-}
-
-function auditlock(args, work) {
-  return run(process.execPath, ['--import', HOOK, CLI, ...args], {
-    usageFile: join(work, 'usage.json'),
-  });
 }
 
 export async function benchPeerTessera({ events = 200_000, reps = 3, maxEvents } = {}) {
@@ -123,7 +70,7 @@ export async function benchPeerTessera({ events = 200_000, reps = 3, maxEvents }
     const sides = {
       auditlock: {
         async ingest(dir) {
-          const r = await auditlock(
+          const r = await auditlockCli(
             ['ingest', dir, input, '--key', key, '--json', ...limits],
             work,
           );
@@ -131,7 +78,7 @@ export async function benchPeerTessera({ events = 200_000, reps = 3, maxEvents }
           return { ...r, segments: r.json.segments };
         },
         async verify(dir) {
-          const r = await auditlock(['verify', dir, '--pubkey', pub, '--json'], work);
+          const r = await auditlockCli(['verify', dir, '--pubkey', pub, '--json'], work);
           return r;
         },
       },

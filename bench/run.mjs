@@ -10,8 +10,10 @@
  * --verify-reps N), --rss-events N
  * (1000000), --stage-events N (30000), --profile-events N (50000), --hash-rounds N (15),
  * --peer-events N (200000; the Tessera comparison, e.g. 1000000 for the issue's size),
- * --peer-reps N (3),
- * --only hash,ingest,verify,stages,profile,rss,hostile,incremental,peer-tessera,s3-parallel,
+ * --peer-reps N (3), --ingest-rss-events N (100000; ingest peak RSS at 64..4,096 events per
+ * segment, bench/ingest-rss.mjs),
+ * --only hash,ingest,verify,stages,profile,rss,hostile,incremental,ingest-rss,peer-tessera,
+ * s3-parallel,
  * --json FILE (raw results), --write / --no-write (the docs; default: write only on a full
  * default run).
  *
@@ -44,12 +46,13 @@ const SECTIONS = [
   'rss',
   'hostile',
   'incremental',
+  'ingest-rss',
   'peer-tessera',
 ];
 /** Run only when named in --only (they start the emulator and take long). */
 const EXTRA_SECTIONS = ['s3-parallel'];
 /** Sections that render their own part of the docs: `markdown` in their JSON output. */
-const OWN_DOC_SECTIONS = ['incremental', 'peer-tessera', 's3-parallel'];
+const OWN_DOC_SECTIONS = ['incremental', 'ingest-rss', 'peer-tessera', 's3-parallel'];
 const DOC = fileURLToPath(new URL('../docs/PERFORMANCE.md', import.meta.url));
 
 const argv = process.argv.slice(2);
@@ -67,6 +70,7 @@ const sizes = {
   hashRounds: args['hash-rounds'] ?? (quick ? 3 : 15),
   peerEvents: args['peer-events'] ?? (quick ? 5_000 : 200_000),
   peerReps: args['peer-reps'] ?? (quick ? 1 : 3),
+  ingestRssEvents: args['ingest-rss-events'] ?? (quick ? 5_000 : 100_000),
 };
 const only = typeof args.only === 'string' ? args.only.split(',') : SECTIONS;
 const ALL_SECTIONS = [...SECTIONS, ...EXTRA_SECTIONS];
@@ -95,6 +99,7 @@ const sectionArgs = {
       ? ['--sizes', '2000,8000', '--ks', '1,10', '--reps', 3, '--cache', join(work, 'incremental')]
       : []),
   ],
+  'ingest-rss': ['ingest-rss.mjs', '--events', sizes.ingestRssEvents, '--reps', quick ? 1 : 2],
   'peer-tessera': ['peer-tessera.mjs', '--events', sizes.peerEvents, '--reps', sizes.peerReps],
   's3-parallel': [
     's3-parallel.mjs',

@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+/**
+ * Ingest memory against segment size: `auditlock ingest` of the same JSON Lines file (~1 KB
+ * events) into a fresh folder store at each `--max-events`, one process each, peak RSS from the
+ * process's own resource usage (lib/child-run.mjs), with wall and CPU time and segments written.
+ * The sizes are run in rotated order each repetition. A floor in the same run: the RSS of an
+ * ingest of 10 events (Node, the CLI's modules, a key, one segment). Target of issue 14: peak RSS
+ * at most 128 MiB at every size from 64 to 4,096 events per segment.
+ *
+ *   node bench/ingest-rss.mjs [--events 100000] [--sizes 64,256,1024,4096] [--reps 2]
+ *                             [--out result.json] [--md FILE] [--doc]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { auditlockCli, CLI } from './lib/child-run.mjs';
+import { writeDocSection } from './lib/doc-section.mjs';
+import { writeEventFile } from './lib/event-file.mjs';
+import { machineInfo } from './lib/machine.mjs';
+import { log, parseArgs, summary } from './lib/measure.mjs';
+import { makeTempDir, removeTempDir } from './lib/temp.mjs';
+
+export const RSS_TARGET_MIB = 128;
+
+export async function benchIngestRss({
+  events = 100_000,
+  sizes = [64, 256, 1024, 4096],
+  reps = 2,
+}) {
+  const work = makeTempDir('ingest-rss');
+  try {
+    const input = join(work, 'events.jsonl');
+    const tiny = join(work, 'ten.jsonl');
+    writeEventFile(input, events);
+    writeEventFile(tiny, 10);
+    execFileSync(process.execPath, [CLI, 'keygen', '--out', join(work, 'key')], {
+      stdio: 'ignore',
+    });
+    const key = join(work, 'key', 'signing-key.pem');
+    const ingest = async (file, maxEvents) => {
+      const dir = join(work, 'store');
+      try {
+        return await auditlockCli(
+          ['ingest', dir, file, '--key', key, '--json', '--max-events', String(maxEvents)],
+          work,
+        );
+      } finally {
+        removeTempDir(dir);
+      }
+    };
+    const runs = Object.fromEntries(sizes.map((s) => [s, []]));
+    const floor = [];
+    for (let r = 0; r < reps; r++) {
+      floor.push(await ingest(tiny, 4096));
+      const order = sizes.map((_, i) => sizes[(i + r) % sizes.length]);
+      for (const size of order) {
+        const x = await ingest(input, size);
+        if (x.json.archived !== events) throw new Error(`archived ${x.json.archived}`);
+        runs[size].push(x);
+        log(
+          `ingest-rss ${size} events/segment, rep ${r + 1}/${reps}: peak RSS ${(x.maxRssKiB / 1024).toFixed(0)} MiB, ${Math.round((events / x.wallMs) * 1000)} events/s, ${x.json.segments} segments`,
+        );
+      }
+    }
+    return {
+      events,
+      reps,
+      targetMiB: RSS_TARGET_MIB,
+      floorRssMiB: summary(floor.map((x) => x.maxRssKiB / 1024)),
+      sizes: sizes.map((size) => ({
+        maxEvents: size,
+        maxRssMiB: summary(runs[size].map((x) => x.maxRssKiB / 1024)),
+        eventsPerSec: summary(runs[size].map((x) => (events / x.wallMs) * 1000)),
+        cpuUsPerEvent: summary(runs[size].map((x) => (x.cpuMs * 1000) / events)),
+        segments: runs[size][0].json.segments,
+      })),
+    };
+  } finally {
+    removeTempDir(work);
+  }
+}
+
+const f0 = (n) => Math.round(n).toLocaleString('en-US');
+const range = (s, f = f0) => `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
+
+export function renderIngestRss(result, meta) {
+  const m = meta.machine;
+  return [
+    '### Ingest peak RSS against segment size (`auditlock ingest`, one process per run)',
+    '',
+    `${f0(result.events)} events of ~1 KB from a file, ${result.reps} repetition(s) with the sizes in rotated order; median (min–max). Floor: an ingest of 10 events, ${range(result.floorRssMiB)} MiB. Measured ${meta.date} on ${m.cpu}, ${m.cores} cores, Node ${m.node}; load average ${m.loadAverage.join(' / ')} at the start, ${meta.loadAverageEnd.join(' / ')} at the end (1 / 5 / 15 min; above zero means other processes competed for the cores).`,
+    '',
+    `| events per segment | peak RSS MiB (target ≤ ${result.targetMiB}) | events/s | CPU µs per event | segments |`,
+    '|---|---|---|---|---|',
+    ...result.sizes.map(
+      (s) =>
+        `| ${f0(s.maxEvents)} | ${range(s.maxRssMiB)} ${s.maxRssMiB.max <= result.targetMiB ? '(met)' : '(missed)'} | ${range(s.eventsPerSec)} | ${range(s.cpuUsPerEvent, (n) => n.toFixed(1))} | ${f0(s.segments)} |`,
+    ),
+    '',
+  ].join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const args = parseArgs();
+  const machine = machineInfo();
+  const result = await benchIngestRss({
+    events: args.events,
+    reps: args.reps,
+    sizes: typeof args.sizes === 'string' ? args.sizes.split(',').map(Number) : undefined,
+  });
+  const meta = {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    machine,
+    loadAverageEnd: machineInfo().loadAverage,
+  };
+  const markdown = renderIngestRss(result, meta);
+  process.stdout.write(`${markdown}\n`);
+  if (args.md) {
+    mkdirSync(dirname(args.md), { recursive: true });
+    writeFileSync(args.md, markdown);
+  }
+  if (args.doc) writeDocSection('ingest-rss', markdown);
+  if (args.out) writeFileSync(args.out, `${JSON.stringify({ meta, result, markdown }, null, 2)}\n`);
+}
