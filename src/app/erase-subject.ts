@@ -75,7 +75,10 @@ export async function eraseSubject(opts: EraseSubjectOptions): Promise<Erasure> 
   const at = opts.clock.now();
   const event = draft(keyId, at);
   try {
-    const receipt = await opts.archiver.append(event);
+    // Stored now, not when the segment would fill or age: the caller waits for this one event.
+    const { stored } = await opts.archiver.submit(event);
+    await opts.archiver.flush();
+    const receipt = await stored;
     return { pseudonym, keyId, erasedAt: event.time, event, receipt };
   } catch (cause) {
     throw new AuditlockError(
