@@ -142,7 +142,14 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
     await lines?.flush();
     if (statePath) await writeFileAtomic(statePath, formatExportState(result.state));
     for (const s of result.summaries) {
-      if (!s.stored) continue;
+      const ended = result.state.logs.get(s.log);
+      if (!s.stored) {
+        if (ended)
+          io.stderr.write(
+            `${escapeText(`log ${s.log}: 0 rows, no segment after segment ${ended.seq}`)}\n`,
+          );
+        continue;
+      }
       const range =
         s.firstSeq > s.lastSeq ? 'no new segment' : `segments ${s.firstSeq}..${s.lastSeq}`;
       io.stderr.write(
