@@ -53,6 +53,10 @@ const line = (i: number, actor: string, name: string) =>
     source: { ip: `198.51.100.${i}`, userAgent: `Agent-${name}-${i}`, region: 'eu-west-1' },
   });
 
+async function* chunks(text: string): AsyncIterable<string> {
+  yield text;
+}
+
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'auditlock-sealed-'));
@@ -76,7 +80,7 @@ async function ingest(s: Awaited<ReturnType<typeof setup>>, lines: string[], key
   try {
     return await ingestJsonLines({
       archiver,
-      input: [`${lines.join('\n')}\n`],
+      input: chunks(`${lines.join('\n')}\n`),
       inputName: 'events.jsonl',
       seal: sealingSubmit(archiver, config, keys),
     });
@@ -154,9 +158,9 @@ describe('sealed fields on the way in and out', () => {
     const rejected: string[] = [];
     const r = await ingestJsonLines({
       archiver,
-      input: [
+      input: chunks(
         `${JSON.stringify({ time: '2026-11-26T08:00:00Z', action: 'a', actor: { id: 'x' }, outcome: 'success', detail: { email: 'carol@example.com' } })}\n`,
-      ],
+      ),
       inputName: 'in',
       seal: sealingSubmit(archiver, detailConfig, s.keys),
       onReject: (rj) => rejected.push(rj.error.code),
@@ -169,7 +173,7 @@ describe('sealed fields on the way in and out', () => {
     await expect(
       ingestJsonLines({
         archiver: again,
-        input: [],
+        input: chunks(''),
         inputName: 'in',
         quarantine: true,
         seal: sealingSubmit(again, config, s.keys),
@@ -315,7 +319,8 @@ describe('erase-subject', () => {
       ),
     );
     expect(states).toEqual(['erased', 'open']);
-    expect((sealed[1]?.entry as SealedEventEntry).sealed[0]?.key).not.toBe(erased.keyId);
+    const later = sealed[1]?.entry as SealedEventEntry;
+    expect(later.sealed[0]?.key).not.toBe(erased.keyId);
   });
 });
 
