@@ -10,6 +10,10 @@
  * {@link checkParsed} decides and words the finding with `JSON.parse`, so results and messages are
  * exactly those of `JSON.parse`.
  *
+ * The fast path is kept because it pays end to end (issue 14, item 5): `auditlock verify` of a
+ * 50,000-event log, whole processes, 7 interleaved pairs on 2 loaded cores, with and without it:
+ * CPU 0.93x (0.84-0.98) and wall 0.92x (0.75-0.99) with it, about 2 µs less per entry.
+ *
  * Two bounds come before either path, because stored bytes are hostile and `JSON.parse` of a
  * large deeply nested value costs far more memory than its size (docs/FORMAT.md §3): an entry
  * longer than {@link MAX_ENTRY_BYTES} and one nested deeper than {@link MAX_ENTRY_DEPTH} are
