@@ -23,7 +23,7 @@ import {
   readCosignature,
   verifyCosignature,
 } from '../core/cosignature.js';
-import { fromBase64, fromUtf8, utf8 } from '../core/encoding.js';
+import { fromBase64, fromUtf8, toHex, utf8 } from '../core/encoding.js';
 import { decodeEntry, type Entry } from '../core/entry.js';
 import { AuditlockError, InputError, IntegrityError } from '../core/errors.js';
 import { bytesEqual } from '../core/hash.js';
@@ -447,7 +447,7 @@ async function chooseWitnessed(
         );
         continue;
       }
-      const keyId = hex(key.keyId);
+      const keyId = toHex(key.keyId);
       const timestamp = readCosignature(sig).timestamp;
       const before = newest.get(keyId);
       if (!before || before.witness.timestamp < timestamp)
@@ -542,7 +542,7 @@ export function verifyReceipt(text: string, options: VerifyReceiptOptions): Veri
         'WITNESS_COSIGNATURE_INVALID',
         `the cosignature by ${sig.keyName} does not verify over this checkpoint`,
       );
-    const keyId = hex(key.keyId);
+    const keyId = toHex(key.keyId);
     witnesses.set(keyId, { name: key.name, keyId, timestamp: readCosignature(sig).timestamp });
   }
   const quorum = options.quorum ?? (witnessKeys.length > 0 ? 1 : 0);
@@ -564,8 +564,4 @@ export function verifyReceipt(text: string, options: VerifyReceiptOptions): Veri
     witnesses: [...witnesses.values()],
     unchecked: signatures.length - witnesses.size - verdict.signedBy.length,
   };
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -13,7 +13,7 @@
  * - Verifier key (vkey): `<name>+<key ID, 8 hex>+base64(0x04 || public key)`.
  */
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
-import { fromBase64, toBase64, utf8 } from './encoding.js';
+import { fromBase64, toBase64, toHex, utf8 } from './encoding.js';
 import { ConfigurationError, IntegrityError } from './errors.js';
 import { bytesEqual, sha256 } from './hash.js';
 import { assertKeyName, KEY_ID_SIZE } from './key-id.js';
@@ -97,7 +97,7 @@ export function formatCosignerVkey(name: string, publicKey: Uint8Array): string 
   const typed = new Uint8Array(1 + ED25519_PUBLIC_KEY_SIZE);
   typed[0] = SIGNATURE_TYPE_COSIGNATURE_V1;
   typed.set(publicKey, 1);
-  return `${name}+${hex(id)}+${toBase64(typed)}`;
+  return `${name}+${toHex(id)}+${toBase64(typed)}`;
 }
 
 const VKEY_RE = /^([^+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+=*)$/;
@@ -129,8 +129,8 @@ export function parseCosignerVkey(text: string, label?: string): CosignerKey {
     );
   if (typed.length !== 1 + ED25519_PUBLIC_KEY_SIZE) throw vkeyInvalid('key is not 32 bytes');
   const key = cosignerKey(name, typed.subarray(1), label);
-  if (hex(key.keyId) !== hexId)
-    throw vkeyInvalid(`key ID ${hexId} does not match the key's ${hex(key.keyId)}`);
+  if (toHex(key.keyId) !== hexId)
+    throw vkeyInvalid(`key ID ${hexId} does not match the key's ${toHex(key.keyId)}`);
   return key;
 }
 
@@ -251,10 +251,6 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a, 0);
   out.set(b, a.length);
   return out;
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function vkeyInvalid(detail: string, cause?: unknown): ConfigurationError<'VKEY_INVALID'> {

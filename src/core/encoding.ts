@@ -1,4 +1,4 @@
-/** Base64 (RFC 4648 §4, padded, strict) and UTF-8 helpers shared by the format code. */
+/** Base64 (RFC 4648 §4, padded, strict), hex and UTF-8 helpers shared by the format code. */
 import { AuditlockError } from './errors.js';
 
 const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -18,6 +18,11 @@ export function fromBase64(text: string): Uint8Array {
   const out = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   if (toBase64(out) !== text) throw new AuditlockError('BASE64_INVALID', 'not canonical base64');
   return out;
+}
+
+/** Lowercase hex, two digits per byte (key IDs in text). */
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
 const encoder = new TextEncoder();

@@ -12,6 +12,7 @@
  * - `SIGNATURE_UNTRUSTED`: no line is from a trusted key at all.
  * The checkpoint is accepted only when no problem is reported.
  */
+import { toHex } from './encoding.js';
 import { ecdsaKeyId } from './key-id.js';
 import { checkSignature, type NoteSignature, type TrustedKey } from './note.js';
 
@@ -88,12 +89,12 @@ export function evaluateSignatures(input: SignaturePolicyInput): SignatureVerdic
 
 /** `name+keyid` of a signature line, as in a vkey. */
 export function describeLine(sig: NoteSignature): string {
-  return `${sig.keyName}+${hex(sig.keyId)}`;
+  return `${sig.keyName}+${toHex(sig.keyId)}`;
 }
 
 /** A trusted key for messages: its label or name, and its key ID. */
 export function describeKey(key: TrustedKey): string {
-  const id = hex(ecdsaKeyId(key.spki));
+  const id = toHex(ecdsaKeyId(key.spki));
   return key.label ? `${key.label} (${id})` : `${key.name ?? '(origin)'}+${id}`;
 }
 
@@ -112,10 +113,4 @@ function nameHint(input: SignaturePolicyInput): string {
         return `; a trusted key with this key ID is named ${JSON.stringify(k.name)}, but the line is signed under ${JSON.stringify(sig.keyName)} (auditlock signs under the origin: use the PEM public key, or a vkey with that name)`;
     }
   return '';
-}
-
-function hex(b: Uint8Array): string {
-  let s = '';
-  for (const x of b) s += x.toString(16).padStart(2, '0');
-  return s;
 }

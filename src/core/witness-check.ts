@@ -18,7 +18,7 @@ import {
   readCosignature,
   verifyCosignature,
 } from './cosignature.js';
-import { fromUtf8, toBase64 } from './encoding.js';
+import { fromUtf8, toBase64, toHex } from './encoding.js';
 import { parseTimestamp } from './entry.js';
 import { AuditlockError } from './errors.js';
 import { bytesEqual } from './hash.js';
@@ -66,7 +66,7 @@ const KEY_RE = /^([a-z0-9][a-z0-9._-]{0,62})\/witness\/([0-9]{20})-([0-9a-f]{8})
 
 /** Where a cosigned checkpoint of `log` at `treeSize` by the witness `keyId` is stored. */
 export function cosignedCheckpointKey(log: string, treeSize: number, keyId: Uint8Array): string {
-  return `${log}/witness/${String(treeSize).padStart(20, '0')}-${hex(keyId)}.cosigned`;
+  return `${log}/witness/${String(treeSize).padStart(20, '0')}-${toHex(keyId)}.cosigned`;
 }
 
 /** The parts of a cosigned-checkpoint key, or undefined if `key` is not one. */
@@ -118,7 +118,7 @@ export function collectWitnessedCheckpoints(input: CollectInput): {
       const group = groups.get(id) ?? { checkpoint, witnesses: new Map() };
       groups.set(id, group);
       const timestamp = readCosignature(sig).timestamp;
-      const name = `${key.name}+${hex(key.keyId)}`;
+      const name = `${key.name}+${toHex(key.keyId)}`;
       const before = group.witnesses.get(name);
       if (!before || before.timestamp < timestamp)
         group.witnesses.set(name, { key, timestamp, objectKey: object.key });
@@ -249,8 +249,4 @@ function openCosigned(
 
 function codeOf(err: unknown): string {
   return err instanceof AuditlockError ? err.code : 'unexpected error';
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
