@@ -101,12 +101,23 @@ export const OCSF_CLASSES: Readonly<Record<OcsfClassName | 'base_event', OcsfCla
 
 /** The schema's caption of an activity id of `cls` (`Other` for 99, `Unknown` for 0). */
 export function activityCaption(cls: OcsfClass, activityId: number): string {
-  const name = Object.entries(cls.activities).find(([, id]) => id === activityId)?.[0] ?? 'other';
+  return CAPTIONS.get(cls.classUid)?.get(activityId) ?? 'Other';
+}
+
+function captionOf(name: string): string {
   return name
     .split('_')
     .map((w) => (w === 'mfa' ? 'MFA' : `${w[0]?.toUpperCase()}${w.slice(1)}`))
     .join(' ');
 }
+
+/** Captions by class uid and activity id, computed once from the table above (constant). */
+const CAPTIONS: ReadonlyMap<number, ReadonlyMap<number, string>> = new Map(
+  Object.values(OCSF_CLASSES).map((c) => [
+    c.classUid,
+    new Map(Object.entries(c.activities).map(([name, id]) => [id, captionOf(name)])),
+  ]),
+);
 
 /** OCSF `severity_id` values by name (dictionary.json `severity_id`). */
 export const SEVERITIES = {
