@@ -14,7 +14,7 @@ import {
   PSEUDONYM_KEY_NAME,
   type WrappedKey,
 } from '../core/key-store.js';
-import { type DataKey, pseudonymOf } from '../core/sealed.js';
+import { type DataKey, pseudonymOf, withSecret } from '../core/sealed.js';
 
 export type SubjectKeysOptions = {
   readonly store: KeyStore;
@@ -119,7 +119,7 @@ export class SubjectKeys {
 
   async #unwrap(name: string, stored: WrappedKey): Promise<DataKey> {
     const key = await this.#wrapper.unwrap(stored.wrapped, { name, keyId: stored.keyId });
-    return { keyId: stored.keyId, key };
+    return withSecret(stored.keyId, key);
   }
 
   #remember<K extends DataKey | undefined>(pseudonym: string, key: K): K {

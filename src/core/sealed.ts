@@ -4,7 +4,13 @@
  * where `V` is the RFC 8785 canonical JSON of the value. Pure: keys and random bytes come in as
  * arguments (the caller's key store and CSPRNG), so known-answer vectors can pin every byte.
  */
-import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  type KeyObject,
+} from 'node:crypto';
 import { canonicalize, type JsonObject, type JsonValue } from './canonical-json.js';
 import { fromBase64, fromUtf8, toBase64, utf8 } from './encoding.js';
 import { InputError } from './errors.js';
@@ -24,8 +30,21 @@ export const DATA_KEY_BYTES = 32;
 const MAX_SUBJECT_ID = 256;
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
-/** A subject's data key and its id (§11.1 `key`). */
-export type DataKey = { readonly keyId: string; readonly key: Uint8Array };
+/**
+ * A subject's data key and its id (§11.1 `key`). `secret` is the same key as a node:crypto
+ * KeyObject: a cipher made from one costs about 4 µs instead of 24 µs from raw bytes
+ * (bench/sealed.mjs), which is most of the cost of sealing a field.
+ */
+export type DataKey = {
+  readonly keyId: string;
+  readonly key: Uint8Array;
+  readonly secret?: KeyObject | undefined;
+};
+
+/** `key` with its KeyObject (what SubjectKeys hands out). */
+export function withSecret(keyId: string, key: Uint8Array): DataKey {
+  return { keyId, key, secret: createSecretKey(key) };
+}
 
 /** Cryptographically secure random bytes (node:crypto randomBytes in production). */
 export type RandomBytes = (n: number) => Uint8Array;
@@ -73,12 +92,16 @@ export function sealValue(
   origin: string,
   random: RandomBytes,
 ): SealedRecord {
-  const salt = random(SALT_BYTES);
-  const nonce = random(NONCE_BYTES);
+  // One call for both: salt first, then the nonce.
+  const fresh = random(SALT_BYTES + NONCE_BYTES);
+  const salt = fresh.subarray(0, SALT_BYTES);
+  const nonce = fresh.subarray(SALT_BYTES);
   const v = utf8(canonicalize(value));
   const commitment = toBase64(sha256(salt, v));
   const head = { commitment, field, key: dataKey.keyId, subject };
-  const cipher = createCipheriv('aes-256-gcm', dataKey.key, nonce, { authTagLength: TAG_BYTES });
+  const cipher = createCipheriv('aes-256-gcm', dataKey.secret ?? dataKey.key, nonce, {
+    authTagLength: TAG_BYTES,
+  });
   cipher.setAAD(associatedData(origin, head));
   const body = Buffer.concat([cipher.update(salt), cipher.update(v), cipher.final()]);
   const tag = cipher.getAuthTag();
@@ -105,7 +128,7 @@ export function openValue(record: SealedRecord, dataKey: DataKey, origin: string
     if (sealed.length < SALT_BYTES + 1 + TAG_BYTES)
       return { state: 'invalid', reason: 'ciphertext too short' };
     const nonce = fromBase64(record.nonce);
-    const decipher = createDecipheriv('aes-256-gcm', dataKey.key, nonce, {
+    const decipher = createDecipheriv('aes-256-gcm', dataKey.secret ?? dataKey.key, nonce, {
       authTagLength: TAG_BYTES,
     });
     decipher.setAAD(associatedData(origin, record));
@@ -180,8 +203,10 @@ export function sealFields(
   if (fields.length === 0) return undefined;
   let partial = event as unknown as JsonObject;
   const sealed: SealedRecord[] = [];
+  const pseudonyms = new Map<string, string>();
   for (const f of fields) {
-    const subject = pseudonymOf(pseudonymKey, f.subjectId);
+    const subject = pseudonyms.get(f.subjectId) ?? pseudonymOf(pseudonymKey, f.subjectId);
+    pseudonyms.set(f.subjectId, subject);
     sealed.push(sealValue(f.value, f.path, subject, keyOf(subject), origin, random));
     partial = withoutValueAt(partial, f.path);
   }

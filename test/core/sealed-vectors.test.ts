@@ -37,8 +37,8 @@ describe('sealed-field vector, recomputed from FORMAT.md §11', () => {
   ];
 
   it.each(values.map(([f, v], i) => [f, v, i] as const))('record %s', (field, value, i) => {
-    const salt = Buffer.alloc(32, 2 * i + 1);
-    const nonce = Buffer.alloc(12, 2 * i + 2);
+    const salt = Buffer.alloc(32, i + 1);
+    const nonce = Buffer.alloc(12, i + 1);
     const v = Buffer.from(JSON.stringify(value), 'utf8');
     const commitment = createHash('sha256').update(salt).update(v).digest('base64');
     const aad = JSON.stringify({
