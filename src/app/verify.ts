@@ -44,7 +44,7 @@ import {
   recordedVersionMetadata,
 } from './bundle-manifest.js';
 import { BundleIndexCheck } from './bundle-index-check.js';
-import { SegmentCheckPool } from './verify-workers.js';
+import { detachable, SegmentCheckPool } from './verify-workers.js';
 import { witnessedCheckpointsOf } from './witness-objects.js';
 
 /** What the verifier saw of one listed segment, for callers that compare stores (replicas). */
@@ -507,17 +507,13 @@ function tooLarge(size: number): string {
  * the young generation while they wait in the prefetch window, and freed ones then pile up to
  * hundreds of MB before a major GC (measured: 558 MiB peak RSS verifying 1M events, 179 MiB with
  * this). Transferring the ArrayBuffer detaches it and drops its backing store. Only done when the
- * view owns its whole buffer (stores return bytes the caller owns; pooled small Buffers are not).
+ * memory is the caller's ({@link detachable}: a folder store's buffer is one byte larger than
+ * the object, which an exact-size test missed).
  */
 function release(bytes: Uint8Array): void {
   const buf = bytes.buffer;
-  if (
-    buf instanceof ArrayBuffer &&
-    bytes.byteOffset === 0 &&
-    bytes.byteLength === buf.byteLength &&
-    buf.byteLength > 64 * 1024
-  )
-    structuredClone(buf, { transfer: [buf] });
+  if (buf.byteLength > 64 * 1024 && detachable(bytes))
+    structuredClone(buf, { transfer: [buf as ArrayBuffer] });
 }
 
 /** Every key under `prefix`, once, in order; on versioned stores with its version findings. */

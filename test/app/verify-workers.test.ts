@@ -289,7 +289,7 @@ describe('SegmentCheckPool', () => {
     await expect(p.check(bytes, { trustedKeys: [] })).rejects.toThrow(/closed/);
   });
 
-  it('moves bytes that own their buffer, copies views of a larger one', async () => {
+  it('moves bytes whose buffer is theirs, copies views into a larger one', async () => {
     const bytes = new Uint8Array(await readFile(segmentFile(clean, 'a', 1)));
     const opts = { trustedKeys: [key.trusted] };
     const expected = checkSegment(bytes.slice(), opts);
@@ -300,6 +300,12 @@ describe('SegmentCheckPool', () => {
     const fromView = await pool.check(view, opts);
     expect(larger.length).toBe(bytes.length + 10);
     expect(fromView.check).toEqual(expected);
+    // A store's buffer a byte larger than the object (a folder store's) is moved too.
+    const store = new Uint8Array(70_001);
+    const object = store.subarray(0, 70_000);
+    const sent = await pool.check(object, opts);
+    expect(store.length).toBe(0);
+    expect([sent.bytes.length, sent.check]).toEqual([70_000, undefined]);
     // A whole buffer is moved there and back.
     const moved = await pool.check(bytes, opts);
     expect(bytes.length).toBe(0);
