@@ -158,7 +158,7 @@ function checkObject(value: Json, def: Definition, path: string, problems: strin
 function checkValue(v: unknown, a: Attr, path: string, problems: string[]): void {
   if (a.is_array) {
     if (!Array.isArray(v)) return void problems.push(`${path}: expected an array`);
-    v.forEach((x, i) => checkOne(x, a, `${path}[${i}]`, problems));
+    for (const [i, x] of v.entries()) checkOne(x, a, `${path}[${i}]`, problems);
     return;
   }
   checkOne(v, a, path, problems);
