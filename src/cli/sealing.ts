@@ -1,6 +1,6 @@
 /**
- * The CLI's sealed-field options (docs/FORMAT.md §11, docs/PRIVACY.md): `--keys DIR` (a folder key
- * store), `--wrap-key FILE|kms:KEY` (the key-encryption key: a local key file, or an AWS KMS key
+ * The CLI's sealed-field options (docs/FORMAT.md §11, docs/PRIVACY.md): `--keys DIR|dynamodb:TABLE`
+ * (a folder key store, or a DynamoDB table with partition key `name`), `--wrap-key FILE|kms:KEY` (the key-encryption key: a local key file, or an AWS KMS key
  * id, alias or ARN), and for writers `--seal CONFIG` (the sealing configuration).
  */
 import { readFile } from 'node:fs/promises';
@@ -8,7 +8,7 @@ import { FolderKeyStore } from '../adapters/folder-key-store.js';
 import { LocalKeyWrapper } from '../adapters/local-key-wrapper.js';
 import { SubjectKeys } from '../app/subject-keys.js';
 import { ConfigurationError } from '../core/errors.js';
-import type { KeyWrapper } from '../core/key-store.js';
+import type { KeyStore, KeyWrapper } from '../core/key-store.js';
 import { parseSealConfig, type SealConfig } from '../core/sealed-config.js';
 import { type OptionSpec, type Parsed, stringOption } from './args.js';
 import { UsageError } from './cli-error.js';
@@ -17,7 +17,7 @@ export const KEY_OPTIONS: Record<string, OptionSpec> = {
   keys: {
     type: 'string',
     value: 'DIR',
-    help: 'key store of sealed fields (a folder made by keys-init)',
+    help: 'key store of sealed fields: a folder made by keys-init, or dynamodb:<table>',
   },
   'wrap-key': {
     type: 'string',
@@ -60,8 +60,25 @@ export async function subjectKeysOf(p: Parsed, command: string): Promise<Subject
   if (dir === undefined && wrap === undefined) return undefined;
   if (dir === undefined || wrap === undefined)
     throw new UsageError(`${command}: --keys and --wrap-key go together`);
-  const store = await FolderKeyStore.open(dir);
-  return SubjectKeys.open({ store, wrapper: await openWrapper(wrap) });
+  return SubjectKeys.open({ store: await openKeyStore(dir), wrapper: await openWrapper(wrap) });
+}
+
+/** The key store `spec` names: `dynamodb:<table>`, or a folder (which must exist). */
+export async function openKeyStore(
+  spec: string,
+  options: { create?: boolean } = {},
+): Promise<KeyStore> {
+  if (spec.startsWith('dynamodb:')) {
+    const table = spec.slice('dynamodb:'.length);
+    if (!table) throw new UsageError('--keys dynamodb: needs a table name');
+    const [{ commonConfig }, { DynamoDbKeyStore }, { DynamoDBClient }] = await Promise.all([
+      import('../adapters/aws-config.js'),
+      import('../adapters/dynamodb-key-store.js'),
+      import('@aws-sdk/client-dynamodb'),
+    ]);
+    return new DynamoDbKeyStore({ client: new DynamoDBClient(commonConfig({})), table });
+  }
+  return options.create ? FolderKeyStore.create(spec) : FolderKeyStore.open(spec);
 }
 
 /**

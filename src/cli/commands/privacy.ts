@@ -4,7 +4,6 @@
  * disclosure of sealed values for a receipt.
  */
 import { writeFile } from 'node:fs/promises';
-import { FolderKeyStore } from '../../adapters/folder-key-store.js';
 import { LocalKeyWrapper } from '../../adapters/local-key-wrapper.js';
 import { systemClock } from '../../adapters/system-clock.js';
 import { Archiver } from '../../app/archiver.js';
@@ -21,7 +20,7 @@ import { EXIT, UsageError } from '../cli-error.js';
 import { checkOutputPath, readInputFile } from '../input-file.js';
 import { loadSigner, loadTrustedKeys } from '../keys.js';
 import { escapeText, type Io } from '../output.js';
-import { KEY_OPTIONS, openWrapper, subjectKeysOf } from '../sealing.js';
+import { KEY_OPTIONS, openKeyStore, openWrapper, subjectKeysOf } from '../sealing.js';
 import { openStore } from '../stores.js';
 
 export const keysInitSpec: CommandSpec = {
@@ -29,7 +28,8 @@ export const keysInitSpec: CommandSpec = {
   summary: 'Create a key store for sealed fields (and a local wrapping key file).',
   usage: 'keys-init --keys DIR --wrap-key FILE|kms:KEY [--new-wrap-key]',
   description:
-    'Creates DIR (mode 0700) and the deployment pseudonym key in it, wrapped by --wrap-key. With\n' +
+    'Creates DIR (mode 0700; or uses the DynamoDB table of --keys dynamodb:TABLE, which must exist)\n' +
+    'and the deployment pseudonym key in it, wrapped by --wrap-key. With\n' +
     '--new-wrap-key, FILE is created first (32 random bytes, base64, mode 0600; never overwritten).\n' +
     'Keep the wrapping key apart from DIR and from the archive: whoever holds both reads every\n' +
     'sealed field. Running it again on an initialised store changes nothing.',
@@ -50,7 +50,7 @@ export async function keysInit(argv: string[], io: Io): Promise<number> {
   const wrapper = p.values['new-wrap-key']
     ? await LocalKeyWrapper.createFile(wrap)
     : await openWrapper(wrap);
-  const store = await FolderKeyStore.create(dir);
+  const store = await openKeyStore(dir, { create: true });
   await SubjectKeys.open({ store, wrapper, create: true });
   io.stdout.write(
     `key store ${escapeText(dir)} ready, wrapped by ${escapeText(wrapper.description)}\n`,
