@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { canonicalize, type JsonObject } from '../../src/core/canonical-json.js';
+import { formatDisclosure, verifyDisclosure } from '../../src/core/disclosure.js';
 import { fromBase64, toBase64 } from '../../src/core/encoding.js';
 import { decodeEntry, type Entry, encodeEntry } from '../../src/core/entry.js';
 import { checkEntryBytes } from '../../src/core/entry-check.js';
@@ -8,6 +9,7 @@ import { AuditlockError } from '../../src/core/errors.js';
 import { parseEvent } from '../../src/core/event.js';
 import { matchesEntry } from '../../src/core/event-filter.js';
 import {
+  associatedData,
   commitmentOf,
   type DataKey,
   fieldsToSeal,
@@ -239,5 +241,60 @@ describe('strict check of a sealed-event entry', () => {
     const e = base();
     expect(sealedEntryProblem(e.event, [...e.sealed].reverse())).toMatch(/order/);
     expect(sealedEntryProblem({ ...e.event, actor: {} }, e.sealed.slice(1))).toMatch(/stand-ins/);
+  });
+});
+
+describe('hostile sealed records and disclosures', () => {
+  const key = newKey();
+  const record = (plain: Buffer, commitment: string) => {
+    const nonce = Buffer.alloc(12, 9);
+    const head = { commitment, field: 'actor.id', key: key.keyId, subject: 'b'.repeat(64) };
+    const c = createCipheriv('aes-256-gcm', key.key, nonce);
+    c.setAAD(associatedData(ORIGIN, head));
+    const ct = Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]);
+    return { ...head, ciphertext: ct.toString('base64'), nonce: nonce.toString('base64') };
+  };
+
+  it('refuses a subject id that is empty or too long', () => {
+    expect(() => pseudonymOf(PSEUDONYM_KEY, '')).toThrow(
+      expect.objectContaining({ code: 'SUBJECT_INVALID' }),
+    );
+    expect(() => pseudonymOf(PSEUDONYM_KEY, 'x'.repeat(257))).toThrow(
+      expect.objectContaining({ code: 'SUBJECT_INVALID' }),
+    );
+  });
+
+  it('calls a short ciphertext, or a value that is not canonical JSON, invalid', () => {
+    const short = {
+      ...record(Buffer.alloc(40), toBase64(new Uint8Array(32))),
+      ciphertext: toBase64(new Uint8Array(20)),
+    };
+    expect(openValue(short, key, ORIGIN)).toMatchObject({ state: 'invalid' });
+    const salt = Buffer.alloc(32, 3);
+    for (const text of ['{"b":1,"a":2}', '{"a":']) {
+      const v = Buffer.from(text);
+      const commitment = createHash('sha256').update(salt).update(v).digest('base64');
+      const opened = openValue(record(Buffer.concat([salt, v]), commitment), key, ORIGIN);
+      expect(opened).toMatchObject({ state: 'invalid' });
+    }
+  });
+
+  it('refuses disclosures for an unsealed entry, with a bad salt, or for a field not sealed', () => {
+    const { entry, keys, parts } = sealed();
+    const salt = openSealed(parts, ORIGIN, (u) => keys.get(u)).salts.get('actor.id') as Uint8Array;
+    const plain: Entry = { kind: 'event', receivedAt: entry.receivedAt, event };
+    const ok = formatDisclosure([{ field: 'actor.id', salt, value: 'alice@example.com' }]);
+    expect(verifyDisclosure(entry, ok)).toEqual([
+      { field: 'actor.id', value: 'alice@example.com' },
+    ]);
+    const bad = (e: Entry, text: string) =>
+      expect(() => verifyDisclosure(e, text)).toThrow(
+        expect.objectContaining({ code: 'DISCLOSURE_INVALID' }),
+      );
+    bad(plain, ok);
+    bad(entry, ok.replace(toBase64(salt), 'not base64!'));
+    bad(entry, ok.replace(toBase64(salt), toBase64(new Uint8Array(16))));
+    bad(entry, ok.replace('actor.id', 'actor.sessionId'));
+    bad(entry, 'not json');
   });
 });
