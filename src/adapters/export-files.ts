@@ -26,16 +26,30 @@ export const DEFAULT_ROWS_PER_FILE = 100_000;
 
 type Group = { dir: string; stem: string; part: number; rows: OcsfRow[] };
 
+/** Stores one finished file at `name` (relative, `/`-separated), replacing one of that name. */
+export type FilePut = (name: string, bytes: Uint8Array) => Promise<void>;
+
 export class ExportFolderWriter {
-  readonly #root: string;
+  readonly #put: FilePut;
   readonly #format: ExportFileFormat;
   readonly #maxRows: number;
   readonly #groups = new Map<string, Group>();
   readonly #firstSeq = new Map<string, number>();
   readonly #files: string[] = [];
 
-  constructor(root: string, format: ExportFileFormat, maxRowsPerFile = DEFAULT_ROWS_PER_FILE) {
-    this.#root = root;
+  /**
+   * @param target a folder (files written with {@link writeFileAtomic}) or where to put each file
+   *   (an S3 prefix: scheduled-export.ts)
+   */
+  constructor(
+    target: string | FilePut,
+    format: ExportFileFormat,
+    maxRowsPerFile = DEFAULT_ROWS_PER_FILE,
+  ) {
+    this.#put =
+      typeof target === 'string'
+        ? (name, bytes) => writeFileAtomic(join(target, name), bytes)
+        : target;
     this.#format = format;
     this.#maxRows = maxRowsPerFile;
   }
@@ -77,7 +91,7 @@ export class ExportFolderWriter {
       this.#format === 'parquet'
         ? ocsfParquet(g.rows)
         : Buffer.from(g.rows.map((r) => `${terminalSafeJson(r)}\n`).join(''));
-    await writeFileAtomic(join(this.#root, name), bytes);
+    await this.#put(name, bytes);
     this.#files.push(name);
     g.rows = [];
     g.part++;
