@@ -59,6 +59,20 @@ function childEnv(extra: CliOptions['env']): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * The environment of an auditor offline, for {@link CliOptions.env}: an endpoint where nothing
+ * listens, and no credentials, profile or region. A command that tries AWS fails under it.
+ */
+export const OFFLINE_ENV: Record<string, string | undefined> = {
+  AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+  AWS_ACCESS_KEY_ID: undefined,
+  AWS_SECRET_ACCESS_KEY: undefined,
+  AWS_SESSION_TOKEN: undefined,
+  AWS_PROFILE: undefined,
+  AWS_REGION: undefined,
+  AWS_DEFAULT_REGION: undefined,
+};
+
 /** Starts `node dist/cli/main.js ...args` without waiting; stdout and stderr are pipes. */
 export function spawnCli(
   args: readonly string[],

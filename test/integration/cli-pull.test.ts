@@ -19,6 +19,7 @@ import {
   EVENTS_FILE,
   type KeyFiles,
   keygen,
+  OFFLINE_ENV,
   parseJsonOutput,
   readLines,
   runCli,
@@ -29,15 +30,6 @@ import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.js';
 
 const tempDir = useTempDirs('auditlock-cli-pull-');
 const ORIGIN = 'test.auditlock.local/pull';
-const OFFLINE = {
-  AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
-  AWS_ACCESS_KEY_ID: undefined,
-  AWS_SECRET_ACCESS_KEY: undefined,
-  AWS_SESSION_TOKEN: undefined,
-  AWS_PROFILE: undefined,
-  AWS_REGION: undefined,
-  AWS_DEFAULT_REGION: undefined,
-};
 
 type PulledLog = {
   log: string;
@@ -98,21 +90,21 @@ describe('auditlock pull (CLI, S3)', () => {
     ]);
     const verified = await runCli(
       ['verify', bundle, '--bundle', '--pubkey', keys.publicKey, '--json'],
-      { env: OFFLINE },
+      { env: OFFLINE_ENV },
     );
     const found = await runCli(
       ['events', bundle, '--bundle', '--pubkey', keys.publicKey, '--action', 'iam:CreateUser'],
-      { env: OFFLINE },
+      { env: OFFLINE_ENV },
     );
     const receipt = join(dir, 'mid.tlog-proof');
     const id = (JSON.parse(lines[1000] as string) as { id: string }).id;
     const made = await runCli(
       ['receipt', bundle, id, '--pubkey', keys.publicKey, '--out', receipt],
-      { env: OFFLINE },
+      { env: OFFLINE_ENV },
     );
     const checked = await runCli(
       ['verify-receipt', receipt, '--pubkey', keys.publicKey, '--json'],
-      { env: OFFLINE },
+      { env: OFFLINE_ENV },
     );
 
     // Assess
@@ -217,7 +209,7 @@ describe('auditlock pull (CLI, S3)', () => {
         ]);
         const verified = await runCli(
           ['verify', bundle, '--bundle', '--pubkey', keys.publicKey, '--json'],
-          { env: OFFLINE },
+          { env: OFFLINE_ENV },
         );
 
         // Assess

@@ -19,21 +19,17 @@ import {
   uniqueBucketName,
   uniqueKeyAlias,
 } from '../helpers/aws.js';
-import { EVENTS_FILE, parseJsonOutput, readLines, runCli, useTempDirs } from '../helpers/cli.js';
+import {
+  EVENTS_FILE,
+  OFFLINE_ENV,
+  parseJsonOutput,
+  readLines,
+  runCli,
+  useTempDirs,
+} from '../helpers/cli.js';
 
 const tempDir = useTempDirs('auditlock-rotation-');
 const ORIGIN = 'test.auditlock.local/rotation';
-
-/** The environment of an auditor offline: no endpoint that answers, no credentials, no region. */
-const OFFLINE = {
-  AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
-  AWS_ACCESS_KEY_ID: undefined,
-  AWS_SECRET_ACCESS_KEY: undefined,
-  AWS_SESSION_TOKEN: undefined,
-  AWS_PROFILE: undefined,
-  AWS_REGION: undefined,
-  AWS_DEFAULT_REGION: undefined,
-};
 
 type Finding = { code: string; seq?: number };
 type VerifyJson = {
@@ -155,7 +151,7 @@ describe('key rotation mid-log: ingest, pull, offline verify, receipts', () => {
     const pulled = await runCli(['pull', store, '--out', bundle, '--trusted-keys', keys, '--json']);
     expect(pulled.code, pulled.stderr).toBe(0);
     const offline = await runCli(['verify', bundle, '--bundle', '--trusted-keys', keys, '--json'], {
-      env: OFFLINE,
+      env: OFFLINE_ENV,
     });
 
     // Assess
@@ -169,11 +165,11 @@ describe('key rotation mid-log: ingest, pull, offline verify, receipts', () => {
       const file = join(dir, `receipt-${index}.tlog-proof`);
       const made = await runCli(
         ['receipt', bundle, ids[index] as string, '--trusted-keys', keys, '--out', file],
-        { env: OFFLINE },
+        { env: OFFLINE_ENV },
       );
       expect(made.code, made.stderr).toBe(0);
       const checked = await runCli(['verify-receipt', file, '--trusted-keys', keys, '--json'], {
-        env: OFFLINE,
+        env: OFFLINE_ENV,
       });
       expect(checked.code, checked.stderr).toBe(0);
       expect(parseJsonOutput(checked)).toMatchObject({
@@ -184,7 +180,7 @@ describe('key rotation mid-log: ingest, pull, offline verify, receipts', () => {
       // Each receipt needs its own side's key: the other key alone refuses it.
       const wrong = await runCli(
         ['verify-receipt', file, '--pubkey', index < 2000 ? newPem : oldPem, '--json'],
-        { env: OFFLINE },
+        { env: OFFLINE_ENV },
       );
       expect(wrong.code).toBe(1);
       expect(parseJsonOutput(wrong)).toMatchObject({ valid: false, code: 'SIGNATURE_UNTRUSTED' });
@@ -210,12 +206,12 @@ describe('key rotation mid-log: ingest, pull, offline verify, receipts', () => {
 
     // Act
     const unknown = await runCli(['verify', bundle, '--bundle', '--pubkey', oldPem, '--json'], {
-      env: OFFLINE,
+      env: OFFLINE_ENV,
     });
     const expired = await runCli(
       ['verify', bundle, '--bundle', '--trusted-keys', early, '--json'],
       {
-        env: OFFLINE,
+        env: OFFLINE_ENV,
       },
     );
 
