@@ -4,8 +4,14 @@
  * transferred, not copied), so the main thread can go on with the log's order-dependent checks.
  * Anything `checkSegment` throws is a bug, and goes back as the job's error.
  */
-import { type MessagePort, parentPort } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { checkSegment, type SegmentCheckOptions } from '../core/segment-check.js';
+
+/**
+ * The `workerData` the pool starts its threads with: this module answers on its parent port only
+ * in a thread started for it, never in one that merely imports it (a test runner's thread).
+ */
+export const VERIFY_WORKER_DATA = 'auditlock-verify-worker';
 
 /** A job: one segment's bytes, owning their whole buffer (transferred), and the options. */
 export type CheckRequest = {
@@ -36,4 +42,4 @@ export function serveChecks(port: MessagePort): void {
   });
 }
 
-if (parentPort) serveChecks(parentPort);
+if (parentPort && workerData === VERIFY_WORKER_DATA) serveChecks(parentPort);

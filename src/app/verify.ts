@@ -640,6 +640,10 @@ async function* prefetch(
   opts: SegmentCheckOptions,
 ): AsyncGenerator<{ listed: Listed; fetched: Promise<Fetched> | undefined }> {
   const queue = new PQueue({ concurrency });
+  // With workers, the calling thread allocates little, so its collector runs rarely and frees
+  // segment buffers later than it does when it checks entries itself: looking as far ahead as
+  // the downloads and the workers can use, not twice the downloads, keeps the peak down.
+  const ahead = pool ? concurrency + pool.size : concurrency * 2;
   const window: { listed: Listed; fetched: Promise<Fetched> | undefined }[] = [];
   for await (const listed of listing) {
     let fetched: Promise<Fetched> | undefined;
@@ -653,7 +657,7 @@ async function* prefetch(
       fetched.catch(() => {}); // surfaced when awaited, in order
     }
     window.push({ listed, fetched });
-    while (window.length > concurrency * 2) yield window.shift() as (typeof window)[number];
+    while (window.length > ahead) yield window.shift() as (typeof window)[number];
   }
   while (window.length > 0) yield window.shift() as (typeof window)[number];
 }
