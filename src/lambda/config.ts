@@ -12,6 +12,7 @@ import { AuditlockError, ConfigurationError } from '../core/errors.js';
 import { assertP256Spki, parseVerifierKey } from '../core/key-id.js';
 import { LOG_NAME_RE } from '../core/layout.js';
 import type { TrustedKey } from '../core/note.js';
+import { parseSealConfig, type SealConfig } from '../core/sealed-config.js';
 
 /** Longest log name (LOG_NAME_RE): lane logs are `<AUDITLOCK_LOG>.<lane>` up to this length. */
 const MAX_LOG_NAME = 63;
@@ -52,11 +53,20 @@ const schema = z.object({
   /** How far back to look for an SQS message received more than once (seconds). */
   AUDITLOCK_DEDUP_WINDOW_SECONDS: int(0, 14 * 86_400).default(3600),
   AUDITLOCK_COMPRESS: z.enum(['identity', 'gzip']).default('identity'),
+  /**
+   * Sealed fields (docs/FORMAT.md §11, docs/PRIVACY.md): the sealing configuration as JSON text,
+   * the DynamoDB key table and the KMS key that wraps its keys. All three or none.
+   */
+  AUDITLOCK_SEAL_CONFIG: z.string().min(1).optional(),
+  AUDITLOCK_KEY_TABLE: z.string().min(1).optional(),
+  AUDITLOCK_KEY_WRAP_KMS_KEY_ID: z.string().min(1).optional(),
 });
 
 export type LambdaConfig = z.infer<typeof schema> & {
   /** AUDITLOCK_TRUSTED_KEYS, parsed (empty when unset). */
   readonly trustedKeys: readonly TrustedKey[];
+  /** AUDITLOCK_SEAL_CONFIG, parsed; undefined: nothing is sealed. */
+  readonly sealConfig?: SealConfig | undefined;
 };
 
 /**
@@ -80,7 +90,31 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LambdaConfig {
       'set exactly one of AUDITLOCK_KMS_KEY_ID and AUDITLOCK_PRIVATE_KEY_PEM',
     );
   checkOriginPrefix(c.AUDITLOCK_ORIGIN_PREFIX, c.AUDITLOCK_LOG);
-  return { ...c, trustedKeys: parseTrustedKeys(c.AUDITLOCK_TRUSTED_KEYS ?? '') };
+  return {
+    ...c,
+    trustedKeys: parseTrustedKeys(c.AUDITLOCK_TRUSTED_KEYS ?? ''),
+    sealConfig: readSealConfig(c),
+  };
+}
+
+/** The sealing settings: all three variables or none, the configuration valid (§11.3). */
+function readSealConfig(c: z.infer<typeof schema>): SealConfig | undefined {
+  const set = [c.AUDITLOCK_SEAL_CONFIG, c.AUDITLOCK_KEY_TABLE, c.AUDITLOCK_KEY_WRAP_KMS_KEY_ID];
+  if (set.every((v) => v === undefined)) return undefined;
+  if (set.some((v) => v === undefined))
+    throw new ConfigurationError(
+      'LAMBDA_CONFIG_INVALID',
+      'invalid Lambda configuration: set all of AUDITLOCK_SEAL_CONFIG, AUDITLOCK_KEY_TABLE and AUDITLOCK_KEY_WRAP_KMS_KEY_ID, or none',
+    );
+  try {
+    return parseSealConfig(JSON.parse(c.AUDITLOCK_SEAL_CONFIG as string));
+  } catch (cause) {
+    throw new ConfigurationError(
+      'LAMBDA_CONFIG_INVALID',
+      `invalid Lambda configuration: AUDITLOCK_SEAL_CONFIG: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
 }
 
 /**

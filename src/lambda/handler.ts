@@ -7,13 +7,17 @@
 import { mkdir } from 'node:fs/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { createKmsClient, createS3Client } from '../adapters/aws-config.js';
+import { commonConfig, createKmsClient, createS3Client } from '../adapters/aws-config.js';
+import { DynamoDbKeyStore } from '../adapters/dynamodb-key-store.js';
 import { FolderStore } from '../adapters/folder-store.js';
+import { KmsKeyWrapper } from '../adapters/kms-key-wrapper.js';
 import { KmsSigner } from '../adapters/kms-signer.js';
 import { LocalSigner } from '../adapters/local-signer.js';
 import { parseS3Url, S3Store } from '../adapters/s3-store.js';
 import { systemClock } from '../adapters/system-clock.js';
+import { SubjectKeys } from '../app/subject-keys.js';
 import { AuditlockError } from '../core/errors.js';
 import type { ObjectStore, Signer } from '../core/ports.js';
 import type { SourceKind, SourceRecord } from '../sources/types.js';
@@ -50,7 +54,30 @@ async function buildRuntime(): Promise<IngestRuntime> {
   if (store instanceof S3Store) await store.checkBucket();
   // A folder store (local runs) reads before its first write: the folder must exist.
   else await mkdir(config.AUDITLOCK_STORE, { recursive: true });
-  return new IngestRuntime({ config, store, signer, clock: systemClock, logger, metrics });
+  const subjectKeys = config.sealConfig ? await openSubjectKeys(config) : undefined;
+  return new IngestRuntime({
+    config,
+    store,
+    signer,
+    clock: systemClock,
+    logger,
+    metrics,
+    subjectKeys,
+  });
+}
+
+/** Keys of sealed fields: the DynamoDB key table, wrapped by the KMS key (docs/PRIVACY.md). */
+function openSubjectKeys(config: LambdaConfig): Promise<SubjectKeys> {
+  return SubjectKeys.open({
+    store: new DynamoDbKeyStore({
+      client: new DynamoDBClient(commonConfig({})),
+      table: config.AUDITLOCK_KEY_TABLE as string,
+    }),
+    wrapper: new KmsKeyWrapper({
+      client: createKmsClient(),
+      keyId: config.AUDITLOCK_KEY_WRAP_KMS_KEY_ID as string,
+    }),
+  });
 }
 
 function openStore(config: LambdaConfig): ObjectStore {

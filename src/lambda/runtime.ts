@@ -26,7 +26,9 @@ import {
   type LookupOptions,
 } from '../app/delivered.js';
 import { findHeadSeq } from '../app/head.js';
-import { AuditlockError } from '../core/errors.js';
+import { type SealingSubmit, sealingSubmit } from '../app/seal-submit.js';
+import type { SubjectKeys } from '../app/subject-keys.js';
+import { AuditlockError, ConfigurationError } from '../core/errors.js';
 import type { Clock, ObjectStore, Signer } from '../core/ports.js';
 import type { SourceKind, SourceRecord } from '../sources/types.js';
 import type { LambdaConfig } from './config.js';
@@ -39,6 +41,8 @@ export type RuntimeDeps = {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Keys for sealed fields; with `config.sealConfig` every event is sealed before it is buffered. */
+  readonly subjectKeys?: SubjectKeys | undefined;
 };
 
 export type InvocationResult = {
@@ -54,6 +58,8 @@ export type InvocationResult = {
 type Lane = {
   readonly log: string;
   readonly archiver: Archiver;
+  /** Submits a valid event: sealed (app/seal-submit.ts) when the deployment seals fields. */
+  readonly submit: SealingSubmit;
   /**
    * Highest Kinesis sequence number stored in this log. Records at or below it may be retries
    * (Lambda retries a shard from the first failed record) and are looked up exactly.
@@ -163,7 +169,34 @@ export class IngestRuntime {
         log,
         detail: archiver.keyChange.message,
       });
-    return { log, archiver, kinesisWatermark };
+    const { sealConfig } = config;
+    const keys = this.#d.subjectKeys;
+    if (sealConfig && !keys)
+      throw new ConfigurationError('SEAL_KEYS_MISSING', 'sealing is configured but no key store');
+    const submit: SealingSubmit =
+      sealConfig && keys
+        ? sealingSubmit(archiver, sealConfig, keys)
+        : (event, delivery) => archiver.submit(event, delivery);
+    return { log, archiver, submit, kinesisWatermark };
+  }
+
+  /**
+   * Quarantines invalid input, except when fields are sealed: a quarantined entry keeps the input
+   * as received, personal fields in clear, so the record fails instead (it is retried, then goes
+   * to the source's dead-letter queue) and nothing of it is stored.
+   */
+  #quarantine(
+    lane: Lane,
+    raw: Uint8Array,
+    error: AuditlockError,
+    delivery: Parameters<Archiver['submitQuarantine']>[2],
+  ): ReturnType<Archiver['submitQuarantine']> {
+    if (this.#d.config.sealConfig)
+      throw new ConfigurationError(
+        'SEAL_QUARANTINE_CONFLICT',
+        `invalid input (${error.code}) is not quarantined where fields are sealed: the record fails`,
+      );
+    return lane.archiver.submitQuarantine(raw, error, delivery);
   }
 
   /** Lookup options for `lane`: its archiver's trusted keys; skipped segments are logged. */
@@ -235,8 +268,8 @@ export class IngestRuntime {
       try {
         for (const item of items) {
           const handle = item.ok
-            ? await lane.archiver.submit(item.event, item.delivery)
-            : await lane.archiver.submitQuarantine(item.raw, item.error, item.delivery);
+            ? await lane.submit(item.event, item.delivery)
+            : await this.#quarantine(lane, item.raw, item.error, item.delivery);
           s.entries++;
           if (!item.ok) s.quarantined++;
           // Registered first, so the flag is set before the allSettled below sees the outcome.
