@@ -21,7 +21,6 @@ import {
 import { fromUtf8, toBase64, toHex } from './encoding.js';
 import { parseTimestamp } from './entry.js';
 import { AuditlockError } from './errors.js';
-import { bytesEqual } from './hash.js';
 import { type NoteSignature, parseNote, type TrustedKey } from './note.js';
 import { parseSegmentCheckpoint } from './segment.js';
 import { evaluateSignatures } from './signature-policy.js';
@@ -128,69 +127,6 @@ export function collectWitnessedCheckpoints(input: CollectInput): {
     .map((g) => ({ checkpoint: g.checkpoint, witnesses: [...g.witnesses.values()] }))
     .sort((a, b) => a.checkpoint.treeSize - b.checkpoint.treeSize);
   return { checkpoints, findings };
-}
-
-/** What the verifier established about the log. */
-export type VerifiedLogView = {
-  /** Verified tree size (the head's). */
-  readonly size: number;
-  /**
-   * The verified log's root at `size` (0 < size <= view.size), or `undefined` when this view
-   * does not cover that size (e.g. an incremental run that started after it).
-   */
-  rootAt(size: number): Uint8Array | undefined;
-};
-
-/**
- * Checks the log against the witnessed checkpoints that reach `quorum` distinct witnesses.
- * Returns the findings and the checkpoints it could not check (`rootAt` gave undefined).
- */
-export function checkWitnessedLog(input: {
-  readonly log: string;
-  readonly witnessed: readonly WitnessedCheckpoint[];
-  readonly quorum: number;
-  readonly view: VerifiedLogView;
-}): {
-  findings: WitnessCheckFinding[];
-  newest?: WitnessedCheckpoint;
-  unchecked: WitnessedCheckpoint[];
-} {
-  const findings: WitnessCheckFinding[] = [];
-  const unchecked: WitnessedCheckpoint[] = [];
-  const counted = input.witnessed.filter((w) => w.witnesses.length >= input.quorum);
-  if (counted.length === 0) {
-    findings.push({
-      code: 'WITNESS_QUORUM_NOT_MET',
-      log: input.log,
-      detail: `no checkpoint of ${input.log} is cosigned by ${input.quorum} trusted witness(es) (best: ${Math.max(0, ...input.witnessed.map((w) => w.witnesses.length))})`,
-    });
-    return { findings, unchecked };
-  }
-  for (const w of counted) {
-    const { treeSize, root } = w.checkpoint;
-    const by = w.witnesses.map((x) => x.key.name).join(', ');
-    if (treeSize > input.view.size) {
-      findings.push({
-        code: 'LOG_TRUNCATED',
-        log: input.log,
-        key: w.witnesses[0]?.objectKey,
-        detail: `witnessed at tree size ${treeSize} (by ${by}), but the log has only ${input.view.size} entries`,
-      });
-      continue;
-    }
-    const actual = treeSize === 0 ? undefined : input.view.rootAt(treeSize);
-    if (treeSize === 0) continue;
-    if (actual === undefined) unchecked.push(w);
-    else if (!bytesEqual(actual, root))
-      findings.push({
-        code: 'CHECKPOINT_MISMATCH',
-        log: input.log,
-        key: w.witnesses[0]?.objectKey,
-        detail: `at tree size ${treeSize} the log's root is ${toBase64(actual)}, ${by} cosigned ${toBase64(root)}`,
-      });
-  }
-  const newest = counted[counted.length - 1];
-  return { findings, unchecked, ...(newest ? { newest } : {}) };
 }
 
 /** Parses one stored object and checks its log signature; reports and returns undefined if bad. */

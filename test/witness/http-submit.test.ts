@@ -8,15 +8,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { LocalEd25519Signer } from '../../src/adapters/ed25519-key.js';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
 import { HttpWitnessClient } from '../../src/adapters/witness-http-client.js';
-import { readTrustedSegment } from '../../src/app/trusted-segment.js';
+import { verifyStore } from '../../src/app/verify.js';
 import { serveWitness, type WitnessServer } from '../../src/app/witness-server.js';
 import { submitToWitness } from '../../src/app/witness-submit.js';
-import { cosignerKey } from '../../src/core/cosignature.js';
+import { type CosignerKey, cosignerKey } from '../../src/core/cosignature.js';
 import { fromUtf8, utf8 } from '../../src/core/encoding.js';
 import { StorageError } from '../../src/core/errors.js';
+import type { Finding } from '../../src/core/findings.js';
 import type { ObjectStore } from '../../src/core/ports.js';
 import {
-  checkWitnessedLog,
   collectWitnessedCheckpoints,
   parseCosignedCheckpointKey,
 } from '../../src/core/witness-check.js';
@@ -241,19 +241,21 @@ describe('verifier side: witnessed checkpoints against the log', () => {
     return { log, keys: [a.key, b.key] };
   }
 
-  async function rootAtOf(log: TestLog) {
-    const roots = new Map<number, Uint8Array>();
-    let size = 0;
-    for (let seq = 0; ; seq++) {
-      try {
-        const s = await readTrustedSegment(log.store, LOG, seq, [log.key.trusted]);
-        roots.set(s.seg.checkpoint.treeSize, s.seg.checkpoint.root);
-        size = s.seg.checkpoint.treeSize;
-      } catch {
-        break;
-      }
-    }
-    return { size, rootAt: (n: number) => roots.get(n) };
+  /** What `verify --witness-key` reports of `store`'s log (codes, in order). */
+  async function verifyWitnessed(
+    store: ObjectStore,
+    log: TestLog,
+    keys: readonly CosignerKey[],
+    quorum: number,
+    stores?: readonly ObjectStore[],
+  ): Promise<string[]> {
+    const findings: Finding[] = [];
+    await verifyStore(store, {
+      trustedKeys: [log.key.trusted],
+      witness: { keys, quorum, ...(stores ? { stores } : {}) },
+      onFinding: (f) => findings.push(f),
+    });
+    return findings.map((f) => f.code);
   }
 
   it('accepts a log that matches a quorum of witnesses', async () => {
@@ -269,51 +271,19 @@ describe('verifier side: witnessed checkpoints against the log', () => {
     expect(collected.checkpoints.map((c) => [c.checkpoint.treeSize, c.witnesses.length])).toEqual([
       [12, 2],
     ]);
-    const result = checkWitnessedLog({
-      log: LOG,
-      witnessed: collected.checkpoints,
-      quorum: 2,
-      view: await rootAtOf(log),
-    });
-    expect(result.findings).toEqual([]);
-    expect(result.newest?.checkpoint.treeSize).toBe(12);
-    const three = checkWitnessedLog({
-      log: LOG,
-      witnessed: collected.checkpoints,
-      quorum: 3,
-      view: await rootAtOf(log),
-    });
-    expect(three.findings.map((f) => f.code)).toEqual(['WITNESS_QUORUM_NOT_MET']);
+    expect(await verifyWitnessed(log.store, log, keys, 2)).toEqual([]);
+    expect(await verifyWitnessed(log.store, log, keys, 3)).toEqual(['WITNESS_QUORUM_NOT_MET']);
   });
 
   it('reports LOG_TRUNCATED when the newest segments are gone, CHECKPOINT_MISMATCH for a fork', async () => {
     const { log, keys } = await witnessedLog();
-    const objects = await witnessObjects(log.store);
-    const collected = collectWitnessedCheckpoints({
-      log: LOG,
-      objects,
-      logKeys: [log.key.trusted],
-      witnessKeys: keys,
-    });
-    const short = await rootAtOf(await truncated(log, 2));
-    expect(
-      checkWitnessedLog({
-        log: LOG,
-        witnessed: collected.checkpoints,
-        quorum: 1,
-        view: short,
-      }).findings.map((f) => f.code),
-    ).toEqual(['LOG_TRUNCATED']);
+    const short = await truncated(log, 2);
+    expect(await verifyWitnessed(short.store, log, keys, 1)).toEqual(['LOG_TRUNCATED']);
     const fork = testLog(log.key);
     await fork.append(12, 4, 700);
-    expect(
-      checkWitnessedLog({
-        log: LOG,
-        witnessed: collected.checkpoints,
-        quorum: 1,
-        view: await rootAtOf(fork),
-      }).findings.map((f) => f.code),
-    ).toEqual(['CHECKPOINT_MISMATCH']);
+    expect(await verifyWitnessed(fork.store, log, keys, 1, [log.store])).toEqual([
+      'CHECKPOINT_MISMATCH',
+    ]);
   });
 
   it('reports tampered cosigned objects with their own codes', async () => {
