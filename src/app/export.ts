@@ -39,7 +39,15 @@ export type ExportOptions = {
   readonly output: ExportOutputFormat;
   /** The state the previous run left, as read (it is checked here before it is used). */
   readonly state?: ExportState | undefined;
+  /**
+   * Asked after each segment: true ends the run there (a time budget). The state then names the
+   * segments done so far and the next run goes on from them.
+   */
+  readonly stopAfterSegment?: (() => boolean) | undefined;
 };
+
+/** Thrown through searchEvents to end a run at a segment boundary. */
+class StopAtSegment extends Error {}
 
 /** Receives each row in log order, with where it goes and the log and leaf it came from. */
 export type RowSink = (
@@ -49,6 +57,9 @@ export type RowSink = (
 
 export type ExportResult = {
   readonly rows: number;
+  /** Whether every selected segment was exported (false: stopAfterSegment ended the run). */
+  readonly complete: boolean;
+  /** Per log, what was searched (empty when the run was ended early). */
   readonly summaries: readonly LogSearchSummary[];
   /** The state after this run: the state before, each log moved to the last segment read. */
   readonly state: ExportState;
@@ -82,7 +93,7 @@ export async function exportOcsf(
   const ended = new Map<string, LogExportState>(state?.logs ?? []);
   const ctx = { config: options.config, productVersion: options.productVersion };
   let rows = 0;
-  const summaries = await searchEvents(
+  const search = searchEvents(
     store,
     {
       trustedKeys: options.trustedKeys,
@@ -92,6 +103,7 @@ export async function exportOcsf(
       resume,
       onSegment: (log, seq, t) => {
         ended.set(log, stateOf(seq, t));
+        if (options.stopAfterSegment?.()) throw new StopAtSegment();
       },
     },
     async (hit, source) => {
@@ -108,7 +120,15 @@ export async function exportOcsf(
       });
     },
   );
-  return { rows, summaries, state: { output: options.output, logs: ended } };
+  let summaries: readonly LogSearchSummary[] = [];
+  let complete = true;
+  try {
+    summaries = await search;
+  } catch (err) {
+    if (!(err instanceof StopAtSegment)) throw err;
+    complete = false;
+  }
+  return { rows, complete, summaries, state: { output: options.output, logs: ended } };
 }
 
 /**

@@ -39,10 +39,14 @@ export type ScheduledExportOptions = {
   /** Name of the state object at the target. */
   readonly stateName: string;
   readonly rowsPerFile?: number | undefined;
+  /** Ends the run after the current segment when true (exportOcsf `stopAfterSegment`). */
+  readonly stopAfterSegment?: (() => boolean) | undefined;
 };
 
 export type ScheduledExportReport = {
   readonly rows: number;
+  /** False when stopAfterSegment ended the run: the next run goes on. */
+  readonly complete: boolean;
   readonly files: readonly string[];
   /** Per log: the last segment exported after this run. */
   readonly logs: Readonly<Record<string, number>>;
@@ -72,6 +76,7 @@ export async function runScheduledExport(
       productVersion: o.productVersion,
       output: o.format,
       state,
+      stopAfterSegment: o.stopAfterSegment,
     },
     (row, at) => writer.write(row, at),
   );
@@ -79,5 +84,5 @@ export async function runScheduledExport(
   await o.target.put(o.stateName, utf8(formatExportState(result.state)));
   const logs: Record<string, number> = {};
   for (const [log, s] of result.state.logs) logs[log] = s.seq;
-  return { rows: result.rows, files: writer.files, logs };
+  return { rows: result.rows, complete: result.complete, files: writer.files, logs };
 }

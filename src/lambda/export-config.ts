@@ -41,6 +41,8 @@ const schema = z.object({
     message: 'each log name must match [a-z0-9][a-z0-9._-]{0,62}',
   }),
   AUDITLOCK_ROWS_PER_FILE: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+  /** Stop after the current segment when less than this much time is left (ms). */
+  AUDITLOCK_TIME_RESERVE_MS: z.coerce.number().int().min(0).max(900_000).default(60_000),
 });
 
 export type ExportConfig = Omit<

@@ -222,6 +222,18 @@ describe('exportOcsf', () => {
     ).rejects.toMatchObject({ code: 'EXPORT_STATE_MISMATCH' });
   });
 
+  it('stopAfterSegment ends a run at a segment boundary; the next run goes on without gaps', async () => {
+    const out3 = join(dir, 'out-stop');
+    let asked = 0;
+    const part = await run(out3, undefined, { stopAfterSegment: () => ++asked >= 2 });
+    expect(part.complete).toBe(false);
+    expect(part.state.logs.get('main')?.seq).toBe(1);
+    expect(part.rows).toBe(8);
+    const rest = await run(out3, part.state);
+    expect(rest.complete).toBe(true);
+    expect(indexes(await rowsIn(out3))).toEqual(range(28));
+  });
+
   it('with --from/--to bounds exports only the entries received in range', async () => {
     const all = await rowsIn(out);
     const times = all

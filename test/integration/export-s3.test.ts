@@ -21,6 +21,7 @@ const VARS = [
   'AUDITLOCK_EXPORT_PREFIX',
   'AUDITLOCK_EXPORT_FORMAT',
   'AUDITLOCK_TRUSTED_KEYS',
+  'AUDITLOCK_TIME_RESERVE_MS',
 ];
 
 describe('scheduled OCSF export on S3', () => {
@@ -53,6 +54,7 @@ describe('scheduled OCSF export on S3', () => {
       AUDITLOCK_EXPORT_BUCKET: exportBucket,
       AUDITLOCK_EXPORT_PREFIX: 'ocsf',
       AUDITLOCK_EXPORT_FORMAT: 'jsonl',
+      AUDITLOCK_TIME_RESERVE_MS: '1000',
       AUDITLOCK_TRUSTED_KEYS: createPublicKey({
         key: Buffer.from(key.spki),
         format: 'der',
@@ -74,9 +76,9 @@ describe('scheduled OCSF export on S3', () => {
     return (await r.Body?.transformToString()) ?? '';
   }
 
-  async function exportedIndexes(): Promise<number[]> {
+  async function exportedIndexes(prefix = 'ocsf/'): Promise<number[]> {
     const listed = await s3.send(
-      new ListObjectsV2Command({ Bucket: exportBucket, Prefix: 'ocsf/' }),
+      new ListObjectsV2Command({ Bucket: exportBucket, Prefix: prefix }),
     );
     const out: number[] = [];
     for (const o of listed.Contents ?? [])
@@ -114,6 +116,34 @@ describe('scheduled OCSF export on S3', () => {
     await expect(run()).rejects.toMatchObject({ code: 'EXPORT_STATE_MISMATCH' });
     expect(await text(stateKey)).toBe(changed);
     expect(await exportedIndexes()).toEqual([...Array(16).keys()]);
+  });
+
+  it('with little time left stops after each segment, and the runs after it go on', async () => {
+    configure();
+    process.env.AUDITLOCK_EXPORT_PREFIX = 'ocsf-budget';
+    const short = () =>
+      handler(
+        {},
+        fakeContext({ functionName: 'auditlock-export', remaining: () => 500 }),
+      ) as Promise<ScheduledExportReport>;
+    const reports: ScheduledExportReport[] = [];
+    for (let i = 0; i < 10; i++) {
+      const r = await short();
+      reports.push(r);
+      if (r.complete) break;
+    }
+    // 20 entries in segments 0..5: one segment per run, then a run that finds nothing new.
+    expect(reports.map((r) => r.logs.main)).toEqual([0, 1, 2, 3, 4, 5, 5]);
+    expect(reports.map((r) => r.complete)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      true,
+    ]);
+    expect(await exportedIndexes('ocsf-budget/')).toEqual([...Array(20).keys()]);
   });
 
   it('refuses a bad configuration', async () => {

@@ -53,9 +53,12 @@ export async function handler(_event: unknown, context: Context): Promise<Schedu
       logs: config.AUDITLOCK_LOGS,
       stateName: config.AUDITLOCK_EXPORT_STATE_NAME,
       rowsPerFile: config.AUDITLOCK_ROWS_PER_FILE,
+      // Files and the state must still be put after the last segment: stop in time.
+      stopAfterSegment: () => context.getRemainingTimeInMillis() < config.AUDITLOCK_TIME_RESERVE_MS,
     });
     logger.info('export done', {
       rows: report.rows,
+      complete: report.complete,
       files: report.files.length,
       logs: report.logs,
     });
