@@ -7,6 +7,7 @@
 import { fromBase64, utf8 } from '../core/encoding.js';
 import { decodeEntry } from '../core/entry.js';
 import { ConfigurationError, InputError } from '../core/errors.js';
+import { entryEventId } from '../core/id-index.js';
 import { hashLeaf } from '../core/merkle.js';
 import { formatNote, type TrustedKey } from '../core/note.js';
 import type { ObjectStore } from '../core/ports.js';
@@ -150,7 +151,7 @@ async function findById(read: Read, log: string, stored: StoredSeqs, id: string)
       if (Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength).indexOf(needle) < 0) continue;
       const index = seg.header.firstIndex + i;
       const entry = decodeEntry(leaf, `segment ${seq} leaf ${index}`);
-      if (entry.kind !== 'event' || entry.event.id !== id) continue;
+      if (entryEventId(entry) !== id) continue;
       matches.push(index);
       first ??= { seg, seq, index, leaves };
     }

@@ -29,6 +29,7 @@ import { AuditlockError, InputError, IntegrityError } from '../core/errors.js';
 import { bytesEqual } from '../core/hash.js';
 import {
   encodeIdIndex,
+  entryEventId,
   eventIdsOf,
   hasTag,
   type IdIndex,
@@ -285,7 +286,7 @@ async function search(
           continue;
         const at = seg.header.firstIndex + j;
         const entry = decodeEntry(leaf, `segment ${seq} leaf ${at}`);
-        if (entry.kind !== 'event' || entry.event.id !== id) continue;
+        if (entryEventId(entry) !== id) continue;
         matches.push(at);
         first ??= { seg, seq, index: at, leaves };
       }

@@ -7,6 +7,7 @@
  */
 
 import { fromUtf8, utf8 } from './encoding.js';
+import type { Entry } from './entry.js';
 import { IntegrityError } from './errors.js';
 import { HASH_SIZE, sha256 } from './hash.js';
 
@@ -45,9 +46,23 @@ export function eventIdsOf(leaves: readonly Uint8Array[], where: string): string
       throw new IntegrityError('ENTRY_INVALID', `${where} leaf ${i} is not JSON`);
     }
     const e = entry as { kind?: unknown; event?: { id?: unknown } } | null;
-    if (e?.kind === 'event' && typeof e.event?.id === 'string') ids.push(e.event.id);
+    if ((e?.kind === 'event' || e?.kind === 'sealed-event') && typeof e.event?.id === 'string')
+      ids.push(e.event.id);
   }
   return ids;
+}
+
+/**
+ * The event id of a decoded entry: an event's `id`, or a sealed event's when it is in clear
+ * (FORMAT.md §11); undefined for other entries and events without one.
+ */
+export function entryEventId(entry: Entry): string | undefined {
+  if (entry.kind === 'event') return entry.event.id;
+  if (entry.kind === 'sealed-event') {
+    const id = (entry.event as { id?: unknown }).id;
+    return typeof id === 'string' ? id : undefined;
+  }
+  return undefined;
 }
 
 /** The §7.2 bytes of the index of a segment with hash `segmentHash` holding events `ids`. */
