@@ -14,6 +14,7 @@
  * validated, so none of them is mapped as if it were an event.
  */
 import { canonicalize } from './canonical-json.js';
+import { toHex } from './encoding.js';
 import type { Entry, QuarantineEntry } from './entry.js';
 import { ConfigurationError } from './errors.js';
 import type { AuditEvent } from './event.js';
@@ -306,12 +307,6 @@ function unmapped(
     ...extra,
   };
   return compact(all) as Record<string, string>;
-}
-
-function toHex(bytes: Uint8Array): string {
-  let out = '';
-  for (const b of bytes) out += b.toString(16).padStart(2, '0');
-  return out;
 }
 
 /** Minutes east of UTC of an RFC 3339 time's zone (`Z`: 0). */
