@@ -19,6 +19,7 @@ import { openSealedEntry } from '../../src/app/open-sealed.js';
 import { proveEntry } from '../../src/app/prove.js';
 import { makeReceipt, verifyReceipt } from '../../src/app/receipt.js';
 import { sealingSubmit } from '../../src/app/seal-submit.js';
+import { censusSealed } from '../../src/app/sealed-census.js';
 import { SubjectKeys } from '../../src/app/subject-keys.js';
 import { readTrustedSegment } from '../../src/app/trusted-segment.js';
 import { verifyStore } from '../../src/app/verify.js';
@@ -273,6 +274,14 @@ describe('erase-subject', () => {
       const proof = await proveEntry(s.store, 'main', { index }, { trustedKeys: trusted });
       expect(proof).toBeDefined();
     }
+    // The census for `verify --keys`: erased fields are counted, not reported as findings.
+    expect(await censusSealed(s.store, { trustedKeys: trusted }, fresh)).toEqual({
+      entries: 4,
+      open: 8,
+      erased: 8,
+      invalid: 0,
+      erasedSubjects: 1,
+    });
     // A disclosure made before the erasure still matches the commitment (the auditor holds it).
     const v = verifyReceipt(receiptsBefore[0]?.text as string, { trustedKeys: trusted });
     expect(verifyDisclosure(v.entry, disclosure)).toEqual([{ field: 'actor.id', value: ALICE }]);

@@ -205,6 +205,20 @@ describe('sealed fields through the CLI', () => {
       '--strict-entries',
     ]);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    const census = await runCli([
+      'verify',
+      join(dir, 'store'),
+      '--pubkey',
+      pub,
+      ...keyArgs,
+      '--json',
+    ]);
+    expect(census.code, census.stderr).toBe(0);
+    expect(JSON.parse(census.stdout)).toMatchObject({
+      ok: true,
+      findings: [],
+      sealed: { entries: 3, open: 2, erased: 4, invalid: 0, erasedSubjects: 1 },
+    });
     for (const root of ['store', 'subject-keys'])
       expect((await allBytes(join(dir, root))).includes(ALICE)).toBe(false);
   });

@@ -1,5 +1,6 @@
 import { systemClock } from '../../adapters/system-clock.js';
 import { replicaComparison, verifyWithReplica } from '../../app/replica.js';
+import { censusSealed } from '../../app/sealed-census.js';
 import { type VerifyStoreOptions, type VerifyStoreResult, verifyStore } from '../../app/verify.js';
 import {
   type IncrementalLogResult,
@@ -17,6 +18,7 @@ import { EXIT, UsageError } from '../cli-error.js';
 import { checkOutputPath, readInputFile, writeOutputFile } from '../input-file.js';
 import { loadTrustedKeys } from '../keys.js';
 import { escapeText, formatBytes, type Io, progress } from '../output.js';
+import { KEY_OPTIONS, subjectKeysOf } from '../sealing.js';
 import { openStore } from '../stores.js';
 import {
   openWitnessCheck,
@@ -148,6 +150,7 @@ export const verifySpec: CommandSpec = {
       help: 'with --state: verify every log from its first segment (and still save the state)',
     },
     json: { type: 'boolean', help: 'print findings and summary as JSON on stdout' },
+    ...KEY_OPTIONS,
   },
   positionals: { min: 1, max: 1 },
 };
@@ -259,11 +262,21 @@ export async function verify(argv: string[], io: Io): Promise<number> {
       );
     if (ok) await writeOutputFile(out, only.latestCheckpoint);
   }
+  // Sealed fields (FORMAT.md §11.2): erased ones are information, never findings.
+  const keys = await subjectKeysOf(p, 'verify');
+  const sealed = keys
+    ? await censusSealed(
+        store,
+        { trustedKeys, logs: logs.length ? logs : undefined, bundle: Boolean(p.values.bundle) },
+        keys,
+      )
+    : undefined;
   if (p.values.json) {
     io.stdout.write(
       `${JSON.stringify(
         {
           ok,
+          ...(sealed ? { sealed } : {}),
           store: store.location,
           ...(replica ? { replica: replica.location } : {}),
           ...(incremental ? { state: stateStore?.location, incremental: incremental.logs } : {}),
@@ -284,6 +297,10 @@ export async function verify(argv: string[], io: Io): Promise<number> {
       );
     for (const l of incremental?.logs ?? [])
       io.stdout.write(`${escapeText(formatIncremental(l))}\n`);
+    if (sealed)
+      io.stdout.write(
+        `sealed fields: ${sealed.open + sealed.erased + sealed.invalid} in ${sealed.entries} entries: ${sealed.open} open, ${sealed.erased} erased (keys of ${sealed.erasedSubjects} subject(s) destroyed: information, not a finding)${sealed.invalid ? `, ${sealed.invalid} INVALID (a key exists but the field does not open under it)` : ''}\n`,
+      );
     const where = `${store.location}${replica ? ` and replica ${replica.location}` : ''}`;
     io.stdout.write(
       ok ? `OK: ${where} verified, no findings\n` : `FAILED: ${count} finding(s) in ${where}\n`,
