@@ -172,6 +172,8 @@ export function renderVerifyWorkers(result, meta) {
   const { scaling, memory } = result;
   const m = meta.machine;
   const lines = [
+    '### Verification on worker threads: scaling with workers and peak RSS',
+    '',
     `Measured ${meta.date} (commit ${meta.commit ?? 'unknown'}) on ${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB, Node ${m.node}; load average ${load(result.loadAverage.start)} at the start, ${load(result.loadAverage.end)} at the end (1/5/15 min). \`node bench/verify-workers.mjs ${meta.argv.join(' ')}\`.`,
     '',
     `Scaling: ${scaling.events.toLocaleString('en-US')} events (identity, 4,096 per segment), ${scaling.reps} interleaved repetitions, each process verifying once; ratio = wall time with 1 worker / wall time with N, per repetition (median, range). CPU is the process's (all threads). Control: ${CONTROL_HASHES.toLocaleString('en-US')} SHA-256 of 1 KiB per thread, N threads at once, run right after each verification; its ratio is how much more work per second N threads got done than one, i.e. the most the machine could give at that moment.`,
