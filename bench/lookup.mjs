@@ -9,11 +9,15 @@
  * - a receipt by leaf index (`makeReceipt`: probes for the range, then trusted segment reads);
  * each next to ⌈log2(n + 1)⌉, the bound the module comments give costs in.
  *
- *   npm run build && node bench/lookup.mjs [--max 16384]
+ *   npm run build && node bench/lookup.mjs [--max 16384] [--out FILE] [--md FILE] [--doc]
  *
- * Prints a JSON result on stdout.
+ * Prints a Markdown table; `--out` writes the JSON result (with the table as `markdown`), `--md`
+ * the table, and `--doc` puts it into its section of docs/PERFORMANCE.md. `npm run bench` runs it
+ * as section `lookup`.
  */
+import { writeFileSync } from 'node:fs';
 import { Archiver, generateKeyPair, LocalSigner, MemoryStore, parseEvent } from './lib/dist.mjs';
+import { writeDocSection } from './lib/doc-section.mjs';
 import { machineInfo } from './lib/machine.mjs';
 import { log, parseArgs } from './lib/measure.mjs';
 
@@ -116,4 +120,21 @@ for (let n = 16; n <= max; n *= 4) {
   );
   rows.push(row);
 }
-process.stdout.write(`${JSON.stringify({ machine: machineInfo(), rows }, null, 1)}\n`);
+const markdown = [
+  `Requests counted on a memory store, one event per segment received one second apart (\`node bench/lookup.mjs\`, ${new Date().toISOString().slice(0, 10)}; machine-independent).`,
+  '',
+  '| segments n | ⌈log2(n+1)⌉ | stored range: existence probes | time range (middle third): segment reads | receipt by leaf index: segment reads (+ probes) |',
+  '|---:|---:|---:|---:|---:|',
+  ...rows.map(
+    (r) =>
+      `| ${r.segments.toLocaleString('en')} | ${r.log2} | ${r.storedRange.exists} | ${r.timeRange.segmentReads} | ${r.receiptByIndex.trustedReads} (+${r.receiptByIndex.exists}) |`,
+  ),
+].join('\n');
+process.stdout.write(`${markdown}\n`);
+if (args.md) writeFileSync(args.md, `${markdown}\n`);
+if (args.doc) writeDocSection('lookup', markdown);
+if (args.out)
+  writeFileSync(
+    args.out,
+    `${JSON.stringify({ machine: machineInfo(), rows, markdown }, null, 1)}\n`,
+  );

@@ -13,7 +13,7 @@
  * --peer-reps N (3), --ingest-rss-events N (100000; ingest peak RSS at 64..4,096 events per
  * segment, bench/ingest-rss.mjs),
  * --only hash,ingest,verify,stages,profile,rss,hostile,incremental,ingest-rss,peer-tessera,
- * s3-parallel,
+ * lookup, s3-parallel,
  * --json FILE (raw results), --write / --no-write (the docs; default: write only on a full
  * default run).
  *
@@ -48,11 +48,12 @@ const SECTIONS = [
   'incremental',
   'ingest-rss',
   'peer-tessera',
+  'lookup',
 ];
 /** Run only when named in --only (they start the emulator and take long). */
 const EXTRA_SECTIONS = ['s3-parallel'];
 /** Sections that render their own part of the docs: `markdown` in their JSON output. */
-const OWN_DOC_SECTIONS = ['incremental', 'ingest-rss', 'peer-tessera', 's3-parallel'];
+const OWN_DOC_SECTIONS = ['incremental', 'ingest-rss', 'peer-tessera', 's3-parallel', 'lookup'];
 const DOC = fileURLToPath(new URL('../docs/PERFORMANCE.md', import.meta.url));
 
 const argv = process.argv.slice(2);
@@ -101,6 +102,7 @@ const sectionArgs = {
   ],
   'ingest-rss': ['ingest-rss.mjs', '--events', sizes.ingestRssEvents, '--reps', quick ? 1 : 2],
   'peer-tessera': ['peer-tessera.mjs', '--events', sizes.peerEvents, '--reps', sizes.peerReps],
+  lookup: ['lookup.mjs', '--max', quick ? 256 : 4096],
   's3-parallel': [
     's3-parallel.mjs',
     ...(quick ? ['--events', 20_000, '--latencies', 0, '--reps', 1] : []),
