@@ -107,10 +107,28 @@ function rate(n, ms) {
   return Math.round((n / ms) * 1000).toLocaleString('en-US');
 }
 
+/** The result as the Markdown table of its PERFORMANCE.md section. */
+export function renderExport(r) {
+  const row = (label, x) =>
+    `| ${label} | ${Math.round(x.eventsPerSec).toLocaleString('en-US')} | ${x.cpuUsPerEvent.toFixed(1)} | ${x.ratio.median.toFixed(3)} (${x.ratio.min.toFixed(3)}–${x.ratio.max.toFixed(3)}) |`;
+  return [
+    `${r.events.toLocaleString('en-US')} events, ${r.reps} repetitions in rotated order (\`node bench/export.mjs\`); ${r.machine.cpu}, ${r.machine.cores} cores, load average ${r.machine.loadAverage.map((l) => l.toFixed(1)).join(' ')} at the start.`,
+    '',
+    '| step | events/s | CPU µs per event | ratio to the verify floor (median, range) |',
+    '|---|---:|---:|---:|',
+    row('verify floor (SHA-256 + JSON.parse per entry)', r.floor),
+    row('export: read, check, map (rows dropped)', r.map),
+    row('export to JSON Lines files', r.jsonl),
+    row('export to Parquet files', r.parquet),
+  ].join('\n');
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = parseArgs();
   const result = await benchExport({ events: args.events, reps: args.reps });
-  const json = `${JSON.stringify(result, null, 2)}\n`;
+  const markdown = renderExport(result);
+  process.stderr.write(`${markdown}\n`);
+  const json = `${JSON.stringify({ ...result, markdown }, null, 2)}\n`;
   if (args.out) writeFileSync(args.out, json);
   else process.stdout.write(json);
 }

@@ -13,7 +13,7 @@
  * --peer-reps N (3), --ingest-rss-events N (100000; ingest peak RSS at 64..4,096 events per
  * segment, bench/ingest-rss.mjs),
  * --only hash,ingest,verify,stages,profile,rss,hostile,incremental,ingest-rss,peer-tessera,
- * lookup, s3-parallel,
+ * lookup, export, s3-parallel,
  * --json FILE (raw results), --write / --no-write (the docs; default: write only on a full
  * default run).
  *
@@ -49,11 +49,19 @@ const SECTIONS = [
   'ingest-rss',
   'peer-tessera',
   'lookup',
+  'export',
 ];
 /** Run only when named in --only (they start the emulator and take long). */
 const EXTRA_SECTIONS = ['s3-parallel'];
 /** Sections that render their own part of the docs: `markdown` in their JSON output. */
-const OWN_DOC_SECTIONS = ['incremental', 'ingest-rss', 'peer-tessera', 's3-parallel', 'lookup'];
+const OWN_DOC_SECTIONS = [
+  'incremental',
+  'ingest-rss',
+  'peer-tessera',
+  's3-parallel',
+  'lookup',
+  'export',
+];
 const DOC = fileURLToPath(new URL('../docs/PERFORMANCE.md', import.meta.url));
 
 const argv = process.argv.slice(2);
@@ -103,6 +111,7 @@ const sectionArgs = {
   'ingest-rss': ['ingest-rss.mjs', '--events', sizes.ingestRssEvents, '--reps', quick ? 1 : 2],
   'peer-tessera': ['peer-tessera.mjs', '--events', sizes.peerEvents, '--reps', sizes.peerReps],
   lookup: ['lookup.mjs', '--max', quick ? 256 : 4096],
+  export: ['export.mjs', '--events', quick ? 2_000 : 20_000, '--reps', quick ? 1 : 2],
   's3-parallel': [
     's3-parallel.mjs',
     ...(quick ? ['--events', 20_000, '--latencies', 0, '--reps', 1] : []),
