@@ -9,7 +9,13 @@ import { randomBytes } from 'node:crypto';
 import type { Delivery } from '../core/entry.js';
 import { makeSealedEventEntry } from '../core/entry.js';
 import type { AuditEvent } from '../core/event.js';
-import { type DataKey, fieldsToSeal, type RandomBytes, sealFields } from '../core/sealed.js';
+import {
+  type DataKey,
+  type FieldToSeal,
+  fieldsToSeal,
+  type RandomBytes,
+  sealFields,
+} from '../core/sealed.js';
 import type { SealConfig } from '../core/sealed-config.js';
 import type { Archiver, Receipt } from './archiver.js';
 import type { SubjectKeys } from './subject-keys.js';
@@ -52,12 +58,17 @@ export function sealingSubmit(
   random: RandomBytes = pooledRandom(),
 ): SealingSubmit {
   return async (event, delivery) => {
-    const fields = fieldsToSeal(event, config);
-    if (fields.length === 0) return archiver.submit(event, delivery);
+    const found = fieldsToSeal(event, config);
+    if (found.length === 0) return archiver.submit(event, delivery);
+    // One pseudonym and one key lookup per subject of the event, not per field.
     const byPseudonym = new Map<string, DataKey>();
-    for (const f of fields) {
-      const u = keys.pseudonymOf(f.subjectId);
+    const bySubjectId = new Map<string, string>();
+    const fields: FieldToSeal[] = [];
+    for (const f of found) {
+      const u = bySubjectId.get(f.subjectId) ?? keys.pseudonymOf(f.subjectId);
+      bySubjectId.set(f.subjectId, u);
       if (!byPseudonym.has(u)) byPseudonym.set(u, await keys.sealingKey(u));
+      fields.push({ ...f, subject: u });
     }
     const parts = sealFields(
       event,

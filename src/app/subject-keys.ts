@@ -39,6 +39,7 @@ export class SubjectKeys {
   readonly #cacheMs: number;
   readonly #now: () => number;
   readonly #cache = new Map<string, Cached>();
+  readonly #pseudonyms = new Map<string, string>();
 
   private constructor(options: SubjectKeysOptions, pseudonymKey: Uint8Array) {
     this.#store = options.store;
@@ -79,9 +80,18 @@ export class SubjectKeys {
     return this.#store.location;
   }
 
-  /** @throws InputError `SUBJECT_INVALID` */
+  /**
+   * The subject's pseudonym (HMAC-SHA-256), remembered for the next 10,000 distinct ids.
+   * @throws InputError `SUBJECT_INVALID`
+   */
   pseudonymOf(subjectId: string): string {
-    return pseudonymOf(this.#pseudonymKey, subjectId);
+    let u = this.#pseudonyms.get(subjectId);
+    if (u === undefined) {
+      u = pseudonymOf(this.#pseudonymKey, subjectId);
+      if (this.#pseudonyms.size >= 10_000) this.#pseudonyms.clear();
+      this.#pseudonyms.set(subjectId, u);
+    }
+    return u;
   }
 
   /**

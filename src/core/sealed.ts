@@ -156,11 +156,15 @@ export function openValue(record: SealedRecord, dataKey: DataKey, origin: string
   return { state: 'open', value, salt };
 }
 
-/** One field to seal in one event: its path, value and subject id. */
+/**
+ * One field to seal in one event: its path, value and subject id, and the subject's pseudonym
+ * when the caller has computed it already (else sealFields does).
+ */
 export type FieldToSeal = {
   readonly path: string;
   readonly value: JsonValue;
   readonly subjectId: string;
+  readonly subject?: string | undefined;
 };
 
 /**
@@ -205,7 +209,8 @@ export function sealFields(
   const sealed: SealedRecord[] = [];
   const pseudonyms = new Map<string, string>();
   for (const f of fields) {
-    const subject = pseudonyms.get(f.subjectId) ?? pseudonymOf(pseudonymKey, f.subjectId);
+    const subject =
+      f.subject ?? pseudonyms.get(f.subjectId) ?? pseudonymOf(pseudonymKey, f.subjectId);
     pseudonyms.set(f.subjectId, subject);
     sealed.push(sealValue(f.value, f.path, subject, keyOf(subject), origin, random));
     partial = withoutValueAt(partial, f.path);
