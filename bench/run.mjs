@@ -13,7 +13,7 @@
  * --peer-reps N (3), --ingest-rss-events N (100000; ingest peak RSS at 64..4,096 events per
  * segment, bench/ingest-rss.mjs),
  * --only hash,ingest,verify,stages,profile,rss,hostile,incremental,ingest-rss,peer-tessera,
- * lookup, export, s3-parallel,
+ * lookup, export, verify-workers, s3-parallel,
  * --json FILE (raw results), --write / --no-write (the docs; default: write only on a full
  * default run).
  *
@@ -50,6 +50,7 @@ const SECTIONS = [
   'peer-tessera',
   'lookup',
   'export',
+  'verify-workers',
 ];
 /** Run only when named in --only (they start the emulator and take long). */
 const EXTRA_SECTIONS = ['s3-parallel'];
@@ -61,6 +62,7 @@ const OWN_DOC_SECTIONS = [
   's3-parallel',
   'lookup',
   'export',
+  'verify-workers',
 ];
 const DOC = fileURLToPath(new URL('../docs/PERFORMANCE.md', import.meta.url));
 
@@ -112,6 +114,11 @@ const sectionArgs = {
   'peer-tessera': ['peer-tessera.mjs', '--events', sizes.peerEvents, '--reps', sizes.peerReps],
   lookup: ['lookup.mjs', '--max', quick ? 256 : 4096],
   export: ['export.mjs', '--events', quick ? 2_000 : 20_000, '--reps', quick ? 1 : 2],
+  // bench/verify-workers.mjs: workers 1..4 on 200,000 events, peak RSS at 1M with 1..8 workers.
+  'verify-workers': [
+    'verify-workers.mjs',
+    ...(quick ? ['--events', 20_000, '--reps', 1, '--rss-events', 0] : []),
+  ],
   's3-parallel': [
     's3-parallel.mjs',
     ...(quick ? ['--events', 20_000, '--latencies', 0, '--reps', 1] : []),
