@@ -28,6 +28,9 @@ export type CheckResponse =
     }
   | { readonly id: number; readonly error: unknown };
 
+/** What a worker sends: its answers, and once, when its module has loaded, that it is ready. */
+export type WorkerMessage = CheckResponse | { readonly ready: true };
+
 /** Answers every request that comes to `port`. */
 export function serveChecks(port: MessagePort): void {
   port.on('message', (req: CheckRequest) => {
@@ -42,4 +45,7 @@ export function serveChecks(port: MessagePort): void {
   });
 }
 
-if (parentPort && workerData === VERIFY_WORKER_DATA) serveChecks(parentPort);
+if (parentPort && workerData === VERIFY_WORKER_DATA) {
+  serveChecks(parentPort);
+  parentPort.postMessage({ ready: true } satisfies WorkerMessage);
+}

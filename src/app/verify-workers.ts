@@ -12,7 +12,12 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { SegmentCheck, SegmentCheckOptions } from '../core/segment-check.js';
-import { type CheckRequest, type CheckResponse, VERIFY_WORKER_DATA } from './verify-worker.js';
+import {
+  type CheckRequest,
+  type CheckResponse,
+  VERIFY_WORKER_DATA,
+  type WorkerMessage,
+} from './verify-worker.js';
 
 /** Where the worker module is, and the Node flags its threads start with. */
 export type WorkerEntry = {
@@ -65,6 +70,10 @@ export class SegmentCheckPool {
   #nextId = 0;
   #failure: Error | undefined;
   #closed = false;
+  /** Settled when the first worker has loaded its module (or the pool failed first). */
+  #ready: Promise<void> | undefined;
+  #markReady: (() => void) | undefined;
+  #isReady = false;
 
   /** @throws RangeError if `workers` is not a positive integer */
   constructor(opts: SegmentCheckPoolOptions) {
@@ -76,6 +85,33 @@ export class SegmentCheckPool {
   /** Most worker threads at once. */
   get size(): number {
     return this.#opts.workers;
+  }
+
+  /** True once a worker has loaded its module and can take jobs without a start-up wait. */
+  get ready(): boolean {
+    return this.#isReady;
+  }
+
+  /** Why the pool failed (a worker died or could not start), if it did. */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /**
+   * Starts every worker now, not as jobs arrive. Resolves when the first is ready.
+   * @throws (rejects) the pool's failure if it fails first
+   */
+  warm(): Promise<void> {
+    if (!this.#ready) {
+      this.#ready = new Promise<void>((resolve) => {
+        this.#markReady = resolve;
+      });
+      while (this.#spawn());
+    }
+    if (this.#failure) return Promise.reject(this.#failure);
+    return this.#ready.then(() => {
+      if (!this.#isReady) throw this.#failure;
+    });
   }
 
   /**
@@ -97,13 +133,15 @@ export class SegmentCheckPool {
   /** Stops every worker; jobs still queued or in flight reject. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#markReady?.();
     this.#failAll(new Error('segment check pool closed before the job was done'));
     await Promise.all([...this.#running.keys()].map((w) => w.terminate()));
   }
 
   #dispatch(): void {
     while (this.#queue.length > 0) {
-      const worker = this.#idle.pop() ?? this.#spawn();
+      if (this.#idle.length === 0) this.#spawn();
+      const worker = this.#idle.pop();
       if (!worker) return;
       const job = this.#queue.shift() as Job;
       this.#running.set(worker, job);
@@ -113,9 +151,9 @@ export class SegmentCheckPool {
     }
   }
 
-  /** A new worker, or undefined when there are already as many as allowed. */
+  /** A new idle worker, or undefined when there are already as many as allowed. */
   #spawn(): Worker | undefined {
-    if (this.#running.size >= this.#opts.workers) return undefined;
+    if (this.#closed || this.#running.size >= this.#opts.workers) return undefined;
     const entry = this.#opts.entry;
     const worker = new Worker(entry?.url ?? defaultWorkerUrl(), {
       // Entries, views and hashes die young: a small young generation is collected more often
@@ -126,9 +164,16 @@ export class SegmentCheckPool {
       ...(entry?.execArgv ? { execArgv: [...entry.execArgv] } : {}),
     });
     this.#running.set(worker, undefined);
+    this.#idle.push(worker);
+    worker.unref();
     // Kept for messages: a thread that has exited has threadId -1.
     this.#threadIds.set(worker, worker.threadId);
-    worker.on('message', (res: CheckResponse) => this.#answer(worker, res));
+    worker.on('message', (msg: WorkerMessage) => {
+      if ('ready' in msg) {
+        this.#isReady = true;
+        this.#markReady?.();
+      } else this.#answer(worker, msg);
+    });
     worker.on('error', (err) => this.#fail(worker, `failed: ${describe(err)}`, err));
     worker.on('messageerror', (err) =>
       this.#fail(worker, `sent a message that cannot be read: ${describe(err)}`, err),
@@ -161,6 +206,7 @@ export class SegmentCheckPool {
     this.#failure ??= new Error(`segment check worker thread ${id} ${what}`, { cause });
     this.#closed = true;
     this.#failAll(this.#failure);
+    this.#markReady?.();
     for (const w of this.#running.keys()) void w.terminate();
   }
 

@@ -180,7 +180,7 @@ export async function verifyStore(
   opts: VerifyStoreOptions,
 ): Promise<VerifyStoreResult> {
   const workers = opts.workers ?? 1;
-  if (workers instanceof SegmentCheckPool) return verifyAll(store, opts, workers);
+  if (workers instanceof SegmentCheckPool) return verifyOn(store, opts, workers);
   if (!Number.isInteger(workers) || workers < 1)
     throw new ConfigurationError(
       'WORKERS_INVALID',
@@ -189,10 +189,21 @@ export async function verifyStore(
   if (workers === 1) return verifyAll(store, opts, undefined);
   const pool = new SegmentCheckPool({ workers });
   try {
-    return await verifyAll(store, opts, pool);
+    return await verifyOn(store, opts, pool);
   } finally {
     await pool.close();
   }
+}
+
+/** verifyAll on `pool`; a worker that failed at any time during the run fails the run. */
+async function verifyOn(
+  store: ObjectStore,
+  opts: VerifyStoreOptions,
+  pool: SegmentCheckPool,
+): Promise<VerifyStoreResult> {
+  const result = await verifyAll(store, opts, pool);
+  if (pool.failure) throw pool.failure;
+  return result;
 }
 
 async function verifyAll(
@@ -611,6 +622,13 @@ async function checkFetched(
   opts: SegmentCheckOptions,
 ): Promise<Fetched> {
   if (f.bytes === undefined) return f;
+  // Until a worker has loaded the core (tens of ms), this thread checks segments itself: a
+  // small store is done before threads could help, and a large one loses nothing.
+  if (!pool.ready) {
+    pool.warm().catch(() => {}); // a failure is thrown below, or at the end of the run
+    if (pool.failure) throw pool.failure;
+    return f;
+  }
   const { bytes, check } = await pool.check(f.bytes, opts);
   return { ...f, bytes, checked: { check } };
 }

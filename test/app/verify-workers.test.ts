@@ -62,6 +62,8 @@ beforeAll(async () => {
   });
   pool = new SegmentCheckPool({ workers: 2, entry: TS_WORKERS });
   slowPool = new SegmentCheckPool({ workers: 2, entry: fixtureWorker('verify-worker-slow.ts') });
+  // Ready before the tests: until a worker is, verifyStore checks segments on its own thread.
+  await Promise.all([pool.warm(), slowPool.warm()]);
 });
 
 afterAll(async () => {
@@ -212,6 +214,7 @@ describe('verifyStore with worker threads', () => {
     for (const name of ['verify-worker-crash.ts', 'verify-worker-exit.ts']) {
       const broken = new SegmentCheckPool({ workers: 1, entry: fixtureWorker(name) });
       try {
+        await broken.warm();
         const findings: Finding[] = [];
         await expect(
           verifyStore(new FolderStore(clean), {
@@ -233,10 +236,11 @@ describe('verifyStore with worker threads', () => {
 
   it("rethrows a worker's programming error as it is", async () => {
     const buggy = new SegmentCheckPool({
-      workers: 2,
+      workers: 1,
       entry: fixtureWorker('verify-worker-bug.ts'),
     });
     try {
+      await buggy.warm();
       const run = verifyStore(new FolderStore(clean), {
         trustedKeys: [key.trusted],
         workers: buggy,
@@ -265,6 +269,27 @@ describe('verifyStore with worker threads', () => {
     const one = await verify(dir);
     expect(child.findings.length).toBeGreaterThan(0);
     expect(child).toEqual({ findings: one.findings, logs: ['a', 'b'] });
+  });
+
+  it('checks on its own thread until a worker is ready, and fails when none can start', async () => {
+    // A pool not started yet: the run does not wait for it, and starts it.
+    const cold = new SegmentCheckPool({ workers: 2, entry: TS_WORKERS });
+    try {
+      expect(cold.ready).toBe(false);
+      expect(await verify(clean, { workers: cold })).toEqual(await verify(clean));
+      await cold.warm();
+      expect(cold.ready).toBe(true);
+    } finally {
+      await cold.close();
+    }
+    // A worker module that cannot be loaded fails the pool, and every run on it.
+    const missing = new SegmentCheckPool({ workers: 1, entry: fixtureWorker('no-such-worker.ts') });
+    try {
+      await expect(missing.warm()).rejects.toThrow(/segment check worker thread \d+ failed/);
+      await expect(verify(clean, { workers: missing })).rejects.toThrow(/worker thread/);
+    } finally {
+      await missing.close();
+    }
   });
 
   it('refuses a number of workers that is not a positive integer', async () => {
