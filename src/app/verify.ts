@@ -34,6 +34,7 @@ import {
 import { MAX_SEGMENT_BYTES } from '../core/segment.js';
 import type { SegmentCheck, SegmentCheckOptions } from '../core/segment-check.js';
 import type { TrustedCheckpoint } from '../core/signed-checkpoint.js';
+import { BundleIndexCheck } from './bundle-index-check.js';
 import {
   type BundleManifest,
   type BundleS3Record,
@@ -43,7 +44,6 @@ import {
   readBundleManifest,
   recordedVersionMetadata,
 } from './bundle-manifest.js';
-import { BundleIndexCheck } from './bundle-index-check.js';
 import { detachable, SegmentCheckPool } from './verify-workers.js';
 import { witnessedCheckpointsOf } from './witness-objects.js';
 
