@@ -12,8 +12,13 @@
  * with activity 99 `Other` named `Quarantine`, severity Medium, status Failure, the label
  * `auditlock:quarantine` and its error and raw-input digest in `unmapped`: its fields were never
  * validated, so none of them is mapped as if it were an event.
+ *
+ * A sealed event (docs/FORMAT.md §11) is mapped as the event with each sealed field's stand-in
+ * in its place (`"-"`, `"192.0.2.0"` for `source.ip`, `null` in `detail`): export opens no sealed
+ * field. `unmapped` then has `auditlock.kind` `sealed-event` and `auditlock.sealed`, the JSON list
+ * of `{field, state: "sealed", subject}` (the subject pseudonym, for a pseudonymous search).
  */
-import { canonicalize } from './canonical-json.js';
+import { canonicalize, type JsonObject } from './canonical-json.js';
 import { toHex } from './encoding.js';
 import type { Entry, QuarantineEntry } from './entry.js';
 import { ConfigurationError } from './errors.js';
@@ -27,6 +32,7 @@ import {
   SEVERITIES,
 } from './ocsf-classes.js';
 import { chooseClass, type OcsfConfig, verbActivity } from './ocsf-config.js';
+import { standInFor, withValueAt } from './sealed-path.js';
 
 /** A hit with what its link back needs besides its location. */
 export type ExportRecord = EventHit & {
@@ -60,7 +66,16 @@ export type OcsfRow = OcsfObject & {
  * that seals personal fields slots its reading (or redaction) in here.
  */
 export function eventFields(entry: Entry): AuditEvent | undefined {
-  return entry.kind === 'event' ? entry.event : undefined;
+  if (entry.kind === 'event') return entry.event;
+  if (entry.kind === 'sealed-event') {
+    // Sealed fields are not read (export has no key store): their stand-ins take their place
+    // (FORMAT.md §11.1: with them the event is a valid event, which the entry decoder checked),
+    // and unmapped lists each sealed field with its subject pseudonym.
+    let event: JsonObject = entry.event;
+    for (const r of entry.sealed) event = withValueAt(event, r.field, standInFor(r.field));
+    return event as unknown as AuditEvent;
+  }
+  return undefined;
 }
 
 /**
@@ -305,6 +320,14 @@ function unmapped(
     'auditlock.delivery.source': entry.delivery?.source,
     'auditlock.delivery.id': entry.delivery?.id,
     ...extra,
+    ...(entry.kind === 'sealed-event'
+      ? {
+          'auditlock.kind': 'sealed-event',
+          'auditlock.sealed': canonicalize(
+            entry.sealed.map((r) => ({ field: r.field, state: 'sealed', subject: r.subject })),
+          ),
+        }
+      : {}),
   };
   return compact(all) as Record<string, string>;
 }
