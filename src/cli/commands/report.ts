@@ -7,7 +7,13 @@ import { checkOutputPath, writeOutputFile } from '../input-file.js';
 import { loadTrustedKeys } from '../keys.js';
 import { escapeText, formatBytes, type Io, progress } from '../output.js';
 import { openStore } from '../stores.js';
-import { openWitnessCheck, readReplicaFlags, readWitnessFlags } from '../verify-flags.js';
+import {
+  openWitnessCheck,
+  readReplicaFlags,
+  readWitnessFlags,
+  readWorkersFlag,
+  WORKERS_OPTION,
+} from '../verify-flags.js';
 
 export const reportSpec: CommandSpec = {
   name: 'report',
@@ -79,6 +85,7 @@ export const reportSpec: CommandSpec = {
       default: '900',
     },
     concurrency: { type: 'string', value: 'N', help: 'parallel downloads', default: '8' },
+    workers: WORKERS_OPTION,
   },
   positionals: { min: 1, max: 1 },
 };
@@ -93,7 +100,7 @@ export async function report(argv: string[], io: Io): Promise<number> {
     stringOption(p, 'trusted-keys'),
   );
   const witnessFlags = await readWitnessFlags(p);
-  const _witnessKeys = witnessFlags.keys;
+  const workers = readWorkersFlag(p);
   await checkOutputPath(out); // before the work, not after it
   const store = await openStore(p.positionals[0] as string);
   const witness = await openWitnessCheck(witnessFlags);
@@ -107,6 +114,7 @@ export async function report(argv: string[], io: Io): Promise<number> {
       logs: logs.length ? logs : undefined,
       bundle: Boolean(p.values.bundle),
       concurrency: intOption(p, 'concurrency', { min: 1, max: 256 }),
+      workers,
       minRetentionDays: intOption(p, 'min-retention-days', { max: 36_500 }),
       witness,
       replica,
