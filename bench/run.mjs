@@ -13,7 +13,7 @@
  * --peer-reps N (3), --ingest-rss-events N (100000; ingest peak RSS at 64..4,096 events per
  * segment, bench/ingest-rss.mjs),
  * --only hash,ingest,verify,stages,profile,rss,hostile,incremental,ingest-rss,peer-tessera,
- * lookup, export, verify-workers, s3-parallel,
+ * lookup, export, verify-workers, sealed, s3-parallel,
  * --json FILE (raw results), --write / --no-write (the docs; default: write only on a full
  * default run).
  *
@@ -51,6 +51,7 @@ const SECTIONS = [
   'lookup',
   'export',
   'verify-workers',
+  'sealed',
 ];
 /** Run only when named in --only (they start the emulator and take long). */
 const EXTRA_SECTIONS = ['s3-parallel'];
@@ -63,6 +64,7 @@ const OWN_DOC_SECTIONS = [
   'lookup',
   'export',
   'verify-workers',
+  'sealed',
 ];
 const DOC = fileURLToPath(new URL('../docs/PERFORMANCE.md', import.meta.url));
 
@@ -114,6 +116,7 @@ const sectionArgs = {
   'peer-tessera': ['peer-tessera.mjs', '--events', sizes.peerEvents, '--reps', sizes.peerReps],
   lookup: ['lookup.mjs', '--max', quick ? 256 : 4096],
   export: ['export.mjs', '--events', quick ? 2_000 : 20_000, '--reps', quick ? 1 : 2],
+  sealed: ['sealed.mjs', '--events', quick ? 2_000 : 20_000, '--reps', quick ? 1 : 5],
   // bench/verify-workers.mjs: workers 1..4 on 200,000 events, peak RSS at 1M with 1..8 workers.
   'verify-workers': [
     'verify-workers.mjs',

@@ -16,9 +16,10 @@
  * segment), each timed.
  *
  * Usage: `npm run build && node bench/sealed.mjs [--events N] [--reps N] [--erasures K] [--doc]`.
- * `--doc` prints a Markdown section for docs/PERFORMANCE.md.
+ * `--doc` prints a Markdown section for docs/PERFORMANCE.md; `--out FILE` writes the JSON result
+ * with it (`npm run bench` runs this as section `sealed` and puts it into its doc section).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -182,23 +183,21 @@ const result = {
   eraseMedianMs: median(eraseMs),
   eraseMaxMs: Math.max(...eraseMs),
 };
-if (args.doc) {
-  process.stdout.write(
-    [
-      '### Sealed fields (bench/sealed.mjs)',
-      '',
-      `${result.machine}; ${fmt(events)} ~1 KB events per run into a folder store, ${reps} repetitions, order rotated.`,
-      '',
-      '| | events/s (median, wall) | CPU µs per event (median) |',
-      '|---|---|---|',
-      `| unsealed | ${fmt(result.plainEps)} | ${result.plainCpuUs.toFixed(0)} |`,
-      `| 4 sealed fields | ${fmt(result.sealedEps)} | ${result.sealedCpuUs.toFixed(0)} |`,
-      `| 4 sealed fields, every subject's key created in the run (${result.subjects} subjects) | ${fmt(result.coldEps)} | ${result.coldCpuUs.toFixed(0)} |`,
-      `| ratio sealed (keys exist) / unsealed (median of per-repetition ratios; wall ${result.ratios.join(', ')}) | ${result.ratio.toFixed(2)} | ${(1 / result.cpuRatio).toFixed(2)} |`,
-      `| ratio sealed (keys created) / unsealed | ${result.coldRatio.toFixed(2)} | |`,
-      '',
-      `erase-subject (destroy key, fsync, record event, store its segment): median ${result.eraseMedianMs.toFixed(1)} ms, max ${result.eraseMaxMs.toFixed(1)} ms over ${result.erasures} subjects.`,
-      '',
-    ].join('\n'),
-  );
-} else process.stdout.write(`${JSON.stringify(result)}\n`);
+const markdown = [
+  '### Sealed fields (bench/sealed.mjs)',
+  '',
+  `${result.machine}; ${fmt(events)} ~1 KB events per run into a folder store, ${reps} repetitions, order rotated.`,
+  '',
+  '| | events/s (median, wall) | CPU µs per event (median) |',
+  '|---|---|---|',
+  `| unsealed | ${fmt(result.plainEps)} | ${result.plainCpuUs.toFixed(0)} |`,
+  `| 4 sealed fields | ${fmt(result.sealedEps)} | ${result.sealedCpuUs.toFixed(0)} |`,
+  `| 4 sealed fields, every subject's key created in the run (${result.subjects} subjects) | ${fmt(result.coldEps)} | ${result.coldCpuUs.toFixed(0)} |`,
+  `| ratio sealed (keys exist) / unsealed (median of per-repetition ratios; wall ${result.ratios.join(', ')}) | ${result.ratio.toFixed(2)} | ${(1 / result.cpuRatio).toFixed(2)} |`,
+  `| ratio sealed (keys created) / unsealed | ${result.coldRatio.toFixed(2)} | |`,
+  '',
+  `erase-subject (destroy key, fsync, record event, store its segment): median ${result.eraseMedianMs.toFixed(1)} ms, max ${result.eraseMaxMs.toFixed(1)} ms over ${result.erasures} subjects.`,
+].join('\n');
+if (args.out) writeFileSync(args.out, `${JSON.stringify({ ...result, markdown }, null, 2)}\n`);
+if (args.doc) process.stdout.write(`${markdown}\n`);
+else process.stdout.write(`${JSON.stringify(result)}\n`);
