@@ -112,6 +112,8 @@ function applyEdit(bytes: Uint8Array, e: Edit): Uint8Array {
         start = end + 1;
       }
       const rest = bytes.subarray(start);
+      // An earlier edit may have cut every line feed: nothing to duplicate or swap.
+      if (lines.length === 0) return bytes;
       const i = e.line % lines.length;
       const j = (i + 1) % lines.length;
       if (e.kind === 'duplicate-line') lines.splice(i, 0, lines[i] as Uint8Array);
