@@ -54,6 +54,23 @@ const logsSource = z.strictObject({
   logGroupNames: z.array(z.string().regex(/^[\w#/.-]{1,512}$/)).min(1),
   filterPattern: z.string().max(1024).default(''),
 });
+/**
+ * The sealing configuration the ingest functions get as AUDITLOCK_SEAL_CONFIG (docs/FORMAT.md
+ * §11.3). Its shape is checked here; the paths' rules (§11.1) are checked by the function at its
+ * first invocation, as the CLI checks them (`auditlock ingest --seal`).
+ */
+const sealFieldPath = z.string().min(1).max(2048);
+const sealConfig = z.strictObject({
+  v: z.literal(1),
+  subject: sealFieldPath.optional(),
+  fields: z
+    .array(z.strictObject({ path: sealFieldPath, subject: sealFieldPath.optional() }))
+    .min(1)
+    .max(64),
+});
+/** Lambda's environment holds 4 KiB in all: the sealing configuration gets at most half. */
+export const MAX_SEAL_CONFIG_BYTES = 2048;
+
 const source = z.discriminatedUnion('type', [
   sqsSource,
   kinesisSource,
@@ -157,6 +174,29 @@ const schema = z
      * exempt from the retention deny and may set COMPLIANCE retention of at most retentionDays+1.
      */
     ingestNeedsPutObjectRetention: z.boolean().default(false),
+    /**
+     * Sealed personal fields (docs/PRIVACY.md): a DynamoDB key table, a KMS key wrapping its
+     * keys, the ingest functions' sealing variables and the eraser role. Off when absent.
+     */
+    sealing: z
+      .strictObject({
+        /** The sealing configuration (bin/app.ts also accepts a path to its JSON file). */
+        config: sealConfig,
+        /** The log erase-subject records erasures in (the eraser role may append to it only). */
+        erasureLog: logName.default('privacy'),
+        /**
+         * Point-in-time recovery window of the key table, in days: an erased key stays
+         * restorable this long (DynamoDB allows 1-35).
+         */
+        pitrDays: z.number().int().min(1).max(35).default(1),
+        eraser: z
+          .strictObject({
+            /** Principals of the primary account that may assume the eraser role (default: any the account allows). */
+            principalArns: z.array(z.string().regex(ROLE_ARN_RE)).default([]),
+          })
+          .default({ principalArns: [] }),
+      })
+      .optional(),
     lambda: z
       .strictObject({
         memoryMb: z.number().int().min(256).max(10_240).default(1024),
@@ -213,6 +253,7 @@ const schema = z
         path: ['originPrefix'],
         message: `the default witness name ${c.originPrefix}/witness/verifier is longer than ${MAX_ORIGIN_BYTES} bytes: set verifier.witnessName`,
       });
+    if (c.sealing !== undefined) checkSealing(c as DeploymentConfig, ctx);
     if (c.lambda.timeoutSeconds * 6 > 43_200)
       ctx.addIssue({
         code: 'custom',
@@ -222,6 +263,40 @@ const schema = z
   });
 
 export type DeploymentConfig = z.infer<typeof schema>;
+export type SealingConfig = NonNullable<DeploymentConfig['sealing']>;
+
+/** Cross-field rules of the `sealing` block. */
+function checkSealing(c: DeploymentConfig, ctx: z.RefinementCtx): void {
+  const s = c.sealing as SealingConfig;
+  s.config.fields.forEach((f, i) => {
+    if (f.subject === undefined && s.config.subject === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sealing', 'config', 'fields', i],
+        message: 'needs a subject path (its own or the top-level "subject")',
+      });
+  });
+  if (Buffer.byteLength(JSON.stringify(s.config)) > MAX_SEAL_CONFIG_BYTES)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['sealing', 'config'],
+      message: `is longer than ${MAX_SEAL_CONFIG_BYTES} bytes as JSON (it travels in the Lambda environment)`,
+    });
+  // Ingest logs write `<log>` and their lanes `<log>.<lane>`: the erasure log must be none of them.
+  if (c.ingest.some((i) => s.erasureLog === i.log || s.erasureLog.startsWith(`${i.log}.`)))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['sealing', 'erasureLog'],
+      message: 'must differ from every ingest log and its lanes (<log>.<lane>)',
+    });
+  if (c.ingestNeedsPutObjectRetention)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['sealing'],
+      message:
+        'cannot be combined with ingestNeedsPutObjectRetention yet: the bucket policy exempts only the ingest role from the retention deny, so the eraser could not record an erasure',
+    });
+}
 export type IngestSource = DeploymentConfig['ingest'][number];
 export type Witness = z.infer<typeof witness>;
 

@@ -47,6 +47,8 @@ export type IngestProps = {
   readonly logKey: IKey;
   readonly topic: ITopic;
   readonly bundleDir: string;
+  /** Sealing only: AUDITLOCK_SEAL_CONFIG, AUDITLOCK_KEY_TABLE, AUDITLOCK_KEY_WRAP_KMS_KEY_ID. */
+  readonly sealingEnvironment?: Record<string, string> | undefined;
 };
 
 /** The function's log group (deterministic, so policies and acknowledgements can name it). */
@@ -151,6 +153,7 @@ export class IngestFunction extends Construct {
         AUDITLOCK_DEDUP_WINDOW_SECONDS: String(Math.min(30 * c.lambda.timeoutSeconds, 14 * 86_400)),
         POWERTOOLS_SERVICE_NAME: this.service,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        ...props.sealingEnvironment,
       },
     });
 

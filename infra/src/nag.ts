@@ -6,7 +6,7 @@
  */
 import { Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import type { DeploymentConfig } from './config.js';
+import type { DeploymentConfig, SealingConfig } from './config.js';
 import { logStreamsArn } from './ingest.js';
 import type { Names } from './names.js';
 import type { PrimaryStack } from './primary-stack.js';
@@ -53,6 +53,8 @@ const WHY = {
     "The keys live in the other Region's stack and are named by alias only (no cross-region references): each statement is pinned to its aliases with kms:ResourceAliases (and the data keys to S3 with kms:ViaService).",
   stateReplication:
     "The verifier's state and cosigned checkpoints are kept in the replica Region, apart from the primary they attest; the bucket is itself locked (COMPLIANCE, deletes denied). Losing the Region loses only the witness's memory, which auditors' kept cosigned checkpoints still cover.",
+  keyTableBackups:
+    'The subject key table is erased by deleting items: every backup of it keeps erased keys restorable, so it has none besides point-in-time recovery, whose window is the shortest configured (sealing.pitrDays, docs/DEPLOY.md "Sealed fields").',
 } as const;
 
 /** The acknowledgements of one deployment. */
@@ -141,6 +143,23 @@ export function acknowledgementsOf(d: {
     id: NIST('S3BucketReplicationEnabled'),
     reason: WHY.replicaReplication,
   });
+  if (primary.sealing !== undefined) {
+    const eraser = primary.sealing.eraser;
+    const erasureLog = (c.sealing as SealingConfig).erasureLog;
+    acks.push(
+      { scope: eraser, id: NIST('IAMNoInlinePolicy'), reason: WHY.inlinePolicy },
+      {
+        scope: eraser,
+        id: iam5(`${archive}/${c.storePrefix}/${erasureLog}/*`),
+        reason: WHY.objectWildcard,
+      },
+      {
+        scope: primary.sealing.table,
+        id: NIST('DynamoDBInBackupPlan'),
+        reason: WHY.keyTableBackups,
+      },
+    );
+  }
   return acks;
 }
 

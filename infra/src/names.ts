@@ -23,6 +23,12 @@ export function namesOf(c: DeploymentConfig) {
     ingestRole: `${c.name}-ingest`,
     auditorRole: `${c.name}-auditor`,
     replicationRole: `${c.name}-replication`,
+    /** Sealing only: the operator role that erases subjects (docs/DEPLOY.md "Sealed fields"). */
+    eraserRole: `${c.name}-eraser`,
+    /** Sealing only: the DynamoDB key store of subject keys and its two KMS keys. */
+    keyTable: `${c.name}-subject-keys`,
+    subjectKeyWrapAlias: `alias/${c.name}-subject-key-wrap`,
+    keyTableDataKeyAlias: `alias/${c.name}-subject-keys-data`,
     /** Replica account: the scheduled verifier's role and the role the schedule invokes it with. */
     verifierRole: `${c.name}-verifier`,
     verifierSchedulerRole: `${c.name}-verifier-schedule`,

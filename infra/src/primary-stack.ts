@@ -4,7 +4,7 @@
  * the alarms. The replica side is referred to by deterministic names only (names.ts).
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
-import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Effect, PolicyStatement, type Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Alias } from 'aws-cdk-lib/aws-kms';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -23,6 +23,7 @@ import {
   SIGNER_KMS_ACTIONS,
   s3ViaService,
 } from './roles.js';
+import { eraserRole, type SubjectKeyStore, subjectKeyStore } from './sealing.js';
 import { VERIFIER_BUCKET_ACTIONS, VERIFIER_OBJECT_ACTIONS } from './verifier.js';
 
 export type PrimaryStackProps = StackProps & {
@@ -39,6 +40,8 @@ export const RTC_MINUTES = 15;
 export class PrimaryStack extends Stack {
   readonly archive: LockedBucket;
   readonly functions: IngestFunction[];
+  /** Sealing only: the key table, its keys and the eraser role. */
+  readonly sealing?: SubjectKeyStore & { readonly eraser: Role };
 
   constructor(scope: Construct, id: string, props: PrimaryStackProps) {
     super(scope, id, props);
@@ -48,6 +51,8 @@ export class PrimaryStack extends Stack {
     const ingest = ingestRole(this, c, n);
     const auditor = auditorRole(this, c, n);
     const replication = replicationRole(this, c, n);
+    // Sealing: the operator's eraser also appends (its erasure records) to the archive.
+    const eraser = c.sealing === undefined ? undefined : eraserRole(this, c, n);
     // The scheduled verifier runs in the replica account and Region (replica stack, verifier.ts).
     const verifier = roleByArn(c.replica.account, n.roleArn(c.replica.account, n.verifierRole));
 
@@ -91,6 +96,16 @@ export class PrimaryStack extends Stack {
         conditions: viaS3,
       },
       { sid: 'AuditorDecrypt', principal: auditor, actions: ['kms:Decrypt'], conditions: viaS3 },
+      ...(eraser === undefined
+        ? []
+        : [
+            {
+              sid: 'EraserEncryptDecrypt',
+              principal: eraser,
+              actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+              conditions: viaS3,
+            },
+          ]),
       {
         sid: 'ReplicationDecrypt',
         principal: replication,
@@ -106,11 +121,12 @@ export class PrimaryStack extends Stack {
     ]);
     // The verifier's policy names this key by alias (it lives in another stack).
     new Alias(this, 'ArchiveKeyAlias', { aliasName: n.archiveDataKeyAlias, targetKey: archiveKey });
+    const writers = eraser === undefined ? [ingest] : [ingest, eraser];
     for (const [role, actions] of [
-      [ingest, ['kms:GenerateDataKey', 'kms:Decrypt']],
-      [auditor, ['kms:Decrypt']],
-      [replication, ['kms:Decrypt']],
-    ] as const)
+      ...writers.map((w) => [w, ['kms:GenerateDataKey', 'kms:Decrypt']] as const),
+      [auditor, ['kms:Decrypt']] as const,
+      [replication, ['kms:Decrypt']] as const,
+    ])
       role.addToPrincipalPolicy(
         new PolicyStatement({
           sid: 'ArchiveKeyViaS3',
@@ -133,18 +149,23 @@ export class PrimaryStack extends Stack {
       `auditlock: log signing key, generation ${c.signingKey.generation}`,
       [
         { sid: 'IngestSigns', principal: ingest, actions: [...SIGNER_KMS_ACTIONS] },
+        // erase-subject signs the erasure records it appends with the log's key.
+        ...(eraser === undefined
+          ? []
+          : [{ sid: 'EraserSigns', principal: eraser, actions: [...SIGNER_KMS_ACTIONS] }]),
         { sid: 'AuditorReadsPublicKey', principal: auditor, actions: ['kms:GetPublicKey'] },
         verifierReads,
       ],
     );
     new Alias(this, 'SigningKeyAlias', { aliasName: n.signingKeyAlias, targetKey: current });
-    ingest.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'SignCheckpoints',
-        actions: [...SIGNER_KMS_ACTIONS],
-        resources: [current.keyArn],
-      }),
-    );
+    for (const w of writers)
+      w.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: 'SignCheckpoints',
+          actions: [...SIGNER_KMS_ACTIONS],
+          resources: [current.keyArn],
+        }),
+      );
     const publicKeys = [current.keyArn];
     for (const g of c.signingKey.retiredGenerations) {
       const retired = signingKey(
@@ -203,6 +224,9 @@ export class PrimaryStack extends Stack {
 
     this.#replicate(c, n, replication.roleArn, topic);
 
+    const keys = eraser === undefined ? undefined : subjectKeyStore(this, c, n, { ingest, eraser });
+    if (keys !== undefined && eraser !== undefined) this.sealing = { ...keys, eraser };
+
     this.functions = c.ingest.map(
       (s) =>
         new IngestFunction(this, sourceId(s), {
@@ -213,6 +237,7 @@ export class PrimaryStack extends Stack {
           logKey: opsKey,
           topic,
           bundleDir: props.bundleDir,
+          sealingEnvironment: keys?.environment,
         }),
     );
 
@@ -225,6 +250,11 @@ export class PrimaryStack extends Stack {
     new CfnOutput(this, 'SigningKeyAliasName', { value: n.signingKeyAlias });
     new CfnOutput(this, 'AuditorRoleArn', { value: auditor.roleArn });
     new CfnOutput(this, 'AlarmTopicArn', { value: topic.topicArn });
+    if (this.sealing !== undefined) {
+      new CfnOutput(this, 'EraserRoleArn', { value: this.sealing.eraser.roleArn });
+      new CfnOutput(this, 'SubjectKeyTableName', { value: n.keyTable });
+      new CfnOutput(this, 'SubjectKeyWrapKeyArn', { value: this.sealing.wrapKey.keyArn });
+    }
   }
 
   /** Cross-Region Replication with RTC and metrics, and its failure / missed-threshold alarms. */
