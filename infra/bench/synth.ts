@@ -3,16 +3,14 @@
  * started the app): with and without the cdk-nag packs, wall and CPU time, median of N runs.
  * Usage: npx tsx bench/synth.ts [runs]
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from '../src/app.js';
-import { parseConfig } from '../src/config.js';
+import { readConfigFile } from '../src/config.js';
 
 const runs = Number(process.argv[2] ?? 3);
-const config = parseConfig(
-  JSON.parse(readFileSync(join(import.meta.dirname, '..', 'config', 'example.json'), 'utf8')),
-);
+const config = readConfigFile(join(import.meta.dirname, '..', 'config', 'example.json'));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 /** One synthesis into a fresh folder: [wall s, CPU s]. */

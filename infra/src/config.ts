@@ -3,6 +3,8 @@
  * Invalid input fails synthesis with an {@link InfraConfigError} naming every bad field, so a
  * wrong account id or origin is caught before anything reaches CloudFormation.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import * as z from 'zod';
 import { isValidOrigin, MAX_ORIGIN_BYTES } from './origin.js';
 
@@ -332,4 +334,18 @@ export function parseConfig(input: unknown): DeploymentConfig {
     `invalid deployment configuration: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
     { cause: parsed.error },
   );
+}
+
+/**
+ * Reads and validates a configuration file. A string `sealing.config` is the path of the sealing
+ * configuration's JSON file, relative to the configuration file.
+ * @throws InfraConfigError `INFRA_CONFIG_INVALID`; the file system's or JSON.parse's errors
+ */
+export function readConfigFile(path: string): DeploymentConfig {
+  const raw = JSON.parse(readFileSync(path, 'utf8'));
+  if (typeof raw?.sealing?.config === 'string')
+    raw.sealing.config = JSON.parse(
+      readFileSync(resolve(dirname(path), raw.sealing.config), 'utf8'),
+    );
+  return parseConfig(raw);
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { InfraConfigError } from '../src/config.js';
+import { InfraConfigError, readConfigFile } from '../src/config.js';
 import { namesOf } from '../src/names.js';
 import {
   ERASER_KEY_TABLE_ACTIONS,
@@ -282,5 +282,12 @@ describe('the sealing block', () => {
   it('passes cdk-nag with its acknowledgements', () => {
     const d = build(c, { appProps: { outdir: mkdtempSync(join(tmpdir(), 'auditlock-nag-')) } });
     expect(() => d.app.synth()).not.toThrow();
+  });
+});
+
+describe('the example configuration', () => {
+  it('reads its sealing configuration from the file it names', () => {
+    const example = readConfigFile(join(import.meta.dirname, '..', 'config', 'example.json'));
+    expect(example.sealing?.config.fields.map((f) => f.path)).toContain('actor.id');
   });
 });
