@@ -8,6 +8,7 @@ import { type CosignerKey, parseCosignerVkey } from '../core/cosignature.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { TrustedKey } from '../core/note.js';
 import type { Signer } from '../core/ports.js';
+import { listOption, type OptionSpec, type Parsed, stringOption } from './args.js';
 import { UsageError } from './cli-error.js';
 import { readInputFile } from './input-file.js';
 
@@ -154,4 +155,24 @@ export async function loadWitnessVkey(textOrPath: string): Promise<CosignerKey> 
     });
   }
   return parseCosignerVkey(text.trim(), textOrPath);
+}
+
+/** `--pubkey` and `--trusted-keys`, as every command that checks a log's signatures reads them. */
+export const TRUST_OPTIONS: Readonly<Record<'pubkey' | 'trusted-keys', OptionSpec>> = {
+  pubkey: {
+    type: 'string',
+    multiple: true,
+    value: 'PEM',
+    help: 'trusted public key (SPKI PEM or vkey, file or text); repeatable',
+  },
+  'trusted-keys': {
+    type: 'string',
+    value: 'FILE',
+    help: 'JSON file of trusted keys with validity windows (key rotation)',
+  },
+};
+
+/** The trusted keys a command's {@link TRUST_OPTIONS} give (see {@link loadTrustedKeys}). */
+export function loadTrustOptions(p: Parsed): Promise<TrustedKey[]> {
+  return loadTrustedKeys(listOption(p, 'pubkey'), stringOption(p, 'trusted-keys'));
 }

@@ -15,7 +15,7 @@ import {
 } from '../../core/event-filter.js';
 import { type CommandSpec, listOption, type Parsed, parseCommand, stringOption } from '../args.js';
 import { EXIT, UsageError } from '../cli-error.js';
-import { loadTrustedKeys } from '../keys.js';
+import { loadTrustOptions, TRUST_OPTIONS } from '../keys.js';
 import { escapeText, type Io } from '../output.js';
 import { KEY_OPTIONS, subjectKeysOf } from '../sealing.js';
 import { openStore } from '../stores.js';
@@ -47,17 +47,7 @@ export const eventsSpec: CommandSpec = {
     'A summary per log goes to stderr. No match: no output on stdout, exit 0.\n' +
     'Exit status: 0 done, 1 a segment failed its checks, 2 usage or I/O error.',
   options: {
-    pubkey: {
-      type: 'string',
-      multiple: true,
-      value: 'PEM',
-      help: 'trusted public key (SPKI PEM or vkey, file or text); repeatable',
-    },
-    'trusted-keys': {
-      type: 'string',
-      value: 'FILE',
-      help: 'JSON file of trusted keys with validity windows (key rotation)',
-    },
+    ...TRUST_OPTIONS,
     log: {
       type: 'string',
       multiple: true,
@@ -112,10 +102,7 @@ export async function events(argv: string[], io: Io): Promise<number> {
   if (subjects.length > 0 && !keys)
     throw new UsageError('events: --subject needs --keys and --wrap-key');
   const filter = { ...filterOf(p), subjects: subjects.map((s) => keys?.pseudonymOf(s) as string) };
-  const trustedKeys = await loadTrustedKeys(
-    listOption(p, 'pubkey'),
-    stringOption(p, 'trusted-keys'),
-  );
+  const trustedKeys = await loadTrustOptions(p);
   const store = await openStore(p.positionals[0] as string);
   const options: SearchEventsOptions = {
     trustedKeys,

@@ -20,7 +20,7 @@ import {
 import { type CommandSpec, intOption, listOption, parseCommand, stringOption } from '../args.js';
 import { EXIT, UsageError } from '../cli-error.js';
 import { readInputFile } from '../input-file.js';
-import { loadTrustedKeys } from '../keys.js';
+import { loadTrustOptions, TRUST_OPTIONS } from '../keys.js';
 import { escapeText, type Io } from '../output.js';
 import { openStore } from '../stores.js';
 import { boundsOf, LineWriter } from './events.js';
@@ -50,17 +50,7 @@ export const exportSpec: CommandSpec = {
     ocsf: { type: 'boolean', help: 'the schema to export as (OCSF 1.1.0; required)' },
     out: { type: 'string', value: 'DIR|-', help: 'output folder, or - for JSON Lines on stdout' },
     format: { type: 'string', value: 'jsonl|parquet', help: 'file format', default: 'jsonl' },
-    pubkey: {
-      type: 'string',
-      multiple: true,
-      value: 'PEM',
-      help: 'trusted public key (SPKI PEM or vkey, file or text); repeatable',
-    },
-    'trusted-keys': {
-      type: 'string',
-      value: 'FILE',
-      help: 'JSON file of trusted keys with validity windows (key rotation)',
-    },
+    ...TRUST_OPTIONS,
     log: {
       type: 'string',
       multiple: true,
@@ -105,10 +95,7 @@ export async function exportCommand(argv: string[], io: Io): Promise<number> {
     ? undefined
     : (stringOption(p, 'state') ?? (out === '-' ? undefined : join(out, STATE_FILE)));
 
-  const trustedKeys = await loadTrustedKeys(
-    listOption(p, 'pubkey'),
-    stringOption(p, 'trusted-keys'),
-  );
+  const trustedKeys = await loadTrustOptions(p);
   const config = await loadMapping(stringOption(p, 'mapping'));
   if (out !== '-') {
     const info = await stat(out).catch(() => undefined);

@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { proveEntry } from '../../app/prove.js';
-import { type CommandSpec, listOption, parseCommand, stringOption } from '../args.js';
+import { type CommandSpec, parseCommand, stringOption } from '../args.js';
 import { EXIT } from '../cli-error.js';
-import { loadTrustedKeys } from '../keys.js';
+import { loadTrustOptions, TRUST_OPTIONS } from '../keys.js';
 import type { Io } from '../output.js';
 import { openStore } from '../stores.js';
 
@@ -20,17 +20,7 @@ export const proveSpec: CommandSpec = {
     'required. An event id stored more than once is refused (ENTRY_AMBIGUOUS, listing the leaf\n' +
     'indexes): prove one of them by its index.',
   options: {
-    pubkey: {
-      type: 'string',
-      multiple: true,
-      value: 'PEM',
-      help: 'trusted public key (SPKI PEM or vkey, file or text); repeatable',
-    },
-    'trusted-keys': {
-      type: 'string',
-      value: 'FILE',
-      help: 'JSON file of trusted keys with validity windows',
-    },
+    ...TRUST_OPTIONS,
     log: { type: 'string', value: 'NAME', help: 'log name', default: 'default' },
     id: { type: 'boolean', help: 'treat the argument as an event id even if numeric' },
     out: { type: 'string', value: 'FILE', help: 'write the proof here (default: stdout)' },
@@ -41,10 +31,7 @@ export const proveSpec: CommandSpec = {
 export async function prove(argv: string[], io: Io): Promise<number> {
   const p = parseCommand(proveSpec, argv);
   const [storeSpec, what] = p.positionals as [string, string];
-  const trustedKeys = await loadTrustedKeys(
-    listOption(p, 'pubkey'),
-    stringOption(p, 'trusted-keys'),
-  );
+  const trustedKeys = await loadTrustOptions(p);
   const store = await openStore(storeSpec);
   const target =
     /^(0|[1-9][0-9]*)$/.test(what) && !p.values.id ? { index: Number(what) } : { id: what };

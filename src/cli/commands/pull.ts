@@ -3,7 +3,7 @@ import { verifyStore } from '../../app/verify.js';
 import { parseTimestamp } from '../../core/entry.js';
 import { type CommandSpec, intOption, listOption, parseCommand, stringOption } from '../args.js';
 import { EXIT, UsageError } from '../cli-error.js';
-import { loadTrustedKeys } from '../keys.js';
+import { loadTrustOptions, TRUST_OPTIONS } from '../keys.js';
 import { escapeText, formatBytes, type Io, progress } from '../output.js';
 import { openStore } from '../stores.js';
 
@@ -23,17 +23,7 @@ export const pullSpec: CommandSpec = {
     '3 nothing in the range, 2 usage or I/O error.',
   options: {
     out: { type: 'string', value: 'DIR', help: 'bundle folder (created; rerun to resume)' },
-    pubkey: {
-      type: 'string',
-      multiple: true,
-      value: 'PEM',
-      help: 'trusted public key (SPKI PEM or vkey, file or text); repeatable',
-    },
-    'trusted-keys': {
-      type: 'string',
-      value: 'FILE',
-      help: 'JSON file of trusted keys with validity windows (key rotation)',
-    },
+    ...TRUST_OPTIONS,
     log: {
       type: 'string',
       multiple: true,
@@ -58,10 +48,7 @@ export async function pull(argv: string[], io: Io): Promise<number> {
   const out = stringOption(p, 'out');
   if (!out) throw new UsageError('pull: --out DIR is required');
   const selection = selectionOf(p);
-  const trustedKeys = await loadTrustedKeys(
-    listOption(p, 'pubkey'),
-    stringOption(p, 'trusted-keys'),
-  );
+  const trustedKeys = await loadTrustOptions(p);
   const source = await openStore(p.positionals[0] as string);
   const logs = listOption(p, 'log');
   const bar = progress(io);

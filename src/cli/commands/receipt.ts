@@ -13,7 +13,7 @@ import {
 } from '../args.js';
 import { EXIT, UsageError } from '../cli-error.js';
 import { checkOutputPath, readInputFile, writeOutputFile } from '../input-file.js';
-import { loadTrustedKeys, loadWitnessVkey } from '../keys.js';
+import { loadTrustOptions, loadWitnessVkey, TRUST_OPTIONS } from '../keys.js';
 import { escapeText, type Io } from '../output.js';
 import { openStore } from '../stores.js';
 
@@ -24,17 +24,7 @@ import { openStore } from '../stores.js';
 const MAX_RECEIPT_FILE_BYTES = 4 * 1024 * 1024;
 
 const keyOptions = {
-  pubkey: {
-    type: 'string',
-    multiple: true,
-    value: 'PEM',
-    help: 'trusted public key (SPKI PEM or vkey, file or text); repeatable',
-  },
-  'trusted-keys': {
-    type: 'string',
-    value: 'FILE',
-    help: 'JSON file of trusted keys with validity windows',
-  },
+  ...TRUST_OPTIONS,
   'witness-key': {
     type: 'string',
     multiple: true,
@@ -113,10 +103,7 @@ async function witnessOptions(
 export async function receipt(argv: string[], io: Io): Promise<number> {
   const p = parseCommand(receiptSpec, argv);
   const [storeSpec, what] = p.positionals as [string, string];
-  const trustedKeys = await loadTrustedKeys(
-    listOption(p, 'pubkey'),
-    stringOption(p, 'trusted-keys'),
-  );
+  const trustedKeys = await loadTrustOptions(p);
   const { witnessKeys, quorum } = await witnessOptions(p);
   const concurrency = intOption(p, 'concurrency', { min: 1, max: 64 }) ?? 8;
   const out = stringOption(p, 'out');
@@ -147,10 +134,7 @@ export async function receipt(argv: string[], io: Io): Promise<number> {
 
 export async function verifyReceiptCommand(argv: string[], io: Io): Promise<number> {
   const p = parseCommand(verifyReceiptSpec, argv);
-  const trustedKeys = await loadTrustedKeys(
-    listOption(p, 'pubkey'),
-    stringOption(p, 'trusted-keys'),
-  );
+  const trustedKeys = await loadTrustOptions(p);
   const { witnessKeys, quorum } = await witnessOptions(p);
   const text = await readInputFile(p.positionals[0] as string, 'PROOF', MAX_RECEIPT_FILE_BYTES);
   try {

@@ -4,7 +4,7 @@ import { type CommandSpec, intOption, listOption, parseCommand, stringOption } f
 import { EXIT, UsageError } from '../cli-error.js';
 import { renderReportHtml } from '../html-report.js';
 import { checkOutputPath, writeOutputFile } from '../input-file.js';
-import { loadTrustedKeys } from '../keys.js';
+import { loadTrustOptions, TRUST_OPTIONS } from '../keys.js';
 import { escapeText, formatBytes, type Io, progress } from '../output.js';
 import { openStore } from '../stores.js';
 import {
@@ -27,17 +27,7 @@ export const reportSpec: CommandSpec = {
     'replica when given. The page loads nothing and runs no script. Exit status: 0 clean,\n' +
     '1 findings, 2 usage or I/O error.',
   options: {
-    pubkey: {
-      type: 'string',
-      multiple: true,
-      value: 'PEM',
-      help: 'trusted public key (SPKI PEM or vkey, file or text); repeatable',
-    },
-    'trusted-keys': {
-      type: 'string',
-      value: 'FILE',
-      help: 'JSON file of trusted keys with validity windows (key rotation)',
-    },
+    ...TRUST_OPTIONS,
     html: { type: 'string', value: 'FILE', help: 'write the report here (required)' },
     bundle: {
       type: 'boolean',
@@ -95,10 +85,7 @@ export async function report(argv: string[], io: Io): Promise<number> {
   const out = stringOption(p, 'html');
   if (!out) throw new UsageError('report: --html FILE is required');
   const { replica: replicaSpec, rtcWindowMs } = readReplicaFlags(p);
-  const trustedKeys = await loadTrustedKeys(
-    listOption(p, 'pubkey'),
-    stringOption(p, 'trusted-keys'),
-  );
+  const trustedKeys = await loadTrustOptions(p);
   const witnessFlags = await readWitnessFlags(p);
   const workers = readWorkersFlag(p);
   await checkOutputPath(out); // before the work, not after it

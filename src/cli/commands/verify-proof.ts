@@ -4,10 +4,10 @@ import { hashLeaf } from '../../core/merkle.js';
 import { verifyInclusion } from '../../core/proof-verify.js';
 import { evaluateCheckpointNote } from '../../core/signed-checkpoint.js';
 import { parseTlogProof } from '../../core/tlog-proof.js';
-import { type CommandSpec, listOption, parseCommand, stringOption } from '../args.js';
+import { type CommandSpec, parseCommand, stringOption } from '../args.js';
 import { EXIT, UsageError } from '../cli-error.js';
 import { readInputFile } from '../input-file.js';
-import { loadTrustedKeys } from '../keys.js';
+import { loadTrustOptions, TRUST_OPTIONS } from '../keys.js';
 import type { Io } from '../output.js';
 
 /**
@@ -23,13 +23,7 @@ export const verifyProofSpec: CommandSpec = {
   usage: 'verify-proof <proof file> --pubkey PEM [--origin ORIGIN] [--json]',
   description: 'Prints the proven entry. Exit status: 0 valid, 1 invalid, 2 usage or I/O error.',
   options: {
-    pubkey: {
-      type: 'string',
-      multiple: true,
-      value: 'PEM',
-      help: 'trusted public key (SPKI PEM or vkey); repeatable',
-    },
-    'trusted-keys': { type: 'string', value: 'FILE', help: 'JSON file of trusted keys' },
+    ...TRUST_OPTIONS,
     origin: { type: 'string', value: 'ORIGIN', help: 'require this checkpoint origin' },
     json: { type: 'boolean', help: 'print the result as JSON' },
   },
@@ -38,7 +32,7 @@ export const verifyProofSpec: CommandSpec = {
 
 export async function verifyProof(argv: string[], io: Io): Promise<number> {
   const p = parseCommand(verifyProofSpec, argv);
-  const trusted = await loadTrustedKeys(listOption(p, 'pubkey'), stringOption(p, 'trusted-keys'));
+  const trusted = await loadTrustOptions(p);
   const text = await readInputFile(p.positionals[0] as string, 'PROOF', MAX_PROOF_FILE_BYTES);
   const fail = (code: string, detail: string) => {
     if (p.values.json) io.stdout.write(`${JSON.stringify({ valid: false, code, detail })}\n`);

@@ -16,7 +16,7 @@ import { evaluateCheckpointNote, type TrustedCheckpoint } from '../../core/signe
 import { type CommandSpec, intOption, listOption, parseCommand, stringOption } from '../args.js';
 import { EXIT, UsageError } from '../cli-error.js';
 import { checkOutputPath, readInputFile, writeOutputFile } from '../input-file.js';
-import { loadTrustedKeys } from '../keys.js';
+import { loadTrustOptions, TRUST_OPTIONS } from '../keys.js';
 import { escapeText, formatBytes, type Io, progress } from '../output.js';
 import { KEY_OPTIONS, subjectKeysOf } from '../sealing.js';
 import { openStore } from '../stores.js';
@@ -47,17 +47,7 @@ export const verifySpec: CommandSpec = {
     'position are read, and the new position is saved there. The summary names the segment range\n' +
     'verified per log. Exit status: 0 clean, 1 findings, 2 usage or I/O error.',
   options: {
-    pubkey: {
-      type: 'string',
-      multiple: true,
-      value: 'PEM',
-      help: 'trusted public key (SPKI PEM or vkey, file or text); repeatable',
-    },
-    'trusted-keys': {
-      type: 'string',
-      value: 'FILE',
-      help: 'JSON file of trusted keys with validity windows (key rotation)',
-    },
+    ...TRUST_OPTIONS,
     log: {
       type: 'string',
       multiple: true,
@@ -161,10 +151,7 @@ export async function verify(argv: string[], io: Io): Promise<number> {
   const stateSpec = stringOption(p, 'state');
   if (p.values.full && !stateSpec) throw new UsageError('--full needs --state');
   const workers = readWorkersFlag(p);
-  const trustedKeys = await loadTrustedKeys(
-    listOption(p, 'pubkey'),
-    stringOption(p, 'trusted-keys'),
-  );
+  const trustedKeys = await loadTrustOptions(p);
   const witnessFlags = await readWitnessFlags(p);
   const witnessKeys = witnessFlags.keys;
   const trustedCheckpoints: TrustedCheckpoint[] = [];
