@@ -37,6 +37,8 @@ export const FINDING_CODES = {
   ORIGIN_DUPLICATE: 'two logs in the store have the same origin',
   LOG_EMPTY: 'the store, or a requested log, has no segments',
   BUNDLE_MANIFEST_INVALID: 'bundle.json is missing, malformed, or disagrees with the bundle',
+  SEALED_FIELD_INVALID:
+    "with the key store: a sealed field's key exists but the field does not open or match its commitment",
   BUNDLE_INDEX_INVALID:
     "an event-id index file of a bundle is malformed or not made from its segment's bytes",
   OBJECT_UNREADABLE: 'a listed object could not be read',

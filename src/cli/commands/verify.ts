@@ -256,6 +256,11 @@ export async function verify(argv: string[], io: Io): Promise<number> {
         store,
         { trustedKeys, logs: logs.length ? logs : undefined, bundle: Boolean(p.values.bundle) },
         keys,
+        (f) => {
+          onFinding(f);
+          count++;
+          ok = false;
+        },
       )
     : undefined;
   if (p.values.json) {
@@ -286,7 +291,7 @@ export async function verify(argv: string[], io: Io): Promise<number> {
       io.stdout.write(`${escapeText(formatIncremental(l))}\n`);
     if (sealed)
       io.stdout.write(
-        `sealed fields: ${sealed.open + sealed.erased + sealed.invalid} in ${sealed.entries} entries: ${sealed.open} open, ${sealed.erased} erased (keys of ${sealed.erasedSubjects} subject(s) destroyed: information, not a finding)${sealed.invalid ? `, ${sealed.invalid} INVALID (a key exists but the field does not open under it)` : ''}\n`,
+        `sealed fields: ${sealed.open + sealed.erased + sealed.invalid} in ${sealed.entries} entries: ${sealed.open} open, ${sealed.erased} erased (keys of ${sealed.erasedSubjects} subject(s) destroyed: information, not a finding)${sealed.invalid ? `, ${sealed.invalid} invalid (findings SEALED_FIELD_INVALID)` : ''}\n`,
       );
     const where = `${store.location}${replica ? ` and replica ${replica.location}` : ''}`;
     io.stdout.write(
