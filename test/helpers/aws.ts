@@ -55,6 +55,12 @@ export type TargetCapabilities = {
    * sent (moto), 1,000 where it keeps whole seconds (LocalStack; real S3 may too).
    */
   readonly retainUntilPrecisionMs: number;
+  /**
+   * DynamoDB is served (the production key store of sealed fields). LocalStack as
+   * scripts/localstack.mjs starts it serves S3 and KMS only: its DynamoDB needs extra packages
+   * and a Java DynamoDB Local download the project does not install.
+   */
+  readonly servesDynamoDb: boolean;
 };
 
 const CAPABILITIES: Record<AwsTestTarget['kind'], TargetCapabilities> = {
@@ -63,24 +69,28 @@ const CAPABILITIES: Record<AwsTestTarget['kind'], TargetCapabilities> = {
     validatesChecksums: true,
     enforcesObjectLock: true,
     retainUntilPrecisionMs: 1_000,
+    servesDynamoDb: true,
   },
   localstack: {
     atomicConditionalWrites: true,
     validatesChecksums: true,
     enforcesObjectLock: true,
     retainUntilPrecisionMs: 1_000,
+    servesDynamoDb: false,
   },
   moto: {
     atomicConditionalWrites: false,
     validatesChecksums: false,
     enforcesObjectLock: false,
     retainUntilPrecisionMs: 1,
+    servesDynamoDb: true,
   },
   endpoint: {
     atomicConditionalWrites: false,
     validatesChecksums: false,
     enforcesObjectLock: false,
     retainUntilPrecisionMs: 1_000,
+    servesDynamoDb: false,
   },
 };
 

@@ -15,12 +15,17 @@ import { commonConfig } from '../../src/adapters/aws-config.js';
 import { DynamoDbKeyStore } from '../../src/adapters/dynamodb-key-store.js';
 import { KmsKeyWrapper } from '../../src/adapters/kms-key-wrapper.js';
 import { newKeyId, SubjectKeys } from '../../src/app/subject-keys.js';
-import { createTestKey, scheduleTestKeyDeletion, testKmsClient } from '../helpers/aws.js';
+import {
+  awsTarget,
+  createTestKey,
+  scheduleTestKeyDeletion,
+  testKmsClient,
+} from '../helpers/aws.js';
 
 const U = 'd'.repeat(64);
 const key = () => ({ keyId: newKeyId(), wrapped: new Uint8Array(randomBytes(48)) });
 
-describe('DynamoDbKeyStore', () => {
+describe.skipIf(!awsTarget().servesDynamoDb)('DynamoDbKeyStore', () => {
   const client = new DynamoDBClient(commonConfig({ maxAttempts: 2 }));
   const table = `auditlock-keys-${randomBytes(4).toString('hex')}`;
   let store: DynamoDbKeyStore;
