@@ -9,9 +9,6 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FolderKeyStore } from '../../src/adapters/folder-key-store.js';
-import { FolderStore } from '../../src/adapters/folder-store.js';
-import { LocalKeyWrapper } from '../../src/adapters/local-key-wrapper.js';
 import { ERASURE_ACTION, eraseSubject } from '../../src/app/erase-subject.js';
 import { searchEvents } from '../../src/app/events.js';
 import { ingestJsonLines } from '../../src/app/ingest.js';
@@ -28,19 +25,14 @@ import { toBase64 } from '../../src/core/encoding.js';
 import type { SealedEventEntry } from '../../src/core/entry.js';
 import type { EventHit } from '../../src/core/event-filter.js';
 import { parseSealConfig } from '../../src/core/sealed-config.js';
-import { logFixture, makeKey } from '../helpers/log-fixture.js';
+import {
+  ACTOR_SEAL_CONFIG,
+  ingestSealed,
+  type SealedFixture,
+  sealedFixture,
+} from '../helpers/sealed.js';
 
 const ORIGIN = 'audit.example.com/test/main';
-const config = parseSealConfig({
-  v: 1,
-  subject: 'actor.id',
-  fields: [
-    { path: 'actor.id' },
-    { path: 'actor.name' },
-    { path: 'source.ip' },
-    { path: 'source.userAgent' },
-  ],
-});
 
 const ALICE = 'alice.liddell@example.com';
 const BOB = 'bob.builder@example.com';
@@ -66,34 +58,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function setup() {
-  const store = new FolderStore(join(dir, 'store'));
-  await store.openForWriting();
-  const keyStore = await FolderKeyStore.create(join(dir, 'keys'));
-  const wrapper = await LocalKeyWrapper.createFile(join(dir, 'wrap.key'));
-  const keys = await SubjectKeys.open({ store: keyStore, wrapper, create: true });
-  const fx = logFixture(store, makeKey());
-  return { store, keyStore, wrapper, keys, fx };
-}
-
-async function ingest(s: Awaited<ReturnType<typeof setup>>, lines: string[], keys = s.keys) {
-  const archiver = await s.fx.open({ maxEvents: 2 });
-  try {
-    return await ingestJsonLines({
-      archiver,
-      input: chunks(`${lines.join('\n')}\n`),
-      inputName: 'events.jsonl',
-      seal: sealingSubmit(archiver, config, keys),
-    });
-  } finally {
-    await archiver.close().catch(() => undefined);
-  }
-}
-
-async function hits(
-  s: Awaited<ReturnType<typeof setup>>,
-  subjects?: string[],
-): Promise<EventHit[]> {
+async function hits(s: SealedFixture, subjects?: string[]): Promise<EventHit[]> {
   const out: EventHit[] = [];
   await searchEvents(s.store, { trustedKeys: [s.fx.key.trusted], filter: { subjects } }, (h) => {
     out.push(h);
@@ -124,8 +89,8 @@ const lines = [
 
 describe('sealed fields on the way in and out', () => {
   it('stores no plaintext of a sealed field and reads it back with the keys', async () => {
-    const s = await setup();
-    const r = await ingest(s, lines);
+    const s = await sealedFixture(dir);
+    const r = await ingestSealed(s, lines);
     expect(r).toMatchObject({ archived: 4, rejected: 0 });
     const bytes = await allBytes(join(dir, 'store'));
     for (const secret of [ALICE, BOB, 'Alice', '198.51.100.1', 'Agent-Alice-1'])
@@ -142,15 +107,15 @@ describe('sealed fields on the way in and out', () => {
   });
 
   it('finds everything one subject did by pseudonym', async () => {
-    const s = await setup();
-    await ingest(s, lines);
+    const s = await sealedFixture(dir);
+    await ingestSealed(s, lines);
     const found = await hits(s, [s.keys.pseudonymOf(ALICE)]);
     expect(found.map((h) => h.index)).toEqual([0, 2]);
     expect(await hits(s, [s.keys.pseudonymOf('nobody@example.com')])).toEqual([]);
   });
 
   it('rejects an event whose subject id is missing, and refuses quarantine with sealing', async () => {
-    const s = await setup();
+    const s = await sealedFixture(dir);
     const detailConfig = parseSealConfig({
       v: 1,
       fields: [{ path: 'detail.email', subject: 'detail.uid' }],
@@ -177,16 +142,16 @@ describe('sealed fields on the way in and out', () => {
         input: chunks(''),
         inputName: 'in',
         quarantine: true,
-        seal: sealingSubmit(again, config, s.keys),
+        seal: sealingSubmit(again, ACTOR_SEAL_CONFIG, s.keys),
       }),
     ).rejects.toMatchObject({ code: 'SEAL_QUARANTINE_CONFLICT' });
     await again.close();
   });
 
   it('fails loudly and writes no plaintext when the key store is unavailable', async () => {
-    const s = await setup();
+    const s = await sealedFixture(dir);
     await rm(join(dir, 'keys'), { recursive: true });
-    await expect(ingest(s, lines)).rejects.toMatchObject({ code: 'KEY_STORE_UNAVAILABLE' });
+    await expect(ingestSealed(s, lines)).rejects.toMatchObject({ code: 'KEY_STORE_UNAVAILABLE' });
     const bytes = await allBytes(join(dir, 'store')).catch(() => Buffer.alloc(0));
     expect(bytes.includes(ALICE)).toBe(false);
     expect(bytes.includes('198.51.100.1')).toBe(false);
@@ -196,8 +161,8 @@ describe('sealed fields on the way in and out', () => {
 describe('erase-subject', () => {
   it('destroys the key: no byte of the store or key store reveals the value or its salt; everything still verifies; readers show erased', async () => {
     // Prepare: ingest, then note the salts of Alice's fields and receipts of both subjects.
-    const s = await setup();
-    await ingest(s, lines);
+    const s = await sealedFixture(dir);
+    await ingestSealed(s, lines);
     const before = await hits(s);
     const aliceEntry = before[0]?.entry as SealedEventEntry;
     const opened = await openSealedEntry(aliceEntry, ORIGIN, s.keys);
@@ -288,8 +253,8 @@ describe('erase-subject', () => {
   });
 
   it('refuses an unknown subject and records nothing', async () => {
-    const s = await setup();
-    await ingest(s, lines);
+    const s = await sealedFixture(dir);
+    await ingestSealed(s, lines);
     const sizeBefore = (await hits(s)).length;
     const archiver = await s.fx.open();
     await expect(
@@ -307,8 +272,8 @@ describe('erase-subject', () => {
   });
 
   it('gives a subject seen again after erasure a new key; the old fields stay erased', async () => {
-    const s = await setup();
-    await ingest(s, [line(1, ALICE, 'Alice')]);
+    const s = await sealedFixture(dir);
+    await ingestSealed(s, [line(1, ALICE, 'Alice')]);
     const archiver = await s.fx.open();
     const erased = await eraseSubject({
       keys: s.keys,
@@ -319,7 +284,7 @@ describe('erase-subject', () => {
       clock: s.fx.clock,
     });
     await archiver.close();
-    await ingest(s, [line(5, ALICE, 'Alice')]);
+    await ingestSealed(s, [line(5, ALICE, 'Alice')]);
     const sealed = (await hits(s)).filter((h) => h.entry.kind === 'sealed-event');
     const states = await Promise.all(
       sealed.map(
@@ -335,8 +300,8 @@ describe('erase-subject', () => {
 
 describe('disclosure', () => {
   it('verifies a disclosed value against its commitment and rejects a wrong value or salt', async () => {
-    const s = await setup();
-    await ingest(s, lines);
+    const s = await sealedFixture(dir);
+    await ingestSealed(s, lines);
     const entry = (await hits(s))[1]?.entry as SealedEventEntry;
     const opened = await openSealedEntry(entry, ORIGIN, s.keys);
     const salt = opened.salts.get('source.ip') as Uint8Array;
