@@ -1,7 +1,7 @@
 /**
- * The flags `verify` and `report` share for the witness check, the replica and the verification
- * threads: read and checked once, here, so the two commands cannot drift apart in what they
- * accept.
+ * The flags `verify` and `report` share for the witness check, the replica, retention and the
+ * verification threads (and `receipt`/`verify-receipt` the witness ones): declared, read and
+ * checked once, here, so the commands cannot drift apart in what they accept.
  */
 import { availableParallelism } from 'node:os';
 import type { WitnessCheckOptions } from '../app/verify.js';
@@ -11,6 +11,56 @@ import { UsageError } from './cli-error.js';
 import { loadWitnessVkey } from './keys.js';
 import { openStore } from './stores.js';
 
+/** `--witness-key`, `--witnesses` and `--cosignatures`, read by {@link readWitnessFlags}. */
+export const WITNESS_OPTIONS = {
+  'witness-key': {
+    type: 'string',
+    multiple: true,
+    value: 'VKEY',
+    help: 'trusted witness key (vkey, file or text): check the log against its cosigned checkpoints; repeatable',
+  },
+  witnesses: {
+    type: 'string',
+    value: 'K',
+    help: 'with --witness-key: a checkpoint counts when K distinct trusted witnesses cosigned it',
+    default: '1',
+  },
+  cosignatures: {
+    type: 'string',
+    multiple: true,
+    value: 'STORE',
+    help: 'with --witness-key: also read <log>/witness/ cosigned checkpoints from this store; repeatable',
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+/** `--replica` and `--rtc-window`, read by {@link readReplicaFlags}. */
+export const REPLICA_OPTIONS = {
+  replica: {
+    type: 'string',
+    value: 'STORE',
+    help: 'also verify this replica and compare it with the store object by object',
+  },
+  'rtc-window': {
+    type: 'string',
+    value: 'SECONDS',
+    help: 'with --replica: how long a replica may be pending before it is REPLICA_LAG',
+    default: '900',
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+/** `--min-retention-days DAYS`, read by {@link readMinRetentionDays}. */
+export const MIN_RETENTION_OPTION: OptionSpec = {
+  type: 'string',
+  value: 'DAYS',
+  help: 'S3: each segment must be locked (COMPLIANCE) at least this long after its seal time',
+  default: '0',
+};
+
+/** `--min-retention-days`, 0 to 36,500. */
+export function readMinRetentionDays(p: Parsed): number | undefined {
+  return intOption(p, 'min-retention-days', { max: 36_500 });
+}
+
 export type WitnessFlags = {
   readonly keys: readonly CosignerKey[];
   readonly quorum: number;
@@ -19,7 +69,8 @@ export type WitnessFlags = {
 };
 
 /**
- * `--witness-key` (repeatable), `--witnesses K` (default 1) and `--cosignatures STORE`.
+ * `--witness-key` (repeatable), `--witnesses K` (default 1) and `--cosignatures STORE` (a command
+ * without that option, e.g. `receipt`, simply has none).
  * @throws UsageError for --witnesses/--cosignatures without --witness-key, or K above the keys
  */
 export async function readWitnessFlags(p: Parsed): Promise<WitnessFlags> {

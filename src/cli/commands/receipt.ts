@@ -3,19 +3,13 @@ import { makeReceipt, verifyReceipt } from '../../app/receipt.js';
 import type { CosignerKey } from '../../core/cosignature.js';
 import { verifyDisclosure } from '../../core/disclosure.js';
 import { AuditlockError } from '../../core/errors.js';
-import {
-  type CommandSpec,
-  intOption,
-  listOption,
-  type Parsed,
-  parseCommand,
-  stringOption,
-} from '../args.js';
+import { type CommandSpec, intOption, type Parsed, parseCommand, stringOption } from '../args.js';
 import { EXIT, UsageError } from '../cli-error.js';
 import { checkOutputPath, readInputFile, writeOutputFile } from '../input-file.js';
-import { loadTrustOptions, loadWitnessVkey, TRUST_OPTIONS } from '../keys.js';
+import { loadTrustOptions, TRUST_OPTIONS } from '../keys.js';
 import { escapeText, type Io } from '../output.js';
 import { openStore } from '../stores.js';
+import { readWitnessFlags, WITNESS_OPTIONS } from '../verify-flags.js';
 
 /**
  * Largest receipt file read: an entry (at most 260 KiB, as base64), 64 hashes and a signed
@@ -25,18 +19,9 @@ const MAX_RECEIPT_FILE_BYTES = 4 * 1024 * 1024;
 
 const keyOptions = {
   ...TRUST_OPTIONS,
-  'witness-key': {
-    type: 'string',
-    multiple: true,
-    value: 'VKEY',
-    help: 'trusted witness key (vkey, file or text); repeatable',
-  },
-  witnesses: {
-    type: 'string',
-    value: 'K',
-    help: 'with --witness-key: distinct trusted witnesses that must have cosigned (default 1)',
-  },
-} as const;
+  'witness-key': WITNESS_OPTIONS['witness-key'],
+  witnesses: WITNESS_OPTIONS.witnesses,
+};
 
 export const receiptSpec: CommandSpec = {
   name: 'receipt',
@@ -87,17 +72,12 @@ export const verifyReceiptSpec: CommandSpec = {
   positionals: { min: 1, max: 1 },
 };
 
+/** The witness keys and, with keys, the quorum (`--witnesses`, default 1). */
 async function witnessOptions(
   p: Parsed,
-): Promise<{ witnessKeys: CosignerKey[]; quorum: number | undefined }> {
-  const witnessKeys: CosignerKey[] = [];
-  for (const k of listOption(p, 'witness-key')) witnessKeys.push(await loadWitnessVkey(k));
-  const quorum = intOption(p, 'witnesses', { min: 1, max: 64 });
-  if (quorum !== undefined && quorum > witnessKeys.length)
-    throw new UsageError(
-      `--witnesses ${quorum} needs at least ${quorum} --witness-key (got ${witnessKeys.length})`,
-    );
-  return { witnessKeys, quorum };
+): Promise<{ witnessKeys: readonly CosignerKey[]; quorum: number | undefined }> {
+  const { keys, quorum } = await readWitnessFlags(p);
+  return { witnessKeys: keys, quorum: keys.length > 0 ? quorum : undefined };
 }
 
 export async function receipt(argv: string[], io: Io): Promise<number> {

@@ -8,10 +8,14 @@ import { loadTrustOptions, TRUST_OPTIONS } from '../keys.js';
 import { escapeText, formatBytes, type Io, progress } from '../output.js';
 import { openStore } from '../stores.js';
 import {
+  MIN_RETENTION_OPTION,
   openWitnessCheck,
+  REPLICA_OPTIONS,
+  readMinRetentionDays,
   readReplicaFlags,
   readWitnessFlags,
   readWorkersFlag,
+  WITNESS_OPTIONS,
   WORKERS_OPTION,
 } from '../verify-flags.js';
 
@@ -39,43 +43,11 @@ export const reportSpec: CommandSpec = {
       value: 'NAME',
       help: 'report only this log; repeatable (default: all logs)',
     },
-    'min-retention-days': {
-      type: 'string',
-      value: 'DAYS',
-      help: 'S3: each segment must be locked (COMPLIANCE) at least this long after its seal time',
-      default: '0',
-    },
-    'witness-key': {
-      type: 'string',
-      multiple: true,
-      value: 'VKEY',
-      help: 'trusted witness key (vkey, file or text); repeatable',
-    },
-    witnesses: {
-      type: 'string',
-      value: 'K',
-      help: 'with --witness-key: a checkpoint counts when K distinct trusted witnesses cosigned it',
-      default: '1',
-    },
-    cosignatures: {
-      type: 'string',
-      multiple: true,
-      value: 'STORE',
-      help: 'with --witness-key: also read <log>/witness/ cosigned checkpoints from this store',
-    },
-    replica: {
-      type: 'string',
-      value: 'STORE',
-      help: 'also verify this replica and compare it with the store object by object',
-    },
-    'rtc-window': {
-      type: 'string',
-      value: 'SECONDS',
-      help: 'with --replica: how long a replica may be pending before it is REPLICA_LAG',
-      default: '900',
-    },
     concurrency: { type: 'string', value: 'N', help: 'parallel downloads', default: '8' },
     workers: WORKERS_OPTION,
+    'min-retention-days': MIN_RETENTION_OPTION,
+    ...WITNESS_OPTIONS,
+    ...REPLICA_OPTIONS,
   },
   positionals: { min: 1, max: 1 },
 };
@@ -102,7 +74,7 @@ export async function report(argv: string[], io: Io): Promise<number> {
       bundle: Boolean(p.values.bundle),
       concurrency: intOption(p, 'concurrency', { min: 1, max: 256 }),
       workers,
-      minRetentionDays: intOption(p, 'min-retention-days', { max: 36_500 }),
+      minRetentionDays: readMinRetentionDays(p),
       witness,
       replica,
       rtcWindowMs,

@@ -21,10 +21,14 @@ import { escapeText, formatBytes, type Io, progress } from '../output.js';
 import { KEY_OPTIONS, subjectKeysOf } from '../sealing.js';
 import { openStore } from '../stores.js';
 import {
+  MIN_RETENTION_OPTION,
   openWitnessCheck,
+  REPLICA_OPTIONS,
+  readMinRetentionDays,
   readReplicaFlags,
   readWitnessFlags,
   readWorkersFlag,
+  WITNESS_OPTIONS,
   WORKERS_OPTION,
 } from '../verify-flags.js';
 
@@ -89,46 +93,14 @@ export const verifySpec: CommandSpec = {
     },
     concurrency: { type: 'string', value: 'N', help: 'parallel downloads', default: '8' },
     workers: WORKERS_OPTION,
-    'min-retention-days': {
-      type: 'string',
-      value: 'DAYS',
-      help: 'S3: each segment must be locked (COMPLIANCE) at least this long after its seal time',
-      default: '0',
-    },
-    'witness-key': {
-      type: 'string',
-      multiple: true,
-      value: 'VKEY',
-      help: 'trusted witness key (vkey, file or text): check the log against its cosigned checkpoints; repeatable',
-    },
-    witnesses: {
-      type: 'string',
-      value: 'K',
-      help: 'with --witness-key: a checkpoint counts when K distinct trusted witnesses cosigned it',
-      default: '1',
-    },
-    cosignatures: {
-      type: 'string',
-      multiple: true,
-      value: 'STORE',
-      help: 'with --witness-key: also read <log>/witness/ cosigned checkpoints from this store; repeatable',
-    },
+    'min-retention-days': MIN_RETENTION_OPTION,
+    ...WITNESS_OPTIONS,
+    ...REPLICA_OPTIONS,
     'consistent-with': {
       type: 'string',
       multiple: true,
       value: 'BUNDLE',
       help: 'an earlier bundle (or store) of the same logs: it must verify clean, and this one must extend it',
-    },
-    replica: {
-      type: 'string',
-      value: 'STORE',
-      help: 'also verify this replica and compare it with the store object by object',
-    },
-    'rtc-window': {
-      type: 'string',
-      value: 'SECONDS',
-      help: 'with --replica: how long a replica may be pending before it is REPLICA_LAG',
-      default: '900',
     },
     state: {
       type: 'string',
@@ -191,7 +163,7 @@ export async function verify(argv: string[], io: Io): Promise<number> {
       strictEntries: Boolean(p.values['strict-entries']),
       concurrency: intOption(p, 'concurrency', { min: 1, max: 256 }),
       workers,
-      minRetentionDays: intOption(p, 'min-retention-days', { max: 36_500 }),
+      minRetentionDays: readMinRetentionDays(p),
       witness,
       onProgress: ({ segments, bytes }) =>
         bar.update(`verified ${segments} segments, ${formatBytes(bytes)}`),
