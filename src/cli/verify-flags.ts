@@ -17,7 +17,7 @@ export const WITNESS_OPTIONS = {
     type: 'string',
     multiple: true,
     value: 'VKEY',
-    help: 'trusted witness key (vkey, file or text): check the log against its cosigned checkpoints; repeatable',
+    help: 'trusted witness key (vkey, file or text); its cosigned checkpoints count; repeatable',
   },
   witnesses: {
     type: 'string',
