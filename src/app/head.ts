@@ -52,18 +52,6 @@ export async function findFirstSeq(store: ObjectStore, log: string): Promise<num
   return -1;
 }
 
-export type StoredSeqs = { readonly first: number; readonly head: number };
-
-/** The stored segments `first..head` of `log`, or undefined if it has none. */
-export async function findStoredSeqs(
-  store: ObjectStore,
-  log: string,
-): Promise<StoredSeqs | undefined> {
-  const first = await findFirstSeq(store, log);
-  if (first < 0) return undefined;
-  return { first, head: await findHeadSeq(store, log, first) };
-}
-
 /** A head the writer may extend, and who signed it. */
 export type LoadedHead = {
   readonly head: LogHead;

@@ -15,7 +15,7 @@ import { inclusionProofInSegment } from '../core/proof.js';
 import { verifyInclusion } from '../core/proof-verify.js';
 import type { ParsedSegment } from '../core/segment.js';
 import { formatTlogProof } from '../core/tlog-proof.js';
-import { findStoredSeqs, type StoredSeqs } from './head.js';
+import { discoverStoredRange, type StoredRange } from './segment-search.js';
 import { readTrustedSegment } from './trusted-segment.js';
 
 export type EntryTarget = { readonly index: number } | { readonly id: string };
@@ -58,7 +58,7 @@ export async function proveEntry(
   target: EntryTarget,
   options: ProveOptions,
 ): Promise<ProvenEntry> {
-  const stored = await storedSeqsOf(store, log);
+  const stored = await storedRangeOf(store, log);
   const read = async (seq: number) => {
     const t = await readTrustedSegment(store, log, seq, options.trustedKeys);
     return { seg: t.seg, leaves: t.entries, hash: t.hash };
@@ -104,8 +104,8 @@ export type Read = (
  * The stored segments of `log` (a bundle may start mid-log).
  * @throws ConfigurationError `LOG_EMPTY`
  */
-export async function storedSeqsOf(store: ObjectStore, log: string): Promise<StoredSeqs> {
-  const stored = await findStoredSeqs(store, log);
+export async function storedRangeOf(store: ObjectStore, log: string): Promise<StoredRange> {
+  const stored = await discoverStoredRange(store, log);
   if (!stored)
     throw new ConfigurationError('LOG_EMPTY', `log ${log} in ${store.location} has no segments`);
   return stored;
@@ -115,17 +115,17 @@ export async function storedSeqsOf(store: ObjectStore, log: string): Promise<Sto
 export async function findByIndex(
   read: Read,
   log: string,
-  stored: StoredSeqs,
+  stored: StoredRange,
   index: number,
 ): Promise<Found> {
-  let lo = stored.first;
-  let hi = stored.head;
+  let lo = stored.firstSeq;
+  let hi = stored.headSeq;
   let lowest: number | undefined;
   while (lo <= hi) {
     const seq = lo + Math.floor((hi - lo) / 2);
     const { seg, leaves } = await read(seq);
     const { firstIndex, count } = seg.header;
-    if (seq === stored.first) lowest = firstIndex;
+    if (seq === stored.firstSeq) lowest = firstIndex;
     if (index < firstIndex) hi = seq - 1;
     else if (index >= firstIndex + count) lo = seq + 1;
     else return { seg, seq, index, leaves };
@@ -133,19 +133,19 @@ export async function findByIndex(
   throw new InputError(
     'ENTRY_NOT_FOUND',
     lowest !== undefined && lowest > 0 && index < lowest
-      ? `log ${log} has no entry with index ${index} here: its stored segments start at segment ${stored.first}, leaf ${lowest} (an evidence bundle starting mid-log)`
+      ? `log ${log} has no entry with index ${index} here: its stored segments start at segment ${stored.firstSeq}, leaf ${lowest} (an evidence bundle starting mid-log)`
       : `log ${log} has no entry with index ${index}`,
   );
 }
 
 /** Scans the whole log: an id stored twice must be reported, not silently resolved to one. */
-async function findById(read: Read, log: string, stored: StoredSeqs, id: string): Promise<Found> {
+async function findById(read: Read, log: string, stored: StoredRange, id: string): Promise<Found> {
   // Canonical JSON (RFC 8785 §3.2.2.2) escapes strings as JSON.stringify does: a cheap byte
   // pre-filter before any entry is decoded.
   const needle = Buffer.from(utf8(JSON.stringify(id)));
   let first: Found | undefined;
   const matches: number[] = [];
-  for (let seq = stored.first; seq <= stored.head; seq++) {
+  for (let seq = stored.firstSeq; seq <= stored.headSeq; seq++) {
     const { seg, leaves } = await read(seq);
     for (const [i, leaf] of leaves.entries()) {
       if (Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength).indexOf(needle) < 0) continue;

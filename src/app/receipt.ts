@@ -47,15 +47,15 @@ import { MAX_SEGMENT_BYTES, type ParsedSegment, parseSegment } from '../core/seg
 import { evaluateCheckpointNote } from '../core/signed-checkpoint.js';
 import { formatTlogProof, parseTlogProof } from '../core/tlog-proof.js';
 import { parseCosignedCheckpointKey } from '../core/witness-check.js';
-import type { StoredSeqs } from './head.js';
 import {
   AmbiguousEntryError,
   type EntryTarget,
   type Found,
   findByIndex,
   type Read,
-  storedSeqsOf,
+  storedRangeOf,
 } from './prove.js';
+import type { StoredRange } from './segment-search.js';
 import { readTrustedSegment } from './trusted-segment.js';
 import { readCosignedObjects } from './witness-objects.js';
 
@@ -116,7 +116,7 @@ export async function makeReceipt(
   target: EntryTarget,
   options: ReceiptOptions,
 ): Promise<Receipt> {
-  const stored = await storedSeqsOf(store, log);
+  const stored = await storedRangeOf(store, log);
   let trustedReads = 0;
   const read: Read = async (seq) => {
     trustedReads++;
@@ -202,13 +202,13 @@ async function findById(
   store: ObjectStore,
   read: Read,
   log: string,
-  stored: StoredSeqs,
+  stored: StoredRange,
   id: string,
   concurrency: number,
 ): Promise<{ found: Found; scanned: number; indexed: number }> {
   const needle = Buffer.from(utf8(JSON.stringify(id)));
   const all: number[] = [];
-  for (let seq = stored.first; seq <= stored.head; seq++) all.push(seq);
+  for (let seq = stored.firstSeq; seq <= stored.headSeq; seq++) all.push(seq);
   const indexes = await readIdIndexes(store, log, all, concurrency);
   if (indexes) {
     const tag = idTag(id);
@@ -401,7 +401,7 @@ async function chooseWitnessed(
   store: ObjectStore,
   read: Read,
   log: string,
-  stored: StoredSeqs,
+  stored: StoredRange,
   found: Found,
   witnessKeys: readonly CosignerKey[],
   quorum: number,

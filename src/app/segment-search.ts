@@ -31,7 +31,7 @@ import { IntegrityError } from '../core/errors.js';
 import { segmentKey } from '../core/layout.js';
 import type { TrustedKey } from '../core/note.js';
 import type { ObjectStore } from '../core/ports.js';
-import { findHeadSeq } from './head.js';
+import { findFirstSeq, findHeadSeq } from './head.js';
 import { readTrustedSegment } from './trusted-segment.js';
 
 /** The times of one trusted segment, in ms since the epoch (from its header and checkpoint). */
@@ -139,6 +139,19 @@ export async function findStoredRange(
   }
   if (!(await store.exists(segmentKey(log, firstSeq)))) return undefined;
   return { firstSeq, headSeq: await findHeadSeq(store, log, firstSeq) };
+}
+
+/**
+ * The segments `log` holds, wherever they start (a whole log, or a bundle whose manifest is not
+ * consulted): the first found by {@link findFirstSeq}, then {@link findStoredRange} from it.
+ * @throws StorageError from the store
+ */
+export async function discoverStoredRange(
+  store: ObjectStore,
+  log: string,
+): Promise<StoredRange | undefined> {
+  const first = await findFirstSeq(store, log);
+  return first < 0 ? undefined : findStoredRange(store, log, first);
 }
 
 /**
