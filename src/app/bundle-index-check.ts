@@ -5,7 +5,7 @@
  * recomputes the index of every segment it reads through one).
  */
 import { toBase64 } from '../core/encoding.js';
-import { AuditlockError } from '../core/errors.js';
+import { AuditlockError, isLastingError } from '../core/errors.js';
 import type { Finding } from '../core/findings.js';
 import { bytesEqual } from '../core/hash.js';
 import { MAX_ID_INDEX_BYTES, parseIdIndex } from '../core/id-index.js';
@@ -28,8 +28,7 @@ export class BundleIndexCheck {
     try {
       bytes = await store.get(key, { maxBytes: MAX_ID_INDEX_BYTES });
     } catch (err) {
-      if (!(err instanceof AuditlockError) || (err as { retryable?: boolean }).retryable === true)
-        throw err;
+      if (!isLastingError(err)) throw err;
       return [invalid(key, log, seq, `cannot be read (${err.code}: ${err.message})`)];
     }
     if (bytes === undefined) return [];

@@ -25,7 +25,7 @@ import {
 } from '../core/cosignature.js';
 import { fromBase64, fromUtf8, toHex, utf8 } from '../core/encoding.js';
 import { decodeEntry, type Entry } from '../core/entry.js';
-import { AuditlockError, InputError, IntegrityError } from '../core/errors.js';
+import { AuditlockError, InputError, IntegrityError, isLastingError } from '../core/errors.js';
 import { bytesEqual } from '../core/hash.js';
 import {
   encodeIdIndex,
@@ -325,11 +325,7 @@ async function readIdIndexes(
           .get(idIndexKey(log, seq), { maxBytes: MAX_ID_INDEX_BYTES })
           .catch((err: unknown) => {
             // Oversized or unreadable: that segment is read instead. Transient failures propagate.
-            if (
-              err instanceof AuditlockError &&
-              (err as { retryable?: boolean }).retryable !== true
-            )
-              return undefined;
+            if (isLastingError(err)) return undefined;
             throw err;
           });
         if (bytes === undefined) return;
@@ -358,8 +354,7 @@ async function mayHold(
     bytes = await store.get(segmentKey(log, seq), SCAN_READ);
   } catch (err) {
     // Oversized or unreadable: the trusted read names it. Transient failures propagate.
-    if (err instanceof AuditlockError && (err as { retryable?: boolean }).retryable !== true)
-      return true;
+    if (isLastingError(err)) return true;
     throw err;
   }
   if (bytes === undefined)

@@ -8,7 +8,7 @@
  * object is read with a 64 KiB bound.
  */
 import type { CosignerKey } from '../core/cosignature.js';
-import { AuditlockError } from '../core/errors.js';
+import { isLastingError } from '../core/errors.js';
 import type { TrustedKey } from '../core/note.js';
 import { isVersionedStore, type ObjectStore, type ReadOptions } from '../core/ports.js';
 import {
@@ -44,8 +44,7 @@ export async function readCosignedObjects(
       const bytes = await get();
       if (bytes !== undefined) objects.push({ key, bytes });
     } catch (err) {
-      if (!(err instanceof AuditlockError) || (err as { retryable?: boolean }).retryable === true)
-        throw err;
+      if (!isLastingError(err)) throw err;
       findings.push({
         code: 'WITNESS_OBJECT_MALFORMED',
         log,

@@ -46,6 +46,15 @@ export class StorageError<C extends string = string> extends AuditlockError<C> {
   }
 }
 
+/**
+ * Whether `err` is a coded failure that the same call would meet again (an object too large or
+ * unreadable, a malformed answer): the caller may report it and go on. Anything else, a
+ * retryable StorageError (throttling, a timeout) or an uncoded error, must propagate.
+ */
+export function isLastingError(err: unknown): err is AuditlockError {
+  return err instanceof AuditlockError && (err as { retryable?: boolean }).retryable !== true;
+}
+
 /** Wrong setup: a missing key, a bucket without Object Lock, an unknown flag. Never retryable. */
 export class ConfigurationError<C extends string = string> extends AuditlockError<C> {}
 
