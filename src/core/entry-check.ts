@@ -113,17 +113,25 @@ function receivedAtMs(text: string): number {
 
 // The fast path: an RFC 8259 JSON recogniser over bytes that keeps two top-level members. It runs
 // synchronously, so its scratch state lives at module level instead of being allocated per entry.
+// It is written for the shape of stored entries (canonical JSON: no whitespace, short strings,
+// few numbers): whitespace is looked for only at a byte <= 0x20, plain string content is skipped
+// four bytes at a time, and keys and kinds are told apart by their length first. Against the
+// scanner before it (whitespace skipped by four compares at every token, a byte at a time in
+// strings), 3.4 -> 1.8 µs per ~1.2 KB bench entry (checkEntryBytes alone, 2026-12-02, 2 cores).
 
 /** The scanner accepts exactly the nesting an entry may have. */
 const MAX_SCAN_DEPTH = MAX_ENTRY_DEPTH;
 /** The open containers (`{` or `[`), outermost first. */
 const open = new Uint8Array(MAX_SCAN_DEPTH);
+/** Top-level members the scanner keeps, and the rest. */
+const OTHER_MEMBER = 0;
+const KIND_MEMBER = 1;
+const RECEIVED_AT_MEMBER = 2;
+
 /** Which top-level member the key read last by {@link readKey} names. */
-let lastKey: Member = 'other';
+let lastKey = OTHER_MEMBER;
 /** Whether the string read last by {@link stringEnd} holds an escape. */
 let escaped = false;
-
-type Member = 'kind' | 'receivedAt' | 'other';
 
 const TAB = 0x09;
 const LF = 0x0a;
@@ -143,8 +151,14 @@ const RBRACE = 0x7d;
 const STRING_STOP = new Uint8Array(256).map((_, c) =>
   c < SPACE || c === QUOTE || c === BACKSLASH ? 1 : 0,
 );
-/** Characters allowed after a backslash other than `u` (RFC 8259 §7). */
-const SIMPLE_ESCAPES = new Set([...'"\\/bfnrt'].map((c) => c.charCodeAt(0)));
+/** Characters allowed after a backslash other than `u` (RFC 8259 §7), as a byte table. */
+const SIMPLE_ESCAPE = new Uint8Array(256).map((_, c) =>
+  '"\\/bfnrt'.includes(String.fromCharCode(c)) ? 1 : 0,
+);
+/** Hexadecimal digits, as a byte table. */
+const HEX_DIGIT = new Uint8Array(256).map((_, c) =>
+  /[0-9A-Fa-f]/.test(String.fromCharCode(c)) ? 1 : 0,
+);
 
 /**
  * `kind` and `receivedAt` of the entry, when `bytes` is valid UTF-8 holding exactly one JSON
@@ -154,24 +168,42 @@ const SIMPLE_ESCAPES = new Set([...'"\\/bfnrt'].map((c) => c.charCodeAt(0)));
  */
 function scanEntry(bytes: Uint8Array): { kind: EntryKind; receivedAt: string } | undefined {
   if (!isUtf8(bytes)) return undefined;
+  const n = bytes.length;
   let i = skipSpace(bytes, 0);
   if (bytes[i] !== LBRACE) return undefined;
   let depth = 0;
-  let member: Member = 'other';
+  let member = OTHER_MEMBER;
   let kind: EntryKind | undefined;
   let receivedAt: string | undefined;
   value: for (;;) {
     // A value starts at i.
-    i = skipSpace(bytes, i);
-    const c = bytes[i];
-    const topMember = depth === 1 ? member : 'other';
-    if (c === LBRACE || c === LBRACKET) {
-      if (depth === MAX_SCAN_DEPTH || topMember !== 'other') return undefined;
+    let c = bytes[i] as number;
+    if (c <= SPACE) {
+      i = skipSpace(bytes, i);
+      c = bytes[i] as number;
+    }
+    const topMember = depth === 1 ? member : OTHER_MEMBER;
+    if (c === QUOTE) {
+      const end = stringEnd(bytes, i, n);
+      if (end < 0) return undefined;
+      if (topMember !== OTHER_MEMBER) {
+        if (escaped) return undefined;
+        if (topMember === KIND_MEMBER) {
+          kind = kindOf(bytes, i + 1, end);
+          if (kind === undefined) return undefined;
+        } else {
+          receivedAt = asciiText(bytes, i + 1, end);
+          if (receivedAt === undefined) return undefined;
+        }
+      }
+      i = end + 1;
+    } else if (c === LBRACE || c === LBRACKET) {
+      if (depth === MAX_SCAN_DEPTH || topMember !== OTHER_MEMBER) return undefined;
       open[depth++] = c;
       i = skipSpace(bytes, i + 1);
       if (bytes[i] !== (c === LBRACE ? RBRACE : RBRACKET)) {
         if (c === LBRACE) {
-          i = readKey(bytes, i, depth);
+          i = readKey(bytes, i, depth, n);
           if (i < 0) return undefined;
           member = lastKey;
         }
@@ -179,41 +211,27 @@ function scanEntry(bytes: Uint8Array): { kind: EntryKind; receivedAt: string } |
       }
       i++; // an empty container
       depth--;
-    } else if (c === QUOTE) {
-      const end = stringEnd(bytes, i);
-      if (end < 0 || (topMember !== 'other' && escaped)) return undefined;
-      if (topMember === 'kind') {
-        kind = isText(bytes, i + 1, end, 'event')
-          ? 'event'
-          : isText(bytes, i + 1, end, 'quarantine')
-            ? 'quarantine'
-            : isText(bytes, i + 1, end, 'sealed-event')
-              ? 'sealed-event'
-              : undefined;
-        if (kind === undefined) return undefined;
-      } else if (topMember === 'receivedAt') {
-        receivedAt = asciiText(bytes, i + 1, end);
-        if (receivedAt === undefined) return undefined;
-      }
-      i = end + 1;
     } else {
-      const end = literalEnd(bytes, i);
-      if (end < 0 || topMember !== 'other') return undefined;
-      i = end;
+      if (topMember !== OTHER_MEMBER) return undefined;
+      i = literalEnd(bytes, i);
+      if (i < 0) return undefined;
     }
     // A value ended at i: next comes a comma or the end of its container.
     for (;;) {
-      i = skipSpace(bytes, i);
+      let next = bytes[i];
+      if (next !== undefined && next <= SPACE) {
+        i = skipSpace(bytes, i);
+        next = bytes[i];
+      }
       if (depth === 0) {
-        if (i !== bytes.length || kind === undefined || receivedAt === undefined) return undefined;
+        if (i !== n || kind === undefined || receivedAt === undefined) return undefined;
         return { kind, receivedAt };
       }
       const container = open[depth - 1];
-      const next = bytes[i];
       if (next === COMMA) {
         i++;
         if (container === LBRACE) {
-          i = readKey(bytes, i, depth);
+          i = readKey(bytes, i, depth, n);
           if (i < 0) return undefined;
           member = lastKey;
         }
@@ -247,18 +265,19 @@ export function nestsDeeperThan(bytes: Uint8Array, max: number): boolean {
 }
 
 /** Reads `"key":` at `from` (whitespace allowed); the index after the colon, or -1. */
-function readKey(bytes: Uint8Array, from: number, depth: number): number {
-  const i = skipSpace(bytes, from);
+function readKey(bytes: Uint8Array, from: number, depth: number, n: number): number {
+  const i = bytes[from] === QUOTE ? from : skipSpace(bytes, from);
   if (bytes[i] !== QUOTE) return -1;
-  const end = stringEnd(bytes, i);
+  const end = stringEnd(bytes, i, n);
   if (end < 0) return -1;
-  lastKey = 'other';
+  lastKey = OTHER_MEMBER;
   if (depth === 1) {
     if (escaped) return -1; // an escaped key could spell `kind`: only JSON.parse can tell
-    if (isText(bytes, i + 1, end, 'kind')) lastKey = 'kind';
-    else if (isText(bytes, i + 1, end, 'receivedAt')) lastKey = 'receivedAt';
+    const length = end - i - 1;
+    if (length === 4 && isText(bytes, i + 1, 'kind')) lastKey = KIND_MEMBER;
+    else if (length === 10 && isText(bytes, i + 1, 'receivedAt')) lastKey = RECEIVED_AT_MEMBER;
   }
-  const colon = skipSpace(bytes, end + 1);
+  const colon = bytes[end + 1] === COLON ? end + 1 : skipSpace(bytes, end + 1);
   return bytes[colon] === COLON ? colon + 1 : -1;
 }
 
@@ -269,31 +288,47 @@ function skipSpace(bytes: Uint8Array, from: number): number {
   return i;
 }
 
-/** Index of the quote that closes the string opening at `from`, or -1 if it is not valid JSON. */
-function stringEnd(bytes: Uint8Array, from: number): number {
-  const n = bytes.length;
+/**
+ * Index of the quote that closes the string opening at `from`, or -1 if it is not valid JSON;
+ * sets {@link escaped}. `n` is `bytes.length`.
+ */
+function stringEnd(bytes: Uint8Array, from: number, n: number): number {
   escaped = false;
-  for (let i = from + 1; i < n; i++) {
-    const c = bytes[i] as number;
-    if (STRING_STOP[c] === 0) continue; // also every byte of a multi-byte UTF-8 sequence
-    if (c === QUOTE) return i;
-    if (c < SPACE) return -1; // RFC 8259 §7: control characters must be escaped
-    escaped = true;
-    const e = bytes[++i] ?? -1;
-    if (e === 0x75) {
-      for (let k = 1; k <= 4; k++) if (!isHexDigit(bytes[i + k])) return -1; // \uXXXX
+  let i = from + 1;
+  for (;;) {
+    // Plain content (also every byte of a multi-byte UTF-8 sequence), four bytes at a time.
+    while (
+      i + 3 < n &&
+      (STRING_STOP[bytes[i] as number] as number) +
+        (STRING_STOP[bytes[i + 1] as number] as number) +
+        (STRING_STOP[bytes[i + 2] as number] as number) +
+        (STRING_STOP[bytes[i + 3] as number] as number) ===
+        0
+    )
       i += 4;
-    } else if (!SIMPLE_ESCAPES.has(e)) return -1;
+    while (i < n && STRING_STOP[bytes[i] as number] === 0) i++;
+    if (i >= n) return -1;
+    const c = bytes[i] as number;
+    if (c === QUOTE) return i;
+    if (c !== BACKSLASH) return -1; // RFC 8259 §7: control characters must be escaped
+    escaped = true;
+    const e = bytes[i + 1];
+    if (e === 0x75) {
+      // \uXXXX
+      if (i + 5 >= n) return -1;
+      for (let k = 2; k <= 5; k++) if (HEX_DIGIT[bytes[i + k] as number] === 0) return -1;
+      i += 6;
+    } else if (e !== undefined && SIMPLE_ESCAPE[e] === 1) i += 2;
+    else return -1;
   }
-  return -1;
 }
-
-const LITERAL_WORDS = ['true', 'false', 'null'];
 
 /** End (exclusive) of the number, `true`, `false` or `null` at `from`, or -1. */
 function literalEnd(bytes: Uint8Array, from: number): number {
-  for (const word of LITERAL_WORDS)
-    if (isText(bytes, from, from + word.length, word)) return from + word.length;
+  const c = bytes[from];
+  if (c === 0x74) return isText(bytes, from, 'true') ? from + 4 : -1;
+  if (c === 0x66) return isText(bytes, from, 'false') ? from + 5 : -1;
+  if (c === 0x6e) return isText(bytes, from, 'null') ? from + 4 : -1;
   // RFC 8259 §6: -? (0 | [1-9] digit*) (. digit+)? ([eE] [+-]? digit+)?
   let i = from;
   if (bytes[i] === MINUS) i++;
@@ -323,15 +358,20 @@ function isDigit(c: number | undefined): boolean {
   return c !== undefined && c >= 0x30 && c <= 0x39;
 }
 
-function isHexDigit(c: number | undefined): boolean {
-  return c !== undefined && (isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
-}
-
-/** Whether bytes `[start, end)` are exactly the ASCII text `word`. */
-function isText(bytes: Uint8Array, start: number, end: number, word: string): boolean {
-  if (end - start !== word.length || end > bytes.length) return false;
+/** Whether the bytes from `start` begin with the ASCII text `word` (within `bytes`). */
+function isText(bytes: Uint8Array, start: number, word: string): boolean {
+  if (start + word.length > bytes.length) return false;
   for (let k = 0; k < word.length; k++) if (bytes[start + k] !== word.charCodeAt(k)) return false;
   return true;
+}
+
+/** The kind spelled by bytes `[start, end)` of an unescaped string, or undefined. */
+function kindOf(bytes: Uint8Array, start: number, end: number): EntryKind | undefined {
+  const length = end - start;
+  if (length === 5 && isText(bytes, start, 'event')) return 'event';
+  if (length === 10 && isText(bytes, start, 'quarantine')) return 'quarantine';
+  if (length === 12 && isText(bytes, start, 'sealed-event')) return 'sealed-event';
+  return undefined;
 }
 
 /**
@@ -339,7 +379,8 @@ function isText(bytes: Uint8Array, start: number, end: number, word: string): bo
  * entries repeat the previous entry's `receivedAt`, which is then reused rather than built again.
  */
 function asciiText(bytes: Uint8Array, start: number, end: number): string | undefined {
-  if (isText(bytes, start, end, lastReceivedText)) return lastReceivedText;
+  if (end - start === lastReceivedText.length && isText(bytes, start, lastReceivedText))
+    return lastReceivedText;
   if (end - start > 64) return undefined; // no timestamp; and keeps `apply` below small
   for (let k = start; k < end; k++) if ((bytes[k] as number) > 0x7e) return undefined;
   return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);

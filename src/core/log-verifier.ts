@@ -14,13 +14,17 @@ import { formatNote, type NoteSignature, type TrustedKey } from './note.js';
 import type { VersionMetadata } from './ports.js';
 import {
   GENESIS_PREV,
-  iterateSegmentEntries,
   type ParsedSegment,
   parseSegment,
   type SegmentCheckpoint,
   type SegmentHeader,
 } from './segment.js';
-import { checkEntries, type RegularEntries, type SegmentCheck } from './segment-check.js';
+import {
+  checkEntries,
+  decodeEntries,
+  type RegularEntries,
+  type SegmentCheck,
+} from './segment-check.js';
 import { evaluateSignatures } from './signature-policy.js';
 import type { TrustedCheckpoint } from './signed-checkpoint.js';
 
@@ -131,8 +135,11 @@ type SegmentParts = {
  */
 type EntrySource = {
   readonly regular: RegularEntries | undefined;
-  /** @throws IntegrityError `BODY_INVALID` (or another parse code) when the body does not decode */
-  readonly entries: () => Iterable<Uint8Array>;
+  /**
+   * The decoded entries section (segment-check.ts `decodeEntries`).
+   * @throws IntegrityError `BODY_INVALID` (or another parse code) when the body does not decode
+   */
+  readonly entries: () => Uint8Array;
 };
 
 export class LogVerifier {
@@ -335,12 +342,12 @@ export class LogVerifier {
         parsed = check;
         source = {
           regular: check.entries,
-          entries: () => iterateSegmentEntries(parseSegment(bytes)),
+          entries: () => decodeEntries(parseSegment(bytes)),
         };
       } else {
         const p = parseSegment(bytes);
         parsed = p;
-        source = { regular: undefined, entries: () => iterateSegmentEntries(p) };
+        source = { regular: undefined, entries: () => decodeEntries(p) };
       }
     } catch (err) {
       const code = codeOf(err, 'SEGMENT_MALFORMED');
@@ -554,11 +561,11 @@ export class LogVerifier {
     source: EntrySource,
     at: { seq: number; key: string },
   ): { range: CompactRange; first: number | undefined; last: number } | undefined {
-    let entries: Iterable<Uint8Array>;
+    let raw: Uint8Array;
     try {
-      // Decodes the body and checks its framing and entry count before yielding anything, so a
-      // bomb body costs no per-line allocation (FORMAT.md §4.4).
-      entries = source.entries();
+      // Decodes the body and checks its framing and entry count before looking at any entry, so
+      // a bomb body costs no per-line allocation (FORMAT.md §4.4).
+      raw = source.entries();
     } catch (err) {
       this.#report(codeOf(err, 'BODY_INVALID'), messageOf(err), at);
       return undefined;
@@ -567,14 +574,14 @@ export class LogVerifier {
     let last = 0;
     let i = 0;
     let invalid = 0;
-    for (const { leaf, check } of checkEntries(entries, this.#opts.strictEntries ?? false)) {
+    checkEntries(raw, this.#opts.strictEntries ?? false, (leaf, check) => {
       const index = firstIndex + i++;
       range.append(leaf);
       this.#checkTrustedCheckpoints(range, at);
       if (!check.ok) {
         if (++invalid <= MAX_ENTRY_FINDINGS)
           this.#report('ENTRY_INVALID', check.detail, { ...at, index });
-        continue;
+        return true;
       }
       this.#entries++;
       if (check.kind === 'quarantine') this.#quarantined++;
@@ -587,7 +594,8 @@ export class LogVerifier {
       this.#lastReceived = Math.max(this.#lastReceived, check.receivedAt);
       first ??= check.receivedAt;
       last = check.receivedAt;
-    }
+      return true;
+    });
     if (invalid > MAX_ENTRY_FINDINGS)
       this.#report(
         'ENTRY_INVALID',
