@@ -36,16 +36,33 @@ export function maxInflatedLength(streamBytes: number): number {
 
 /** Joins encoded entries into JSON Lines. */
 export function joinEntries(entries: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(joinedLength(entries));
+  writeEntries(entries, out);
+  return out;
+}
+
+/** The length of {@link joinEntries}`(entries)`: each entry and its newline. */
+export function joinedLength(entries: readonly Uint8Array[]): number {
   let total = 0;
   for (const e of entries) total += e.length + 1;
-  const out = new Uint8Array(total);
+  return total;
+}
+
+/**
+ * Writes the JSON Lines of `entries` into `out`, which is exactly {@link joinedLength} bytes: lets
+ * a writer put the entries straight into the buffer of the stored object instead of a copy.
+ * @throws RangeError if `out` has another length
+ */
+export function writeEntries(entries: readonly Uint8Array[], out: Uint8Array): void {
+  const total = joinedLength(entries);
+  if (out.length !== total)
+    throw new RangeError(`entries take ${total} bytes, the target has ${out.length}`);
   let pos = 0;
   for (const e of entries) {
     out.set(e, pos);
     pos += e.length;
     out[pos++] = NEWLINE;
   }
-  return out;
 }
 
 /**

@@ -1,9 +1,15 @@
 /**
  * Sealing: turning a run of encoded entries into a signed segment that continues a log.
  */
-import { type BodyEncoding, encodeBody, joinEntries } from './body-codec.js';
+import {
+  type BodyEncoding,
+  encodeBody,
+  joinEntries,
+  joinedLength,
+  writeEntries,
+} from './body-codec.js';
 import { CompactRange } from './compact-range.js';
-import { fromBase64, toBase64 } from './encoding.js';
+import { fromBase64, toBase64, utf8 } from './encoding.js';
 import { formatTimestamp } from './entry.js';
 import { ConfigurationError } from './errors.js';
 import { sha256 } from './hash.js';
@@ -11,12 +17,12 @@ import { hashLeaf } from './merkle.js';
 import { signNoteText } from './note.js';
 import type { Signer } from './ports.js';
 import {
-  assembleSegment,
-  encodePayload,
+  encodeHeaderLine,
   formatSegmentCheckpoint,
   GENESIS_PREV,
   type SegmentHeader,
 } from './segment.js';
+import { completeSegment, draftSegment, segmentHeadRoom } from './segment-draft.js';
 
 /** Everything needed to append the next segment to a log: derived from its head segment. */
 export type LogHead = {
@@ -60,6 +66,7 @@ export type SealInput = {
 
 export type SealedSegment = {
   readonly seq: number;
+  /** The stored object: a view at the end of a slightly larger buffer (`byteOffset` > 0). */
   readonly bytes: Uint8Array;
   /** The head after this segment. */
   readonly head: LogHead;
@@ -80,8 +87,12 @@ export async function sealSegment(input: SealInput): Promise<SealedSegment> {
   const firstIndex = head.frontier.size;
   const range = head.frontier.clone();
   for (const e of entries) range.append(hashLeaf(e));
-  const raw = joinEntries(entries);
-  const body = encodeBody(raw, input.encoding);
+  const rawLength = joinedLength(entries);
+  // identity: the entries go straight into the object's buffer. gzip: DEFLATE needs them joined,
+  // and the joined copy is dropped as soon as it is compressed.
+  const compressed =
+    input.encoding === 'identity' ? undefined : encodeBody(joinEntries(entries), input.encoding);
+  const bodyLength = compressed?.length ?? rawLength;
   const sealedMs = Math.max(input.sealedAt, input.lastReceivedAt, head.lastSealedAt);
   const header: SegmentHeader = {
     count: entries.length,
@@ -91,23 +102,31 @@ export async function sealSegment(input: SealInput): Promise<SealedSegment> {
     frontierAfter: range.hashes().map(toBase64),
     frontierBefore,
     lastReceivedAt: formatTimestamp(input.lastReceivedAt),
-    length: body.length,
-    rawLength: raw.length,
+    length: bodyLength,
+    rawLength,
   };
-  const payload = encodePayload(header, body);
   const root = range.root();
   const sealedAt = formatTimestamp(sealedMs);
-  const noteText = formatSegmentCheckpoint({
-    origin: head.origin,
-    treeSize: range.size,
-    root,
-    seq: head.nextSeq,
-    prev: head.prevHash,
-    sealedAt,
-    payloadHash: sha256(payload),
-  });
-  const signature = await signNoteText(noteText, input.keyName ?? head.origin, input.signer);
-  const bytes = assembleSegment(noteText, [signature], payload);
+  const keyName = input.keyName ?? head.origin;
+  const checkpoint = (payloadHash: Uint8Array): string =>
+    formatSegmentCheckpoint({
+      origin: head.origin,
+      treeSize: range.size,
+      root,
+      seq: head.nextSeq,
+      prev: head.prevHash,
+      sealedAt,
+      payloadHash,
+    });
+  // The note text's length does not depend on the payload hash (always 44 base64 characters), so
+  // the room for the head is known before the payload is written and hashed.
+  const headRoom = segmentHeadRoom(utf8(checkpoint(GENESIS_PREV)).length, keyName);
+  const draft = draftSegment(headRoom, encodeHeaderLine(header), bodyLength);
+  if (compressed) draft.body.set(compressed);
+  else writeEntries(entries, draft.body);
+  const noteText = checkpoint(sha256(draft.payload));
+  const signature = await signNoteText(noteText, keyName, input.signer);
+  const bytes = completeSegment(draft, noteText, [signature]);
   return {
     seq: head.nextSeq,
     bytes,

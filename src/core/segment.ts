@@ -179,13 +179,33 @@ export function parseSegmentCheckpoint(text: string): SegmentCheckpoint {
   };
 }
 
+/** The payload's first line: the canonical header JSON and a newline. */
+export function encodeHeaderLine(header: SegmentHeader): Uint8Array {
+  return utf8(`${canonicalize(header)}\n`);
+}
+
 /** Encodes the payload: canonical header JSON, newline, stored body. */
 export function encodePayload(header: SegmentHeader, body: Uint8Array): Uint8Array {
-  const head = utf8(`${canonicalize(header)}\n`);
+  const head = encodeHeaderLine(header);
   const out = new Uint8Array(head.length + body.length);
   out.set(head, 0);
   out.set(body, head.length);
   return out;
+}
+
+/**
+ * What comes before the payload: the magic line, the note text, a blank line, the signature lines
+ * in canonical order (§4.2) and a blank line.
+ * @throws IntegrityError `NOTE_MALFORMED` if two signatures are for one (key name, key ID).
+ */
+export function encodeSegmentHead(
+  noteText: string,
+  signatures: readonly NoteSignature[],
+): Uint8Array {
+  const sigLines = sortSignatures(signatures)
+    .map((s) => `${formatSignatureLine(s)}\n`)
+    .join('');
+  return utf8(`${SEGMENT_MAGIC}${noteText}\n${sigLines}\n`);
 }
 
 /**
@@ -198,10 +218,7 @@ export function assembleSegment(
   signatures: readonly NoteSignature[],
   payload: Uint8Array,
 ): Uint8Array {
-  const sigLines = sortSignatures(signatures)
-    .map((s) => `${formatSignatureLine(s)}\n`)
-    .join('');
-  const head = utf8(`${SEGMENT_MAGIC}${noteText}\n${sigLines}\n`);
+  const head = encodeSegmentHead(noteText, signatures);
   const out = new Uint8Array(head.length + payload.length);
   out.set(head, 0);
   out.set(payload, head.length);

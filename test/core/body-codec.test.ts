@@ -11,9 +11,11 @@ import {
   encodeBody,
   entryViews,
   joinEntries,
+  joinedLength,
   MAX_DEFLATE_RATIO,
   maxInflatedLength,
   splitEntries,
+  writeEntries,
 } from '../../src/core/body-codec.js';
 import { thrownCode } from './segment-builder.js';
 
@@ -78,6 +80,19 @@ describe('joinEntries / splitEntries', () => {
     const it = entryViews(raw, 3);
     expect(text([it.next().value as Uint8Array])).toEqual(['a']);
     expect(text(it)).toEqual(['bb', 'ccc']);
+  });
+
+  it('writeEntries fills a buffer of joinedLength bytes exactly as joinEntries, and no other', () => {
+    // Prepare
+    const lines = ['{"a":1}', 'x', '{"bb":[2,3]}'].map((s) => enc.encode(s));
+    const out = new Uint8Array(joinedLength(lines)).fill(0xee);
+    // Act
+    writeEntries(lines, out);
+    // Assess
+    expect(Buffer.from(out).toString()).toBe('{"a":1}\nx\n{"bb":[2,3]}\n');
+    expect(out).toEqual(joinEntries(lines));
+    expect(() => writeEntries(lines, new Uint8Array(out.length + 1))).toThrow(RangeError);
+    expect(() => writeEntries(lines, new Uint8Array(out.length - 1))).toThrow(RangeError);
   });
 });
 
