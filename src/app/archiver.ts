@@ -22,6 +22,7 @@ import {
   type Delivery,
   type Entry,
   encodeEntry,
+  encodeEventEntry,
   formatTimestamp,
   makeEventEntry,
   makeQuarantineEntry,
@@ -231,7 +232,7 @@ export class Archiver {
 
   /** Archives input that failed validation, with its error, so nothing is lost. */
   async quarantine(raw: Uint8Array, error: AuditlockError, delivery?: Delivery): Promise<Receipt> {
-    return (await this.#enqueue((t) => makeQuarantineEntry(raw, error, t, delivery))).stored;
+    return (await this.submitQuarantine(raw, error, delivery)).stored;
   }
 
   /**
@@ -241,7 +242,19 @@ export class Archiver {
    * @throws AuditlockError `ARCHIVER_CLOSED`; InputError `ENTRY_TOO_LARGE` from encoding.
    */
   submit(event: AuditEvent, delivery?: Delivery): Promise<{ stored: Promise<Receipt> }> {
-    return this.#enqueue((t) => makeEventEntry(event, t, delivery));
+    return this.#enqueue((t) => encodeEntry(makeEventEntry(event, t, delivery)));
+  }
+
+  /**
+   * Like {@link submit}, for an event given as its canonical bytes (`canonicalizeToBytes` of an
+   * event `parseEvent` returned, e.g. from src/core/event-batch.ts on another thread).
+   * @throws AuditlockError `ARCHIVER_CLOSED`, `ENTRY_TOO_LARGE`; InputError `DELIVERY_INVALID`
+   */
+  submitEventBytes(
+    eventBytes: Uint8Array,
+    delivery?: Delivery,
+  ): Promise<{ stored: Promise<Receipt> }> {
+    return this.#enqueue((t) => encodeEventEntry(eventBytes, t, delivery));
   }
 
   /**
@@ -249,7 +262,7 @@ export class Archiver {
    * docs/FORMAT.md §11, sealed by src/app/seal-submit.ts before it is enqueued).
    */
   submitEntry(make: (receivedAt: number) => Entry): Promise<{ stored: Promise<Receipt> }> {
-    return this.#enqueue(make);
+    return this.#enqueue((t) => encodeEntry(make(t)));
   }
 
   /** Like {@link submit}, for quarantined input. */
@@ -258,15 +271,18 @@ export class Archiver {
     error: AuditlockError,
     delivery?: Delivery,
   ): Promise<{ stored: Promise<Receipt> }> {
-    return this.#enqueue((t) => makeQuarantineEntry(raw, error, t, delivery));
+    return this.#enqueue((t) => encodeEntry(makeQuarantineEntry(raw, error, t, delivery)));
   }
 
-  async #enqueue(make: (receivedAt: number) => Entry): Promise<{ stored: Promise<Receipt> }> {
+  /** `encode` makes the entry's stored bytes from its receive time. */
+  async #enqueue(
+    encode: (receivedAt: number) => Uint8Array,
+  ): Promise<{ stored: Promise<Receipt> }> {
     if (this.#closed) throw new AuditlockError('ARCHIVER_CLOSED', 'archiver is closed');
     // Receive times never go backwards within a log, even if the clock does.
     const receivedAt = Math.max(this.#o.clock.now(), this.#lastReceivedAt);
     this.#lastReceivedAt = receivedAt;
-    const bytes = encodeEntry(make(receivedAt));
+    const bytes = encode(receivedAt);
     // Room: within maxBufferedBytes, and at most one full segment waiting besides the one being
     // stored. Sealing is sequential, so more entries queued than that add memory, not throughput;
     // without the count bound a fast producer kept 64 MiB of entries buffered at any segment size.

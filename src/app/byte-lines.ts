@@ -18,6 +18,12 @@ export type InputLine = {
   readonly number: number;
   readonly raw: Uint8Array;
   readonly content: Uint8Array;
+  /**
+   * True for the last line the input has given so far: the next one waits for more input. A
+   * consumer that gathers lines (src/app/ingest.ts) passes them on here instead of waiting, so a
+   * slow stream's lines are not held back.
+   */
+  readonly endOfChunk: boolean;
 };
 
 /** Default hard limit on one line held in memory. */
@@ -37,14 +43,14 @@ export async function* readByteLines(
   let number = 0;
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
-  const line = (raw: Uint8Array): InputLine => {
+  const line = (raw: Uint8Array, endOfChunk: boolean): InputLine => {
     number++;
     let end = raw.length;
     if (end > 0 && raw[end - 1] === LF) end--;
     if (end > 0 && raw[end - 1] === CR) end--;
     const start =
       number === 1 && end >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
-    return { number, raw, content: raw.subarray(start, end) };
+    return { number, raw, content: raw.subarray(start, end), endOfChunk };
   };
   const tooLong = () =>
     new InputError(
@@ -56,19 +62,19 @@ export async function* readByteLines(
     // A stream with an encoding set yields text: its bytes are its UTF-8 encoding.
     const chunk = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
     let start = 0;
-    for (;;) {
-      const lf = chunk.indexOf(LF, start);
-      if (lf < 0) break;
+    for (let lf = chunk.indexOf(LF); lf >= 0; ) {
       if (pendingBytes + lf + 1 - start > maxLineBytes) throw tooLong();
+      const next = chunk.indexOf(LF, lf + 1);
       const piece = chunk.subarray(start, lf + 1);
-      if (pending.length === 0) yield line(piece);
+      if (pending.length === 0) yield line(piece, next < 0);
       else {
         pending.push(piece);
-        yield line(concat(pending, pendingBytes + piece.length));
+        yield line(concat(pending, pendingBytes + piece.length), next < 0);
         pending = [];
         pendingBytes = 0;
       }
       start = lf + 1;
+      lf = next;
     }
     if (start < chunk.length) {
       pendingBytes += chunk.length - start;
@@ -77,7 +83,7 @@ export async function* readByteLines(
       pending.push(chunk.slice(start));
     }
   }
-  if (pendingBytes > 0) yield line(concat(pending, pendingBytes));
+  if (pendingBytes > 0) yield line(concat(pending, pendingBytes), true);
 }
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {

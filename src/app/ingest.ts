@@ -8,9 +8,21 @@
  * in the log (src/app/resume.ts), the lines through it are read and hashed but not archived
  * again, and the chain at that line must equal the recorded one, else nothing is written
  * (`INPUT_MISMATCH`).
+ *
+ * Lines are parsed in batches (core/event-batch.ts), on worker threads when a pool is given
+ * (event-parse-pool.ts), and their results are archived in line order: the log's order is the
+ * input's, whichever thread parsed what.
  */
+import { fromUtf8 } from '../core/encoding.js';
 import { AuditlockError, ConfigurationError, InputError } from '../core/errors.js';
-import { parseEventBytes } from '../core/event-line.js';
+import type { AuditEvent } from '../core/event.js';
+import {
+  type LineBatch,
+  lineAt,
+  type ParsedBatch,
+  parseEventBatch,
+  rejectError,
+} from '../core/event-batch.js';
 import { bytesEqual } from '../core/hash.js';
 import {
   formatInputDeliveryId,
@@ -20,6 +32,7 @@ import {
 } from '../core/input-delivery.js';
 import type { Archiver, Receipt } from './archiver.js';
 import { readByteLines } from './byte-lines.js';
+import { type EventParsePool, type ParsedLines, parseOnPool } from './event-parse-pool.js';
 import type { ResumePoint } from './resume.js';
 import type { SealingSubmit } from './seal-submit.js';
 
@@ -39,6 +52,12 @@ export type IngestOptions = {
    * `quarantine`: a quarantined line keeps its raw bytes, which would be plaintext.
    */
   readonly seal?: SealingSubmit | undefined;
+  /**
+   * Threads that parse the lines (the caller closes the pool). Its workers start once the input
+   * fills a whole batch, so a short input never waits for them; until one is ready, batches are
+   * parsed on this thread. Without a pool every line is parsed on this thread.
+   */
+  readonly parsePool?: EventParsePool | undefined;
   /** Every invalid line, as soon as it is read; `raw` is the line's content bytes. */
   readonly onReject?: (reject: { line: number; error: InputError; raw: Uint8Array }) => void;
   /** Stops reading (e.g. on SIGTERM); what was read is still stored. */
@@ -57,19 +76,68 @@ export type IngestResult = {
   readonly interrupted: boolean;
 };
 
+/** Lines per batch at most, and content bytes after which a batch is full. */
+export const BATCH_LINES = 256;
+export const BATCH_BYTES = 256 * 1024;
+
 /** JSON whitespace other than LF (RFC 8259 §2): a line of only these is blank and skipped. */
 function isBlank(bytes: Uint8Array): boolean {
   for (const b of bytes) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false;
   return true;
 }
 
+/** Lines gathered for one batch: their content copied into one buffer of the batch's own. */
+class BatchBuilder {
+  #bytes = new Uint8Array(BATCH_BYTES);
+  #at = 0;
+  #ends: number[] = [];
+  #numbers: number[] = [];
+  #ids: string[] = [];
+
+  get size(): number {
+    return this.#ends.length;
+  }
+
+  get full(): boolean {
+    return this.#ends.length >= BATCH_LINES || this.#at >= BATCH_BYTES;
+  }
+
+  add(number: number, content: Uint8Array, deliveryId: string): void {
+    if (this.#at + content.length > this.#bytes.length) {
+      const grown = new Uint8Array(this.#at + content.length);
+      grown.set(this.#bytes.subarray(0, this.#at));
+      this.#bytes = grown;
+    }
+    this.#bytes.set(content, this.#at);
+    this.#at += content.length;
+    this.#ends.push(this.#at);
+    this.#numbers.push(number);
+    this.#ids.push(deliveryId);
+  }
+
+  /** The batch so far (its buffers are its own: they may be moved to a worker), and a new one. */
+  take(): { lines: LineBatch; ids: string[] } {
+    const lines = {
+      bytes: this.#bytes.slice(0, this.#at),
+      ends: Uint32Array.from(this.#ends),
+      numbers: Float64Array.from(this.#numbers),
+    };
+    const ids = this.#ids;
+    this.#at = 0;
+    this.#ends = [];
+    this.#numbers = [];
+    this.#ids = [];
+    return { lines, ids };
+  }
+}
+
 /**
  * Reads and archives every line. Resolves after everything accepted is stored.
  * @throws ConfigurationError `INPUT_MISMATCH` (before anything is written); InputError
- *   `INPUT_LINE_TOO_LONG`; whatever the input or the archiver throws.
+ *   `INPUT_LINE_TOO_LONG`; whatever the input, the parse pool or the archiver throws.
  */
 export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult> {
-  const { archiver, resume } = opts;
+  const { archiver, resume, parsePool: pool } = opts;
   if (opts.seal && opts.quarantine)
     throw new ConfigurationError(
       'SEAL_QUARANTINE_CONFLICT',
@@ -92,9 +160,79 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
       },
     );
   };
+
+  /** Archives one parsed batch, line by line in order; stops at the first failure. */
+  const archiveBatch = async ({ lines: batch, parsed }: ParsedLines, ids: readonly string[]) => {
+    let nextReject = 0;
+    for (let i = 0; i < ids.length && failure === undefined; i++) {
+      const number = batch.numbers[i] as number;
+      const delivery = { source: INPUT_DELIVERY_SOURCE, id: ids[i] as string };
+      const reject = parsed.rejects[nextReject];
+      if (reject?.index === i) {
+        nextReject++;
+        const error = rejectError(reject);
+        const content = lineAt(batch, i);
+        rejected++;
+        opts.onReject?.({ line: number, error, raw: content });
+        if (opts.quarantine) {
+          quarantined++;
+          track((await archiver.submitQuarantine(content, error, delivery)).stored);
+        }
+        continue;
+      }
+      const eventBytes = lineAt(parsed, i);
+      let submitted: { stored: Promise<Receipt> };
+      try {
+        submitted = opts.seal
+          ? await opts.seal(eventOf(eventBytes), delivery)
+          : await archiver.submitEventBytes(eventBytes, delivery);
+      } catch (err) {
+        if (!(opts.seal && err instanceof InputError)) throw err;
+        rejected++;
+        opts.onReject?.({ line: number, error: err, raw: lineAt(batch, i) });
+        continue;
+      }
+      archived++;
+      track(submitted.stored);
+    }
+  };
+
+  // Batches are parsed as they fill (on the pool, or here until a worker is ready) and archived
+  // one after another in this chain, while reading goes on; at most `maxInFlight` at a time.
+  let archiving: Promise<void> = Promise.resolve();
+  let inFlight = 0;
+  const maxInFlight = pool ? 2 * pool.size + 1 : 1;
+  let slotFree: (() => void) | undefined;
+  const builder = new BatchBuilder();
+  const dispatch = () => {
+    if (builder.size === 0) return;
+    if (pool && builder.full) void pool.warm().catch(() => undefined);
+    const { lines: batch, ids } = builder.take();
+    const parsed: Promise<ParsedLines> | ParsedLines =
+      pool?.ready === true
+        ? parseOnPool(pool, batch)
+        : { lines: batch, parsed: parseEventBatch(batch) satisfies ParsedBatch };
+    // A rejected pool job is a failure like any other; the chain itself never rejects.
+    if (parsed instanceof Promise) parsed.catch(() => undefined);
+    inFlight++;
+    archiving = archiving
+      .then(async () => {
+        if (failure === undefined) await archiveBatch(await parsed, ids);
+      })
+      .catch((err) => {
+        failure ??= err;
+      })
+      .then(() => {
+        inFlight--;
+        slotFree?.();
+      });
+  };
+
   let interrupted = Boolean(opts.signal?.aborted);
   try {
-    for await (const { number, raw, content } of interrupted ? [] : readByteLines(opts.input)) {
+    for await (const { number, raw, content, endOfChunk } of interrupted
+      ? []
+      : readByteLines(opts.input)) {
       lines = number;
       chain = nextInputChain(chain, raw);
       if (resume && number <= resume.line) {
@@ -102,49 +240,43 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
           throw mismatch(opts, resume);
         continue;
       }
-      if (failure || opts.signal?.aborted) break;
-      if (isBlank(content)) continue;
-      const delivery = {
-        source: INPUT_DELIVERY_SOURCE,
-        id: formatInputDeliveryId(opts.inputName, number, chain),
-      };
-      let event: ReturnType<typeof parseEventBytes>;
-      try {
-        event = parseEventBytes(content, number);
-      } catch (err) {
-        if (!(err instanceof InputError)) throw err;
-        rejected++;
-        opts.onReject?.({ line: number, error: err, raw: content });
-        if (opts.quarantine) {
-          quarantined++;
-          track((await archiver.submitQuarantine(content, err, delivery)).stored);
-        }
-        continue;
+      if (failure !== undefined || opts.signal?.aborted) break;
+      if (!isBlank(content))
+        builder.add(number, content, formatInputDeliveryId(opts.inputName, number, chain));
+      if (builder.full || endOfChunk) dispatch();
+      while (inFlight >= maxInFlight) {
+        await new Promise<void>((r) => {
+          slotFree = r;
+        });
+        slotFree = undefined;
       }
-      let submitted: { stored: Promise<Receipt> };
-      try {
-        submitted = opts.seal
-          ? await opts.seal(event, delivery)
-          : await archiver.submit(event, delivery);
-      } catch (err) {
-        if (!(opts.seal && err instanceof InputError)) throw err;
-        rejected++;
-        opts.onReject?.({ line: number, error: err, raw: content });
-        continue;
-      }
-      archived++;
-      track(submitted.stored);
     }
   } catch (err) {
     // A stream destroyed by the abort signal ends its iteration with an AbortError.
-    if (!opts.signal?.aborted || err instanceof AuditlockError) throw err;
+    if (!opts.signal?.aborted || err instanceof AuditlockError) {
+      // The lines before the one that failed (e.g. a line too long) are archived, as on a stop.
+      dispatch();
+      await archiving;
+      throw err;
+    }
   }
+  // What was read is archived, also when the reading was stopped.
+  dispatch();
+  await archiving;
   if (opts.signal?.aborted) interrupted = true;
   if (resume && lines < resume.line && !interrupted) throw mismatch(opts, resume, lines);
   await archiver.flush();
   if (failure) throw failure;
   const skipped = resume ? Math.min(lines, resume.line) : 0;
   return { lines, skipped, archived, rejected, quarantined, lastReceipt, interrupted };
+}
+
+/**
+ * The event whose canonical bytes these are, for sealing: canonical JSON of a valid event parses
+ * back to an equal event (exact numbers, no duplicate members), which sealing canonicalises again.
+ */
+function eventOf(bytes: Uint8Array): AuditEvent {
+  return JSON.parse(fromUtf8(bytes)) as AuditEvent;
 }
 
 function mismatch(opts: IngestOptions, resume: ResumePoint, endedAt?: number): ConfigurationError {

@@ -32,6 +32,22 @@ describe('readByteLines', () => {
     ]);
   });
 
+  it('marks the last line each chunk completes, so a consumer need not wait for more', async () => {
+    const source = (async function* () {
+      yield* [Buffer.from('a\nb\nc'), Buffer.from('d'), Buffer.from('\ne\n'), Buffer.from('f')];
+    })();
+    const marks: [string, boolean][] = [];
+    for await (const l of readByteLines(source))
+      marks.push([Buffer.from(l.content).toString(), l.endOfChunk]);
+    expect(marks).toEqual([
+      ['a', false],
+      ['b', true],
+      ['cd', false],
+      ['e', true],
+      ['f', true],
+    ]);
+  });
+
   it('keeps invalid UTF-8 bytes as they are (no decoding, no U+FFFD)', async () => {
     const input = Uint8Array.from([0x7b, 0xff, 0xc3, 0x0a, 0x80]);
     expect(await collect([input])).toEqual([

@@ -299,6 +299,71 @@ describe('auditlock ingest', () => {
     ]);
   });
 
+  it('with --workers 2 archives what --workers 0 (the main thread) does, in the same order', async () => {
+    // Prepare: several batches of lines, every 50th of them invalid.
+    const events = await readLines(EVENTS_FILE);
+    const lines = Array.from({ length: 3000 }, (_, i) =>
+      i % 50 === 49
+        ? `{"line":${i + 1},"outcome":"sideways"}`
+        : (events[i % events.length] as string).replace(/"id":"[^"]*"/, `"id":"evt-${i + 1}"`),
+    );
+    const input = join(dir, 'many.jsonl');
+    await writeFile(input, `${lines.join('\n')}\n`);
+    const run = async (workers: string) => {
+      const store = join(dir, `workers-${workers}`);
+      const rejects = join(dir, `workers-${workers}-rejects.jsonl`);
+      const result = await runCli([
+        'ingest',
+        store,
+        input,
+        '--key',
+        keys.privateKey,
+        '--workers',
+        workers,
+        '--rejects',
+        rejects,
+        '--json',
+      ]);
+      const entries = (await readLogEntries(store)).map(({ index, kind, id, deliveryId }) => ({
+        index,
+        kind,
+        id,
+        deliveryId,
+      }));
+      return { result, store, entries, rejects: await readFile(rejects, 'utf8') };
+    };
+    // Act
+    const main = await run('0');
+    const pooled = await run('2');
+    // Assess
+    expect(pooled.result.code).toBe(1);
+    const summary = parseJsonOutput<IngestSummary>(pooled.result);
+    expect(summary).toMatchObject({ lines: 3000, archived: 2940, rejected: 60 });
+    expect({ ...summary, store: '' }).toEqual({
+      ...parseJsonOutput<IngestSummary>(main.result),
+      store: '',
+    });
+    expect(pooled.entries).toEqual(main.entries);
+    expect(pooled.entries.map((e) => e.id).slice(0, 3)).toEqual(['evt-1', 'evt-2', 'evt-3']);
+    expect(pooled.rejects).toBe(main.rejects);
+    expect((await verifyJson(pooled.store)).summary.ok).toBe(true);
+  });
+
+  it('refuses --workers below 0 (exit 2) before writing anything', async () => {
+    const store = join(dir, 'workers-bad');
+    const result = await runCli([
+      'ingest',
+      store,
+      EVENTS_FILE,
+      '--key',
+      keys.privateKey,
+      '--workers',
+      '-1',
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--workers/);
+  });
+
   it('reports a missing input file as a coded error, exit 2', async () => {
     const store = join(dir, 'missing-input');
     const result = await runCli([

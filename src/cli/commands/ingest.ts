@@ -1,8 +1,10 @@
 import { type FileHandle, open } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { systemClock } from '../../adapters/system-clock.js';
 import { Archiver, type ArchiverOptions, DEFAULTS } from '../../app/archiver.js';
+import { eventParsePool } from '../../app/event-parse-pool.js';
 import { ingestJsonLines } from '../../app/ingest.js';
 import { findResumePoint } from '../../app/resume.js';
 import { sealingSubmit } from '../../app/seal-submit.js';
@@ -24,6 +26,7 @@ import { loadSigner, loadTrustedKeys } from '../keys.js';
 import { escapeText, type Io, progress } from '../output.js';
 import { KEY_OPTIONS, loadSealConfig, SEAL_OPTION, subjectKeysOf } from '../sealing.js';
 import { openStore } from '../stores.js';
+import { MAX_WORKERS } from '../verify-flags.js';
 
 export const ingestSpec: CommandSpec = {
   name: 'ingest',
@@ -110,6 +113,11 @@ export const ingestSpec: CommandSpec = {
       value: 'PEM|VKEY',
       help: 'a public key whose signed head may be extended (repeatable), besides --key',
     },
+    workers: {
+      type: 'string',
+      value: 'N',
+      help: 'worker threads that parse and encode events while the main thread seals and stores (default: the number of cores minus one); 0 parses them on the main thread',
+    },
     json: { type: 'boolean', help: 'print the summary as JSON on stdout' },
     ...SEAL_OPTION,
     ...KEY_OPTIONS,
@@ -143,6 +151,8 @@ export async function ingest(argv: string[], io: Io): Promise<number> {
     maxAgeMs: intOption(p, 'max-age-ms', { min: 1 }) as number,
   };
   const retentionDays = intOption(p, 'retention-days', { min: 1 });
+  const workers =
+    intOption(p, 'workers', { min: 0, max: MAX_WORKERS }) ?? availableParallelism() - 1;
   const resume = Boolean(p.values.resume);
   const inputName = inputNameOf(
     stringOption(p, 'input-name') ?? (file === '-' ? 'stdin' : basename(file)),
@@ -198,6 +208,8 @@ export async function ingest(argv: string[], io: Io): Promise<number> {
     const stopSignals = ['SIGINT', 'SIGTERM'] as const;
     for (const sig of stopSignals) process.once(sig, onSignal);
     let result: Awaited<ReturnType<typeof ingestJsonLines>>;
+    // Its threads start only once the input fills a batch (ingest.ts).
+    const parsePool = workers > 0 ? eventParsePool(workers) : undefined;
     try {
       result = await ingestJsonLines({
         archiver,
@@ -205,6 +217,7 @@ export async function ingest(argv: string[], io: Io): Promise<number> {
         inputName,
         resume: resumeAt,
         signal: stop.signal,
+        parsePool,
         quarantine: Boolean(p.values.quarantine),
         seal: sealConfig && keys ? sealingSubmit(archiver, sealConfig, keys) : undefined,
         onReject: ({ line, error, raw }) => {
@@ -223,6 +236,7 @@ export async function ingest(argv: string[], io: Io): Promise<number> {
       });
     } finally {
       for (const sig of stopSignals) process.removeListener(sig, onSignal);
+      await parsePool?.close();
       await archiver.close();
     }
     await rejects?.close();

@@ -1,0 +1,163 @@
+/**
+ * Ingest with events parsed on worker threads (issue 14): the log holds exactly what ingest on
+ * one thread writes (the same entries in the same order, the same rejects), whichever thread
+ * parsed which batch; a worker that throws or dies fails the ingest with nothing acknowledged out
+ * of order and the log still clean; a slow stream's lines reach the archiver as they come, not
+ * when a batch fills.
+ */
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryStore } from '../../src/adapters/memory-store.js';
+import { type EventParsePool, eventParsePool } from '../../src/app/event-parse-pool.js';
+import { BATCH_LINES, ingestJsonLines } from '../../src/app/ingest.js';
+import { verifyStore } from '../../src/app/verify.js';
+import { decodeBody, splitEntries } from '../../src/core/body-codec.js';
+import { decodeEntry, type Entry } from '../../src/core/entry.js';
+import type { Finding } from '../../src/core/findings.js';
+import { parseInputDeliveryId } from '../../src/core/input-delivery.js';
+import { segmentKey } from '../../src/core/layout.js';
+import { parseSegment } from '../../src/core/segment.js';
+import { logFixture, makeKey, sampleEvent } from '../helpers/log-fixture.js';
+import { fixtureWorker, TS_WORKERS } from '../helpers/verify-workers.js';
+
+const key = makeKey();
+
+/** Lines of several batches: events, invalid lines, blank lines, non-canonical JSON. */
+function mixedInput(count: number): string {
+  const lines: string[] = [];
+  for (let i = 1; i <= count; i++) {
+    const e = sampleEvent(i) as unknown as Record<string, unknown>;
+    if (i % 97 === 0) lines.push('{"not json');
+    else if (i % 89 === 0) lines.push(JSON.stringify({ ...e, outcome: 'sideways' }));
+    else if (i % 83 === 0) lines.push('   ');
+    else if (i % 2 === 0) lines.push(JSON.stringify(e, null, 1).replace(/\n/g, ''));
+    else lines.push(JSON.stringify(e));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function ingest(
+  input: string | AsyncIterable<Uint8Array>,
+  parsePool?: EventParsePool,
+  store = new MemoryStore(),
+) {
+  const archiver = await logFixture(store, key).open({ maxEvents: 300, maxAgeMs: 20 });
+  const rejects: { line: number; code: string }[] = [];
+  const run = ingestJsonLines({
+    archiver,
+    input: typeof input === 'string' ? Readable.from([Buffer.from(input)]) : input,
+    inputName: 'mixed.jsonl',
+    quarantine: true,
+    parsePool,
+    onReject: ({ line, error }) => rejects.push({ line, code: error.code }),
+  });
+  const result = await run.finally(() => archiver.close());
+  return { store, result, rejects };
+}
+
+/** Every entry of the log in order, without its receive time (a clock reading). */
+async function entriesOf(store: MemoryStore): Promise<Omit<Entry, 'receivedAt'>[]> {
+  const out: Omit<Entry, 'receivedAt'>[] = [];
+  for (let seq = 0; ; seq++) {
+    const bytes = await store.get(segmentKey('main', seq));
+    if (!bytes) return out;
+    const seg = parseSegment(bytes);
+    for (const raw of splitEntries(
+      decodeBody(seg.body, seg.header.encoding, seg.header.rawLength),
+    )) {
+      const { receivedAt: _, ...rest } = decodeEntry(raw);
+      out.push(rest);
+    }
+  }
+}
+
+async function findingsOf(store: MemoryStore): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  await verifyStore(store, { trustedKeys: [key.trusted], onFinding: (f) => findings.push(f) });
+  return findings;
+}
+
+let pool: EventParsePool;
+
+beforeAll(async () => {
+  pool = eventParsePool(2, TS_WORKERS);
+  // Warm: every batch then goes to the workers (a cold pool parses on this thread until ready).
+  await pool.warm();
+}, 60_000);
+
+afterAll(() => pool.close());
+
+describe('ingest with a parse pool', () => {
+  it('writes the entries and rejects that ingest on one thread writes, in the same order', async () => {
+    const input = mixedInput(6 * BATCH_LINES + 17);
+    const one = await ingest(input);
+    const many = await ingest(input, pool);
+    expect(many.result).toEqual({ ...one.result, lastReceipt: many.result.lastReceipt });
+    expect(many.result.lastReceipt?.index).toBe(one.result.lastReceipt?.index);
+    expect(many.result.rejected).toBeGreaterThan(10);
+    expect(many.rejects).toEqual(one.rejects);
+    const entries = await entriesOf(many.store);
+    expect(entries).toEqual(await entriesOf(one.store));
+    expect(entries.filter((e) => e.kind === 'quarantine')).toHaveLength(many.result.quarantined);
+    expect(await findingsOf(many.store)).toEqual([]);
+  });
+
+  for (const [name, fixture, message] of [
+    ['throws', 'event-parse-worker-bug.ts', /parse bug in batch 2/],
+    ['dies', 'event-parse-worker-exit.ts', /exited \(code 3\)/],
+  ] as const) {
+    it(`fails the ingest when a worker ${name}, and stores only whole batches before it`, async () => {
+      const broken = eventParsePool(1, fixtureWorker(fixture));
+      try {
+        await broken.warm();
+        const input = mixedInput(4 * BATCH_LINES);
+        const store = new MemoryStore();
+        await expect(ingest(input, broken, store)).rejects.toThrow(message);
+        // Stored: the first batch (its lines that are not blank), whole and in order; the log
+        // verifies. Nothing of a later batch, which would leave a gap.
+        const lines = (await entriesOf(store)).map(
+          (e) => parseInputDeliveryId(e.delivery?.id ?? '')?.line,
+        );
+        const notBlank = input
+          .split('\n')
+          .flatMap((l, i) => (l.trim() === '' ? [] : [i + 1]))
+          .slice(0, BATCH_LINES);
+        expect(lines).toEqual(notBlank);
+        expect(await findingsOf(store)).toEqual([]);
+      } finally {
+        await broken.close();
+      }
+    }, 60_000);
+  }
+
+  it('passes a slow stream on line by line: each line is stored before the next is sent', async () => {
+    const store = new MemoryStore();
+    const archiver = await logFixture(store, key).open({ maxEvents: 300, maxAgeMs: 10 });
+    let stalled = false;
+    async function* slow(): AsyncGenerator<Uint8Array> {
+      for (let i = 1; i <= 3; i++) {
+        yield Buffer.from(`${JSON.stringify(sampleEvent(i))}\n`);
+        // Without passing the line on at the end of the chunk it would wait for a full batch.
+        for (let polls = 0; !(await store.exists(segmentKey('main', i - 1))); polls++) {
+          if (polls > 2000) {
+            stalled = true;
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      }
+    }
+    const result = await ingestJsonLines({
+      archiver,
+      input: slow(),
+      inputName: 'slow.jsonl',
+      parsePool: pool,
+    }).finally(() => archiver.close());
+    expect(stalled).toBe(false);
+    expect(result).toMatchObject({ lines: 3, archived: 3 });
+    const ids = (await entriesOf(store)).map(
+      (e) => parseInputDeliveryId(e.delivery?.id ?? '')?.line,
+    );
+    expect(ids).toEqual([1, 2, 3]);
+  });
+});
