@@ -11,7 +11,6 @@ import type { CosignerKey } from '../core/cosignature.js';
 import { AuditlockError, ConfigurationError } from '../core/errors.js';
 import type { Finding, FindingSink } from '../core/findings.js';
 import {
-  BUNDLE_MANIFEST_KEY,
   classifyKey,
   LOG_NAME_RE,
   segmentKey,
@@ -201,6 +200,8 @@ async function verifyOn(
   opts: VerifyStoreOptions,
   pool: SegmentCheckPool,
 ): Promise<VerifyStoreResult> {
+  // Started now, while the store is listed and the first segments read (a failure surfaces below).
+  pool.warm().catch(() => {});
   const result = await verifyAll(store, opts, pool);
   if (pool.failure) throw pool.failure;
   return result;
@@ -270,13 +271,14 @@ async function verifyAll(
     if (wanted) await switchTo(wanted[i]);
     const start = wanted ? opts.starts?.get(wanted[i] as string) : undefined;
     const startAfter = start ? segmentKey(wanted?.[i] as string, start.seq) : undefined;
-    for await (const { listed, fetched } of prefetch(
+    for await (const { listed, fetched, claim } of prefetch(
       store,
       list(store, prefix, startAfter),
       opts.concurrency ?? 8,
       pool,
       opts,
     )) {
+      claim();
       if (opts.shouldStop?.()) {
         stopped = true;
         break;
@@ -615,21 +617,58 @@ async function fetchOne(store: ObjectStore, listed: Listed): Promise<Fetched> {
   return { bytes: read.value, error: read.error, versioned: false, meta: undefined };
 }
 
-/** `f` with its bytes checked by a worker (when there are bytes), as `opts` say. */
-async function checkFetched(
+/**
+ * The consumer's hold on one download: `claim()` when it is that segment's turn. A download
+ * that waits for the pool to be ready is then handed over to be checked on this thread.
+ */
+type Turn = { claimed: boolean; release: (() => void) | undefined };
+
+/**
+ * `f` with its bytes checked by a worker (when there are bytes), as `opts` say. Until a worker
+ * has loaded the core (tens of ms), a download waits for one unless its turn has come: then this
+ * thread checks it itself. So a small store is done before threads could help, and a large one
+ * does not leave this thread checking the backlog of downloads that finished before the workers
+ * were ready while they run too (on 2 cores with 2 workers, three busy threads: measured 20-25%
+ * of the segments checked here, docs/PERFORMANCE.md).
+ * @throws (rejects) the pool's failure when it fails before a waiting download got a worker
+ */
+function checkFetched(
+  pool: SegmentCheckPool,
+  f: Fetched,
+  opts: SegmentCheckOptions,
+  turn: Turn,
+): Promise<Fetched> {
+  if (f.bytes === undefined) return Promise.resolve(f);
+  if (pool.failure) return Promise.reject(pool.failure);
+  if (pool.ready) return checkOnPool(pool, f, opts);
+  const ready = pool.warm();
+  if (turn.claimed) {
+    ready.catch(() => {}); // a failure is thrown at the end of the run
+    return Promise.resolve(f);
+  }
+  return new Promise<Fetched>((resolve, reject) => {
+    turn.release = () => resolve(f);
+    ready.then(
+      () => {
+        if (!turn.release) return;
+        turn.release = undefined;
+        resolve(checkOnPool(pool, f, opts));
+      },
+      (err: unknown) => {
+        if (!turn.release) return;
+        turn.release = undefined;
+        reject(err);
+      },
+    );
+  });
+}
+
+async function checkOnPool(
   pool: SegmentCheckPool,
   f: Fetched,
   opts: SegmentCheckOptions,
 ): Promise<Fetched> {
-  if (f.bytes === undefined) return f;
-  // Until a worker has loaded the core (tens of ms), this thread checks segments itself: a
-  // small store is done before threads could help, and a large one loses nothing.
-  if (!pool.ready) {
-    pool.warm().catch(() => {}); // a failure is thrown below, or at the end of the run
-    if (pool.failure) throw pool.failure;
-    return f;
-  }
-  const { bytes, check } = await pool.check(f.bytes, opts);
+  const { bytes, check } = await pool.check(f.bytes as Uint8Array, opts);
   return { ...f, bytes, checked: { check } };
 }
 
@@ -642,6 +681,13 @@ async function coded<T>(p: Promise<T>): Promise<{ value?: T; error?: AuditlockEr
     throw err;
   }
 }
+
+/** A listed key with the promise of its content; `claim()` when its turn comes (see Turn). */
+type Prefetched = {
+  readonly listed: Listed;
+  readonly fetched: Promise<Fetched> | undefined;
+  readonly claim: () => void;
+};
 
 /**
  * Yields listed keys in order with a promise of their content, fetching up to `concurrency`
@@ -656,26 +702,33 @@ async function* prefetch(
   concurrency: number,
   pool: SegmentCheckPool | undefined,
   opts: SegmentCheckOptions,
-): AsyncGenerator<{ listed: Listed; fetched: Promise<Fetched> | undefined }> {
+): AsyncGenerator<Prefetched> {
   const queue = new PQueue({ concurrency });
   // With workers, the calling thread allocates little, so its collector runs rarely and frees
   // segment buffers later than it does when it checks entries itself: looking as far ahead as
   // the downloads and the workers can use, not twice the downloads, keeps the peak down.
   const ahead = pool ? concurrency + pool.size : concurrency * 2;
-  const window: { listed: Listed; fetched: Promise<Fetched> | undefined }[] = [];
+  const window: Prefetched[] = [];
   for await (const listed of listing) {
     let fetched: Promise<Fetched> | undefined;
+    const turn: Turn = { claimed: false, release: undefined };
     if (
       listed.readable &&
       listed.size <= MAX_SEGMENT_BYTES &&
       classifyKey(listed.key).kind === 'segment'
     ) {
       fetched = queue.add(() => fetchOne(store, listed)) as Promise<Fetched>;
-      if (pool) fetched = fetched.then((f) => checkFetched(pool, f, opts));
+      if (pool) fetched = fetched.then((f) => checkFetched(pool, f, opts, turn));
       fetched.catch(() => {}); // surfaced when awaited, in order
     }
-    window.push({ listed, fetched });
-    while (window.length > ahead) yield window.shift() as (typeof window)[number];
+    const claim = (): void => {
+      turn.claimed = true;
+      const release = turn.release;
+      turn.release = undefined;
+      release?.();
+    };
+    window.push({ listed, fetched, claim });
+    while (window.length > ahead) yield window.shift() as Prefetched;
   }
-  while (window.length > 0) yield window.shift() as (typeof window)[number];
+  while (window.length > 0) yield window.shift() as Prefetched;
 }

@@ -27,9 +27,18 @@ export function hashLeaf(data: Uint8Array): Uint8Array {
   return sha256(LEAF_PREFIX, data);
 }
 
+/** 0x01 || left || right, filled for each interior node (hashing is synchronous). */
+const node = new Uint8Array(1 + 2 * HASH_SIZE);
+node[0] = 0x01;
+
 /** RFC 9162 §2.1.1: interior node hash = SHA-256(0x01 || left || right). */
 export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return sha256(NODE_PREFIX, left, right);
+  if (left.length !== HASH_SIZE || right.length !== HASH_SIZE)
+    return sha256(NODE_PREFIX, left, right);
+  // One 65-byte buffer filled in place instead of three parts joined in hash.ts's scratch.
+  node.set(left, 1);
+  node.set(right, 1 + HASH_SIZE);
+  return sha256(node);
 }
 
 /**
