@@ -10,6 +10,7 @@
  * error. A worker that dies (an uncaught error, out of memory, `process.exit`) fails the pool:
  * every job in flight or queued rejects, and so does every later one. Nothing is ever passed.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { SegmentCheck, SegmentCheckOptions } from '../core/segment-check.js';
 import {
@@ -53,6 +54,22 @@ type Job = {
   readonly resolve: (c: CheckedSegment) => void;
   readonly reject: (err: unknown) => void;
 };
+
+/**
+ * Old-generation limit of a worker thread's heap (MiB): the loaded core takes about 10 MiB, the
+ * rest leaves room for the largest entry's JSON.parse and schema check many times over.
+ */
+export const OLD_GENERATION_MB = 64;
+
+/**
+ * Worker threads to start for `workers` asked for: no more than the cores Node may use
+ * (`os.availableParallelism()`), since segment checks are CPU work and each further thread
+ * only adds its heap and a segment in flight (about 19 MiB each at 1,000,000 events;
+ * docs/PERFORMANCE.md, verify-workers). 1 means: check on the calling thread.
+ */
+export function workerThreads(workers: number, cores: number = availableParallelism()): number {
+  return Math.max(1, Math.min(workers, cores));
+}
 
 /** The worker module beside this one (see {@link WorkerEntry.url}). */
 export function defaultWorkerUrl(): URL {
@@ -159,7 +176,11 @@ export class SegmentCheckPool {
       // Entries, views and hashes die young: a small young generation is collected more often
       // and holds less (measured on 200,000 events: about 10 MiB less peak RSS per worker, no
       // CPU cost seen above the noise of a loaded machine; docs/PERFORMANCE.md).
-      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+      // A worker holds one segment's parse and entry checks, never more than a few MiB of heap
+      // (an entry is at most MAX_ENTRY_BYTES, a header 64 KiB); without a limit V8 let each
+      // worker's heap grow to 17-37 MiB before collecting (1,000,000 events, 8 workers: 394 ->
+      // 346 MiB peak RSS with 32 MiB; docs/PERFORMANCE.md).
+      resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: OLD_GENERATION_MB },
       workerData: VERIFY_WORKER_DATA,
       ...(entry?.execArgv ? { execArgv: [...entry.execArgv] } : {}),
     });

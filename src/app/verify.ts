@@ -10,12 +10,7 @@ import PQueue from 'p-queue';
 import type { CosignerKey } from '../core/cosignature.js';
 import { AuditlockError, ConfigurationError } from '../core/errors.js';
 import type { Finding, FindingSink } from '../core/findings.js';
-import {
-  classifyKey,
-  LOG_NAME_RE,
-  segmentKey,
-  segmentPrefix,
-} from '../core/layout.js';
+import { classifyKey, LOG_NAME_RE, segmentKey, segmentPrefix } from '../core/layout.js';
 import {
   type LogPosition,
   type LogSummary,
@@ -43,7 +38,7 @@ import {
   readBundleManifest,
   recordedVersionMetadata,
 } from './bundle-manifest.js';
-import { detachable, SegmentCheckPool } from './verify-workers.js';
+import { detachable, SegmentCheckPool, workerThreads } from './verify-workers.js';
 import { witnessedCheckpointsOf } from './witness-objects.js';
 
 /** What the verifier saw of one listed segment, for callers that compare stores (replicas). */
@@ -93,8 +88,8 @@ export type VerifyStoreOptions = Omit<LogVerifyOptions, 'firstSeq' | 'start'> & 
   /** Parallel downloads (default 8). */
   readonly concurrency?: number | undefined;
   /**
-   * Threads that check segments (default 1: this one). With N > 1, up to N worker threads
-   * (verify-workers.ts), started for this run and stopped at its end, do the work that needs
+   * Threads that check segments (default 1: this one). With N > 1, up to N worker threads, and
+   * no more than the cores (`workerThreads`, verify-workers.ts), started for this run and stopped at its end, do the work that needs
    * only a segment's bytes (parse, signatures, body, entries, Merkle root); the log's order
    * checks stay on this thread, and the segments in flight are bounded as downloads are. A
    * SegmentCheckPool is used as it is and left open (one pool for many runs). The findings are
@@ -185,8 +180,9 @@ export async function verifyStore(
       'WORKERS_INVALID',
       `workers must be a positive integer, got ${workers}`,
     );
-  if (workers === 1) return verifyAll(store, opts, undefined);
-  const pool = new SegmentCheckPool({ workers });
+  const threads = workerThreads(workers);
+  if (threads === 1) return verifyAll(store, opts, undefined);
+  const pool = new SegmentCheckPool({ workers: threads });
   try {
     return await verifyOn(store, opts, pool);
   } finally {
@@ -682,6 +678,14 @@ async function coded<T>(p: Promise<T>): Promise<{ value?: T; error?: AuditlockEr
   }
 }
 
+/**
+ * Listed bytes the look-ahead window may hold beyond the fewest segments that keep every worker
+ * busy: with the default 4,096-event segments (~4.8 MB) about 10 of them, where 8 downloads and
+ * 8 workers would hold 16 (77 MB at 1,000,000 events; docs/PERFORMANCE.md, verify-workers).
+ * Small segments are bounded by the count, large ones by this.
+ */
+const WINDOW_BYTES = 48 * 1024 * 1024;
+
 /** A listed key with the promise of its content; `claim()` when its turn comes (see Turn). */
 type Prefetched = {
   readonly listed: Listed;
@@ -691,7 +695,9 @@ type Prefetched = {
 
 /**
  * Yields listed keys in order with a promise of their content, fetching up to `concurrency`
- * segments in parallel and at most twice that far ahead. Keys that are not segments, have no
+ * segments in parallel and at most twice that far ahead (with a pool, downloads plus workers), and
+ * never more than {@link WINDOW_BYTES} of listed segments ahead beyond the fewest that keep every
+ * worker busy. Keys that are not segments, have no
  * readable version, or are listed larger than any segment can be, are never downloaded. With a
  * `pool`, each download goes on to a worker's check as soon as it is done, within the same
  * window: the segments in flight stay bounded whatever the number of workers.
@@ -708,7 +714,14 @@ async function* prefetch(
   // segment buffers later than it does when it checks entries itself: looking as far ahead as
   // the downloads and the workers can use, not twice the downloads, keeps the peak down.
   const ahead = pool ? concurrency + pool.size : concurrency * 2;
+  const fewest = (pool?.size ?? 1) + 1;
   const window: Prefetched[] = [];
+  let windowBytes = 0;
+  const next = (): Prefetched => {
+    const item = window.shift() as Prefetched;
+    windowBytes -= item.listed.size;
+    return item;
+  };
   for await (const listed of listing) {
     let fetched: Promise<Fetched> | undefined;
     const turn: Turn = { claimed: false, release: undefined };
@@ -728,7 +741,9 @@ async function* prefetch(
       release?.();
     };
     window.push({ listed, fetched, claim });
-    while (window.length > ahead) yield window.shift() as Prefetched;
+    windowBytes += listed.size;
+    while (window.length > ahead || (window.length > fewest && windowBytes > WINDOW_BYTES))
+      yield next();
   }
-  while (window.length > 0) yield window.shift() as Prefetched;
+  while (window.length > 0) yield next();
 }

@@ -22,7 +22,11 @@ import {
 } from '../../src/app/verify.js';
 import type { CheckResponse } from '../../src/app/verify-worker.js';
 import { serveChecks } from '../../src/app/verify-worker.js';
-import { defaultWorkerUrl, SegmentCheckPool } from '../../src/app/verify-workers.js';
+import {
+  defaultWorkerUrl,
+  SegmentCheckPool,
+  workerThreads,
+} from '../../src/app/verify-workers.js';
 import { hasCode } from '../../src/core/errors.js';
 import type { Finding } from '../../src/core/findings.js';
 import { segmentKey } from '../../src/core/layout.js';
@@ -290,6 +294,14 @@ describe('verifyStore with worker threads', () => {
     } finally {
       await missing.close();
     }
+  });
+
+  it('starts no more threads than cores, and none for one', () => {
+    expect(workerThreads(8, 2)).toBe(2);
+    expect(workerThreads(2, 8)).toBe(2);
+    expect(workerThreads(4, 1)).toBe(1);
+    expect(workerThreads(1, 8)).toBe(1);
+    expect(workerThreads(3)).toBeLessThanOrEqual(3);
   });
 
   it('refuses a number of workers that is not a positive integer', async () => {
