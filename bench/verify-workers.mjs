@@ -168,6 +168,12 @@ const f1 = (x) => x.toFixed(1);
 const f2 = (x) => x.toFixed(2);
 const load = (l) => l.map((x) => x.toFixed(1)).join(' / ');
 
+/** Threads verifyStore starts for `workers` (workerThreads: no more than the cores; 1 = in-thread). */
+const threadsOf = (workers, cores) => {
+  const n = Math.max(1, Math.min(workers, cores));
+  return n === 1 ? '0 (in-thread)' : String(n);
+};
+
 export function renderVerifyWorkers(result, meta) {
   const { scaling, memory } = result;
   const m = meta.machine;
@@ -178,11 +184,11 @@ export function renderVerifyWorkers(result, meta) {
     '',
     `Scaling: ${scaling.events.toLocaleString('en-US')} events (identity, 4,096 per segment), ${scaling.reps} interleaved repetitions, each process verifying once; ratio = wall time with 1 worker / wall time with N, per repetition (median, range). CPU is the process's (all threads). Control: ${CONTROL_HASHES.toLocaleString('en-US')} SHA-256 of 1 KiB per thread, N threads at once, run right after each verification; its ratio is how much more work per second N threads got done than one, i.e. the most the machine could give at that moment.`,
     '',
-    '| workers | events/s (median) | throughput vs 1 worker | control: N hashing threads vs 1 | control CPU per hash vs 1 | CPU µs/event | peak RSS |',
-    '|---:|---:|---|---|---:|---:|---:|',
+    '| workers asked | threads started | events/s (median) | throughput vs 1 worker | control: N hashing threads vs 1 | control CPU per hash vs 1 | CPU µs/event | peak RSS |',
+    '|---:|---:|---:|---|---|---:|---:|---:|',
     ...scaling.rows.map(
       (r) =>
-        `| ${r.workers} | ${Math.round(r.eventsPerSec).toLocaleString('en-US')} | ${f2(r.ratio.median)}× (${f2(r.ratio.min)}–${f2(r.ratio.max)}) | ${f2(r.control.median)}× (${f2(r.control.min)}–${f2(r.control.max)}) | ${f2(r.controlCpu)}× | ${f1(r.cpuUsPerEvent)} | ${Math.round(r.maxRssMiB)} MiB |`,
+        `| ${r.workers} | ${threadsOf(r.workers, m.cores)} | ${Math.round(r.eventsPerSec).toLocaleString('en-US')} | ${f2(r.ratio.median)}× (${f2(r.ratio.min)}–${f2(r.ratio.max)}) | ${f2(r.control.median)}× (${f2(r.control.min)}–${f2(r.control.max)}) | ${f2(r.controlCpu)}× | ${f1(r.cpuUsPerEvent)} | ${Math.round(r.maxRssMiB)} MiB |`,
     ),
   ];
   if (memory)
@@ -190,11 +196,11 @@ export function renderVerifyWorkers(result, meta) {
       '',
       `Memory: ${memory.events.toLocaleString('en-US')} events (${(memory.storedBytes / 1e9).toFixed(2)} GB stored), one run per N; target peak RSS ≤ ${result.limitMiB} MiB whatever N.`,
       '',
-      '| workers | events/s | peak RSS (maxRSS) | VmHWM | ≤ 256 MiB |',
-      '|---:|---:|---:|---:|---|',
+      '| workers asked | threads started | events/s | peak RSS (maxRSS) | VmHWM | ≤ 256 MiB |',
+      '|---:|---:|---:|---:|---:|---|',
       ...memory.rows.map(
         (r) =>
-          `| ${r.workers} | ${Math.round(r.eventsPerSec).toLocaleString('en-US')} | ${Math.round(r.maxRssMiB)} MiB | ${r.vmHwmMiB === undefined ? '–' : `${Math.round(r.vmHwmMiB)} MiB`} | ${r.ok ? 'yes' : 'NO'} |`,
+          `| ${r.workers} | ${threadsOf(r.workers, m.cores)} | ${Math.round(r.eventsPerSec).toLocaleString('en-US')} | ${Math.round(r.maxRssMiB)} MiB | ${r.vmHwmMiB === undefined ? '–' : `${Math.round(r.vmHwmMiB)} MiB`} | ${r.ok ? 'yes' : 'NO'} |`,
       ),
     );
   return lines.join('\n');
