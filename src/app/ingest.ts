@@ -150,15 +150,15 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
   let lastReceipt: Receipt | undefined;
   let failure: unknown;
   let chain = INPUT_CHAIN_START;
+  // One pair of handlers for every entry's promise, not two new closures per entry.
+  const onStored = (r: Receipt) => {
+    if (!lastReceipt || r.index > lastReceipt.index) lastReceipt = r;
+  };
+  const onFailed = (err: unknown) => {
+    failure ??= err;
+  };
   const track = (stored: Promise<Receipt>) => {
-    stored.then(
-      (r) => {
-        if (!lastReceipt || r.index > lastReceipt.index) lastReceipt = r;
-      },
-      (err) => {
-        failure ??= err;
-      },
-    );
+    stored.then(onStored, onFailed);
   };
 
   /** Archives one parsed batch, line by line in order; stops at the first failure. */
