@@ -1,22 +1,57 @@
 /**
- * The emulator the S3 benchmarks run against, and a proxy in front of it that counts requests
- * and can add latency. Shared by bench/s3.mjs and bench/s3-parallel.mjs.
+ * The emulator the S3 benchmarks run against, and a proxy in front of it that counts requests,
+ * can add latency and can stall chosen requests. Shared by bench/s3.mjs, bench/s3-parallel.mjs
+ * and bench/pull.mjs.
  */
+import { createHash } from 'node:crypto';
 import { Agent, createServer, request } from 'node:http';
 
+/** The endpoint this process was started with (read before a moto started here overwrites it). */
+const GIVEN_ENDPOINT = process.env.AWS_ENDPOINT_URL;
+
 /**
- * A tiny HTTP proxy in front of the emulator that counts requests by service and operation and
- * can add a fixed latency to each. S3 operations are named from method and query (the SDK adds
+ * A stall rule: requests of operation `op` (as counted, e.g. `S3 PutObject`, `KMS Sign`) are
+ * held `ms` before they are forwarded. Which ones: with `every`, the requests numbered
+ * `phase`, `phase + every`, … (0-based, counted from `setStalls`); with `fraction`, each with
+ * that probability, drawn from a generator seeded with `seed` (the same request order stalls
+ * the same requests).
+ * @typedef {{ op: string, ms: number, every?: number, phase?: number, fraction?: number,
+ *   seed?: number }} StallRule
+ */
+
+/**
+ * A tiny HTTP proxy in front of the emulator that counts requests by service and operation, can
+ * add a fixed latency to each, and can stall some (`setStalls`, for a slow put or signature as a
+ * busy S3 or KMS gives). S3 operations are named from method and query (the SDK adds
  * `x-id=<Operation>` to object requests), KMS ones from `X-Amz-Target`.
  */
 export async function startCountingProxy(upstream) {
   const target = new URL(upstream);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const counts = new Map();
+  /** Requests held by a stall rule, by operation. */
+  const stalled = new Map();
   let latencyMs = 0;
+  /** @type {{ rule: StallRule, seen: number, random: () => number }[]} */
+  let stalls = [];
+  const stallOf = (op) => {
+    let ms = 0;
+    for (const s of stalls) {
+      if (s.rule.op !== op) continue;
+      const n = s.seen++;
+      const hit =
+        s.rule.every !== undefined
+          ? n % s.rule.every === (s.rule.phase ?? 0) % s.rule.every
+          : s.random() < (s.rule.fraction ?? 0);
+      if (hit) ms = Math.max(ms, s.rule.ms);
+    }
+    if (ms > 0) stalled.set(op, (stalled.get(op) ?? 0) + 1);
+    return ms;
+  };
   const server = createServer((req, res) => {
     const op = operationOf(req);
     counts.set(op, (counts.get(op) ?? 0) + 1);
+    const delayMs = latencyMs + stallOf(op);
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -38,7 +73,7 @@ export async function startCountingProxy(upstream) {
         out.on('error', () => res.destroy());
         out.end(Buffer.concat(chunks));
       };
-      if (latencyMs > 0) setTimeout(forward, latencyMs);
+      if (delayMs > 0) setTimeout(forward, delayMs);
       else forward();
     });
   });
@@ -46,9 +81,29 @@ export async function startCountingProxy(upstream) {
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     counts,
-    reset: () => counts.clear(),
+    stalled,
+    reset: () => {
+      counts.clear();
+      stalled.clear();
+    },
     setLatency: (ms) => {
       latencyMs = ms;
+    },
+    /**
+     * Replaces the stall rules (an empty list stalls nothing) and restarts their request numbering.
+     * @param {readonly StallRule[]} rules
+     * @throws Error for a rule with neither a positive `every` nor a `fraction` in [0, 1]
+     */
+    setStalls: (rules) => {
+      for (const r of rules) {
+        const byPattern = Number.isInteger(r.every) && r.every > 0;
+        const byChance = typeof r.fraction === 'number' && r.fraction >= 0 && r.fraction <= 1;
+        if (byPattern === byChance || !(r.ms >= 0))
+          throw new Error(
+            `stall rule needs ms >= 0 and one of every > 0 or fraction in [0, 1]: got ${JSON.stringify(r)}`,
+          );
+      }
+      stalls = rules.map((rule) => ({ rule, seen: 0, random: seededRandom(rule.seed ?? 1) }));
     },
     stop: () =>
       new Promise((resolve) => {
@@ -77,11 +132,26 @@ function operationOf(req) {
   return `S3 ${req.method} ${url.pathname.split('/').length > 2 ? 'object' : 'bucket'}`;
 }
 
-/** The emulator: AWS_ENDPOINT_URL if it is a loopback one, else a moto started here. */
+/** Numbers in [0, 1) from SHA-256 of seed and counter: a stall pattern drawn by chance repeats. */
+function seededRandom(seed) {
+  let n = 0;
+  return () => createHash('sha256').update(`${seed}:${n++}`).digest().readUInt32BE(0) / 2 ** 32;
+}
+
+/**
+ * The emulator: AWS_ENDPOINT_URL as the process was started with, if it is a loopback one
+ * (`shared: true`: every call returns it, with what earlier runs stored), else a moto started here
+ * (a fresh, empty one on every call).
+ */
 export async function startEmulator() {
-  const given = process.env.AWS_ENDPOINT_URL;
+  const given = GIVEN_ENDPOINT;
   if (given && /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/?$/.test(given)) {
-    return { endpoint: given.replace(/\/$/, ''), version: 'as given', stop: async () => {} };
+    return {
+      endpoint: given.replace(/\/$/, ''),
+      version: 'as given',
+      shared: true,
+      stop: async () => {},
+    };
   }
   const { applyMotoEnv, ensureMoto, startMoto, pinnedMotoVersion } = await import(
     '../../scripts/moto.mjs'
@@ -89,7 +159,12 @@ export async function startEmulator() {
   await ensureMoto();
   const moto = await startMoto();
   applyMotoEnv(process.env, moto.endpoint);
-  return { endpoint: moto.endpoint, version: `moto ${pinnedMotoVersion()}`, stop: moto.stop };
+  return {
+    endpoint: moto.endpoint,
+    version: `moto ${pinnedMotoVersion()}`,
+    shared: false,
+    stop: moto.stop,
+  };
 }
 
 /** The AWS SDK's Node 20 support notice would clutter the report. */
