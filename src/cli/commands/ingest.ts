@@ -116,7 +116,7 @@ export const ingestSpec: CommandSpec = {
     workers: {
       type: 'string',
       value: 'N',
-      help: 'worker threads that parse and encode events while the main thread seals and stores (default: the number of cores minus one); 0 parses them on the main thread',
+      help: 'worker threads that parse and encode events while the main thread seals and stores (default: the number of cores); 0 parses them on the main thread',
     },
     json: { type: 'boolean', help: 'print the summary as JSON on stdout' },
     ...SEAL_OPTION,
@@ -151,8 +151,7 @@ export async function ingest(argv: string[], io: Io): Promise<number> {
     maxAgeMs: intOption(p, 'max-age-ms', { min: 1 }) as number,
   };
   const retentionDays = intOption(p, 'retention-days', { min: 1 });
-  const workers =
-    intOption(p, 'workers', { min: 0, max: MAX_WORKERS }) ?? availableParallelism() - 1;
+  const workers = intOption(p, 'workers', { min: 0, max: MAX_WORKERS }) ?? availableParallelism();
   const resume = Boolean(p.values.resume);
   const inputName = inputNameOf(
     stringOption(p, 'input-name') ?? (file === '-' ? 'stdin' : basename(file)),
