@@ -22,11 +22,7 @@ import {
 } from '../../src/app/verify.js';
 import type { CheckResponse } from '../../src/app/verify-worker.js';
 import { serveChecks } from '../../src/app/verify-worker.js';
-import {
-  defaultWorkerUrl,
-  SegmentCheckPool,
-  workerThreads,
-} from '../../src/app/verify-workers.js';
+import { defaultWorkerUrl, SegmentCheckPool, workerThreads } from '../../src/app/verify-workers.js';
 import { hasCode } from '../../src/core/errors.js';
 import type { Finding } from '../../src/core/findings.js';
 import { segmentKey } from '../../src/core/layout.js';
