@@ -206,7 +206,8 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
   const builder = new BatchBuilder();
   const dispatch = () => {
     if (builder.size === 0) return;
-    if (pool && builder.full) void pool.warm().catch(() => undefined);
+    // The workers start with the first full batch (a pool that fails reports it on its jobs).
+    if (pool && !pool.ready && builder.full) void pool.warm().catch(() => undefined);
     const { lines: batch, ids } = builder.take();
     const parsed: Promise<ParsedLines> | ParsedLines =
       pool?.ready === true

@@ -2,6 +2,7 @@
  * `auditlock ingest` through the real CLI: files and stdin, rejects with line numbers, quarantine,
  * JSON summaries, and refusing a store whose log has another origin.
  */
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -362,6 +363,7 @@ describe('auditlock ingest', () => {
     ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--workers/);
+    expect(existsSync(store)).toBe(false);
   });
 
   it('reports a missing input file as a coded error, exit 2', async () => {
