@@ -22,7 +22,6 @@ import {
   type Delivery,
   type Entry,
   encodeEntry,
-  encodeEventEntry,
   formatTimestamp,
   makeEventEntry,
   makeQuarantineEntry,
@@ -129,6 +128,8 @@ export type StoredInfo = {
  */
 type Pending = {
   bytes: Uint8Array;
+  /** `hashLeaf(bytes)` when the caller made it (submitPrepared); dropped when the bytes change. */
+  leaf: Uint8Array | undefined;
   receivedAt: number;
   /** performance.now() when it was buffered, for the age limit. */
   arrived: number;
@@ -147,7 +148,10 @@ export class Archiver {
   #headStale = false;
   #buffer: Pending[] = [];
   #bufferedBytes = 0;
+  /** The latest receive time enqueued (or of the head). */
   #lastReceivedAt: number;
+  /** The latest time {@link nextReceivedAt} gave out; entries enqueued with it may still come. */
+  #lastGivenOut = 0;
   #timer: NodeJS.Timeout | undefined;
   #sealing: Promise<void> = Promise.resolve();
   #sealScheduled = false;
@@ -246,18 +250,6 @@ export class Archiver {
   }
 
   /**
-   * Like {@link submit}, for an event given as its canonical bytes (`canonicalizeToBytes` of an
-   * event `parseEvent` returned, e.g. from src/core/event-batch.ts on another thread).
-   * @throws AuditlockError `ARCHIVER_CLOSED`, `ENTRY_TOO_LARGE`; InputError `DELIVERY_INVALID`
-   */
-  submitEventBytes(
-    eventBytes: Uint8Array,
-    delivery?: Delivery,
-  ): Promise<{ stored: Promise<Receipt> }> {
-    return this.#enqueue((t) => encodeEventEntry(eventBytes, t, delivery));
-  }
-
-  /**
    * Like {@link submit}, for an entry `make` builds from its receive time (a `sealed-event`,
    * docs/FORMAT.md §11, sealed by src/app/seal-submit.ts before it is enqueued).
    */
@@ -265,24 +257,67 @@ export class Archiver {
     return this.#enqueue((t) => encodeEntry(make(t)));
   }
 
-  /** Like {@link submit}, for quarantined input. */
+  /**
+   * Like {@link submit}, for quarantined input.
+   * @param receivedAt as for {@link submitPrepared}: a time {@link nextReceivedAt} gave out
+   */
   submitQuarantine(
     raw: Uint8Array,
     error: AuditlockError,
     delivery?: Delivery,
+    receivedAt?: number,
   ): Promise<{ stored: Promise<Receipt> }> {
-    return this.#enqueue((t) => encodeEntry(makeQuarantineEntry(raw, error, t, delivery)));
+    return this.#enqueue(
+      (t) => encodeEntry(makeQuarantineEntry(raw, error, t, delivery)),
+      receivedAt,
+    );
   }
 
-  /** `encode` makes the entry's stored bytes from its receive time. */
+  /**
+   * A receive time for entries a caller encodes itself before enqueueing them with
+   * {@link submitPrepared} (ingest stamps a batch of lines when it reads them, and their entries
+   * are made on other threads): the clock's time, never below a time given out or used before.
+   */
+  nextReceivedAt(): number {
+    const t = Math.max(this.#o.clock.now(), this.#lastReceivedAt, this.#lastGivenOut);
+    this.#lastGivenOut = t;
+    return t;
+  }
+
+  /**
+   * Like {@link submit}, for an entry already encoded (core/event-batch.ts makes them)
+   * with a receive time from {@link nextReceivedAt}, and its leaf hash. Entries enqueued after it
+   * with a later time make its time too early; it is then re-encoded with the later one, so
+   * receive times still never go backwards in the log.
+   * @param leaf MUST be `hashLeaf(bytes)`; the segment's tree is built from it
+   * @throws AuditlockError `ARCHIVER_CLOSED`
+   */
+  submitPrepared(
+    bytes: Uint8Array,
+    leaf: Uint8Array,
+    receivedAt: number,
+  ): Promise<{ stored: Promise<Receipt> }> {
+    return this.#enqueue(() => bytes, receivedAt, leaf);
+  }
+
+  /**
+   * `encode` makes the entry's stored bytes from its receive time: `given` (then `leaf` is theirs)
+   * or, without one, the clock's.
+   */
   async #enqueue(
     encode: (receivedAt: number) => Uint8Array,
+    given?: number,
+    leaf?: Uint8Array,
   ): Promise<{ stored: Promise<Receipt> }> {
     if (this.#closed) throw new AuditlockError('ARCHIVER_CLOSED', 'archiver is closed');
     // Receive times never go backwards within a log, even if the clock does.
-    const receivedAt = Math.max(this.#o.clock.now(), this.#lastReceivedAt);
+    const receivedAt = Math.max(given ?? this.#o.clock.now(), this.#lastReceivedAt);
     this.#lastReceivedAt = receivedAt;
-    const bytes = encode(receivedAt);
+    let bytes = encode(given ?? receivedAt);
+    if (given !== undefined && given < receivedAt) {
+      bytes = restamped(bytes, receivedAt);
+      leaf = undefined;
+    }
     // Room: within maxBufferedBytes, and at most one full segment waiting besides the one being
     // stored. Sealing is sequential, so more entries queued than that add memory, not throughput;
     // without the count bound a fast producer kept 64 MiB of entries buffered at any segment size.
@@ -293,7 +328,7 @@ export class Archiver {
       await new Promise<void>((r) => this.#roomWaiters.push(r));
     }
     const stored = new Promise<Receipt>((resolve, reject) => {
-      this.#buffer.push({ bytes, receivedAt, arrived: performance.now(), resolve, reject });
+      this.#buffer.push({ bytes, leaf, receivedAt, arrived: performance.now(), resolve, reject });
     });
     this.#bufferedBytes += bytes.length;
     if (this.#full()) this.#scheduleSeal();
@@ -398,6 +433,7 @@ export class Archiver {
         sealSegment({
           head,
           entries: batch.map((p) => p.bytes),
+          leaves: batch.map((p) => p.leaf),
           firstReceivedAt: (batch[0] as Pending).receivedAt,
           lastReceivedAt: (batch[batch.length - 1] as Pending).receivedAt,
           sealedAt: this.#o.clock.now(),
@@ -446,11 +482,9 @@ export class Archiver {
     for (const p of batch) {
       if (p.receivedAt >= floor) break;
       p.receivedAt = floor;
-      // The bytes are the canonical JSON of the entry, so parsing them gives the entry back
-      // (a lost race is rare; keeping every entry object would cost memory on every append).
-      const entry = { ...JSON.parse(fromUtf8(p.bytes)), receivedAt: formatTimestamp(floor) };
       this.#bufferedBytes -= p.bytes.length;
-      p.bytes = encodeEntry(entry as Entry);
+      p.bytes = restamped(p.bytes, floor);
+      p.leaf = undefined;
       this.#bufferedBytes += p.bytes.length;
     }
     if (this.#lastReceivedAt < floor) this.#lastReceivedAt = floor;
@@ -484,6 +518,15 @@ export class Archiver {
       }
     }
   }
+}
+
+/**
+ * The entry `bytes` encode, with receive time `ms`. The bytes are the canonical JSON of the entry,
+ * so parsing them gives the entry back (this is rare: a lost race, or a prepared entry overtaken;
+ * keeping every entry object would cost memory on every append).
+ */
+function restamped(bytes: Uint8Array, ms: number): Uint8Array {
+  return encodeEntry({ ...JSON.parse(fromUtf8(bytes)), receivedAt: formatTimestamp(ms) } as Entry);
 }
 
 /** `keys` plus the signer's own key, unless it is listed already (then with the caller's window). */

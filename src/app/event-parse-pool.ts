@@ -42,9 +42,13 @@ export function parseOnPool(pool: EventParsePool, lines: LineBatch): Promise<Par
   return pool.run(lines, buffersOf(lines));
 }
 
-function buffersOf(b: { readonly bytes: Uint8Array; readonly ends: Uint32Array }): ArrayBuffer[] {
+function buffersOf(b: LineBatch | ParsedBatch): ArrayBuffer[] {
   const out = [b.bytes.buffer as ArrayBuffer, b.ends.buffer as ArrayBuffer];
-  return 'numbers' in b ? [...out, (b as LineBatch).numbers.buffer as ArrayBuffer] : out;
+  if ('numbers' in b) {
+    out.push(b.numbers.buffer as ArrayBuffer);
+    if (b.stamp) out.push(b.stamp.chains.buffer as ArrayBuffer);
+  } else if (b.leaves) out.push(b.leaves.buffer as ArrayBuffer);
+  return out;
 }
 
 if (parentPort && workerData === EVENT_PARSE_WORKER_DATA) {

@@ -14,16 +14,18 @@
  * input's, whichever thread parsed what.
  */
 import { fromUtf8 } from '../core/encoding.js';
+import type { Delivery } from '../core/entry.js';
 import { AuditlockError, ConfigurationError, InputError } from '../core/errors.js';
 import type { AuditEvent } from '../core/event.js';
 import {
+  type EntryStamp,
   type LineBatch,
   lineAt,
   type ParsedBatch,
   parseEventBatch,
   rejectError,
 } from '../core/event-batch.js';
-import { bytesEqual } from '../core/hash.js';
+import { bytesEqual, HASH_SIZE } from '../core/hash.js';
 import {
   formatInputDeliveryId,
   INPUT_CHAIN_START,
@@ -92,7 +94,7 @@ class BatchBuilder {
   #at = 0;
   #ends: number[] = [];
   #numbers: number[] = [];
-  #ids: string[] = [];
+  #chains = new Uint8Array(HASH_SIZE * BATCH_LINES);
 
   get size(): number {
     return this.#ends.length;
@@ -102,7 +104,8 @@ class BatchBuilder {
     return this.#ends.length >= BATCH_LINES || this.#at >= BATCH_BYTES;
   }
 
-  add(number: number, content: Uint8Array, deliveryId: string): void {
+  /** Line `number`'s content and its input chain H_n. */
+  add(number: number, content: Uint8Array, chain: Uint8Array): void {
     if (this.#at + content.length > this.#bytes.length) {
       const grown = new Uint8Array(this.#at + content.length);
       grown.set(this.#bytes.subarray(0, this.#at));
@@ -110,24 +113,33 @@ class BatchBuilder {
     }
     this.#bytes.set(content, this.#at);
     this.#at += content.length;
+    const n = this.#ends.length;
+    if (HASH_SIZE * (n + 1) > this.#chains.length) {
+      const grown = new Uint8Array(2 * this.#chains.length);
+      grown.set(this.#chains);
+      this.#chains = grown;
+    }
+    this.#chains.set(chain, HASH_SIZE * n);
     this.#ends.push(this.#at);
     this.#numbers.push(number);
-    this.#ids.push(deliveryId);
   }
 
-  /** The batch so far (its buffers are its own: they may be moved to a worker), and a new one. */
-  take(): { lines: LineBatch; ids: string[] } {
-    const lines = {
+  /**
+   * The batch so far (its buffers are its own: they may be moved to a worker), and a new one.
+   * `stamp` without its chains: given, the batch carries the lines' chains in it, to make entries.
+   */
+  take(stamp?: Omit<EntryStamp, 'chains'>): { lines: LineBatch; chains: Uint8Array } {
+    const chains = this.#chains.slice(0, HASH_SIZE * this.#ends.length);
+    const lines: LineBatch = {
       bytes: this.#bytes.slice(0, this.#at),
       ends: Uint32Array.from(this.#ends),
       numbers: Float64Array.from(this.#numbers),
+      stamp: stamp && { ...stamp, chains },
     };
-    const ids = this.#ids;
     this.#at = 0;
     this.#ends = [];
     this.#numbers = [];
-    this.#ids = [];
-    return { lines, ids };
+    return { lines, chains };
   }
 }
 
@@ -161,12 +173,24 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
     stored.then(onStored, onFailed);
   };
 
-  /** Archives one parsed batch, line by line in order; stops at the first failure. */
-  const archiveBatch = async ({ lines: batch, parsed }: ParsedLines, ids: readonly string[]) => {
+  /**
+   * Archives one parsed batch, line by line in order; stops at the first failure. `kept` is the
+   * batch's chains as taken (a stamped batch's went to the pool and came back in `batch`).
+   */
+  const archiveBatch = async ({ lines: batch, parsed }: ParsedLines, kept: Uint8Array) => {
+    const chains = batch.stamp?.chains ?? kept;
+    const receivedAt = batch.stamp?.receivedAt;
+    const deliveryOf = (i: number): Delivery => ({
+      source: INPUT_DELIVERY_SOURCE,
+      id: formatInputDeliveryId(
+        opts.inputName,
+        batch.numbers[i] as number,
+        chains.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1)),
+      ),
+    });
     let nextReject = 0;
-    for (let i = 0; i < ids.length && failure === undefined; i++) {
+    for (let i = 0; i < batch.ends.length && failure === undefined; i++) {
       const number = batch.numbers[i] as number;
-      const delivery = { source: INPUT_DELIVERY_SOURCE, id: ids[i] as string };
       const reject = parsed.rejects[nextReject];
       if (reject?.index === i) {
         nextReject++;
@@ -176,16 +200,20 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
         opts.onReject?.({ line: number, error, raw: content });
         if (opts.quarantine) {
           quarantined++;
-          track((await archiver.submitQuarantine(content, error, delivery)).stored);
+          const q = await archiver.submitQuarantine(content, error, deliveryOf(i), receivedAt);
+          track(q.stored);
         }
         continue;
       }
-      const eventBytes = lineAt(parsed, i);
+      const bytes = lineAt(parsed, i);
       let submitted: { stored: Promise<Receipt> };
       try {
-        submitted = opts.seal
-          ? await opts.seal(eventOf(eventBytes), delivery)
-          : await archiver.submitEventBytes(eventBytes, delivery);
+        if (opts.seal) submitted = await opts.seal(eventOf(bytes), deliveryOf(i));
+        else {
+          // Without sealing every batch is stamped: `bytes` is the entry, with its leaf hash.
+          const leaf = (parsed.leaves as Uint8Array).subarray(HASH_SIZE * i, HASH_SIZE * (i + 1));
+          submitted = await archiver.submitPrepared(bytes, leaf, receivedAt as number);
+        }
       } catch (err) {
         if (!(opts.seal && err instanceof InputError)) throw err;
         rejected++;
@@ -208,7 +236,11 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
     if (builder.size === 0) return;
     // The workers start with the first full batch (a pool that fails reports it on its jobs).
     if (pool && !pool.ready && builder.full) void pool.warm().catch(() => undefined);
-    const { lines: batch, ids } = builder.take();
+    // Entries are made where the lines are parsed, stamped with the time they were read; sealing
+    // needs the events themselves, so they are made here from those.
+    const { lines: batch, chains } = builder.take(
+      opts.seal ? undefined : { receivedAt: archiver.nextReceivedAt(), inputName: opts.inputName },
+    );
     const parsed: Promise<ParsedLines> | ParsedLines =
       pool?.ready === true
         ? parseOnPool(pool, batch)
@@ -218,7 +250,7 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
     inFlight++;
     archiving = archiving
       .then(async () => {
-        if (failure === undefined) await archiveBatch(await parsed, ids);
+        if (failure === undefined) await archiveBatch(await parsed, chains);
       })
       .catch((err) => {
         failure ??= err;
@@ -242,8 +274,7 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
         continue;
       }
       if (failure !== undefined || opts.signal?.aborted) break;
-      if (!isBlank(content))
-        builder.add(number, content, formatInputDeliveryId(opts.inputName, number, chain));
+      if (!isBlank(content)) builder.add(number, content, chain);
       if (builder.full || endOfChunk) dispatch();
       while (inFlight >= maxInFlight) {
         await new Promise<void>((r) => {

@@ -248,47 +248,6 @@ export function encodeEntry(entry: Entry): Uint8Array {
 }
 
 /**
- * The stored bytes of an `event` entry, from the event's canonical bytes: the same bytes as
- * `encodeEntry(makeEventEntry(event, receivedAtMs, delivery))`, without canonicalising the event
- * again (so it can be done once, on another thread: src/core/event-batch.ts). RFC 8785 orders the
- * entry's members `delivery`, `event`, `kind`, `receivedAt`, so the event's bytes are spliced in
- * between the members before and after it.
- * @param eventBytes `canonicalizeToBytes(event)` of an event `parseEvent` returned; not checked
- *   again beyond the entry's size and the absence of a line feed.
- * @throws AuditlockError `ENTRY_TOO_LARGE`, `ENTRY_NEWLINE`; InputError `DELIVERY_INVALID`,
- *   `TIMESTAMP_INVALID`
- */
-export function encodeEventEntry(
-  eventBytes: Uint8Array,
-  receivedAtMs: number,
-  delivery?: Delivery,
-): Uint8Array {
-  const before =
-    delivery === undefined
-      ? '{"event":'
-      : `{"delivery":${canonicalize(checkDelivery(delivery))},"event":`;
-  // ASCII only: one byte per character.
-  const after = `,"kind":"event","receivedAt":"${formatTimestamp(receivedAtMs)}"}`;
-  const beforeBytes = Buffer.byteLength(before, 'utf8');
-  const size = beforeBytes + eventBytes.length + after.length;
-  if (size > MAX_ENTRY_BYTES) {
-    throw new AuditlockError(
-      'ENTRY_TOO_LARGE',
-      `expected at most ${MAX_ENTRY_BYTES} bytes per entry, got ${size}`,
-    );
-  }
-  const event = Buffer.from(eventBytes.buffer, eventBytes.byteOffset, eventBytes.byteLength);
-  if (event.indexOf(0x0a) >= 0)
-    throw new AuditlockError('ENTRY_NEWLINE', 'canonical entry holds a line feed');
-  // From Buffer's shared pool (entries are small): far cheaper than a buffer of their own each.
-  const out = Buffer.allocUnsafe(size);
-  out.write(before, 0, 'utf8');
-  out.set(event, beforeBytes);
-  out.write(after, beforeBytes + event.length, 'latin1');
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-}
-
-/**
  * Parses stored entry bytes, which may be hostile: strict UTF-8, JSON, schema, canonical form.
  * @param location for the message, e.g. `segment 42 leaf 7`
  * @throws IntegrityError `ENTRY_INVALID`
@@ -369,7 +328,11 @@ function isTimestamp(text: string): boolean {
   }
 }
 
-function checkDelivery(delivery: Delivery): Delivery {
+/**
+ * `delivery` if it is one an entry may record (FORMAT.md §3).
+ * @throws InputError `DELIVERY_INVALID`
+ */
+export function checkDelivery(delivery: Delivery): Delivery {
   const result = compiledDelivery.safeParse(delivery, { error: messageFor });
   if (result.success) return result.data;
   const issues = issuesFromZod(result.error.issues);

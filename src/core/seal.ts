@@ -54,6 +54,12 @@ export type SealInput = {
   readonly head: LogHead;
   /** Canonical entry bytes, in order; their receive times are `receivedAt` (ms), non-decreasing. */
   readonly entries: readonly Uint8Array[];
+  /**
+   * Entry `i`'s RFC 9162 leaf hash where already computed (e.g. on the thread that made the
+   * entry, core/event-batch.ts), else hashed here. MUST be `hashLeaf(entries[i])`: the segment's
+   * tree is built from these, and a verifier recomputes them from the entries.
+   */
+  readonly leaves?: readonly (Uint8Array | undefined)[];
   readonly firstReceivedAt: number;
   readonly lastReceivedAt: number;
   /** Seal time (ms); raised to keep seal times monotonic and >= the last receive time. */
@@ -86,7 +92,8 @@ export async function sealSegment(input: SealInput): Promise<SealedSegment> {
   const frontierBefore = head.frontier.hashes().map(toBase64);
   const firstIndex = head.frontier.size;
   const range = head.frontier.clone();
-  for (const e of entries) range.append(hashLeaf(e));
+  for (let i = 0; i < entries.length; i++)
+    range.append(input.leaves?.[i] ?? hashLeaf(entries[i] as Uint8Array));
   const rawLength = joinedLength(entries);
   // identity: the entries go straight into the object's buffer. gzip: DEFLATE needs them joined,
   // and the joined copy is dropped as soon as it is compressed.

@@ -2,24 +2,21 @@
  * Batch parsing (issue 14: per-event work off the sealing thread) against the one-line parser it
  * replaces in ingest, differentially: for any lines, valid events, mutated and hostile ones, each
  * line's outcome from parseEventBatch is what parseEventBytes + canonicalizeToBytes give (the
- * same bytes, or the same code, message, location and issues); and an entry spliced from an
- * event's canonical bytes (encodeEventEntry) is byte for byte the entry encodeEntry makes.
+ * same bytes, or the same code, message, location and issues); and, stamped, each event's entry
+ * and leaf hash are byte for byte what encodeEntry(makeEventEntry(...)) and hashLeaf make.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalizeToBytes } from '../../src/core/canonical-json.js';
-import { utf8 } from '../../src/core/encoding.js';
-import {
-  encodeEntry,
-  encodeEventEntry,
-  MAX_ENTRY_BYTES,
-  makeEventEntry,
-} from '../../src/core/entry.js';
-import { AuditlockError, InputError } from '../../src/core/errors.js';
-import { MAX_EVENT_BYTES } from '../../src/core/event.js';
+import { fromUtf8, utf8 } from '../../src/core/encoding.js';
+import { encodeEntry, makeEventEntry } from '../../src/core/entry.js';
+import { InputError } from '../../src/core/errors.js';
 import { lineAt, makeLineBatch, parseEventBatch, rejectError } from '../../src/core/event-batch.js';
 import { parseEventBytes } from '../../src/core/event-line.js';
-import { auditEvent, delivery, receivedAtMs } from '../helpers/arbitraries.js';
+import { formatInputDeliveryId, inputNameOf } from '../../src/core/input-delivery.js';
+import { hashLeaf } from '../../src/core/merkle.js';
+import { auditEvent, receivedAtMs } from '../helpers/arbitraries.js';
+import { sampleEvent } from '../helpers/log-fixture.js';
 
 /** One line as ingest reads it: a valid event, written loosely or mutated, or hostile bytes. */
 const line: fc.Arbitrary<Uint8Array> = fc.oneof(
@@ -94,39 +91,51 @@ describe('parseEventBatch', () => {
   });
 });
 
-describe('encodeEventEntry', () => {
-  it('splices the same bytes encodeEntry(makeEventEntry(...)) makes', () => {
+describe('parseEventBatch with a stamp', () => {
+  /** Any input name ingest may record: quotes, backslashes, non-ASCII, control characters cleaned. */
+  const inputName = fc
+    .oneof(fc.string({ maxLength: 300 }), fc.constantFrom('events.jsonl', 'a"b\\c', 'é/日本'))
+    .map(inputNameOf);
+
+  it('makes the entry of each event, byte for byte what encodeEntry(makeEventEntry(...)) makes, and its leaf hash', () => {
     fc.assert(
       fc.property(
-        auditEvent(),
+        fc.array(fc.tuple(line, fc.integer({ min: 1, max: 2 ** 53 - 1 })), { maxLength: 8 }),
+        inputName,
         receivedAtMs(),
-        fc.option(delivery(), { nil: undefined }),
-        (e, t, d) => {
-          const spliced = encodeEventEntry(canonicalizeToBytes(e), t, d);
-          expect(Buffer.from(spliced).toString('utf8')).toBe(
-            Buffer.from(encodeEntry(makeEventEntry(e, t, d))).toString('utf8'),
-          );
+        fc.uint8Array({ minLength: 32 * 8, maxLength: 32 * 8 }),
+        (items, name, t, chainBytes) => {
+          const lines = items.map(([content, number]) => ({ content, number }));
+          const plain = makeLineBatch(lines);
+          const chains = chainBytes.slice(0, 32 * lines.length);
+          const stamp = { receivedAt: t, inputName: name, chains };
+          const parsed = parseEventBatch({ ...plain, stamp });
+          const unstamped = parseEventBatch(plain);
+          expect(parsed.rejects).toEqual(unstamped.rejects);
+          const rejected = new Set(parsed.rejects.map((r) => r.index));
+          for (const [i, { content, number }] of lines.entries()) {
+            const leaf = parsed.leaves?.subarray(32 * i, 32 * (i + 1));
+            if (rejected.has(i)) {
+              expect(lineAt(parsed, i)).toHaveLength(0);
+              expect(leaf).toEqual(new Uint8Array(32));
+              continue;
+            }
+            const chain = chains.subarray(32 * i, 32 * (i + 1));
+            const d = { source: 'cli', id: formatInputDeliveryId(name, number, chain) };
+            const expected = encodeEntry(makeEventEntry(parseEventBytes(content, number), t, d));
+            expect(fromUtf8(lineAt(parsed, i))).toBe(fromUtf8(expected));
+            expect(leaf).toEqual(hashLeaf(expected));
+          }
         },
       ),
       { numRuns: 300 },
     );
   });
 
-  it('refuses an entry over the limit and bytes holding a line feed', () => {
-    const big = utf8(`{"detail":"${'x'.repeat(MAX_ENTRY_BYTES)}"}`);
-    expect(() => encodeEventEntry(big, 0)).toThrow(
-      expect.objectContaining({ code: 'ENTRY_TOO_LARGE' }),
-    );
-    const fits = utf8(`{"detail":"${'x'.repeat(MAX_EVENT_BYTES)}"}`);
-    expect(encodeEventEntry(fits, 0).length).toBeLessThanOrEqual(MAX_ENTRY_BYTES);
-    expect(() => encodeEventEntry(utf8('{"a":"\n"}'), 0)).toThrow(AuditlockError);
-    expect(() => encodeEventEntry(utf8('{"a":"\n"}'), 0)).toThrow(
-      expect.objectContaining({ code: 'ENTRY_NEWLINE' }),
-    );
-  });
-
-  it('refuses a delivery a reader would refuse', () => {
-    expect(() => encodeEventEntry(utf8('{}'), 0, { source: 'Bad Source' })).toThrow(
+  it('refuses an input name no delivery id may hold', () => {
+    const content = utf8(JSON.stringify(sampleEvent(1)));
+    const stamp = { receivedAt: 0, inputName: 'bad\u0001name', chains: new Uint8Array(32) };
+    expect(() => parseEventBatch({ ...makeLineBatch([{ content, number: 1 }]), stamp })).toThrow(
       expect.objectContaining({ code: 'DELIVERY_INVALID' }),
     );
   });
