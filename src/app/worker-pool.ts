@@ -8,8 +8,36 @@
  * A job that throws in a worker (a bug: problems of the input are results) rejects with that
  * error. A worker that dies (an uncaught error, out of memory, `process.exit`) fails the pool:
  * every job in flight or queued rejects, and so does every later one. Nothing is ever passed.
+ *
+ * Used by ingest (event-parse-pool.ts) and verify (verify-workers.ts).
  */
-import { type MessagePort, type Transferable, Worker } from 'node:worker_threads';
+import {
+  type MessagePort,
+  type ResourceLimits,
+  type Transferable,
+  Worker,
+} from 'node:worker_threads';
+
+/**
+ * Why the pool itself refused or dropped a job (a job's own error is passed on as it is):
+ * `WORKER_FAILED`, a worker died or could not start (the pool stays failed); `POOL_CLOSED`,
+ * the job came or was still waiting when the pool was closed.
+ */
+export type WorkerPoolErrorCode = 'WORKER_FAILED' | 'POOL_CLOSED';
+
+/**
+ * A failure of the pool, not of the input: not an AuditlockError, so callers that turn coded
+ * errors into findings or rejects still throw it.
+ */
+export class WorkerPoolError extends Error {
+  readonly code: WorkerPoolErrorCode;
+
+  constructor(code: WorkerPoolErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'WorkerPoolError';
+    this.code = code;
+  }
+}
 
 /** Where a worker module is, and the Node flags its threads start with. */
 export type WorkerEntry = {
@@ -33,7 +61,10 @@ export type WorkerPoolOptions = {
   /** The `workerData` its threads start with: the module serves jobs only in such a thread. */
   readonly workerData: string;
   readonly entry?: WorkerEntry | undefined;
-  readonly resourceLimits?: { readonly maxYoungGenerationSizeMb?: number } | undefined;
+  /** V8 heap limits of each thread (default: Node's). */
+  readonly resourceLimits?:
+    | Readonly<Pick<ResourceLimits, 'maxYoungGenerationSizeMb' | 'maxOldGenerationSizeMb'>>
+    | undefined;
 };
 
 /** A request on the wire. */
@@ -83,7 +114,7 @@ export class WorkerPool<Req, Res> {
   readonly #queue: Job<Req, Res>[] = [];
   readonly #threadIds = new WeakMap<Worker, number>();
   #nextId = 0;
-  #failure: Error | undefined;
+  #failure: WorkerPoolError | undefined;
   #closed = false;
   /** Settled when the first worker has loaded its module (or the pool failed first). */
   #ready: Promise<void> | undefined;
@@ -108,13 +139,13 @@ export class WorkerPool<Req, Res> {
   }
 
   /** Why the pool failed (a worker died or could not start), if it did. */
-  get failure(): Error | undefined {
+  get failure(): WorkerPoolError | undefined {
     return this.#failure;
   }
 
   /**
    * Starts every worker now, not as jobs arrive. Resolves when the first is ready.
-   * @throws (rejects) the pool's failure if it fails first
+   * @throws (rejects) the pool's failure (WorkerPoolError `WORKER_FAILED`) if it fails first
    */
   warm(): Promise<void> {
     if (!this.#ready) {
@@ -132,11 +163,15 @@ export class WorkerPool<Req, Res> {
   /**
    * Runs `req` on a worker thread; the buffers in `transfer` move there (the caller must not
    * use them afterwards).
-   * @throws (rejects) the worker's error for a job that threw, or the pool's failure
+   * @throws (rejects) the worker's error for a job that threw, as it is; WorkerPoolError
+   *   `WORKER_FAILED` (the pool's failure) or `POOL_CLOSED`
    */
   run(req: Req, transfer: readonly Transferable[] = []): Promise<Res> {
     if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#closed) return Promise.reject(new Error(`${this.#opts.name} pool is closed`));
+    if (this.#closed)
+      return Promise.reject(
+        new WorkerPoolError('POOL_CLOSED', `${this.#opts.name} pool is closed`),
+      );
     return new Promise<Res>((resolve, reject) => {
       this.#queue.push({ id: this.#nextId++, req, transfer, resolve, reject });
       this.#dispatch();
@@ -147,7 +182,9 @@ export class WorkerPool<Req, Res> {
   async close(): Promise<void> {
     this.#closed = true;
     this.#markReady?.();
-    this.#failAll(new Error(`${this.#opts.name} pool closed before the job was done`));
+    this.#failAll(
+      new WorkerPoolError('POOL_CLOSED', `${this.#opts.name} pool closed before the job was done`),
+    );
     await Promise.all([...this.#running.keys()].map((w) => w.terminate()));
   }
 
@@ -188,7 +225,8 @@ export class WorkerPool<Req, Res> {
       this.#fail(worker, `sent a message that cannot be read: ${describe(err)}`, err),
     );
     worker.on('exit', (code) => {
-      if (!this.#closed) this.#fail(worker, `exited (code ${code}) while working`);
+      // Also when idle: a worker never exits by itself while the pool is open.
+      if (!this.#closed) this.#fail(worker, `exited (code ${code}) before the pool was closed`);
       this.#running.delete(worker);
     });
     return worker;
@@ -212,7 +250,11 @@ export class WorkerPool<Req, Res> {
   #fail(worker: Worker, what: string, cause?: unknown): void {
     if (this.#closed) return;
     const id = this.#threadIds.get(worker);
-    this.#failure ??= new Error(`${this.#opts.name} worker thread ${id} ${what}`, { cause });
+    this.#failure ??= new WorkerPoolError(
+      'WORKER_FAILED',
+      `${this.#opts.name} worker thread ${id} ${what}`,
+      { cause },
+    );
     this.#closed = true;
     this.#failAll(this.#failure);
     this.#markReady?.();

@@ -20,9 +20,14 @@ import {
   type VerifyStoreOptions,
   verifyStore,
 } from '../../src/app/verify.js';
-import type { CheckResponse } from '../../src/app/verify-worker.js';
 import { serveChecks } from '../../src/app/verify-worker.js';
-import { defaultWorkerUrl, SegmentCheckPool, workerThreads } from '../../src/app/verify-workers.js';
+import {
+  defaultWorkerUrl,
+  OLD_GENERATION_MB,
+  SegmentCheckPool,
+  workerThreads,
+} from '../../src/app/verify-workers.js';
+import { WorkerPoolError, type WorkerPoolErrorCode } from '../../src/app/worker-pool.js';
 import { hasCode } from '../../src/core/errors.js';
 import type { Finding } from '../../src/core/findings.js';
 import { segmentKey } from '../../src/core/layout.js';
@@ -85,6 +90,11 @@ async function verify(
     onSegment: (s) => segments.push(s),
   });
   return { findings, segments, result };
+}
+
+/** Whether `err` is the pool's own failure with `code` (not a job's error). */
+function poolError(code: WorkerPoolErrorCode): (err: unknown) => boolean {
+  return (err) => err instanceof WorkerPoolError && err.code === code;
 }
 
 let copies = 0;
@@ -222,11 +232,12 @@ describe('verifyStore with worker threads', () => {
             workers: broken,
             onFinding: (f) => findings.push(f),
           }),
-        ).rejects.toThrow(/segment check worker thread \d+ (failed|exited)/);
+        ).rejects.toSatisfy(poolError('WORKER_FAILED'));
         expect(findings).toEqual([]);
-        // The pool stays failed: a later job is refused, not run.
-        await expect(broken.check(new Uint8Array(1), { trustedKeys: [] })).rejects.toThrow(
-          /segment check worker thread/,
+        // The pool stays failed: a later job is refused with the same failure, not run.
+        expect(broken.failure).toBeDefined();
+        await expect(broken.check(new Uint8Array(1), { trustedKeys: [] })).rejects.toBe(
+          broken.failure,
         );
       } finally {
         await broken.close();
@@ -285,8 +296,10 @@ describe('verifyStore with worker threads', () => {
     // A worker module that cannot be loaded fails the pool, and every run on it.
     const missing = new SegmentCheckPool({ workers: 1, entry: fixtureWorker('no-such-worker.ts') });
     try {
-      await expect(missing.warm()).rejects.toThrow(/segment check worker thread \d+ failed/);
-      await expect(verify(clean, { workers: missing })).rejects.toThrow(/worker thread/);
+      await expect(missing.warm()).rejects.toSatisfy(poolError('WORKER_FAILED'));
+      await expect(verify(clean, { workers: missing })).rejects.toSatisfy(
+        poolError('WORKER_FAILED'),
+      );
     } finally {
       await missing.close();
     }
@@ -318,8 +331,22 @@ describe('SegmentCheckPool', () => {
     );
     for (const j of jobs) j.catch(() => {});
     await p.close();
-    for (const j of jobs) await expect(j).rejects.toThrow(/closed before the job was done/);
-    await expect(p.check(bytes, { trustedKeys: [] })).rejects.toThrow(/closed/);
+    for (const j of jobs) await expect(j).rejects.toSatisfy(poolError('POOL_CLOSED'));
+    await expect(p.check(bytes, { trustedKeys: [] })).rejects.toSatisfy(poolError('POOL_CLOSED'));
+  });
+
+  it('starts its threads with the heap limits of a segment check', async () => {
+    const p = new SegmentCheckPool({ workers: 1, entry: fixtureWorker('verify-worker-limits.ts') });
+    try {
+      // The fixture answers a job with its thread's resourceLimits instead of a check.
+      const limits = (await p.check(new Uint8Array(1), { trustedKeys: [] })) as unknown;
+      expect(limits).toMatchObject({
+        maxYoungGenerationSizeMb: 4,
+        maxOldGenerationSizeMb: OLD_GENERATION_MB,
+      });
+    } finally {
+      await p.close();
+    }
   });
 
   it('moves bytes whose buffer is theirs, copies views into a larger one', async () => {
@@ -348,22 +375,27 @@ describe('SegmentCheckPool', () => {
 });
 
 describe('serveChecks (the worker side)', () => {
-  it('answers a job with its check and the bytes, and a throwing check with its error', async () => {
+  it('says it is ready, answers a job with its check and the bytes, a throwing check with its error', async () => {
     const { port1, port2 } = new MessageChannel();
+    const next = () => new Promise<unknown>((resolve) => port2.once('message', resolve));
     serveChecks(port1);
     const bytes = new Uint8Array(await readFile(segmentFile(clean, 'b', 0)));
     const opts = { trustedKeys: [key.trusted] };
-    const answer = (req: unknown) =>
-      new Promise<CheckResponse>((resolve) => {
-        port2.once('message', resolve);
-        port2.postMessage(req);
-      });
+    const answer = (req: unknown) => {
+      const reply = next();
+      port2.postMessage(req);
+      return reply;
+    };
     try {
-      const ok = await answer({ id: 1, bytes: bytes.slice(), opts });
-      expect(ok).toEqual({ id: 1, bytes, check: checkSegment(bytes, opts) });
-      const bug = await answer({ id: 2, bytes: bytes.slice(), opts: { trustedKeys: null } });
+      expect(await next()).toEqual({ ready: true });
+      const ok = await answer({ id: 1, req: { bytes: bytes.slice(), opts } });
+      expect(ok).toEqual({ id: 1, res: { bytes, check: checkSegment(bytes, opts) } });
+      const bug = (await answer({
+        id: 2,
+        req: { bytes: bytes.slice(), opts: { trustedKeys: null } },
+      })) as { id: number; error: unknown };
       expect(bug.id).toBe(2);
-      expect('error' in bug && bug.error).toBeInstanceOf(TypeError);
+      expect(bug.error).toBeInstanceOf(TypeError);
     } finally {
       port1.close();
       port2.close();
