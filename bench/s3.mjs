@@ -164,7 +164,7 @@ async function stallsRuns() {
       );
       const c = await runStallCase(dist, { events, maxEvents, pauseMs, ...v });
       log(
-        `  ${c.segments} segments (ceil ${Math.ceil(STALL_EVENTS / maxEvents)}), held ${c.held.put} PUTs + ${c.held.sign} Signs, ${(c.wallMs / 1000).toFixed(1)} s`,
+        `  ${c.segments} segments (ceil ${Math.ceil(STALL_EVENTS / maxEvents)}), held ${c.held.put} PUTs + ${c.held.sign} Signs, ${(c.wallMs / 1000).toFixed(1)} s; partial segments (number: events) ${c.partials.map(([i, n]) => `${i}: ${n}`).join(', ')}`,
       );
       cases.push(c);
     }

@@ -132,7 +132,11 @@ export async function runStallCase(dist, { events, maxEvents, stalls, pauses, pa
       maxEvents,
       pauses: pauses.length,
       segments: sizes.length,
-      partial: sizes.filter((n) => n < maxEvents).length,
+      // The last segment is partial whenever events is no multiple of maxEvents; any other
+      // partial one was sealed by age (or by the byte limit, not reached with ~1 KB events).
+      early: sizes.slice(0, -1).filter((n) => n < maxEvents).length,
+      /** Where the partial segments are: [segment number, events] in write order. */
+      partials: sizes.flatMap((n, i) => (n < maxEvents ? [[i, n]] : [])),
       counts,
       held,
       heldMs,
@@ -180,7 +184,9 @@ export function formatStalls(r) {
     `With P pauses at most P extra segments, every size: ${rows
       .filter((c) => c.pauses > 0)
       .map((c) => `${c.extra} extra with ${c.pauses} pauses at ${int(c.maxEvents)}`)
-      .join(', ')} (${mark(rows.every((c) => c.extra <= c.pauses))}).`,
+      .join(
+        ', ',
+      )} (${mark(rows.every((c) => c.extra <= c.pauses))}); at most one partial segment before the last per pause, none without: ${rows.map((c) => `${c.early} with ${c.pauses}`).join(', ')} (${mark(rows.every((c) => c.early <= c.pauses))}). A partial segment adds one to the count only once the events it left out add up, over the run, to more than the room left in the last segment (ceil(events / maxEvents) × maxEvents − events), so the extra count depends on where the pauses fall; fewer partial segments than pauses are possible too: a pause that falls while a stalled segment is being stored can end before the age timer is armed, and the producer then refills the buffer first.`,
     `Requests at most $${r.targetPerMillion} per million events at the default segment size with stalls: ${stalled.map((c) => `${usd(c.cost)} with ${c.pauses} pauses`).join(', ')} (${mark(stalled.length > 0 && stalled.every((c) => c.cost <= r.targetPerMillion))}).`,
   ];
   const rulesText = (m) =>
@@ -200,11 +206,11 @@ export function formatStalls(r) {
     `Measured ${r.measuredAt} (${r.machine}; load average ${r.loadBefore} before, ${r.loadAfter} after these runs), ${r.command}.`,
     `One writer per row, each on ${r.fresh ? `a fresh ${r.emulator}` : 'the given emulator (a new bucket each)'} through the counting proxy, ${int(r.events)} events each; the archiver's defaults (8 MiB, ${r.maxAgeMs} ms age limit) except maxEvents. Stalls, each held ${r.stallMs} ms (longer than the age limit): ${sizesSeen.map((m) => `at ${int(m)}, ${rulesText(m)}`).join('; ')}. Pauses: the producer sleeps ${r.pauseMs} ms before submitting event ${r.pauseAt.map(int).join(', ')} (0-based, seeded). Each run checks that the proxy held exactly the requests its rules picked, that the holds show in its wall time, and that every event was stored.`,
     '',
-    '| maxEvents | Stalls (PUT + Sign held) | Pauses P | Events | Segments | ceil(events / maxEvents) | Extra | Excess | Partial segments | PUTs / segment | Signs / segment | Requests, $ per million events | Wall time |',
+    '| maxEvents | Stalls (PUT + Sign held) | Pauses P | Events | Segments | ceil(events / maxEvents) | Extra | Excess | Partial segments before the last | PUTs / segment | Signs / segment | Requests, $ per million events | Wall time |',
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (c) =>
-        `| ${int(c.maxEvents)} | ${c.held.put + c.held.sign > 0 ? `${c.held.put} + ${c.held.sign}` : 'none'} | ${c.pauses} | ${int(c.events)} | ${c.segments} | ${c.ideal} | ${c.extra} | ${c.excess.toFixed(1)}% | ${c.partial} | ${((c.counts.get(PUT) ?? 0) / c.segments).toFixed(2)} | ${((c.counts.get(SIGN) ?? 0) / c.segments).toFixed(2)} | ${usd(c.cost)} | ${(c.wallMs / 1000).toFixed(1)} s |`,
+        `| ${int(c.maxEvents)} | ${c.held.put + c.held.sign > 0 ? `${c.held.put} + ${c.held.sign}` : 'none'} | ${c.pauses} | ${int(c.events)} | ${c.segments} | ${c.ideal} | ${c.extra} | ${c.excess.toFixed(1)}% | ${c.early} | ${((c.counts.get(PUT) ?? 0) / c.segments).toFixed(2)} | ${((c.counts.get(SIGN) ?? 0) / c.segments).toFixed(2)} | ${usd(c.cost)} | ${(c.wallMs / 1000).toFixed(1)} s |`,
     ),
     '',
     ...verdicts.map((v) => `- ${v}`),
