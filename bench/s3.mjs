@@ -6,14 +6,21 @@
  * as assumptions) beside CloudTrail data events. Then the verifier reads the log back through the
  * same proxy, to count its requests and to compare parallel downloads (concurrency 8) with
  * sequential ones (concurrency 1), on loopback and with a simulated per-request latency.
+ * Last, the stalls runs (bench/lib/s3-stalls.mjs, issue 14): segments written per run and request
+ * cost when PUTs and Signs stall and the producer pauses, each run on a fresh moto.
  *
- *   npm run build && node bench/s3.mjs [--quick] [--segments N] [--out FILE]
+ *   npm run build && node bench/s3.mjs [--quick] [--segments N] [--out FILE] [--doc]
+ *     [--stalls] [--stall-events N] [--max-events 4096,512] [--pauses P]
+ *
+ * --stalls runs only the stalls runs (report to bench/results/s3-stalls.md unless --out);
+ * --doc also copies the full report into its section of docs/PERFORMANCE.md.
  *
  * Starts its own moto (scripts/moto.mjs) unless AWS_ENDPOINT_URL points at a loopback emulator.
  * Prints a markdown report and writes it to bench/results/s3.md (or --out).
  *
  * Targets: at most 1 PUT and 1 Sign per segment on the write path; at most $0.01 of requests per
- * million events at the default segment size.
+ * million events at the default segment size, also with stalls; segments per run within 5% of
+ * ceil(events / maxEvents) at the default size, and at most one extra per producer pause.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,8 +29,10 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writeDocSection } from './lib/doc-section.mjs';
 import { makeEventLines } from './lib/events.mjs';
 import { quietSdkNodeWarning, startCountingProxy, startEmulator } from './lib/s3-emulator.mjs';
+import { formatStalls, pausePoints, runStallCase, stallRules } from './lib/s3-stalls.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -42,28 +51,49 @@ const DEFAULT_SEGMENT_EVENTS = 4096;
 /** Latencies (ms) the proxy adds to every request in the verify runs: loopback, then S3-like. */
 const SIMULATED_LATENCIES_MS = [0, 20, 100];
 const VERIFY_REPS = 3;
+/** Stalls runs: at most this many events per emulator (moto slows down and grows beyond it). */
+const MAX_EVENTS_PER_EMULATOR = 100_000;
 
 const { values: opts } = parseArgs({
   options: {
     quick: { type: 'boolean' },
     segments: { type: 'string' },
     out: { type: 'string' },
+    doc: { type: 'boolean' },
+    stalls: { type: 'boolean' },
+    'stall-events': { type: 'string' },
+    'max-events': { type: 'string' },
+    pauses: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (opts.help) {
-  process.stdout.write('Usage: node bench/s3.mjs [--quick] [--segments N] [--out FILE]\n');
+  process.stdout.write(
+    'Usage: node bench/s3.mjs [--quick] [--segments N] [--out FILE] [--doc] [--stalls] [--stall-events N] [--max-events 4096,512] [--pauses P]\n',
+  );
   process.exit(0);
 }
 const SEGMENTS = Number(opts.segments ?? (opts.quick ? 4 : 16));
-const OUT = opts.out ?? join(ROOT, 'bench', 'results', 's3.md');
+const STALL_EVENTS = Number(
+  opts['stall-events'] ?? (opts.quick ? 20_000 : MAX_EVENTS_PER_EMULATOR),
+);
+const STALL_SIZES = (opts['max-events'] ?? `${DEFAULT_SEGMENT_EVENTS},512`).split(',').map(Number);
+const PAUSES = Number(opts.pauses ?? 3);
+const OUT = opts.out ?? join(ROOT, 'bench', 'results', opts.stalls ? 's3-stalls.md' : 's3.md');
+if (!(STALL_EVENTS > 1 && STALL_EVENTS <= MAX_EVENTS_PER_EMULATOR))
+  throw new Error(`--stall-events must be in 2..${MAX_EVENTS_PER_EMULATOR}: got ${STALL_EVENTS}`);
+if (!STALL_SIZES.every((n) => Number.isInteger(n) && n > 0) || !(PAUSES >= 0))
+  throw new Error('--max-events takes positive integers, --pauses a count');
+// The docs hold the full report of a full-size run, never a part or a smoke run.
+if (opts.doc && (opts.stalls || opts.quick))
+  throw new Error('--doc writes the full report: not with --stalls or --quick');
 const log = (text) => process.stderr.write(`${text}\n`);
 
 if (!existsSync(join(DIST, 'app', 'archiver.js')))
   throw new Error('no build in dist/: run `npm run build` first');
 quietSdkNodeWarning();
 const load = (path) => import(new URL(`../dist/${path}`, import.meta.url).href);
-const { Archiver } = await load('app/archiver.js');
+const { Archiver, DEFAULTS } = await load('app/archiver.js');
 const { verifyStore } = await load('app/verify.js');
 const { S3Store } = await load('adapters/s3-store.js');
 const { KmsSigner } = await load('adapters/kms-signer.js');
@@ -80,6 +110,95 @@ function priceOf(op) {
 }
 
 async function main() {
+  const parts = [];
+  if (!opts.stalls) parts.push(await costAndVerify());
+  parts.push(await stallsRuns());
+  const report = parts.join('\n');
+  process.stdout.write(report);
+  mkdirSync(dirname(OUT), { recursive: true });
+  writeFileSync(OUT, report);
+  log(`written to ${OUT}`);
+  if (opts.doc) {
+    // In the docs the report sits one heading level lower.
+    writeDocSection('s3', report.replace(/^(#+) /gm, '#$1 '));
+    log('copied into docs/PERFORMANCE.md');
+  }
+}
+
+/**
+ * The stalls runs: for each segment size, one writer without stalls or pauses, one with stalls,
+ * one with stalls and pauses.
+ */
+async function stallsRuns() {
+  const started = new Date();
+  const loadBefore = loadAverage();
+  log(`stalls runs: preparing ${STALL_EVENTS} events`);
+  const { lines } = makeEventLines(STALL_EVENTS);
+  const events = lines.map((l) => parseEvent(JSON.parse(l)));
+  const stallMs = DEFAULTS.maxAgeMs + 200;
+  const pauseMs = DEFAULTS.maxAgeMs + 500;
+  const pauseAt = pausePoints(STALL_EVENTS, PAUSES);
+  const dist = {
+    Archiver,
+    S3Store,
+    KmsSigner,
+    createKmsClient,
+    createS3Client,
+    systemClock,
+    CreateBucketCommand,
+    CreateKeyCommand,
+  };
+  const cases = [];
+  const stallsOf = new Map();
+  for (const maxEvents of STALL_SIZES) {
+    const rules = stallRules(Math.ceil(STALL_EVENTS / maxEvents), stallMs);
+    stallsOf.set(maxEvents, rules);
+    const variants = [
+      { stalls: [], pauses: [] },
+      { stalls: rules, pauses: [] },
+      ...(PAUSES > 0 ? [{ stalls: rules, pauses: pauseAt }] : []),
+    ];
+    for (const v of variants) {
+      log(
+        `stalls run: maxEvents ${maxEvents}, ${v.stalls.length > 0 ? 'stalls' : 'no stalls'}, ${v.pauses.length} pauses`,
+      );
+      const c = await runStallCase(dist, { events, maxEvents, pauseMs, ...v });
+      log(
+        `  ${c.segments} segments (ceil ${Math.ceil(STALL_EVENTS / maxEvents)}), held ${c.held.put} PUTs + ${c.held.sign} Signs, ${(c.wallMs / 1000).toFixed(1)} s; partial segments (number: events) ${c.partials.map(([i, n]) => `${i}: ${n}`).join(', ')}`,
+      );
+      cases.push(c);
+    }
+  }
+  return formatStalls({
+    cases,
+    events: STALL_EVENTS,
+    priceOf,
+    defaultMaxEvents: DEFAULT_SEGMENT_EVENTS,
+    targetPerMillion: TARGET_COST_PER_MILLION,
+    stallMs,
+    pauseMs,
+    maxAgeMs: DEFAULTS.maxAgeMs,
+    pauseAt,
+    stallsOf,
+    emulator: cases[0]?.emulator ?? 'none',
+    fresh: cases.every((c) => c.fresh),
+    measuredAt: `${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    machine: `${cpuModel()}, ${os.availableParallelism?.() ?? os.cpus().length} cores, shared with the emulator, Node ${process.version}`,
+    loadBefore,
+    loadAfter: loadAverage(),
+    command: `\`${['node bench/s3.mjs', ...process.argv.slice(2)].join(' ')}\``,
+  });
+}
+
+function loadAverage() {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ');
+}
+
+/** The write path's request counts and cost, then the read path's, on one emulator. */
+async function costAndVerify() {
   const region = 'us-east-1';
   const emulator = await startEmulator();
   const proxy = await startCountingProxy(emulator.endpoint);
@@ -182,10 +301,6 @@ async function main() {
       storedBytes: counted.bytes,
       throughput,
     });
-    process.stdout.write(report);
-    mkdirSync(dirname(OUT), { recursive: true });
-    writeFileSync(OUT, report);
-    log(`written to ${OUT}`);
     return report;
   } finally {
     await proxy.stop();

@@ -32,26 +32,18 @@ export async function startCountingProxy(upstream) {
   /** Requests held by a stall rule, by operation. */
   const stalled = new Map();
   let latencyMs = 0;
-  /** @type {{ rule: StallRule, seen: number, random: () => number }[]} */
+  /** @type {{ rule: StallRule, hit: () => boolean }[]} */
   let stalls = [];
   const stallOf = (op) => {
     let ms = 0;
-    for (const s of stalls) {
-      if (s.rule.op !== op) continue;
-      const n = s.seen++;
-      const hit =
-        s.rule.every !== undefined
-          ? n % s.rule.every === (s.rule.phase ?? 0) % s.rule.every
-          : s.random() < (s.rule.fraction ?? 0);
-      if (hit) ms = Math.max(ms, s.rule.ms);
-    }
-    if (ms > 0) stalled.set(op, (stalled.get(op) ?? 0) + 1);
+    for (const s of stalls) if (s.rule.op === op && s.hit()) ms = Math.max(ms, s.rule.ms);
     return ms;
   };
   const server = createServer((req, res) => {
     const op = operationOf(req);
     counts.set(op, (counts.get(op) ?? 0) + 1);
-    const delayMs = latencyMs + stallOf(op);
+    const stallMs = stallOf(op);
+    const delayMs = latencyMs + stallMs;
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -73,8 +65,13 @@ export async function startCountingProxy(upstream) {
         out.on('error', () => res.destroy());
         out.end(Buffer.concat(chunks));
       };
-      if (delayMs > 0) setTimeout(forward, delayMs);
-      else forward();
+      if (delayMs === 0) forward();
+      else
+        setTimeout(() => {
+          // Counted once the hold is over: a stall that never held its request is not counted.
+          if (stallMs > 0) stalled.set(op, (stalled.get(op) ?? 0) + 1);
+          forward();
+        }, delayMs);
     });
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -95,15 +92,7 @@ export async function startCountingProxy(upstream) {
      * @throws Error for a rule with neither a positive `every` nor a `fraction` in [0, 1]
      */
     setStalls: (rules) => {
-      for (const r of rules) {
-        const byPattern = Number.isInteger(r.every) && r.every > 0;
-        const byChance = typeof r.fraction === 'number' && r.fraction >= 0 && r.fraction <= 1;
-        if (byPattern === byChance || !(r.ms >= 0))
-          throw new Error(
-            `stall rule needs ms >= 0 and one of every > 0 or fraction in [0, 1]: got ${JSON.stringify(r)}`,
-          );
-      }
-      stalls = rules.map((rule) => ({ rule, seen: 0, random: seededRandom(rule.seed ?? 1) }));
+      stalls = rules.map((rule) => ({ rule, hit: stallPicker(rule) }));
     },
     stop: () =>
       new Promise((resolve) => {
@@ -112,6 +101,47 @@ export async function startCountingProxy(upstream) {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * How many of the first `requests` requests of operation `op` the stall `rules` hold: what a proxy
+ * given these rules by `setStalls` should count in `stalled`, for a caller to check that the stalls
+ * it asked for happened.
+ * @param {readonly StallRule[]} rules
+ * @throws Error for a malformed rule, as `setStalls`
+ */
+export function expectedStalls(rules, op, requests) {
+  const pickers = rules.filter((r) => r.op === op && r.ms > 0).map(stallPicker);
+  let held = 0;
+  for (let n = 0; n < requests; n++) {
+    // Every picker draws for every request, as in the proxy, so a seeded one stays in step.
+    let hit = false;
+    for (const p of pickers) hit = p() || hit;
+    if (hit) held++;
+  }
+  return held;
+}
+
+/**
+ * Whether each next request (in order) is held by `rule`: the proxy and
+ * {@link expectedStalls} both decide through this, so they cannot disagree.
+ * @param {StallRule} rule
+ * @throws Error for a rule with neither a positive `every` nor a `fraction` in [0, 1]
+ */
+function stallPicker(rule) {
+  const byPattern = Number.isInteger(rule.every) && rule.every > 0;
+  const byChance = typeof rule.fraction === 'number' && rule.fraction >= 0 && rule.fraction <= 1;
+  if (byPattern === byChance || !(rule.ms >= 0))
+    throw new Error(
+      `stall rule needs ms >= 0 and one of every > 0 or fraction in [0, 1]: got ${JSON.stringify(rule)}`,
+    );
+  let seen = 0;
+  if (byPattern) {
+    const phase = (rule.phase ?? 0) % rule.every;
+    return () => seen++ % rule.every === phase;
+  }
+  const random = seededRandom(rule.seed ?? 1);
+  return () => random() < rule.fraction;
 }
 
 function operationOf(req) {
@@ -132,8 +162,11 @@ function operationOf(req) {
   return `S3 ${req.method} ${url.pathname.split('/').length > 2 ? 'object' : 'bucket'}`;
 }
 
-/** Numbers in [0, 1) from SHA-256 of seed and counter: a stall pattern drawn by chance repeats. */
-function seededRandom(seed) {
+/**
+ * Numbers in [0, 1) from SHA-256 of seed and counter: a pattern drawn by chance (stalls, the
+ * producer's pauses) repeats from run to run.
+ */
+export function seededRandom(seed) {
   let n = 0;
   return () => createHash('sha256').update(`${seed}:${n++}`).digest().readUInt32BE(0) / 2 ** 32;
 }
