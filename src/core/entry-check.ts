@@ -134,15 +134,6 @@ const RECEIVED_AT_MEMBER = 2;
 let lastKey = OTHER_MEMBER;
 /** Whether the string read last by {@link stringEnd} holds an escape. */
 let escaped = false;
-/**
- * The buffer of the entry being scanned, as 32-bit words from its start, and the entry's offset in
- * it: {@link stringEnd} tests four bytes of a string at once. Made again only when the buffer
- * changes (a segment's entries share one); it is dropped with the next buffer, and a buffer sent
- * on to another thread (as the verify workers do) leaves nothing behind.
- */
-let wordsOf: ArrayBufferLike | undefined;
-let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
-let base = 0;
 
 const TAB = 0x09;
 const LF = 0x0a;
@@ -180,11 +171,6 @@ const HEX_DIGIT = new Uint8Array(256).map((_, c) =>
 function scanEntry(bytes: Uint8Array): { kind: EntryKind; receivedAt: string } | undefined {
   if (!isUtf8(bytes)) return undefined;
   const n = bytes.length;
-  if (bytes.buffer !== wordsOf) {
-    wordsOf = bytes.buffer;
-    words = new Int32Array(wordsOf, 0, wordsOf.byteLength >> 2);
-  }
-  base = bytes.byteOffset;
   let i = skipSpace(bytes, 0);
   if (bytes[i] !== LBRACE) return undefined;
   let depth = 0;
@@ -312,15 +298,16 @@ function stringEnd(bytes: Uint8Array, from: number, n: number): number {
   escaped = false;
   let i = from + 1;
   for (;;) {
-    // Plain content (also every byte of a multi-byte UTF-8 sequence): a byte at a time up to a
-    // word boundary of the buffer, then four bytes at a time while no byte of the word stops it.
-    while (i < n && ((i + base) & 3) !== 0 && STRING_STOP[bytes[i] as number] === 0) i++;
-    if (((i + base) & 3) === 0) {
-      let w = (i + base) >> 2;
-      const last = (n + base) >> 2; // the words that end within the entry
-      while (w < last && !hasStopByte(words[w] as number)) w++;
-      i = (w << 2) - base;
-    }
+    // Plain content (also every byte of a multi-byte UTF-8 sequence), four bytes at a time.
+    while (
+      i + 3 < n &&
+      (STRING_STOP[bytes[i] as number] as number) +
+        (STRING_STOP[bytes[i + 1] as number] as number) +
+        (STRING_STOP[bytes[i + 2] as number] as number) +
+        (STRING_STOP[bytes[i + 3] as number] as number) ===
+        0
+    )
+      i += 4;
     while (i < n && STRING_STOP[bytes[i] as number] === 0) i++;
     if (i >= n) return -1;
     const c = bytes[i] as number;
@@ -336,23 +323,6 @@ function stringEnd(bytes: Uint8Array, from: number, n: number): number {
     } else if (e !== undefined && SIMPLE_ESCAPE[e] === 1) i += 2;
     else return -1;
   }
-}
-
-/**
- * Whether one of the four bytes of `x` is a quote, a backslash or below 0x20 (a
- * {@link STRING_STOP} byte). For each byte value v, `(y - 0x01010101) & ~y & 0x80808080` is
- * non-zero exactly when some byte of `y` is zero (borrows only run upwards from a zero byte, so
- * they cannot make one up), here with `y = x ^ v repeated`; `x - 0x20202020` likewise marks a byte
- * below 0x20. The `~y` of the three tests share their top bits with `~x` (0x22, 0x5c and 0x20 have
- * no top bit), so one `& ~x` serves all three.
- */
-function hasStopByte(x: number): boolean {
-  return (
-    (((x - 0x20202020) | ((x ^ 0x22222222) - 0x01010101) | ((x ^ 0x5c5c5c5c) - 0x01010101)) &
-      ~x &
-      0x80808080) !==
-    0
-  );
 }
 
 /** End (exclusive) of the number, `true`, `false` or `null` at `from`, or -1. */
