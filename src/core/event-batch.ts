@@ -3,7 +3,10 @@
  * strict JSON, the event schema) and, if it is an event, encoded in its RFC 8785 canonical form.
  * This is the per-event work of ingest that does not depend on the order of the log (what an
  * event's bytes are does not depend on the events around it), so a batch may be parsed on any
- * thread (src/app/event-parse-pool.ts) and its results used in order afterwards.
+ * thread (src/app/event-parse-pool.ts) and its results used in order afterwards. A stamped batch
+ * (one receive time, and each line's input chain, given by the thread that keeps the order) goes
+ * one step further: each event becomes its stored entry and leaf hash, so the thread that seals
+ * only joins and signs them.
  *
  * Batches are flat byte arrays with offsets, not arrays of objects, so that they move between
  * threads as transferred buffers rather than as cloned objects.
