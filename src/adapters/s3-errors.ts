@@ -34,8 +34,17 @@ export type S3ErrorCode =
   | S3ConflictErrorCode
   | 'ACCESS_DENIED'
   | 'NO_SUCH_BUCKET'
+  /** 400 `BadDigest` / `XAmzContentSHA256Mismatch`: the body was damaged on the way (retryable). */
+  | 'CHECKSUM_MISMATCH'
   | 'STORE_UNAVAILABLE'
   | 'STORE_FAILED';
+
+/**
+ * S3's answers to a body whose bytes do not match the checksum or content hash sent with them (S3
+ * API Reference, "Error responses", 400): nothing was stored, and the same bytes sent again can
+ * succeed, so a write-once put may be retried (it stays write-once: If-None-Match still holds).
+ */
+const CHECKSUM_NAMES = new Set(['BadDigest', 'XAmzContentSHA256Mismatch']);
 
 /** Codes of the HTTP 409 answers, each its own: only one of them is a write conflict. */
 export type S3ConflictErrorCode =
@@ -172,6 +181,8 @@ export function classifyAwsSetupError(
  *   `WRITE_CONFLICT` and `OperationAborted` → `OPERATION_ABORTED` (both retryable),
  *   `BucketNotEmpty`, `BucketAlreadyExists`/`BucketAlreadyOwnedByYou`, `InvalidBucketState` →
  *   ConfigurationErrors, any other 409 → `STORE_CONFLICT`, not retryable;
+ * - `BadDigest`, `XAmzContentSHA256Mismatch` (the body arrived damaged) → StorageError
+ *   `CHECKSUM_MISMATCH`, retryable;
  * - throttling, 5xx, timeouts, dropped connections (left over after the SDK's own retries) →
  *   StorageError `STORE_UNAVAILABLE`, retryable;
  * - anything else → StorageError `STORE_FAILED`, not retryable.
@@ -205,6 +216,13 @@ export function classifyS3Error(err: unknown, ctx: S3Context): AuditlockError<S3
   }
   const conflict = classifyConflict(name, status, `${ctx.action} on ${target}`, label, err);
   if (conflict !== undefined) return conflict;
+  if (CHECKSUM_NAMES.has(name)) {
+    return new StorageError(
+      'CHECKSUM_MISMATCH',
+      `${ctx.action} on ${target}: S3 received bytes that do not match their checksum, and stored nothing (${label})`,
+      { retryable: true, cause: err },
+    );
+  }
   if (isTransientAwsError(err)) {
     return new StorageError('STORE_UNAVAILABLE', `${ctx.action} on ${target} failed (${label})`, {
       retryable: true,

@@ -96,6 +96,16 @@ describe('error mapping', () => {
     expect((err as StorageError).retryable).toBe(true);
   });
 
+  it.each(['BadDigest', 'XAmzContentSHA256Mismatch'])(
+    'S3 400 %s (a body damaged on the way, nothing stored) is a retryable CHECKSUM_MISMATCH',
+    (name) => {
+      const err = classifyS3Error(serviceError(name, 400), s3);
+      expect(err).toBeInstanceOf(StorageError);
+      expect(err.code).toBe('CHECKSUM_MISMATCH');
+      expect((err as StorageError).retryable).toBe(true);
+    },
+  );
+
   it('maps anything else to a non-retryable STORE_FAILED', () => {
     for (const raw of [
       serviceError('InvalidRequest', 400),
