@@ -35,7 +35,7 @@ export type S3ErrorCode =
   | 'ACCESS_DENIED'
   | 'NO_SUCH_BUCKET'
   /** 400 `BadDigest` / `XAmzContentSHA256Mismatch`: the body was damaged on the way (retryable). */
-  | 'CHECKSUM_MISMATCH'
+  | 'UPLOAD_CHECKSUM_MISMATCH'
   | 'STORE_UNAVAILABLE'
   | 'STORE_FAILED';
 
@@ -182,7 +182,7 @@ export function classifyAwsSetupError(
  *   `BucketNotEmpty`, `BucketAlreadyExists`/`BucketAlreadyOwnedByYou`, `InvalidBucketState` →
  *   ConfigurationErrors, any other 409 → `STORE_CONFLICT`, not retryable;
  * - `BadDigest`, `XAmzContentSHA256Mismatch` (the body arrived damaged) → StorageError
- *   `CHECKSUM_MISMATCH`, retryable;
+ *   `UPLOAD_CHECKSUM_MISMATCH`, retryable;
  * - throttling, 5xx, timeouts, dropped connections (left over after the SDK's own retries) →
  *   StorageError `STORE_UNAVAILABLE`, retryable;
  * - anything else → StorageError `STORE_FAILED`, not retryable.
@@ -218,7 +218,7 @@ export function classifyS3Error(err: unknown, ctx: S3Context): AuditlockError<S3
   if (conflict !== undefined) return conflict;
   if (CHECKSUM_NAMES.has(name)) {
     return new StorageError(
-      'CHECKSUM_MISMATCH',
+      'UPLOAD_CHECKSUM_MISMATCH',
       `${ctx.action} on ${target}: S3 received bytes that do not match their checksum, and stored nothing (${label})`,
       { retryable: true, cause: err },
     );

@@ -97,11 +97,11 @@ describe('error mapping', () => {
   });
 
   it.each(['BadDigest', 'XAmzContentSHA256Mismatch'])(
-    'S3 400 %s (a body damaged on the way, nothing stored) is a retryable CHECKSUM_MISMATCH',
+    'S3 400 %s (a body damaged on the way, nothing stored) is a retryable UPLOAD_CHECKSUM_MISMATCH',
     (name) => {
       const err = classifyS3Error(serviceError(name, 400), s3);
       expect(err).toBeInstanceOf(StorageError);
-      expect(err.code).toBe('CHECKSUM_MISMATCH');
+      expect(err.code).toBe('UPLOAD_CHECKSUM_MISMATCH');
       expect((err as StorageError).retryable).toBe(true);
     },
   );
