@@ -12,6 +12,7 @@
  * threads as transferred buffers rather than as cloned objects.
  */
 import { canonicalize } from './canonical-json.js';
+import { toBase64 } from './encoding.js';
 import { checkDelivery, formatTimestamp, MAX_ENTRY_BYTES } from './entry.js';
 import { AuditlockError, InputError, type InputIssue } from './errors.js';
 import { parseEventBytes } from './event-line.js';
@@ -165,7 +166,7 @@ export function parseEventBatch(batch: LineBatch): ParsedBatch {
       if (framing && stamp) {
         const chain = stamp.chains.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1));
         const number = batch.numbers[i] as number;
-        before = `${framing.idHead}${number}:${Buffer.from(chain.buffer, chain.byteOffset, HASH_SIZE).toString('base64')}${framing.idTail}`;
+        before = `${framing.idHead}${number}:${toBase64(chain)}${framing.idTail}`;
         // RFC 8785 escapes a line feed in a string, so this cannot happen; segments rely on it.
         if (text.includes('\n'))
           throw new AuditlockError('ENTRY_NEWLINE', 'canonical entry holds a line feed');
