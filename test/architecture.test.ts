@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { staticallyLoadedPackages } from './helpers/static-imports.js';
 
 const SRC = resolve('src');
 
@@ -144,5 +145,12 @@ describe('architecture', () => {
     expect(aws('index.ts')).toEqual([]);
     expect(aws('core/index.ts')).toEqual([]);
     expect(aws('aws.ts')).toEqual(['@aws-sdk/client-kms', '@aws-sdk/client-s3']);
+  });
+
+  it('the static import walker (used for the worker threads) sees what a module loads', () => {
+    // entry.ts holds zod schemas; timestamp.ts and canonical-json.ts load no package at all.
+    expect(staticallyLoadedPackages('src/core/entry.ts').get('zod')?.[0]).toBe('src/core/entry.ts');
+    expect([...staticallyLoadedPackages('src/core/timestamp.ts').keys()]).toEqual([]);
+    expect([...staticallyLoadedPackages('src/core/canonical-json.ts').keys()]).toEqual([]);
   });
 });

@@ -22,10 +22,8 @@ import {
   type Delivery,
   type Entry,
   encodeEntry,
-  formatTimestamp,
   makeEventEntry,
   makeQuarantineEntry,
-  parseTimestamp,
 } from '../core/entry.js';
 import { AuditlockError, hasCode, StorageError } from '../core/errors.js';
 import type { AuditEvent } from '../core/event.js';
@@ -35,6 +33,7 @@ import type { TrustedKey } from '../core/note.js';
 import type { Clock, ObjectStore, Signer } from '../core/ports.js';
 import { type LogHead, sealSegment } from '../core/seal.js';
 import { describeKey } from '../core/signature-policy.js';
+import { formatTimestamp, parseTimestamp } from '../core/timestamp.js';
 import { findHeadSeq, loadHead } from './head.js';
 import type { TrustedSegment } from './trusted-segment.js';
 

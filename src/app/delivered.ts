@@ -10,10 +10,10 @@
  * the caller hears of it through `onUntrusted`. Store failures still throw.
  */
 import { fromUtf8 } from '../core/encoding.js';
-import { parseTimestamp } from '../core/entry.js';
 import { IntegrityError } from '../core/errors.js';
 import type { TrustedKey } from '../core/note.js';
 import type { ObjectStore } from '../core/ports.js';
+import { parseTimestamp } from '../core/timestamp.js';
 import { readTrustedSegment } from './trusted-segment.js';
 
 /** A delivery as recorded in an entry. */

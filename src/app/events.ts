@@ -18,7 +18,7 @@
  * and one GetObject on S3. Memory: one segment at a time (at most MAX_SEGMENT_BYTES).
  */
 import { toBase64 } from '../core/encoding.js';
-import { decodeEntry, parseTimestamp } from '../core/entry.js';
+import { decodeEntry } from '../core/entry.js';
 import { checkEntryBytes } from '../core/entry-check.js';
 import { ConfigurationError, IntegrityError } from '../core/errors.js';
 import {
@@ -34,6 +34,7 @@ import { bytesEqual } from '../core/hash.js';
 import { classifyKey, LOG_NAME_RE, segmentKey } from '../core/layout.js';
 import type { TrustedKey } from '../core/note.js';
 import type { ObjectStore } from '../core/ports.js';
+import { parseTimestamp } from '../core/timestamp.js';
 import { readBundleManifest } from './bundle-manifest.js';
 import { findTimeRange } from './segment-search.js';
 import { readTrustedSegment, type TrustedSegment } from './trusted-segment.js';

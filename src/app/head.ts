@@ -3,12 +3,13 @@
  * contiguously from 0, so the head is found with O(log n) existence probes (exponential, then
  * binary search), and is then read and verified before anything is appended after it.
  */
-import { parseTimestamp } from '../core/entry.js';
+
 import { ConfigurationError } from '../core/errors.js';
 import { classifyKey, segmentKey, segmentPrefix } from '../core/layout.js';
 import type { TrustedKey } from '../core/note.js';
 import type { ObjectStore } from '../core/ports.js';
 import { emptyHead, type LogHead } from '../core/seal.js';
+import { parseTimestamp } from '../core/timestamp.js';
 import { readTrustedSegment, type TrustedSegment } from './trusted-segment.js';
 
 /**

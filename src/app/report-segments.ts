@@ -10,7 +10,6 @@
  * decoded again to count each entry on its own day (a few segments a day at most).
  */
 import { decodeBody, entryViews } from '../core/body-codec.js';
-import { parseTimestamp } from '../core/entry.js';
 import { checkEntryBytes } from '../core/entry-check.js';
 import { AuditlockError } from '../core/errors.js';
 import { ecdsaKeyId } from '../core/key-id.js';
@@ -19,6 +18,7 @@ import { checkSignature, type TrustedKey } from '../core/note.js';
 import { isVersionedStore, type ObjectStore, type VersionedObjectStore } from '../core/ports.js';
 import { type ParsedSegment, parseSegment } from '../core/segment.js';
 import { keyValidAt } from '../core/signature-policy.js';
+import { parseTimestamp } from '../core/timestamp.js';
 
 /** How one signature line of a segment stands against the trusted keys. */
 export type SignatureFact =

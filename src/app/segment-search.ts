@@ -26,11 +26,12 @@
  * - one segment read: one GET on an unversioned store (folder, memory); on a versioned store (S3)
  *   one ListObjectVersions of the key plus one GetObject of its only version.
  */
-import { parseTimestamp } from '../core/entry.js';
+
 import { IntegrityError } from '../core/errors.js';
 import { segmentKey } from '../core/layout.js';
 import type { TrustedKey } from '../core/note.js';
 import type { ObjectStore } from '../core/ports.js';
+import { parseTimestamp } from '../core/timestamp.js';
 import { findFirstSeq, findHeadSeq } from './head.js';
 import { readTrustedSegment } from './trusted-segment.js';
 

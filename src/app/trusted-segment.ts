@@ -19,7 +19,6 @@
  */
 import { CompactRange } from '../core/compact-range.js';
 import { fromBase64 } from '../core/encoding.js';
-import { parseTimestamp } from '../core/entry.js';
 import { AuditlockError, IntegrityError, StorageError } from '../core/errors.js';
 import { bytesEqual, sha256 } from '../core/hash.js';
 import { segmentKey } from '../core/layout.js';
@@ -33,6 +32,7 @@ import {
   segmentEntries,
 } from '../core/segment.js';
 import { describeKey, evaluateSignatures } from '../core/signature-policy.js';
+import { parseTimestamp } from '../core/timestamp.js';
 
 /** Why a stored segment is not trusted. Part of the public interface: never rename one. */
 export const TRUSTED_SEGMENT_CODES = [

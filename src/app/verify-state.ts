@@ -7,13 +7,13 @@
  * position is further ahead, and never fails because of the race.
  */
 import { toBase64 } from '../core/encoding.js';
-import { parseTimestamp } from '../core/entry.js';
 import { hasCode, IntegrityError, StorageError } from '../core/errors.js';
 import { bytesEqual } from '../core/hash.js';
 import type { LogPosition } from '../core/log-verifier.js';
 import { formatNote, type TrustedKey } from '../core/note.js';
 import type { ObjectStore, ReadOptions } from '../core/ports.js';
 import type { TrustedCheckpoint } from '../core/signed-checkpoint.js';
+import { parseTimestamp } from '../core/timestamp.js';
 import {
   afterVerifyStateLog,
   decodeVerifyState,

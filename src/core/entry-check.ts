@@ -22,7 +22,8 @@
  * invalid without being parsed. No valid entry comes near either.
  */
 import { isUtf8 } from 'node:buffer';
-import { decodeEntry, MAX_ENTRY_BYTES, parseTimestamp } from './entry.js';
+import { decodeEntry, MAX_ENTRY_BYTES } from './entry.js';
+import { parseTimestamp } from './timestamp.js';
 
 export type EntryCheck =
   | { readonly ok: true; readonly kind: EntryKind; readonly receivedAt: number }

@@ -46,6 +46,7 @@ import {
 } from './event.js';
 import { sha256 } from './hash.js';
 import { partialEventSchema, sealedEntryProblem, sealedListSchema } from './sealed-entry.js';
+import { formatTimestamp, parseTimestamp } from './timestamp.js';
 
 /** Largest stored entry: the largest event plus room for the envelope. Quarantine entries fit too. */
 export const MAX_ENTRY_BYTES = MAX_EVENT_BYTES + 4 * 1024;
@@ -55,8 +56,6 @@ export const MAX_QUARANTINE_ISSUES = 20;
 const MAX_ERROR_MESSAGE = 2048;
 const MAX_ISSUE_PATH = 256;
 const MAX_ISSUE_MESSAGE = 512;
-/** 9999-12-31T23:59:59.999Z */
-const MAX_TIMESTAMP_MS = 253_402_300_799_999;
 
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 const LONE_SURROGATES = /[\uD800-\uDFFF]/gu;
@@ -64,7 +63,6 @@ const LONE_SURROGATES = /[\uD800-\uDFFF]/gu;
 const UNREADABLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: delivery ids refuse control characters
 const CLEAN_TEXT = /^[^\u0000-\u001f\u007f\uD800-\uDFFF]+$/u;
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 const wellFormed = (max: number) =>
   z
@@ -282,41 +280,6 @@ export function decodeEntry(bytes: Uint8Array, location?: string): Entry {
   }
   if (canonicalize(result.data) !== text) fail('expected the RFC 8785 canonical form of the entry');
   return result.data;
-}
-
-/** The last valid input of {@link formatTimestamp} and its result (`ms` NaN: none yet). */
-let lastFormatted = { ms: Number.NaN, text: '' };
-
-/**
- * `ms` as `YYYY-MM-DDTHH:MM:SS.sssZ`.
- * @throws InputError `TIMESTAMP_INVALID` unless `ms` is an integer from 0 to 9999-12-31T23:59:59.999Z
- */
-export function formatTimestamp(ms: number): string {
-  // At ingest rates consecutive entries share their millisecond: reuse the last text.
-  if (ms === lastFormatted.ms) return lastFormatted.text;
-  if (!Number.isInteger(ms) || ms < 0 || ms > MAX_TIMESTAMP_MS) {
-    throw new InputError(
-      'TIMESTAMP_INVALID',
-      `expected integer milliseconds from 0 to ${MAX_TIMESTAMP_MS}, got ${ms}`,
-    );
-  }
-  const text = new Date(ms).toISOString();
-  lastFormatted = { ms, text };
-  return text;
-}
-
-/**
- * Milliseconds since the epoch of a `YYYY-MM-DDTHH:MM:SS.sssZ` timestamp; nothing else is accepted.
- * @throws InputError `TIMESTAMP_INVALID` for another format or a date that does not exist
- */
-export function parseTimestamp(text: string): number {
-  const ms = TIMESTAMP.test(text) ? Date.parse(text) : Number.NaN;
-  // Date.parse may roll impossible dates over (Feb 30 → Mar 2); the round trip catches that.
-  if (Number.isNaN(ms) || ms < 0 || ms > MAX_TIMESTAMP_MS || new Date(ms).toISOString() !== text) {
-    const shown = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
-    throw new InputError('TIMESTAMP_INVALID', `expected YYYY-MM-DDTHH:MM:SS.sssZ, got ${shown}`);
-  }
-  return ms;
 }
 
 function isTimestamp(text: string): boolean {

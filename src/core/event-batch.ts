@@ -13,12 +13,13 @@
  */
 import { canonicalize } from './canonical-json.js';
 import { toBase64 } from './encoding.js';
-import { checkDelivery, formatTimestamp, MAX_ENTRY_BYTES } from './entry.js';
+import { checkDelivery, MAX_ENTRY_BYTES } from './entry.js';
 import { AuditlockError, InputError, type InputIssue } from './errors.js';
 import { parseEventBytes } from './event-line.js';
 import { HASH_SIZE } from './hash.js';
 import { formatInputDeliveryId, INPUT_DELIVERY_SOURCE } from './input-delivery.js';
 import { hashLeaf } from './merkle.js';
+import { formatTimestamp } from './timestamp.js';
 
 /**
  * What makes a batch's events into the `event` entries ingest stores (docs/FORMAT.md §3), so that

@@ -25,8 +25,6 @@ export {
   type Entry,
   type EventEntry,
   encodeEntry,
-  formatTimestamp,
-  parseTimestamp,
   type QuarantineEntry,
 } from './entry.js';
 // Errors and findings: stable codes, never message text (STYLE.md "Types and errors").
@@ -101,6 +99,7 @@ export {
   type SignatureProblemCode,
   type SignatureVerdict,
 } from './signature-policy.js';
+export { formatTimestamp, parseTimestamp } from './timestamp.js';
 export {
   formatTlogProof,
   parseTlogProof,

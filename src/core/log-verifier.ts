@@ -6,7 +6,6 @@
  */
 import { CompactRange } from './compact-range.js';
 import { fromBase64, toBase64 } from './encoding.js';
-import { parseTimestamp } from './entry.js';
 import { AuditlockError } from './errors.js';
 import { type Finding, type FindingCode, type FindingSink, isFindingCode } from './findings.js';
 import { bytesEqual, sha256 } from './hash.js';
@@ -27,6 +26,7 @@ import {
 } from './segment-check.js';
 import { evaluateSignatures } from './signature-policy.js';
 import type { TrustedCheckpoint } from './signed-checkpoint.js';
+import { parseTimestamp } from './timestamp.js';
 
 export type LogVerifyOptions = {
   readonly trustedKeys: readonly TrustedKey[];

@@ -10,7 +10,6 @@ import {
 } from './body-codec.js';
 import { CompactRange } from './compact-range.js';
 import { fromBase64, toBase64, utf8 } from './encoding.js';
-import { formatTimestamp } from './entry.js';
 import { ConfigurationError } from './errors.js';
 import { sha256 } from './hash.js';
 import { hashLeaf } from './merkle.js';
@@ -23,6 +22,7 @@ import {
   type SegmentHeader,
 } from './segment.js';
 import { completeSegment, draftSegment, segmentHeadRoom } from './segment-draft.js';
+import { formatTimestamp } from './timestamp.js';
 
 /** Everything needed to append the next segment to a log: derived from its head segment. */
 export type LogHead = {

@@ -12,7 +12,6 @@ import { Buffer } from 'node:buffer';
 import { countEntries, decodeBody } from './body-codec.js';
 import { CompactRange } from './compact-range.js';
 import { fromBase64 } from './encoding.js';
-import { parseTimestamp } from './entry.js';
 import { checkEntryBytes, type EntryCheck } from './entry-check.js';
 import { AuditlockError, IntegrityError } from './errors.js';
 import { sha256 } from './hash.js';
@@ -25,6 +24,7 @@ import {
   type SegmentHeader,
 } from './segment.js';
 import { evaluateSignatures, type SignatureProblem } from './signature-policy.js';
+import { parseTimestamp } from './timestamp.js';
 
 export type SegmentCheckOptions = {
   readonly trustedKeys: readonly TrustedKey[];

@@ -10,9 +10,9 @@
  */
 import { canonicalize } from './canonical-json.js';
 import { fromBase64, fromUtf8 } from './encoding.js';
-import { parseTimestamp } from './entry.js';
 import { IntegrityError } from './errors.js';
 import { HASH_SIZE } from './hash.js';
+import { parseTimestamp } from './timestamp.js';
 
 /** Upper bounds of a segment (the values of segment.ts's constants of the same names). */
 export const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;

@@ -27,7 +27,6 @@ import {
 import { canonicalize } from './canonical-json.js';
 import { type Checkpoint, formatCheckpoint, parseCheckpoint } from './checkpoint.js';
 import { fromBase64, fromUtf8, toBase64, utf8 } from './encoding.js';
-import { parseTimestamp } from './entry.js';
 import { IntegrityError } from './errors.js';
 import { HASH_SIZE, sha256 } from './hash.js';
 import {
@@ -38,6 +37,7 @@ import {
   signatureOrderProblem,
   sortSignatures,
 } from './note.js';
+import { parseTimestamp } from './timestamp.js';
 
 export const SEGMENT_MAGIC = 'auditlock-segment v1\n';
 /** Upper bounds a verifier enforces before allocating anything large. */

@@ -8,11 +8,11 @@
 
 import type { Checkpoint } from './checkpoint.js';
 import { type CosignerKey, isFromCosigner } from './cosignature.js';
-import { parseTimestamp } from './entry.js';
 import type { TrustedKey } from './note.js';
 import { parseNote } from './note.js';
 import { parseSegmentCheckpoint, type SegmentCheckpoint } from './segment.js';
 import { evaluateSignatures, type SignatureVerdict } from './signature-policy.js';
+import { parseTimestamp } from './timestamp.js';
 
 /** What the verifier needs of a trusted checkpoint: which log (origin), which size, which root. */
 export type TrustedCheckpoint = Pick<Checkpoint, 'origin' | 'treeSize' | 'root'> & {

@@ -14,7 +14,6 @@ import { canonicalize, canonicalizeToBytes } from './canonical-json.js';
 import { isValidOrigin } from './checkpoint.js';
 import { CompactRange } from './compact-range.js';
 import { fromBase64, fromUtf8, toBase64 } from './encoding.js';
-import { formatTimestamp, parseTimestamp } from './entry.js';
 import { AuditlockError, IntegrityError } from './errors.js';
 import { bytesEqual } from './hash.js';
 import { LOG_NAME_RE } from './layout.js';
@@ -22,6 +21,7 @@ import type { LogPosition } from './log-verifier.js';
 import { formatNote, parseNote, type TrustedKey } from './note.js';
 import { evaluateCheckpointNote } from './signed-checkpoint.js';
 import { parseJsonStrict } from './strict-json.js';
+import { formatTimestamp, parseTimestamp } from './timestamp.js';
 
 export const VERIFY_STATE_PREFIX = 'verify-state/';
 /** Largest record accepted when reading (a checkpoint note is at most ~130 KiB). */

@@ -19,11 +19,11 @@ import {
   verifyCosignature,
 } from './cosignature.js';
 import { fromUtf8, toBase64, toHex } from './encoding.js';
-import { parseTimestamp } from './entry.js';
 import { AuditlockError } from './errors.js';
 import { type NoteSignature, parseNote, type TrustedKey } from './note.js';
 import { parseSegmentCheckpoint } from './segment.js';
 import { evaluateSignatures } from './signature-policy.js';
+import { parseTimestamp } from './timestamp.js';
 
 /** Codes this check reports. Part of the public interface: never rename one. */
 export const WITNESS_CHECK_CODES = [

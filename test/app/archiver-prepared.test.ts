@@ -8,10 +8,11 @@
 import { describe, expect, it } from 'vitest';
 import { verifyStore } from '../../src/app/verify.js';
 import { fromUtf8 } from '../../src/core/encoding.js';
-import { encodeEntry, formatTimestamp, makeEventEntry } from '../../src/core/entry.js';
+import { encodeEntry, makeEventEntry } from '../../src/core/entry.js';
 import { segmentPrefix } from '../../src/core/layout.js';
 import { hashLeaf } from '../../src/core/merkle.js';
 import { parseSegment, segmentEntries } from '../../src/core/segment.js';
+import { formatTimestamp } from '../../src/core/timestamp.js';
 import { logFixture, sampleEvent } from '../helpers/log-fixture.js';
 
 /** The receive times of the entries stored in the fixture's log, in order. */

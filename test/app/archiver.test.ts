@@ -5,10 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
 import { decodeBody, splitEntries } from '../../src/core/body-codec.js';
-import { parseTimestamp } from '../../src/core/entry.js';
 import { hasCode, StorageError } from '../../src/core/errors.js';
 import type { ObjectStore, PutOptions } from '../../src/core/ports.js';
 import { parseSegment } from '../../src/core/segment.js';
+import { parseTimestamp } from '../../src/core/timestamp.js';
 import { logFixture, sampleEvent } from '../helpers/log-fixture.js';
 
 async function segmentSizes(store: ObjectStore): Promise<number[]> {

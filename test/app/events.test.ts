@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FolderStore } from '../../src/adapters/folder-store.js';
 import { searchEvents } from '../../src/app/events.js';
-import { parseTimestamp } from '../../src/core/entry.js';
 import { type EventFilter, type EventHit, parseInstant } from '../../src/core/event-filter.js';
 import { segmentKey } from '../../src/core/layout.js';
+import { parseTimestamp } from '../../src/core/timestamp.js';
 import { logFixture, writeLog } from '../helpers/log-fixture.js';
 
 let dir: string;

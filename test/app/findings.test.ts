@@ -10,7 +10,6 @@ import { MemoryStore } from '../../src/adapters/memory-store.js';
 import { type VerifyStoreOptions, verifyStore } from '../../src/app/verify.js';
 import { parseCheckpoint } from '../../src/core/checkpoint.js';
 import { toBase64, utf8 } from '../../src/core/encoding.js';
-import { parseTimestamp } from '../../src/core/entry.js';
 import { FINDING_CODES, type Finding, type FindingCode } from '../../src/core/findings.js';
 import { sha256 } from '../../src/core/hash.js';
 import { segmentKey } from '../../src/core/layout.js';
@@ -18,6 +17,7 @@ import { LogVerifier } from '../../src/core/log-verifier.js';
 import { parseNote } from '../../src/core/note.js';
 import type { ObjectStore } from '../../src/core/ports.js';
 import { parseSegment } from '../../src/core/segment.js';
+import { parseTimestamp } from '../../src/core/timestamp.js';
 import { editEntry, type Forgery, forge } from '../helpers/forge.js';
 import { logFixture, makeKey, type TestKey, writeLog } from '../helpers/log-fixture.js';
 

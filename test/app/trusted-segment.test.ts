@@ -10,11 +10,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FolderStore } from '../../src/adapters/folder-store.js';
 import { readTrustedSegment } from '../../src/app/trusted-segment.js';
 import { fromBase64, toBase64 } from '../../src/core/encoding.js';
-import { parseTimestamp } from '../../src/core/entry.js';
 import { AuditlockError } from '../../src/core/errors.js';
 import { segmentKey } from '../../src/core/layout.js';
 import type { TrustedKey } from '../../src/core/note.js';
 import { parseSegment } from '../../src/core/segment.js';
+import { parseTimestamp } from '../../src/core/timestamp.js';
 import { type Forgery, forge, replaceStoredFile } from '../helpers/forge.js';
 import { logFixture, makeKey, type TestKey, writeLog } from '../helpers/log-fixture.js';
 

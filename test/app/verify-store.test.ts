@@ -8,7 +8,6 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
 import { type VerifyStoreOptions, verifyStore } from '../../src/app/verify.js';
 import { toBase64, utf8 } from '../../src/core/encoding.js';
-import { parseTimestamp } from '../../src/core/entry.js';
 import { StorageError } from '../../src/core/errors.js';
 import type { Finding, FindingCode } from '../../src/core/findings.js';
 import { sha256 } from '../../src/core/hash.js';
@@ -23,6 +22,7 @@ import type {
   VersionMetadata,
 } from '../../src/core/ports.js';
 import { parseSegment } from '../../src/core/segment.js';
+import { parseTimestamp } from '../../src/core/timestamp.js';
 import { logFixture, makeKey, type TestKey, writeLog } from '../helpers/log-fixture.js';
 
 type Opts = Partial<VerifyStoreOptions> & { trustedKeys: VerifyStoreOptions['trustedKeys'] };

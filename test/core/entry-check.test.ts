@@ -5,9 +5,10 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { encodeEntry, MAX_ENTRY_BYTES, parseTimestamp } from '../../src/core/entry.js';
+import { encodeEntry, MAX_ENTRY_BYTES } from '../../src/core/entry.js';
 import { checkEntryBytes, MAX_ENTRY_DEPTH, nestsDeeperThan } from '../../src/core/entry-check.js';
 import { MAX_DETAIL_DEPTH } from '../../src/core/event.js';
+import { parseTimestamp } from '../../src/core/timestamp.js';
 import { entry } from '../helpers/arbitraries.js';
 
 const enc = new TextEncoder();

@@ -6,16 +6,15 @@ import {
   decodeEntry,
   type Entry,
   encodeEntry,
-  formatTimestamp,
   MAX_ENTRY_BYTES,
   MAX_QUARANTINE_ISSUES,
   makeEventEntry,
   makeQuarantineEntry,
-  parseTimestamp,
   QUARANTINE_RAW_MAX,
 } from '../../src/core/entry.js';
 import { AuditlockError, InputError, IntegrityError } from '../../src/core/errors.js';
 import { MAX_EVENT_BYTES, parseEvent, parseEventLine } from '../../src/core/event.js';
+import { formatTimestamp, parseTimestamp } from '../../src/core/timestamp.js';
 import {
   auditEvent,
   delivery,

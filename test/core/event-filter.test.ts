@@ -2,12 +2,7 @@
  * Event filters, time bounds and the JSON Lines / CSV formats of `auditlock events`.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  type Entry,
-  makeEventEntry,
-  makeQuarantineEntry,
-  parseTimestamp,
-} from '../../src/core/entry.js';
+import { type Entry, makeEventEntry, makeQuarantineEntry } from '../../src/core/entry.js';
 import { InputError } from '../../src/core/errors.js';
 import { parseEvent } from '../../src/core/event.js';
 import {
@@ -23,6 +18,7 @@ import {
   matchesEntry,
   parseInstant,
 } from '../../src/core/event-filter.js';
+import { parseTimestamp } from '../../src/core/timestamp.js';
 import { sampleEvent } from '../helpers/log-fixture.js';
 
 const AT = Date.UTC(2026, 10, 26, 8, 0, 0);

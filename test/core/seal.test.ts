@@ -10,13 +10,13 @@ import { type BodyEncoding, encodeBody } from '../../src/core/body-codec.js';
 import { canonicalize } from '../../src/core/canonical-json.js';
 import { CompactRange } from '../../src/core/compact-range.js';
 import { toBase64 } from '../../src/core/encoding.js';
-import { formatTimestamp } from '../../src/core/entry.js';
 import { sha256 } from '../../src/core/hash.js';
 import { hashLeaf } from '../../src/core/merkle.js';
 import { formatSignatureLine, signNoteText } from '../../src/core/note.js';
 import type { Signer } from '../../src/core/ports.js';
 import { emptyHead, type LogHead, type SealInput, sealSegment } from '../../src/core/seal.js';
 import { formatSegmentCheckpoint, parseSegment, SEGMENT_MAGIC } from '../../src/core/segment.js';
+import { formatTimestamp } from '../../src/core/timestamp.js';
 import { makeKey } from '../helpers/log-fixture.js';
 import { ORIGIN, sampleEntries, verifyCodes } from './segment-builder.js';
 

@@ -12,9 +12,10 @@ import {
   isCanonicalSignature,
   parseDerSignature,
 } from '../../src/core/ecdsa.js';
-import { encodeEntry, parseTimestamp } from '../../src/core/entry.js';
+import { encodeEntry } from '../../src/core/entry.js';
 import { signNoteText } from '../../src/core/note.js';
 import { assembleSegment, encodePayload, parseSegment } from '../../src/core/segment.js';
+import { parseTimestamp } from '../../src/core/timestamp.js';
 import { entry } from '../helpers/arbitraries.js';
 import { makeKey, type TestKey } from '../helpers/log-fixture.js';
 import { concat, sealedSegment, verifyCodes } from './segment-builder.js';

@@ -15,12 +15,12 @@ import { Archiver, type ArchiverOptions, type StoredInfo } from '../../src/app/a
 import { verifyStore } from '../../src/app/verify.js';
 import { decodeBody, splitEntries } from '../../src/core/body-codec.js';
 import { fromUtf8 } from '../../src/core/encoding.js';
-import { parseTimestamp } from '../../src/core/entry.js';
 import { AuditlockError, StorageError } from '../../src/core/errors.js';
 import type { Finding } from '../../src/core/findings.js';
 import { segmentPrefix } from '../../src/core/layout.js';
 import type { TrustedKey } from '../../src/core/note.js';
 import { parseSegment } from '../../src/core/segment.js';
+import { parseTimestamp } from '../../src/core/timestamp.js';
 import {
   awsTarget,
   collect,

@@ -19,13 +19,13 @@ import { S3Store } from '../../src/adapters/s3-store.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
 import { Archiver } from '../../src/app/archiver.js';
 import { verifyStore } from '../../src/app/verify.js';
-import { parseTimestamp } from '../../src/core/entry.js';
 import type { AuditlockError } from '../../src/core/errors.js';
 import type { Finding } from '../../src/core/findings.js';
 import { segmentKey, segmentPrefix } from '../../src/core/layout.js';
 import type { TrustedKey } from '../../src/core/note.js';
 import type { ObjectStore } from '../../src/core/ports.js';
 import { parseSegment } from '../../src/core/segment.js';
+import { parseTimestamp } from '../../src/core/timestamp.js';
 import {
   collect,
   createTestBucket,

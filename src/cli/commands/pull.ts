@@ -1,6 +1,6 @@
 import { type PullSelection, pullBundle } from '../../app/pull.js';
 import { verifyStore } from '../../app/verify.js';
-import { parseTimestamp } from '../../core/entry.js';
+import { parseTimestamp } from '../../core/timestamp.js';
 import { type CommandSpec, intOption, listOption, parseCommand, stringOption } from '../args.js';
 import { EXIT, UsageError } from '../cli-error.js';
 import { loadTrustOptions, TRUST_OPTIONS } from '../keys.js';
