@@ -27,7 +27,7 @@ import {
 } from '../core/entry.js';
 import { AuditlockError, hasCode, StorageError } from '../core/errors.js';
 import type { AuditEvent } from '../core/event.js';
-import { bytesEqual } from '../core/hash.js';
+import { bytesEqual, HASH_SIZE } from '../core/hash.js';
 import { assertLogName, segmentKey } from '../core/layout.js';
 import type { TrustedKey } from '../core/note.js';
 import type { Clock, ObjectStore, Signer } from '../core/ports.js';
@@ -121,6 +121,19 @@ export type StoredInfo = {
 };
 
 /**
+ * Who waits on a submission: its `stored` promise resolves, with the last entry's receipt, once all
+ * `remaining` of its entries are stored, and rejects as soon as one of them cannot be. A run of
+ * prepared entries shares one (ingest submits a batch's events at once): a promise and two
+ * closures per entry, kept until its segment is stored, were most of what the sealing thread kept
+ * alive per event (issue 14).
+ */
+type Waiter = {
+  remaining: number;
+  readonly resolve: (r: Receipt) => void;
+  readonly reject: (e: unknown) => void;
+};
+
+/**
  * A buffered entry is held as its encoded bytes only: the entry object (the parsed event) would
  * cost several times its byte size in heap for as long as it waits (issue 14: 64 MiB of buffered
  * bytes came with 200-300 MiB of peak RSS); {@link Archiver.#restamp} rebuilds it from the bytes.
@@ -132,8 +145,17 @@ type Pending = {
   receivedAt: number;
   /** performance.now() when it was buffered, for the age limit. */
   arrived: number;
-  resolve: (r: Receipt) => void;
-  reject: (e: unknown) => void;
+  readonly waiter: Waiter;
+};
+
+/**
+ * Entries made by the caller, with their leaf hashes (a stamped ParsedBatch of core/event-batch.ts):
+ * entry `i` is `bytes[ends[i-1] .. ends[i])` and its `hashLeaf` is `leaves[32 i .. 32 i + 32)`.
+ */
+export type PreparedEntries = {
+  readonly bytes: Uint8Array;
+  readonly ends: Uint32Array;
+  readonly leaves: Uint8Array;
 };
 
 export class Archiver {
@@ -284,55 +306,116 @@ export class Archiver {
   }
 
   /**
-   * Like {@link submit}, for an entry already encoded (core/event-batch.ts makes them)
-   * with a receive time from {@link nextReceivedAt}, and its leaf hash. Entries enqueued after it
-   * with a later time make its time too early; it is then re-encoded with the later one, so
-   * receive times still never go backwards in the log.
-   * @param leaf MUST be `hashLeaf(bytes)`; the segment's tree is built from it
-   * @throws AuditlockError `ARCHIVER_CLOSED`
+   * Like {@link submit}, for entries `from` to `to` (exclusive) of `entries`, already encoded
+   * (core/event-batch.ts makes them) with the receive time `receivedAt` from
+   * {@link nextReceivedAt}, and their leaf hashes. They are one submission: `stored` resolves with
+   * the last entry's receipt once every one of them is stored. Entries enqueued after them with a
+   * later time make their time too early; they are then re-encoded with the later one, so receive
+   * times still never go backwards in the log.
+   * @throws AuditlockError `ARCHIVER_CLOSED`; RangeError for an empty or out-of-range run
    */
-  submitPrepared(
-    bytes: Uint8Array,
-    leaf: Uint8Array,
+  async submitPrepared(
+    entries: PreparedEntries,
     receivedAt: number,
+    from = 0,
+    to = entries.ends.length,
   ): Promise<{ stored: Promise<Receipt> }> {
-    return this.#enqueue(() => bytes, receivedAt, leaf);
+    if (!(Number.isInteger(from) && from >= 0 && from < to && to <= entries.ends.length))
+      throw new RangeError(`expected 0 <= from < to <= ${entries.ends.length}, got ${from}, ${to}`);
+    const { waiter, stored } = this.#waiter(to - from);
+    for (let i = from; i < to; i++) {
+      const start = i === 0 ? 0 : (entries.ends[i - 1] as number);
+      const bytes = entries.bytes.subarray(start, entries.ends[i]);
+      const leaf = entries.leaves.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1));
+      const admitted = this.#admit(() => bytes, waiter, receivedAt, leaf);
+      if (admitted) await admitted;
+    }
+    return { stored };
+  }
+
+  #waiter(remaining: number): { waiter: Waiter; stored: Promise<Receipt> } {
+    let resolve: ((r: Receipt) => void) | undefined;
+    let reject: ((e: unknown) => void) | undefined;
+    const stored = new Promise<Receipt>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return {
+      waiter: {
+        remaining,
+        resolve: resolve as (r: Receipt) => void,
+        reject: reject as (e: unknown) => void,
+      },
+      stored,
+    };
   }
 
   /**
-   * `encode` makes the entry's stored bytes from its receive time: `given` (then `leaf` is theirs)
+   * One entry as its own submission; `encode` makes its stored bytes from its receive time: `given`
    * or, without one, the clock's.
    */
   async #enqueue(
     encode: (receivedAt: number) => Uint8Array,
     given?: number,
-    leaf?: Uint8Array,
   ): Promise<{ stored: Promise<Receipt> }> {
+    const { waiter, stored } = this.#waiter(1);
+    const admitted = this.#admit(encode, waiter, given);
+    if (admitted) await admitted;
+    return { stored };
+  }
+
+  /**
+   * Stamps one entry (from `given`, or the clock; `leaf`, when given, is the hash of
+   * `encode(given)`) and buffers it for `waiter`; returns a promise when it must first wait for
+   * room (backpressure), and nothing when it was buffered at once (no await per entry).
+   * @throws AuditlockError `ARCHIVER_CLOSED`
+   */
+  #admit(
+    encode: (receivedAt: number) => Uint8Array,
+    waiter: Waiter,
+    given?: number,
+    leaf?: Uint8Array,
+  ): Promise<void> | undefined {
     if (this.#closed) throw new AuditlockError('ARCHIVER_CLOSED', 'archiver is closed');
     // Receive times never go backwards within a log, even if the clock does.
     const receivedAt = Math.max(given ?? this.#o.clock.now(), this.#lastReceivedAt);
     this.#lastReceivedAt = receivedAt;
     let bytes = encode(given ?? receivedAt);
+    let hash = leaf;
     if (given !== undefined && given < receivedAt) {
       bytes = restamped(bytes, receivedAt);
-      leaf = undefined;
+      hash = undefined;
     }
-    // Room: within maxBufferedBytes, and at most one full segment waiting besides the one being
-    // stored. Sealing is sequential, so more entries queued than that add memory, not throughput;
-    // without the count bound a fast producer kept 64 MiB of entries buffered at any segment size.
-    while (
-      (this.#bufferedBytes > 0 && this.#bufferedBytes + bytes.length > this.#o.maxBufferedBytes) ||
-      this.#buffer.length >= this.#o.maxEvents
-    ) {
+    const pending: Pending = { bytes, leaf: hash, receivedAt, arrived: 0, waiter };
+    if (!this.#hasRoom(bytes.length)) return this.#waitAndPush(pending);
+    this.#push(pending);
+    return undefined;
+  }
+
+  async #waitAndPush(pending: Pending): Promise<void> {
+    while (!this.#hasRoom(pending.bytes.length))
       await new Promise<void>((r) => this.#roomWaiters.push(r));
-    }
-    const stored = new Promise<Receipt>((resolve, reject) => {
-      this.#buffer.push({ bytes, leaf, receivedAt, arrived: performance.now(), resolve, reject });
-    });
-    this.#bufferedBytes += bytes.length;
+    this.#push(pending);
+  }
+
+  /**
+   * Room: within maxBufferedBytes, and at most one full segment waiting besides the one being
+   * stored. Sealing is sequential, so more entries queued than that add memory, not throughput;
+   * without the count bound a fast producer kept 64 MiB of entries buffered at any segment size.
+   */
+  #hasRoom(bytes: number): boolean {
+    return !(
+      (this.#bufferedBytes > 0 && this.#bufferedBytes + bytes > this.#o.maxBufferedBytes) ||
+      this.#buffer.length >= this.#o.maxEvents
+    );
+  }
+
+  #push(pending: Pending): void {
+    pending.arrived = performance.now();
+    this.#buffer.push(pending);
+    this.#bufferedBytes += pending.bytes.length;
     if (this.#full()) this.#scheduleSeal();
     else this.#armTimer();
-    return { stored };
   }
 
   /** Seals and stores everything buffered so far. */
@@ -392,11 +475,15 @@ export class Archiver {
     // The batch left the queue: a producer waiting on the count bound may fill the next one.
     this.#wakeRoomWaiters();
     try {
-      const receipts = await this.#store(batch);
-      for (const [i, p] of batch.entries()) p.resolve(receipts[i] as Receipt);
+      const { seq, first, treeSize } = await this.#store(batch);
+      for (let i = 0; i < batch.length; i++) {
+        const { waiter } = batch[i] as Pending;
+        if (--waiter.remaining === 0)
+          waiter.resolve({ log: this.#o.log, seq, index: first + i, treeSize });
+      }
     } catch (err) {
       this.#headStale = true;
-      for (const p of batch) p.reject(err);
+      for (const p of batch) p.waiter.reject(err);
     } finally {
       for (const p of batch) this.#bufferedBytes -= p.bytes.length;
       this.#wakeRoomWaiters();
@@ -421,7 +508,8 @@ export class Archiver {
     return this.#buffer.splice(0, n);
   }
 
-  async #store(batch: Pending[]): Promise<Receipt[]> {
+  /** Seals `batch` after the head and stores it; its entries are `first`, `first + 1`, … */
+  async #store(batch: Pending[]): Promise<{ seq: number; first: number; treeSize: number }> {
     const { store, log } = this.#o;
     for (let lostRaces = 0; ; lostRaces++) {
       if (this.#headStale) await this.#reloadHead();
@@ -467,12 +555,7 @@ export class Archiver {
         storeMs: Date.now() - started,
         status,
       });
-      return batch.map((_, i) => ({
-        log,
-        seq: sealed.seq,
-        index: first + i,
-        treeSize: sealed.treeSize,
-      }));
+      return { seq: sealed.seq, first, treeSize: sealed.treeSize };
     }
   }
 

@@ -32,7 +32,7 @@ import {
   INPUT_DELIVERY_SOURCE,
   nextInputChain,
 } from '../core/input-delivery.js';
-import type { Archiver, Receipt } from './archiver.js';
+import type { Archiver, PreparedEntries, Receipt } from './archiver.js';
 import { readByteLines } from './byte-lines.js';
 import { type EventParsePool, type ParsedLines, parseOnPool } from './event-parse-pool.js';
 import type { ResumePoint } from './resume.js';
@@ -174,8 +174,9 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
   };
 
   /**
-   * Archives one parsed batch, line by line in order; stops at the first failure. `kept` is the
-   * batch's chains as taken (a stamped batch's went to the pool and came back in `batch`).
+   * Archives one parsed batch in line order; stops at the first failure. `kept` is the batch's
+   * chains as taken (a stamped batch's went to the pool and came back in `batch`). A stamped
+   * batch's entries are submitted as runs, each run of events between two rejected lines at once.
    */
   const archiveBatch = async ({ lines: batch, parsed }: ParsedLines, kept: Uint8Array) => {
     const chains = batch.stamp?.chains ?? kept;
@@ -188,41 +189,51 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
         chains.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1)),
       ),
     });
+    // Without sealing every batch is stamped: its events are whole entries, with their leaf hashes.
+    const prepared: PreparedEntries | undefined =
+      receivedAt !== undefined && parsed.leaves
+        ? { bytes: parsed.bytes, ends: parsed.ends, leaves: parsed.leaves }
+        : undefined;
+    let runStart = 0;
+    /** Submits the events of lines `runStart` to `end` (exclusive) of a stamped batch. */
+    const submitRun = async (end: number) => {
+      if (!prepared || receivedAt === undefined || end <= runStart || failure !== undefined) return;
+      const submitted = await archiver.submitPrepared(prepared, receivedAt, runStart, end);
+      archived += end - runStart;
+      track(submitted.stored);
+    };
     let nextReject = 0;
     for (let i = 0; i < batch.ends.length && failure === undefined; i++) {
       const number = batch.numbers[i] as number;
       const reject = parsed.rejects[nextReject];
       if (reject?.index === i) {
         nextReject++;
+        await submitRun(i);
+        runStart = i + 1;
         const error = rejectError(reject);
         const content = lineAt(batch, i);
         rejected++;
         opts.onReject?.({ line: number, error, raw: content });
-        if (opts.quarantine) {
+        if (opts.quarantine && failure === undefined) {
           quarantined++;
           const q = await archiver.submitQuarantine(content, error, deliveryOf(i), receivedAt);
           track(q.stored);
         }
         continue;
       }
-      const bytes = lineAt(parsed, i);
-      let submitted: { stored: Promise<Receipt> };
+      if (prepared) continue; // submitted with its run
+      // dispatch leaves a batch unstamped only when sealing, which makes the entries here.
+      if (!opts.seal) throw new Error('bug: an unstamped batch without sealing');
       try {
-        if (opts.seal) submitted = await opts.seal(eventOf(bytes), deliveryOf(i));
-        else {
-          // Without sealing every batch is stamped: `bytes` is the entry, with its leaf hash.
-          const leaf = (parsed.leaves as Uint8Array).subarray(HASH_SIZE * i, HASH_SIZE * (i + 1));
-          submitted = await archiver.submitPrepared(bytes, leaf, receivedAt as number);
-        }
+        track((await opts.seal(eventOf(lineAt(parsed, i)), deliveryOf(i))).stored);
+        archived++;
       } catch (err) {
-        if (!(opts.seal && err instanceof InputError)) throw err;
+        if (!(err instanceof InputError)) throw err;
         rejected++;
         opts.onReject?.({ line: number, error: err, raw: lineAt(batch, i) });
-        continue;
       }
-      archived++;
-      track(submitted.stored);
     }
+    await submitRun(batch.ends.length);
   };
 
   // Batches are parsed as they fill (on the pool, or here until a worker is ready) and archived

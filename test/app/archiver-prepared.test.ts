@@ -3,17 +3,30 @@
  * `nextReceivedAt` gives out receive times in the log's order, `submitPrepared` stores the bytes
  * with the leaf hash given, and an entry whose time was overtaken by a later one is re-encoded
  * with the later time, so receive times never go backwards in the log and its tree still matches
- * its entries.
+ * its entries. A run of entries is one submission: acknowledged once all of it is stored.
  */
 import { describe, expect, it } from 'vitest';
+import { MemoryStore } from '../../src/adapters/memory-store.js';
+import type { PreparedEntries } from '../../src/app/archiver.js';
 import { verifyStore } from '../../src/app/verify.js';
 import { fromUtf8 } from '../../src/core/encoding.js';
 import { encodeEntry, makeEventEntry } from '../../src/core/entry.js';
+import { hasCode, StorageError } from '../../src/core/errors.js';
+import { makeLineBatch } from '../../src/core/event-batch.js';
 import { segmentPrefix } from '../../src/core/layout.js';
 import { hashLeaf } from '../../src/core/merkle.js';
+import type { ObjectStore } from '../../src/core/ports.js';
 import { parseSegment, segmentEntries } from '../../src/core/segment.js';
 import { formatTimestamp } from '../../src/core/timestamp.js';
 import { logFixture, sampleEvent } from '../helpers/log-fixture.js';
+
+/** Entries as a parse thread hands them over: one buffer, their ends, their leaf hashes. */
+function prepared(entries: readonly Uint8Array[]): PreparedEntries {
+  const { bytes, ends } = makeLineBatch(entries.map((content, i) => ({ number: i + 1, content })));
+  const leaves = new Uint8Array(32 * entries.length);
+  for (const [i, e] of entries.entries()) leaves.set(hashLeaf(e), 32 * i);
+  return { bytes, ends, leaves };
+}
 
 /** The receive times of the entries stored in the fixture's log, in order. */
 async function storedTimes(fx: ReturnType<typeof logFixture>): Promise<string[]> {
@@ -45,7 +58,7 @@ describe('prepared entries', () => {
     const stored: Promise<unknown>[] = [];
     for (let i = 0; i < 5; i++) {
       const bytes = encodeEntry(makeEventEntry(sampleEvent(i), t));
-      stored.push((await archiver.submitPrepared(bytes, hashLeaf(bytes), t)).stored);
+      stored.push((await archiver.submitPrepared(prepared([bytes]), t)).stored);
     }
     await archiver.close();
     await Promise.all(stored);
@@ -61,7 +74,7 @@ describe('prepared entries', () => {
     const stored: Promise<unknown>[] = [];
     for (const [i, t] of times.entries()) {
       const bytes = encodeEntry(makeEventEntry(sampleEvent(i), t));
-      stored.push((await archiver.submitPrepared(bytes, hashLeaf(bytes), t)).stored);
+      stored.push((await archiver.submitPrepared(prepared([bytes]), t)).stored);
     }
     await archiver.close();
     await Promise.all(stored);
@@ -77,13 +90,78 @@ describe('prepared entries', () => {
     expect(late).toBeGreaterThan(early);
     const stored: Promise<unknown>[] = [];
     const lateBytes = encodeEntry(makeEventEntry(sampleEvent(0), late));
-    stored.push((await archiver.submitPrepared(lateBytes, hashLeaf(lateBytes), late)).stored);
+    stored.push((await archiver.submitPrepared(prepared([lateBytes]), late)).stored);
     // Made with the earlier time but enqueued after: its bytes and leaf hash are no longer right.
     const earlyBytes = encodeEntry(makeEventEntry(sampleEvent(1), early));
-    stored.push((await archiver.submitPrepared(earlyBytes, hashLeaf(earlyBytes), early)).stored);
+    stored.push((await archiver.submitPrepared(prepared([earlyBytes]), early)).stored);
     await archiver.close();
     await Promise.all(stored);
     expect(await storedTimes(fx)).toEqual([formatTimestamp(late), formatTimestamp(late)]);
     expect(await clean(fx)).toEqual([]);
+  });
+
+  it('a run is one submission: acknowledged with its last receipt once every segment of it is stored', async () => {
+    const fx = logFixture();
+    const archiver = await fx.open({ maxEvents: 3 });
+    const t = archiver.nextReceivedAt();
+    const entries = Array.from({ length: 9 }, (_, i) =>
+      encodeEntry(makeEventEntry(sampleEvent(i), t)),
+    );
+    const all = prepared(entries);
+    // Lines 1-7 of the batch as one run (three segments' worth: 3 + 3 + 1), then line 8 alone.
+    const run = await archiver.submitPrepared(all, t, 1, 8);
+    let acknowledged = false;
+    void run.stored.then(() => {
+      acknowledged = true;
+    });
+    // Two full segments get stored; the run's seventh entry waits in the buffer (age limit 60 s).
+    for (let i = 0; i < 200 && archiver.head.nextSeq < 2; i++)
+      await new Promise<void>((r) => setImmediate(r));
+    expect(archiver.head.nextSeq).toBe(2);
+    expect(acknowledged).toBe(false);
+    const single = await archiver.submitPrepared(all, t, 8);
+    await archiver.close();
+    expect(await run.stored).toEqual({ log: 'main', seq: 2, index: 6, treeSize: 8 });
+    expect(await single.stored).toEqual({ log: 'main', seq: 2, index: 7, treeSize: 8 });
+    expect(await clean(fx)).toEqual([]);
+    const times = await storedTimes(fx);
+    expect(times).toEqual(Array(8).fill(formatTimestamp(t)));
+  });
+
+  it('a run is refused as a whole when any of its segments cannot be stored', async () => {
+    const inner = new MemoryStore();
+    let puts = 0;
+    // The second put fails for good: the run's first segment is stored, its second is not.
+    const store: ObjectStore = {
+      location: 'x',
+      putIfAbsent: (k, b, o) =>
+        ++puts === 2
+          ? Promise.reject(new StorageError('STORE_FAILED', 'boom', { retryable: false }))
+          : inner.putIfAbsent(k, b, o),
+      get: (k) => inner.get(k),
+      exists: (k) => inner.exists(k),
+      list: (p, o) => inner.list(p, o),
+    };
+    const archiver = await logFixture(inner).open({ store, maxEvents: 2 });
+    const t = archiver.nextReceivedAt();
+    const entries = Array.from({ length: 4 }, (_, i) =>
+      encodeEntry(makeEventEntry(sampleEvent(i), t)),
+    );
+    const run = await archiver.submitPrepared(prepared(entries), t);
+    const outcome = run.stored.then(
+      () => 'stored',
+      (e: unknown) => e,
+    );
+    await archiver.close();
+    expect(hasCode(await outcome, 'STORE_FAILED')).toBe(true);
+    expect(puts).toBe(2);
+  });
+
+  it('refuses an empty or out-of-range run', async () => {
+    const archiver = await logFixture().open();
+    const one = prepared([encodeEntry(makeEventEntry(sampleEvent(0), 1))]);
+    await expect(archiver.submitPrepared(one, 1, 1, 1)).rejects.toThrow(RangeError);
+    await expect(archiver.submitPrepared(one, 1, 0, 2)).rejects.toThrow(RangeError);
+    await archiver.close();
   });
 });
