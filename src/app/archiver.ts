@@ -327,7 +327,7 @@ export class Archiver {
       const start = i === 0 ? 0 : (entries.ends[i - 1] as number);
       const bytes = entries.bytes.subarray(start, entries.ends[i]);
       const leaf = entries.leaves.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1));
-      const admitted = this.#admit(() => bytes, waiter, receivedAt, leaf);
+      const admitted = this.#admit({ made: bytes, leaf, given: receivedAt }, waiter);
       if (admitted) await admitted;
     }
     return { stored };
@@ -351,42 +351,43 @@ export class Archiver {
   }
 
   /**
-   * One entry as its own submission; `encode` makes its stored bytes from its receive time: `given`
-   * or, without one, the clock's.
+   * One entry as its own submission; `encode` makes its stored bytes for its receive time (`given`
+   * or the clock's, raised to keep receive times in order, so it is encoded once).
    */
   async #enqueue(
     encode: (receivedAt: number) => Uint8Array,
     given?: number,
   ): Promise<{ stored: Promise<Receipt> }> {
     const { waiter, stored } = this.#waiter(1);
-    const admitted = this.#admit(encode, waiter, given);
+    const admitted = this.#admit({ encode, given }, waiter);
     if (admitted) await admitted;
     return { stored };
   }
 
   /**
-   * Stamps one entry (from `given`, or the clock; `leaf`, when given, is the hash of
-   * `encode(given)`) and buffers it for `waiter`; returns a promise when it must first wait for
-   * room (backpressure), and nothing when it was buffered at once (no await per entry).
+   * Stamps one entry and buffers it for `waiter`: `encode` makes its bytes for its receive time
+   * (the clock's, or `given`, raised to keep times in order), or `made` are bytes the caller made
+   * for `given` with their leaf hash (re-encoded when `given` was overtaken). Returns a promise when
+   * it must first wait for room (backpressure), nothing when it was buffered at once (no await per
+   * entry).
    * @throws AuditlockError `ARCHIVER_CLOSED`
    */
   #admit(
-    encode: (receivedAt: number) => Uint8Array,
+    entry:
+      | { readonly encode: (receivedAt: number) => Uint8Array; readonly given?: number | undefined }
+      | { readonly made: Uint8Array; readonly leaf: Uint8Array; readonly given: number },
     waiter: Waiter,
-    given?: number,
-    leaf?: Uint8Array,
   ): Promise<void> | undefined {
     if (this.#closed) throw new AuditlockError('ARCHIVER_CLOSED', 'archiver is closed');
     // Receive times never go backwards within a log, even if the clock does.
-    const receivedAt = Math.max(given ?? this.#o.clock.now(), this.#lastReceivedAt);
+    const receivedAt = Math.max(entry.given ?? this.#o.clock.now(), this.#lastReceivedAt);
     this.#lastReceivedAt = receivedAt;
-    let bytes = encode(given ?? receivedAt);
-    let hash = leaf;
-    if (given !== undefined && given < receivedAt) {
-      bytes = restamped(bytes, receivedAt);
-      hash = undefined;
-    }
-    const pending: Pending = { bytes, leaf: hash, receivedAt, arrived: 0, waiter };
+    let bytes: Uint8Array;
+    let leaf: Uint8Array | undefined;
+    if ('encode' in entry) bytes = entry.encode(receivedAt);
+    else if (entry.given === receivedAt) ({ made: bytes, leaf } = entry);
+    else bytes = restamped(entry.made, receivedAt);
+    const pending: Pending = { bytes, leaf, receivedAt, arrived: 0, waiter };
     if (!this.#hasRoom(bytes.length)) return this.#waitAndPush(pending);
     this.#push(pending);
     return undefined;
