@@ -17,6 +17,7 @@ import {
   canonicalize,
   checkEntryBytes,
   decodeBody,
+  decodeEntry,
   encodeEntry,
   FolderStore,
   hashLeaf,
