@@ -17,6 +17,7 @@ import {
   canonicalize,
   checkEntryBytes,
   decodeBody,
+  decodeEntry,
   encodeEntry,
   FolderStore,
   hashLeaf,
@@ -97,13 +98,10 @@ async function archive(lines, key, where) {
 /** Verify stages: each is one part of the per-entry work, over a log written once. */
 const VERIFY = [
   ['floor: SHA-256 + UTF-8 decode + JSON.parse', ({ entries }) => verifyFloor(entries)],
-  [
-    'checkEntryBytes (structural)',
-    ({ entries }) => each(entries, (e) => checkEntryBytes(e, false)),
-  ],
+  ['checkEntryBytes (structural)', ({ entries }) => each(entries, (e) => checkEntryBytes(e))],
   [
     'checkEntryBytes (strict: full schema)',
-    ({ entries }) => each(entries, (e) => checkEntryBytes(e, true)),
+    ({ entries }) => each(entries, (e) => checkEntryBytes(e, decodeEntry)),
   ],
   [
     'hashLeaf + CompactRange.append',

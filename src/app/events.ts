@@ -258,7 +258,7 @@ class ChainCheck {
     let last = prev?.lastReceivedAt ?? 0;
     const times: number[] = new Array(t.entries.length);
     for (const [i, leaf] of t.entries.entries()) {
-      const check = checkEntryBytes(leaf, false);
+      const check = checkEntryBytes(leaf);
       if (!check.ok) fail('ENTRY_INVALID', `leaf ${header.firstIndex + i}: ${check.detail}`);
       const at = (check as { receivedAt: number }).receivedAt;
       if (at < last)

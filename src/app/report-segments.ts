@@ -112,7 +112,7 @@ function entriesByDay(seg: ParsedSegment): Map<string, number> {
   try {
     const raw = decodeBody(seg.body, header.encoding, header.rawLength);
     for (const entry of entryViews(raw, header.count)) {
-      const check = checkEntryBytes(entry, false);
+      const check = checkEntryBytes(entry);
       // An invalid entry has no trustworthy receive time: it counts on the segment's last day.
       const day = check.ok ? utcDay(check.receivedAt) : last;
       days.set(day, (days.get(day) ?? 0) + 1);

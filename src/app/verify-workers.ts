@@ -6,11 +6,15 @@
  * running verify-worker.ts, with the limits and the byte handling that segment checks need.
  */
 import { availableParallelism } from 'node:os';
-import type { SegmentCheckOptions } from '../core/segment-check.js';
-import { type CheckedSegment, type CheckRequest, VERIFY_WORKER_DATA } from './verify-worker.js';
+import {
+  type CheckedSegment,
+  type CheckJobOptions,
+  type CheckRequest,
+  VERIFY_WORKER_DATA,
+} from './verify-worker.js';
 import { type WorkerEntry, WorkerPool } from './worker-pool.js';
 
-export type { CheckedSegment } from './verify-worker.js';
+export type { CheckedSegment, CheckJobOptions } from './verify-worker.js';
 export type { WorkerEntry } from './worker-pool.js';
 
 export type SegmentCheckPoolOptions = {
@@ -67,20 +71,21 @@ export class SegmentCheckPool extends WorkerPool<CheckRequest, CheckedSegment> {
   }
 
   /**
-   * `checkSegment(bytes, opts)` on a worker thread. `bytes` are moved there and back with their
+   * `checkSegment(bytes, opts)` on a worker thread (with `opts.strictEntries`, the full schema
+   * check of entry.ts's `decodeEntry`, which the worker loads). `bytes` are moved there and back with their
    * buffer (transferred, not copied) when it is {@link detachable}, else copied; use the
    * returned bytes afterwards.
    * @throws (rejects) the worker's error for a job that threw, as it is; WorkerPoolError
    *   `WORKER_FAILED` (the pool's failure) or `POOL_CLOSED`
    */
-  check(bytes: Uint8Array, opts: SegmentCheckOptions): Promise<CheckedSegment> {
+  check(bytes: Uint8Array, opts: CheckJobOptions): Promise<CheckedSegment> {
     const own = owned(bytes);
     return this.run({ bytes: own, opts: checkOptions(opts) }, [own.buffer as ArrayBuffer]);
   }
 }
 
 /** Only what checkSegment reads: a caller's options object may hold functions (not clonable). */
-function checkOptions(opts: SegmentCheckOptions): SegmentCheckOptions {
+function checkOptions(opts: CheckJobOptions): CheckJobOptions {
   return { trustedKeys: opts.trustedKeys, strictEntries: opts.strictEntries };
 }
 

@@ -26,7 +26,7 @@ import {
   type VersionMetadata,
 } from '../core/ports.js';
 import { MAX_SEGMENT_BYTES } from '../core/segment.js';
-import type { SegmentCheck, SegmentCheckOptions } from '../core/segment-check.js';
+import type { SegmentCheck } from '../core/segment-check.js';
 import type { TrustedCheckpoint } from '../core/signed-checkpoint.js';
 import { BundleIndexCheck } from './bundle-index-check.js';
 import {
@@ -38,7 +38,12 @@ import {
   readBundleManifest,
   recordedVersionMetadata,
 } from './bundle-manifest.js';
-import { detachable, SegmentCheckPool, workerThreads } from './verify-workers.js';
+import {
+  type CheckJobOptions,
+  detachable,
+  SegmentCheckPool,
+  workerThreads,
+} from './verify-workers.js';
 import { witnessedCheckpointsOf } from './witness-objects.js';
 
 /** What the verifier saw of one listed segment, for callers that compare stores (replicas). */
@@ -631,7 +636,7 @@ type Turn = { claimed: boolean; release: (() => void) | undefined };
 function checkFetched(
   pool: SegmentCheckPool,
   f: Fetched,
-  opts: SegmentCheckOptions,
+  opts: CheckJobOptions,
   turn: Turn,
 ): Promise<Fetched> {
   if (f.bytes === undefined) return Promise.resolve(f);
@@ -662,7 +667,7 @@ function checkFetched(
 async function checkOnPool(
   pool: SegmentCheckPool,
   f: Fetched,
-  opts: SegmentCheckOptions,
+  opts: CheckJobOptions,
 ): Promise<Fetched> {
   const { bytes, check } = await pool.check(f.bytes as Uint8Array, opts);
   return { ...f, bytes, checked: { check } };
@@ -707,7 +712,7 @@ async function* prefetch(
   listing: AsyncIterable<Listed>,
   concurrency: number,
   pool: SegmentCheckPool | undefined,
-  opts: SegmentCheckOptions,
+  opts: CheckJobOptions,
 ): AsyncGenerator<Prefetched> {
   const queue = new PQueue({ concurrency });
   // With workers, the calling thread allocates little, so its collector runs rarely and frees

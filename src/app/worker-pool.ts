@@ -83,25 +83,34 @@ type Job<Req, Res> = {
   readonly reject: (err: unknown) => void;
 };
 
+/** A job's answer: its result and the buffers to transfer (not copy) with it. */
+export type JobAnswer<Res> = { readonly res: Res; readonly transfer?: readonly Transferable[] };
+
 /**
  * The worker side: answers every request on `port` with `handle`, whose result goes back with
- * the buffers it names transferred (not copied), then says it is ready.
+ * the buffers it names transferred (not copied), then says it is ready. `handle` may answer
+ * later (a promise), e.g. when a rare job needs a module loaded first: a worker holds one job at
+ * a time, so answers still come one per job.
  */
 export function serveJobs<Req, Res>(
   port: MessagePort,
-  handle: (req: Req) => { readonly res: Res; readonly transfer?: readonly Transferable[] },
+  handle: (req: Req) => JobAnswer<Res> | Promise<JobAnswer<Res>>,
 ): void {
   port.on('message', ({ id, req }: JobRequest<Req>) => {
-    let answer: { readonly res: Res; readonly transfer?: readonly Transferable[] };
+    const fail = (error: unknown) => port.postMessage({ id, error } satisfies JobMessage<Res>);
+    const send = (answer: JobAnswer<Res>) =>
+      port.postMessage({ id, res: answer.res } satisfies JobMessage<Res>, [
+        ...(answer.transfer ?? []),
+      ]);
+    let answer: JobAnswer<Res> | Promise<JobAnswer<Res>>;
     try {
       answer = handle(req);
     } catch (error) {
-      port.postMessage({ id, error } satisfies JobMessage<Res>);
+      fail(error);
       return;
     }
-    port.postMessage({ id, res: answer.res } satisfies JobMessage<Res>, [
-      ...(answer.transfer ?? []),
-    ]);
+    if (answer instanceof Promise) answer.then(send, fail);
+    else send(answer);
   });
   port.postMessage({ ready: true } satisfies JobMessage<Res>);
 }

@@ -1,6 +1,10 @@
 /**
  * The verifier's per-entry check. The structural check (valid UTF-8 JSON object, known `kind`,
- * valid `receivedAt`) costs less than one JSON.parse; `strict` adds full schema validation.
+ * valid `receivedAt`) costs less than one JSON.parse; a {@link StrictEntryCheck} (entry.ts's
+ * `decodeEntry`) replaces it with full schema validation. The strict check is given by the caller
+ * rather than imported, because it is made of zod schemas: this module, and the verification
+ * worker threads that load it, load no zod (a worker imports `decodeEntry` when a strict job
+ * comes; verify-worker.ts).
  *
  * The structural check has two paths and one outcome. The fast path, {@link scanEntry}, reads the
  * bytes once without building the JSON value: decoding and `JSON.parse` were a third of the
@@ -22,7 +26,7 @@
  * invalid without being parsed. No valid entry comes near either.
  */
 import { isUtf8 } from 'node:buffer';
-import { decodeEntry, MAX_ENTRY_BYTES } from './entry.js';
+import { MAX_ENTRY_BYTES } from './limits.js';
 import { parseTimestamp } from './timestamp.js';
 
 export type EntryCheck =
@@ -33,13 +37,26 @@ export type EntryCheck =
 export type EntryKind = 'event' | 'quarantine' | 'sealed-event';
 
 /**
+ * Full validation of an entry's bytes (entry.ts's `decodeEntry`): MUST return the entry's `kind`
+ * and `receivedAt` when the bytes are exactly the canonical encoding of a valid entry, and throw
+ * otherwise; the error's message becomes the finding's detail.
+ */
+export type StrictEntryCheck = (bytes: Uint8Array) => {
+  readonly kind: EntryKind;
+  readonly receivedAt: string;
+};
+
+/**
  * Deepest nesting of arrays and objects an entry may have. A valid entry nests at most
  * 34 deep (entry, event, then the 32 levels `detail` may have); deeper bytes are not an entry.
  */
 export const MAX_ENTRY_DEPTH = 64;
 
-/** Checks one stored entry; never throws. */
-export function checkEntryBytes(bytes: Uint8Array, strict: boolean): EntryCheck {
+/**
+ * Checks one stored entry: structurally, or with `strict` when one is given. Never throws (what
+ * `strict` throws becomes the result's detail).
+ */
+export function checkEntryBytes(bytes: Uint8Array, strict?: StrictEntryCheck): EntryCheck {
   if (bytes.length > MAX_ENTRY_BYTES)
     return {
       ok: false,
@@ -48,7 +65,7 @@ export function checkEntryBytes(bytes: Uint8Array, strict: boolean): EntryCheck 
   if (strict) {
     if (nestsDeeperThan(bytes, MAX_ENTRY_DEPTH)) return tooDeep();
     try {
-      const entry = decodeEntry(bytes);
+      const entry = strict(bytes);
       return { ok: true, kind: entry.kind, receivedAt: parseTimestamp(entry.receivedAt) };
     } catch (err) {
       return { ok: false, detail: err instanceof Error ? err.message : String(err) };

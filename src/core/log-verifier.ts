@@ -6,6 +6,7 @@
  */
 import { CompactRange } from './compact-range.js';
 import { fromBase64, toBase64 } from './encoding.js';
+import { decodeEntry } from './entry.js';
 import { AuditlockError } from './errors.js';
 import { type Finding, type FindingCode, type FindingSink, isFindingCode } from './findings.js';
 import { bytesEqual, sha256 } from './hash.js';
@@ -574,7 +575,7 @@ export class LogVerifier {
     let last = 0;
     let i = 0;
     let invalid = 0;
-    checkEntries(raw, this.#opts.strictEntries ?? false, (leaf, check) => {
+    checkEntries(raw, this.#opts.strictEntries ? decodeEntry : undefined, (leaf, check) => {
       const index = firstIndex + i++;
       range.append(leaf);
       this.#checkTrustedCheckpoints(range, at);

@@ -12,7 +12,7 @@ import { Buffer } from 'node:buffer';
 import { countEntries, decodeBody } from './body-codec.js';
 import { CompactRange } from './compact-range.js';
 import { fromBase64 } from './encoding.js';
-import { checkEntryBytes, type EntryCheck } from './entry-check.js';
+import { checkEntryBytes, type EntryCheck, type StrictEntryCheck } from './entry-check.js';
 import { AuditlockError, IntegrityError } from './errors.js';
 import { sha256 } from './hash.js';
 import { hashLeaf } from './merkle.js';
@@ -28,8 +28,11 @@ import { parseTimestamp } from './timestamp.js';
 
 export type SegmentCheckOptions = {
   readonly trustedKeys: readonly TrustedKey[];
-  /** Validate each entry against the full schema instead of the structural check. */
-  readonly strictEntries?: boolean | undefined;
+  /**
+   * Validate each entry with this full schema check (entry.ts's `decodeEntry`) instead of the
+   * structural check. A function, not a flag: this module loads no zod (entry-check.ts).
+   */
+  readonly strictEntries?: StrictEntryCheck | undefined;
 };
 
 /** A segment that parsed, with what was found of it that does not depend on other segments. */
@@ -97,11 +100,14 @@ export function checkSegment(
     header: parsed.header,
     signatureProblems: verdict.problems,
     payloadHash: sha256(parsed.payload),
-    entries: regularEntries(parsed, opts.strictEntries ?? false),
+    entries: regularEntries(parsed, opts.strictEntries),
   };
 }
 
-function regularEntries(parsed: ParsedSegment, strict: boolean): RegularEntries | undefined {
+function regularEntries(
+  parsed: ParsedSegment,
+  strict: StrictEntryCheck | undefined,
+): RegularEntries | undefined {
   const { header } = parsed;
   let range: CompactRange;
   let raw: Uint8Array;
@@ -161,7 +167,8 @@ const NEWLINE = 0x0a;
 
 /**
  * Calls `visit` with the leaf hash and the check of each entry of `raw` (from
- * {@link decodeEntries}), in order, until it returns false. Equal consecutive entries (legal:
+ * {@link decodeEntries}; {@link checkEntryBytes}, with `strict` when given), in order, until it
+ * returns false. Equal consecutive entries (legal:
  * they may share a receive time) hash and check alike, so their results are reused, the leaf
  * hash as the same object (which CompactRange merges without hashing): a highly compressible
  * body (up to ~1032:1 under deflate) then costs work in proportion to its distinct content, not
@@ -171,7 +178,7 @@ const NEWLINE = 0x0a;
  */
 export function checkEntries(
   raw: Uint8Array,
-  strict: boolean,
+  strict: StrictEntryCheck | undefined,
   visit: (leaf: Uint8Array, check: EntryCheck) => boolean,
 ): void {
   let prevStart = 0;

@@ -1,29 +1,29 @@
 /**
- * The segment header (docs/FORMAT.md §4.3) checked by hand: the same acceptance as
- * `segmentHeaderSchema` in segment.ts (a zod schema) followed by its canonical-form check, without
- * loading zod. zod is most of what a verification worker thread loads (issue 14): about 85 ms of
- * start-up CPU and 6 MiB of heap per thread on this machine (docs/PERFORMANCE.md, verify-workers).
- * `test/core/segment-header.test.ts` proves the two accept exactly the same lines.
- *
- * Not used yet by parseSegment: segment.ts (and parseTimestamp, in entry.ts) still load zod; see
- * the note in docs/PERFORMANCE.md for the change that keeps zod out of the worker threads.
+ * The segment header (docs/FORMAT.md §4.3) checked by hand, without loading zod: parseSegment
+ * (segment.ts) reads every header with it. zod is most of what a verification worker thread
+ * would otherwise load (issue 14): about 85 ms of start-up CPU and 6 MiB of heap per thread on
+ * this machine (docs/PERFORMANCE.md, "zod in the workers"). It accepts exactly what the zod
+ * schema that checked headers before it (now test/helpers/segment-header-schema.ts) accepts
+ * followed by its canonical-form check: `test/core/segment-header.test.ts` proves the two accept
+ * the same lines, with the same value.
  */
+import { BODY_ENCODINGS, type BodyEncoding } from './body-codec.js';
 import { canonicalize } from './canonical-json.js';
 import { fromBase64, fromUtf8 } from './encoding.js';
 import { IntegrityError } from './errors.js';
 import { HASH_SIZE } from './hash.js';
 import { parseTimestamp } from './timestamp.js';
 
-/** Upper bounds of a segment (the values of segment.ts's constants of the same names). */
+/** Upper bounds a verifier enforces before allocating anything large (segment.ts exports them). */
 export const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 export const MAX_SEGMENT_ENTRIES = 1_000_000;
 /** Most hashes a stored frontier may list. */
 const MAX_FRONTIER_HASHES = 64;
 
-/** The header's value: what `segmentHeaderSchema` infers. */
-export type CheckedSegmentHeader = {
+/** The header's value. */
+export type SegmentHeader = {
   count: number;
-  encoding: 'identity' | 'gzip';
+  encoding: BodyEncoding;
   firstIndex: number;
   firstReceivedAt: string;
   frontierAfter: string[];
@@ -33,7 +33,7 @@ export type CheckedSegmentHeader = {
   rawLength: number;
 };
 
-const KEYS: readonly (keyof CheckedSegmentHeader)[] = [
+const KEYS: readonly (keyof SegmentHeader)[] = [
   'count',
   'encoding',
   'firstIndex',
@@ -51,7 +51,7 @@ const B64_HASH = /^[A-Za-z0-9+/]{43}=$/;
  * @throws IntegrityError `HEADER_INVALID`: not UTF-8 JSON, not a header, or not the RFC 8785
  *   canonical JSON of its value
  */
-export function parseSegmentHeader(line: Uint8Array): CheckedSegmentHeader {
+export function parseSegmentHeader(line: Uint8Array): SegmentHeader {
   let text: string;
   let json: unknown;
   try {
@@ -64,12 +64,12 @@ export function parseSegmentHeader(line: Uint8Array): CheckedSegmentHeader {
   if (problem !== undefined)
     throw new IntegrityError('HEADER_INVALID', `segment header invalid: ${problem}`);
   // §4.3: one byte form per value (member order, whitespace, escapes, number spellings).
-  if (canonicalize(json as CheckedSegmentHeader) !== text)
+  if (canonicalize(json as SegmentHeader) !== text)
     throw new IntegrityError(
       'HEADER_INVALID',
       'segment header is not the RFC 8785 canonical JSON of its value',
     );
-  return json as CheckedSegmentHeader;
+  return json as SegmentHeader;
 }
 
 /** Why `v` (a JSON.parse result) is not a header, or undefined when it is one. */
@@ -80,9 +80,9 @@ export function headerProblem(v: unknown): string | undefined {
     if (!(KEYS as readonly string[]).includes(key)) return `(root): unknown key ${key}`;
   return (
     intProblem(h, 'count', 1, MAX_SEGMENT_ENTRIES) ??
-    (h.encoding === 'identity' || h.encoding === 'gzip'
+    ((BODY_ENCODINGS as readonly unknown[]).includes(h.encoding)
       ? undefined
-      : 'encoding: not identity or gzip') ??
+      : `encoding: not one of ${BODY_ENCODINGS.join(', ')}`) ??
     intProblem(h, 'firstIndex', 0, Number.MAX_SAFE_INTEGER) ??
     timestampProblem(h, 'firstReceivedAt') ??
     frontierProblem(h, 'frontierAfter') ??

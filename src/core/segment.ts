@@ -15,15 +15,7 @@
  * hash, signatures are canonical, and the next segment's `auditlock.prev` line is the SHA-256 of
  * this whole object. docs/FORMAT.md is the normative description.
  */
-// Namespace import: the same API, and lets bundlers tree-shake zod (no locales in the Lambdas).
-import * as z from 'zod';
-import {
-  BODY_ENCODINGS,
-  type BodyEncoding,
-  decodeBody,
-  entryViews,
-  splitEntries,
-} from './body-codec.js';
+import { decodeBody, entryViews, splitEntries } from './body-codec.js';
 import { canonicalize } from './canonical-json.js';
 import { type Checkpoint, formatCheckpoint, parseCheckpoint } from './checkpoint.js';
 import { fromBase64, fromUtf8, toBase64, utf8 } from './encoding.js';
@@ -37,12 +29,16 @@ import {
   signatureOrderProblem,
   sortSignatures,
 } from './note.js';
+import { MAX_SEGMENT_BYTES, parseSegmentHeader, type SegmentHeader } from './segment-header.js';
 import { parseTimestamp } from './timestamp.js';
 
 export const SEGMENT_MAGIC = 'auditlock-segment v1\n';
-/** Upper bounds a verifier enforces before allocating anything large. */
-export const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
-export const MAX_SEGMENT_ENTRIES = 1_000_000;
+export {
+  MAX_SEGMENT_BYTES,
+  MAX_SEGMENT_ENTRIES,
+  type SegmentHeader,
+} from './segment-header.js';
+
 const MAX_NOTE_BYTES = 64 * 1024;
 const MAX_HEADER_BYTES = 64 * 1024;
 /** Previous-segment hash of segment 0. */
@@ -66,39 +62,6 @@ export type SegmentCheckpoint = {
   readonly sealedAt: string;
   readonly payloadHash: Uint8Array;
 };
-
-const b64Hash = z
-  .string()
-  .regex(/^[A-Za-z0-9+/]{43}=$/)
-  .refine((s) => {
-    try {
-      return fromBase64(s).length === HASH_SIZE;
-    } catch {
-      return false;
-    }
-  }, 'not a canonical base64 SHA-256 hash');
-const timestamp = z.string().refine((s) => {
-  try {
-    parseTimestamp(s);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'not an RFC 3339 UTC millisecond timestamp');
-const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-
-export const segmentHeaderSchema = z.strictObject({
-  count: z.number().int().min(1).max(MAX_SEGMENT_ENTRIES),
-  encoding: z.enum(BODY_ENCODINGS as [BodyEncoding, ...BodyEncoding[]]),
-  firstIndex: count,
-  firstReceivedAt: timestamp,
-  frontierAfter: z.array(b64Hash).max(64),
-  frontierBefore: z.array(b64Hash).max(64),
-  lastReceivedAt: timestamp,
-  length: z.number().int().nonnegative().max(MAX_SEGMENT_BYTES),
-  rawLength: z.number().int().nonnegative().max(MAX_SEGMENT_BYTES),
-});
-export type SegmentHeader = z.infer<typeof segmentHeaderSchema>;
 
 /** A segment split into its parts. Nothing here has been verified beyond syntax. */
 export type ParsedSegment = {
@@ -271,7 +234,7 @@ export function parseSegment(bytes: Uint8Array): ParsedSegment {
   const payload = bytes.subarray(payloadStart);
   const headerEnd = payload.subarray(0, MAX_HEADER_BYTES + 1).indexOf(NL);
   if (headerEnd < 0 || headerEnd > MAX_HEADER_BYTES) bad('has no header line');
-  const header = parseHeader(payload.subarray(0, headerEnd));
+  const header = parseSegmentHeader(payload.subarray(0, headerEnd));
   const body = payload.subarray(headerEnd + 1);
   if (body.length !== header.length)
     bad(`body is ${body.length} bytes but its header says ${header.length}`);
@@ -283,32 +246,6 @@ function indexOfBlankLine(bytes: Uint8Array, from: number, limit: number): numbe
   const end = Math.min(bytes.length - 1, from + limit);
   for (let i = from; i < end; i++) if (bytes[i] === NL && bytes[i + 1] === NL) return i;
   return -1;
-}
-
-function parseHeader(line: Uint8Array): SegmentHeader {
-  let text: string;
-  let json: unknown;
-  try {
-    text = fromUtf8(line);
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new IntegrityError('HEADER_INVALID', 'segment header is not UTF-8 JSON', { cause });
-  }
-  const parsed = segmentHeaderSchema.safeParse(json);
-  if (!parsed.success) {
-    const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new IntegrityError('HEADER_INVALID', `segment header invalid: ${where.join('; ')}`);
-  }
-  // §4.3: the header is the RFC 8785 form of its value, so member order, whitespace, repeated
-  // members, escapes and number spellings (`100.0`, `1e2`, `-0`) have exactly one choice. The
-  // schema admits only plain objects of strings, safe integers and arrays, which always
-  // canonicalise; once per segment, so it costs nothing next to the body.
-  if (canonicalize(parsed.data) !== text)
-    throw new IntegrityError(
-      'HEADER_INVALID',
-      'segment header is not the RFC 8785 canonical JSON of its value',
-    );
-  return parsed.data;
 }
 
 /**

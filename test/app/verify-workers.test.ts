@@ -20,7 +20,7 @@ import {
   type VerifyStoreOptions,
   verifyStore,
 } from '../../src/app/verify.js';
-import { serveChecks } from '../../src/app/verify-worker.js';
+import { type CheckedSegment, serveChecks } from '../../src/app/verify-worker.js';
 import {
   defaultWorkerUrl,
   OLD_GENERATION_MB,
@@ -28,11 +28,13 @@ import {
   workerThreads,
 } from '../../src/app/verify-workers.js';
 import { WorkerPoolError, type WorkerPoolErrorCode } from '../../src/app/worker-pool.js';
+import { decodeEntry } from '../../src/core/entry.js';
 import { hasCode } from '../../src/core/errors.js';
 import type { Finding } from '../../src/core/findings.js';
 import { segmentKey } from '../../src/core/layout.js';
 import { parseSegment } from '../../src/core/segment.js';
 import { checkSegment } from '../../src/core/segment-check.js';
+import { editEntry, forge } from '../helpers/forge.js';
 import { logFixture, type TestKey, writeLog } from '../helpers/log-fixture.js';
 import { fixtureWorker, TS_EXEC_ARGV, TS_WORKERS } from '../helpers/verify-workers.js';
 
@@ -401,4 +403,81 @@ describe('serveChecks (the worker side)', () => {
       port2.close();
     }
   });
+
+  it('checks a strict job with the full schema, loaded when it comes', async () => {
+    // Prepare: a segment whose first entry passes the structural check but not the schema.
+    const { port1, port2 } = new MessageChannel();
+    const next = () => new Promise<unknown>((resolve) => port2.once('message', resolve));
+    serveChecks(port1);
+    const bytes = await schemaInvalidSegment(segmentFile(clean, 'a', 0));
+    const trustedKeys = [key.trusted];
+    const answer = async (id: number, strictEntries: boolean) => {
+      const reply = next();
+      port2.postMessage({
+        id,
+        req: { bytes: bytes.slice(), opts: { trustedKeys, strictEntries } },
+      });
+      return ((await reply) as { res: CheckedSegment }).res.check;
+    };
+    try {
+      expect(await next()).toEqual({ ready: true });
+      // Act
+      const loose = await answer(1, false);
+      const strict = await answer(2, true);
+      const again = await answer(3, true);
+      // Assess: this thread's checks with and without decodeEntry, which differ.
+      const strictHere = checkSegment(bytes, { trustedKeys, strictEntries: decodeEntry });
+      expect(strictHere?.entries).toBeUndefined();
+      expect(strict).toEqual(strictHere);
+      expect(again).toEqual(strictHere);
+      expect(loose?.entries).toBeDefined();
+      expect(loose).toEqual(checkSegment(bytes, { trustedKeys }));
+      // A strict job that throws (a bug) answers with its error, as a structural one does.
+      const reply = next();
+      port2.postMessage({
+        id: 4,
+        req: { bytes, opts: { trustedKeys: null, strictEntries: true } },
+      });
+      const bug = (await reply) as { id: number; error: unknown };
+      expect(bug.id).toBe(4);
+      expect(bug.error).toBeInstanceOf(TypeError);
+    } finally {
+      port1.close();
+      port2.close();
+    }
+  });
 });
+
+describe('strict checks on worker threads', () => {
+  it('report what one thread reports, where the schema refuses an entry the structure allows', async () => {
+    // Prepare
+    const dir = await copyOfStore();
+    const path = segmentFile(dir, 'a', LOGS.a - 1); // the last: no segment after it to disagree
+    const forged = await schemaInvalidSegment(path);
+    await rewrite(path, () => forged);
+    // Act
+    const one = await verify(dir, { strictEntries: true });
+    const many = await verify(dir, { strictEntries: true, workers: pool });
+    const loose = await verify(dir, { workers: pool });
+    // Assess
+    expect(many).toEqual(one);
+    expect(one.findings.map((f) => [f.code, f.log, f.seq, f.index])).toEqual([
+      ['ENTRY_INVALID', 'a', LOGS.a - 1, (LOGS.a - 1) * PER_SEGMENT],
+      // The header's first receive time is that of an entry the verifier could not read.
+      ['RECEIVE_TIME_MISMATCH', 'a', LOGS.a - 1, undefined],
+    ]);
+    expect(loose.findings).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+/**
+ * The segment stored at `path`, re-signed with its first entry given an unknown member: still a
+ * JSON object of a known kind with a valid `receivedAt` (structurally valid), but no valid entry.
+ */
+async function schemaInvalidSegment(path: string): Promise<Uint8Array> {
+  return forge(new Uint8Array(await readFile(path)), {
+    signers: [key.signer],
+    entries: (es) => es.map((e, i) => (i === 0 ? editEntry(e, (v) => ({ ...v, extra: 1 })) : e)),
+  });
+}

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { encodeEntry, MAX_ENTRY_BYTES } from '../../src/core/entry.js';
+import { decodeEntry, encodeEntry, MAX_ENTRY_BYTES } from '../../src/core/entry.js';
 import { checkEntryBytes, MAX_ENTRY_DEPTH, nestsDeeperThan } from '../../src/core/entry-check.js';
 import { MAX_DETAIL_DEPTH } from '../../src/core/event.js';
 import { parseTimestamp } from '../../src/core/timestamp.js';
@@ -48,7 +48,7 @@ function reference(bytes: Uint8Array): { ok: boolean; kind?: string; receivedAt?
 }
 
 function outcome(bytes: Uint8Array): { ok: boolean; kind?: string; receivedAt?: number } {
-  const r = checkEntryBytes(bytes, false);
+  const r = checkEntryBytes(bytes);
   return r.ok ? { ok: true, kind: r.kind, receivedAt: r.receivedAt } : { ok: false };
 }
 
@@ -60,8 +60,8 @@ describe('checkEntryBytes bounds (hostile entries are refused unparsed)', () => 
     const huge = enc.encode(nested(MAX_ENTRY_BYTES));
     const parse = vi.spyOn(JSON, 'parse');
     // Act
-    const fast = checkEntryBytes(huge, false);
-    const strict = checkEntryBytes(huge, true);
+    const fast = checkEntryBytes(huge);
+    const strict = checkEntryBytes(huge, decodeEntry);
     // Assess
     expect(fast.ok).toBe(false);
     expect(strict.ok).toBe(false);
@@ -80,8 +80,8 @@ describe('checkEntryBytes bounds (hostile entries are refused unparsed)', () => 
     for (const b of bombs) {
       // Act / Assess
       expect(b.length).toBeLessThanOrEqual(MAX_ENTRY_BYTES);
-      expect(checkEntryBytes(b, false).ok).toBe(false);
-      expect(checkEntryBytes(b, true).ok).toBe(false);
+      expect(checkEntryBytes(b).ok).toBe(false);
+      expect(checkEntryBytes(b, decodeEntry).ok).toBe(false);
     }
     expect(parse).not.toHaveBeenCalled();
   });
@@ -168,7 +168,7 @@ describe('the scanner against JSON.parse (differential)', () => {
   it('accepts every valid entry, with its kind and receive time', () => {
     fc.assert(
       fc.property(entry(), (e) => {
-        const r = checkEntryBytes(encodeEntry(e), false);
+        const r = checkEntryBytes(encodeEntry(e));
         expect(r).toEqual({ ok: true, kind: e.kind, receivedAt: parseTimestamp(e.receivedAt) });
       }),
       { numRuns: 300 },

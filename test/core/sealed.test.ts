@@ -118,8 +118,8 @@ describe('sealing an event', () => {
     expect(text).toContain('"action":"user.login"');
     expect(text).toContain('"region":"eu-west-1"');
     expect(decodeEntry(bytes)).toEqual(entry);
-    expect(checkEntryBytes(bytes, true)).toMatchObject({ ok: true, kind: 'sealed-event' });
-    expect(checkEntryBytes(bytes, false)).toMatchObject({ ok: true, kind: 'sealed-event' });
+    expect(checkEntryBytes(bytes, decodeEntry)).toMatchObject({ ok: true, kind: 'sealed-event' });
+    expect(checkEntryBytes(bytes)).toMatchObject({ ok: true, kind: 'sealed-event' });
   });
 
   it('records one pseudonym per subject: HMAC-SHA-256 of the subject id', () => {
@@ -213,7 +213,7 @@ describe('strict check of a sealed-event entry', () => {
   const invalid = (entry: unknown) => {
     const bytes = new TextEncoder().encode(canonicalize(entry));
     expect(() => decodeEntry(bytes)).toThrow(AuditlockError);
-    expect(checkEntryBytes(bytes, true).ok).toBe(false);
+    expect(checkEntryBytes(bytes, decodeEntry).ok).toBe(false);
   };
 
   it('refuses a sealed field also present in clear', () => {

@@ -11,12 +11,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
 import { CompactRange } from '../../src/core/compact-range.js';
 import { utf8 } from '../../src/core/encoding.js';
+import { decodeEntry } from '../../src/core/entry.js';
 import type { Finding } from '../../src/core/findings.js';
 import { segmentKey } from '../../src/core/layout.js';
 import { LogVerifier, type LogVerifyOptions } from '../../src/core/log-verifier.js';
 import { hashLeaf } from '../../src/core/merkle.js';
 import { segmentEntries } from '../../src/core/segment.js';
-import { checkSegment } from '../../src/core/segment-check.js';
+import { checkSegment, type SegmentCheckOptions } from '../../src/core/segment-check.js';
 import type { TrustedCheckpoint } from '../../src/core/signed-checkpoint.js';
 import { editEntry, forge } from '../helpers/forge.js';
 import { logFixture, type TestKey, writeLog } from '../helpers/log-fixture.js';
@@ -114,6 +115,14 @@ function edited(edits: readonly Edit[]): { seq: number; bytes: Uint8Array }[] {
   return segs;
 }
 
+/** A verifier's options as checkSegment takes them: the strict check as the function. */
+function segmentCheckOptions(opts: LogVerifyOptions): SegmentCheckOptions {
+  return {
+    trustedKeys: opts.trustedKeys,
+    strictEntries: opts.strictEntries ? decodeEntry : undefined,
+  };
+}
+
 /** Feeds the segments to a verifier, with or without checkSegment first. */
 function verify(
   segs: readonly { seq: number; bytes: Uint8Array }[],
@@ -128,7 +137,7 @@ function verify(
     const k = segmentKey('main', seq);
     hashes.push(
       checked
-        ? v.addCheckedSegment(k, seq, bytes, checkSegment(bytes, opts))
+        ? v.addCheckedSegment(k, seq, bytes, checkSegment(bytes, segmentCheckOptions(opts)))
         : v.addSegment(k, seq, bytes),
     );
     positions.push(v.position());

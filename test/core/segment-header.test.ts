@@ -1,22 +1,28 @@
 /**
- * parseSegmentHeader (hand-checked, no zod) against the reference it must equal: segment.ts's
- * zod `segmentHeaderSchema` followed by the canonical-form check. Differential: the same lines are
+ * parseSegmentHeader (hand-checked, no zod; parseSegment's header check) against the reference it
+ * must equal: the zod `segmentHeaderSchema` that checked headers before it
+ * (test/helpers/segment-header-schema.ts) followed by the canonical-form check. Differential: the same lines are
  * accepted (with the same value) and refused, on valid headers, headers with a field replaced,
  * dropped or added, values at and past every bound, and byte edits of the canonical text.
  */
+import { Buffer } from 'node:buffer';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type * as z from 'zod';
 import { canonicalize } from '../../src/core/canonical-json.js';
 import { toBase64, utf8 } from '../../src/core/encoding.js';
 import { hasCode } from '../../src/core/errors.js';
-import * as segment from '../../src/core/segment.js';
+import { parseSegment } from '../../src/core/segment.js';
 import {
   MAX_SEGMENT_BYTES,
   MAX_SEGMENT_ENTRIES,
   parseSegmentHeader,
+  type SegmentHeader,
 } from '../../src/core/segment-header.js';
+import { segmentHeaderSchema } from '../helpers/segment-header-schema.js';
 
-/** The reference: what segment.ts's header parse accepts, and its value. */
+/** The reference: what the zod schema and the canonical check accept, and the value. */
 function reference(line: Uint8Array): { ok: boolean; value?: unknown } {
   let text: string;
   let json: unknown;
@@ -26,7 +32,7 @@ function reference(line: Uint8Array): { ok: boolean; value?: unknown } {
   } catch {
     return { ok: false };
   }
-  const parsed = segment.segmentHeaderSchema.safeParse(json);
+  const parsed = segmentHeaderSchema.safeParse(json);
   if (!parsed.success || canonicalize(parsed.data) !== text) return { ok: false };
   return { ok: true, value: parsed.data };
 }
@@ -120,7 +126,11 @@ const byteEdits = fc
   });
 
 describe('parseSegmentHeader against the zod schema (differential)', () => {
-  it('accepts and refuses exactly what segment.ts does, with the same value', () => {
+  it('has the type the schema infers', () => {
+    expectTypeOf<z.infer<typeof segmentHeaderSchema>>().toEqualTypeOf<SegmentHeader>();
+  });
+
+  it('accepts and refuses exactly what the schema does, with the same value', () => {
     fc.assert(
       fc.property(
         fc.oneof(
@@ -138,7 +148,7 @@ describe('parseSegmentHeader against the zod schema (differential)', () => {
     );
   });
 
-  it('accepts canonical headers and has the limits segment.ts has', () => {
+  it('accepts canonical headers', () => {
     let accepted = 0;
     fc.assert(
       fc.property(header, (h) => {
@@ -151,7 +161,34 @@ describe('parseSegmentHeader against the zod schema (differential)', () => {
       { numRuns: 300 },
     );
     expect(accepted).toBeGreaterThan(50);
-    expect(MAX_SEGMENT_BYTES).toBe(segment.MAX_SEGMENT_BYTES);
-    expect(MAX_SEGMENT_ENTRIES).toBe(segment.MAX_SEGMENT_ENTRIES);
+  });
+});
+
+describe('parseSegment reads its header with parseSegmentHeader', () => {
+  // A golden segment (test/vectors/golden) up to its header line, then the line under test.
+  const golden = readFileSync('test/vectors/golden/store/default/seg/00000000000000000000.seg');
+  const headerStart = golden.indexOf('\n\n', golden.indexOf('\n\n') + 2) + 2;
+  const head = golden.subarray(0, headerStart);
+
+  it('refuses a header (HEADER_INVALID) exactly when the zod schema does', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          header.map((h) => utf8(canonicalize(h))),
+          edited,
+        ),
+        (line) => {
+          const bytes = Buffer.concat([head, line, utf8('\n')]);
+          let invalid = false;
+          try {
+            parseSegment(bytes);
+          } catch (err) {
+            invalid = hasCode(err, 'HEADER_INVALID');
+          }
+          expect(invalid).toBe(!reference(line).ok);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
