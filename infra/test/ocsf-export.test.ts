@@ -3,9 +3,12 @@
  * export bucket (not locked), the role's exact actions and the absence of every delete, retention,
  * bucket-configuration, Sign and archive-write action, the function's environment and schedule.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type InfraConfigError, parseConfig } from '../src/config.js';
+import { type InfraConfigError, parseConfig, readConfigFile } from '../src/config.js';
 import { namesOf } from '../src/names.js';
 import {
   actionsOf,
@@ -140,6 +143,24 @@ describe('export configuration', () => {
         ),
       ].sort(),
     ).toEqual(['export.expireDays', 'export.readerRoleArns']);
+  });
+});
+
+describe('export configuration files', () => {
+  it('the example turns the export on (so the offline scanners see it)', () => {
+    const example = readConfigFile(join(import.meta.dirname, '..', 'config', 'example.json'));
+    expect(example.export).toMatchObject({ format: 'parquet', rateMinutes: 60, prefix: 'ocsf' });
+  });
+
+  it('reads a string export.mapping as the path of a mapping file next to the configuration', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'auditlock-export-config-'));
+    const mapping = { version: 1, rules: [], cloud: { region: 'eu-central-1' } };
+    writeFileSync(join(dir, 'mapping.json'), JSON.stringify(mapping));
+    writeFileSync(
+      join(dir, 'deploy.json'),
+      JSON.stringify(rawConfig({ export: { mapping: 'mapping.json' } })),
+    );
+    expect(readConfigFile(join(dir, 'deploy.json')).export?.mapping).toEqual(mapping);
   });
 });
 
