@@ -53,6 +53,12 @@ import { s3ViaService } from './roles.js';
  */
 export const EXPORT_ARCHIVE_BUCKET_ACTIONS = ['s3:ListBucket', 's3:ListBucketVersions'] as const;
 export const EXPORT_ARCHIVE_OBJECT_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion'] as const;
+/**
+ * On each trusted log key: KmsSigner.publicKey() (src/adapters/kms-signer.ts), which the handler
+ * calls per AUDITLOCK_LOG_KEY_IDS entry, sends DescribeKey (the key must be Enabled) together with
+ * GetPublicKey, and fails if either is refused.
+ */
+export const EXPORT_LOG_KEY_ACTIONS = ['kms:GetPublicKey', 'kms:DescribeKey'] as const;
 /** Every export file's first key part: the Security Lake custom sources (src/core/ocsf-classes.ts). */
 export const EXPORT_SOURCE_PATTERN = 'auditlock-*';
 
@@ -148,7 +154,7 @@ export class OcsfExport extends Construct {
         allow('ExportKeyViaS3', DATA_KEY_ACTIONS, [e.bucketKeyArn], viaS3);
     }
 
-    allow('LogKeysPublic', ['kms:GetPublicKey'], [...props.logKeyArns]);
+    allow('LogKeysPublic', EXPORT_LOG_KEY_ACTIONS, [...props.logKeyArns]);
     // Dead letters go to the alarm topic (encrypted with the operations key).
     allow('PublishDeadLetters', ['sns:Publish'], [props.topic.topicArn]);
     allow('AlarmTopicKey', ['kms:Decrypt', 'kms:GenerateDataKey'], [props.opsKey.keyArn], {

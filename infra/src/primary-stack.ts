@@ -16,7 +16,7 @@ import { IngestFunction, sourceId } from './ingest.js';
 import { dataKey, type KeyUse, roleByArn, signingKey } from './keys.js';
 import { LockedBucket } from './locked-bucket.js';
 import type { Names } from './names.js';
-import { exportRole, OcsfExport } from './ocsf-export.js';
+import { EXPORT_LOG_KEY_ACTIONS, exportRole, OcsfExport } from './ocsf-export.js';
 import {
   auditorRole,
   ingestRole,
@@ -174,7 +174,7 @@ export class PrimaryStack extends Stack {
       verifierReads,
       ...(exporter === undefined
         ? []
-        : [{ sid: 'ExportReadsPublicKey', principal: exporter, actions: ['kms:GetPublicKey'] }]),
+        : [{ sid: 'ExportReadsPublicKey', principal: exporter, actions: EXPORT_LOG_KEY_ACTIONS }]),
     ];
     const current = signingKey(
       this,

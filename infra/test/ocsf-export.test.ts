@@ -275,6 +275,7 @@ describe('export role', () => {
     expect([...new Set(statements().flatMap(actionsOf))].sort()).toEqual(
       [
         'kms:Decrypt',
+        'kms:DescribeKey',
         'kms:GenerateDataKey',
         'kms:GetPublicKey',
         'logs:CreateLogStream',
@@ -344,7 +345,7 @@ describe('export role', () => {
     }
   });
 
-  it('decrypts only through S3 (or SNS for the alarm topic), GetPublicKey on the signing keys only', () => {
+  it('decrypts only through S3 (or SNS for the alarm topic), GetPublicKey and DescribeKey (KmsSigner.publicKey) on the signing keys only', () => {
     for (const x of statements().filter((y) => actionsOf(y).includes('kms:Decrypt')))
       expect(x.Condition?.StringEquals?.['kms:ViaService']).toMatch(
         /^(s3|sns)\.eu-central-1\.amazonaws\.com$/,
@@ -353,7 +354,7 @@ describe('export role', () => {
       s.primaryT.findResources('AWS::KMS::Key', { Properties: { KeySpec: 'ECC_NIST_P256' } }),
     );
     const pub = statements().find((x) => x.Sid === 'LogKeysPublic') as Statement;
-    expect(actionsOf(pub)).toEqual(['kms:GetPublicKey']);
+    expect(actionsOf(pub).sort()).toEqual(['kms:DescribeKey', 'kms:GetPublicKey']);
     expect(pub.Resource).toEqual({ 'Fn::GetAtt': [signingKey, 'Arn'] });
   });
 
@@ -378,7 +379,7 @@ describe('export role', () => {
         JSON.stringify(y.Principal).includes(roleId(x.primaryT, n.exportRole)),
       );
       expect(mine.map((y) => [y.Sid, actionsOf(y)])).toEqual([
-        ['ExportReadsPublicKey', ['kms:GetPublicKey']],
+        ['ExportReadsPublicKey', ['kms:GetPublicKey', 'kms:DescribeKey']],
       ]);
     }
     const st = roleStatements(x.primaryT, n.exportRole);
