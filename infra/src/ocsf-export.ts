@@ -171,7 +171,8 @@ export class OcsfExport extends Construct {
     const rate = Duration.minutes(e.rateMinutes);
     this.fn = new LambdaFn(this, 'Function', {
       functionName: n.exportFunction,
-      description: `auditlock scheduled OCSF export (${e.format}) into s3://${n.exportBucket}/${e.prefix}`,
+      // Lambda descriptions hold 256 characters: the bucket name (<= 63), not the prefix.
+      description: `auditlock scheduled OCSF export (${e.format}) into ${n.exportBucket}`,
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       handler: 'index.handler',
