@@ -73,6 +73,49 @@ const sealConfig = z.strictObject({
 /** Lambda's environment holds 4 KiB in all: the sealing configuration gets at most half. */
 export const MAX_SEAL_CONFIG_BYTES = 2048;
 
+/** An S3 bucket name (S3 User Guide, "Bucket naming rules"), without dots for TLS. */
+const BUCKET_NAME_RE = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+/**
+ * Key prefix of the export: `/`-separated parts of URL-safe characters, no `*` or `?` (the role's
+ * resource ARNs are built from it and must not gain a wildcard); empty for the bucket's root.
+ */
+const EXPORT_PREFIX_RE = /^([A-Za-z0-9._=-]+(\/[A-Za-z0-9._=-]+)*)?$/;
+/** src/lambda/export-config.ts AUDITLOCK_EXPORT_STATE_NAME (no `*` or `?` either). */
+const EXPORT_STATE_NAME_RE = /^[A-Za-z0-9._-][A-Za-z0-9._/-]{0,255}$/;
+const ANY_KMS_KEY_ARN_RE = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/(mrk-)?[0-9a-f-]{32,36}$/;
+/** The OCSF mapping travels in the Lambda environment (4 KiB in all): at most half of it. */
+export const MAX_OCSF_MAPPING_BYTES = 2048;
+
+/**
+ * The scheduled OCSF export (src/lambda/handlers/export.ts, docs/DEPLOY.md "OCSF export"). Off
+ * when absent. Its fields become the handler's AUDITLOCK_* variables (src/lambda/export-config.ts).
+ */
+const exportSection = z.strictObject({
+  /** EventBridge Scheduler `rate(<n> minutes)`; two periods must fit a one-day alarm window. */
+  rateMinutes: z.number().int().min(5).max(MAX_RATE_MINUTES).default(60),
+  format: z.enum(['jsonl', 'parquet']).default('parquet'),
+  /** Only these logs (AUDITLOCK_LOGS); empty: every log of the store. */
+  logs: z.array(logName).default([]),
+  /** AUDITLOCK_EXPORT_PREFIX: files and the state go under it. */
+  prefix: z.string().max(256).regex(EXPORT_PREFIX_RE).default('ocsf'),
+  stateName: z.string().regex(EXPORT_STATE_NAME_RE).default('.auditlock-export-state.json'),
+  /** An existing bucket to export into (e.g. a Security Lake custom source's); default: one of ours. */
+  bucketName: z.string().regex(BUCKET_NAME_RE).optional(),
+  /** The existing bucket's SSE-KMS key, when it has one (the role gets GenerateDataKey/Decrypt via S3). */
+  bucketKeyArn: z.string().regex(ANY_KMS_KEY_ARN_RE).optional(),
+  /** Roles (primary account) that may decrypt the exports in the bucket we create. */
+  readerRoleArns: z.array(z.string().regex(ROLE_ARN_RE)).default([]),
+  /** Our bucket only: current versions expire after this many days (unset: kept). */
+  expireDays: z.number().int().min(1).max(36_500).optional(),
+  /** A mapping file's JSON object (docs/OCSF.md §3), checked by the function at its first run. */
+  mapping: z.record(z.string(), z.unknown()).optional(),
+  rowsPerFile: z.number().int().min(1).max(10_000_000).default(100_000),
+  memoryMb: z.number().int().min(256).max(10_240).default(2048),
+  timeoutSeconds: z.number().int().min(60).max(900).default(900),
+  /** AUDITLOCK_TIME_RESERVE_MS: time kept to put the files and the state after the last segment. */
+  timeReserveSeconds: z.number().int().min(10).max(450).default(60),
+});
+
 const source = z.discriminatedUnion('type', [
   sqsSource,
   kinesisSource,
@@ -199,6 +242,8 @@ const schema = z
           .default({ principalArns: [] }),
       })
       .optional(),
+    /** The scheduled OCSF export in the primary Region (docs/DEPLOY.md "OCSF export"). */
+    export: exportSection.optional(),
     lambda: z
       .strictObject({
         memoryMb: z.number().int().min(256).max(10_240).default(1024),
@@ -255,6 +300,7 @@ const schema = z
         path: ['originPrefix'],
         message: `the default witness name ${c.originPrefix}/witness/verifier is longer than ${MAX_ORIGIN_BYTES} bytes: set verifier.witnessName`,
       });
+    if (c.export !== undefined) checkExport(c as DeploymentConfig, ctx);
     if (c.sealing !== undefined) checkSealing(c as DeploymentConfig, ctx);
     if (c.lambda.timeoutSeconds * 6 > 43_200)
       ctx.addIssue({
@@ -266,6 +312,7 @@ const schema = z
 
 export type DeploymentConfig = z.infer<typeof schema>;
 export type SealingConfig = NonNullable<DeploymentConfig['sealing']>;
+export type ExportConfig = NonNullable<DeploymentConfig['export']>;
 
 /** Cross-field rules of the `sealing` block. */
 function checkSealing(c: DeploymentConfig, ctx: z.RefinementCtx): void {
@@ -297,6 +344,45 @@ function checkSealing(c: DeploymentConfig, ctx: z.RefinementCtx): void {
       path: ['sealing'],
       message:
         'cannot be combined with ingestNeedsPutObjectRetention yet: the bucket policy exempts only the ingest role from the retention deny, so the eraser could not record an erasure',
+    });
+}
+/** Cross-field rules of the `export` block. */
+function checkExport(c: DeploymentConfig, ctx: z.RefinementCtx): void {
+  const e = c.export as ExportConfig;
+  if (e.timeReserveSeconds * 2 > e.timeoutSeconds)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['export', 'timeReserveSeconds'],
+      message: 'must be at most half of export.timeoutSeconds (the run needs time to export)',
+    });
+  if (e.bucketName === undefined) {
+    if (e.bucketKeyArn !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['export', 'bucketKeyArn'],
+        message: 'needs export.bucketName (the bucket the stack creates has its own key)',
+      });
+  } else {
+    const ours = {
+      readerRoleArns: e.readerRoleArns.length > 0,
+      expireDays: e.expireDays !== undefined,
+    };
+    for (const [field, set] of Object.entries(ours))
+      if (set)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['export', field],
+          message: 'applies only to the bucket the stack creates (unset export.bucketName)',
+        });
+  }
+  if (
+    e.mapping !== undefined &&
+    Buffer.byteLength(JSON.stringify(e.mapping)) > MAX_OCSF_MAPPING_BYTES
+  )
+    ctx.addIssue({
+      code: 'custom',
+      path: ['export', 'mapping'],
+      message: `is longer than ${MAX_OCSF_MAPPING_BYTES} bytes as JSON (it travels in the Lambda environment)`,
     });
 }
 export type IngestSource = DeploymentConfig['ingest'][number];
@@ -338,7 +424,8 @@ export function parseConfig(input: unknown): DeploymentConfig {
 
 /**
  * Reads and validates a configuration file. A string `sealing.config` is the path of the sealing
- * configuration's JSON file, relative to the configuration file.
+ * configuration's JSON file, a string `export.mapping` that of an OCSF mapping file, both
+ * relative to the configuration file.
  * @throws InfraConfigError `INFRA_CONFIG_INVALID`; the file system's or JSON.parse's errors
  */
 export function readConfigFile(path: string): DeploymentConfig {
@@ -346,6 +433,10 @@ export function readConfigFile(path: string): DeploymentConfig {
   if (typeof raw?.sealing?.config === 'string')
     raw.sealing.config = JSON.parse(
       readFileSync(resolve(dirname(path), raw.sealing.config), 'utf8'),
+    );
+  if (typeof raw?.export?.mapping === 'string')
+    raw.export.mapping = JSON.parse(
+      readFileSync(resolve(dirname(path), raw.export.mapping), 'utf8'),
     );
   return parseConfig(raw);
 }

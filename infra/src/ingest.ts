@@ -82,10 +82,13 @@ export class BundleMissingError extends Error {
 }
 
 /**
- * The bundled handler's folder for `source` (an ingest source type, or `verify`).
+ * The bundled handler's folder for `source` (an ingest source type, `verify` or `export`).
  * @throws BundleMissingError `BUNDLE_MISSING` naming the file when the main package is not bundled
  */
-export function handlerCode(bundleDir: string, source: IngestSource['type'] | 'verify'): Code {
+export function handlerCode(
+  bundleDir: string,
+  source: IngestSource['type'] | 'verify' | 'export',
+): Code {
   const dir = join(bundleDir, source);
   const file = join(dir, 'index.mjs');
   if (!existsSync(file)) throw new BundleMissingError(file);

@@ -9,6 +9,7 @@ import type { IConstruct } from 'constructs';
 import type { DeploymentConfig, SealingConfig } from './config.js';
 import { logStreamsArn } from './ingest.js';
 import type { Names } from './names.js';
+import { exportLogStreamsArn, exportObjectArns } from './ocsf-export.js';
 import type { PrimaryStack } from './primary-stack.js';
 import type { ReplicaStack } from './replica-stack.js';
 import { verifierLogStreamsArn } from './verifier.js';
@@ -53,6 +54,12 @@ const WHY = {
     "The keys live in the other Region's stack and are named by alias only (no cross-region references): each statement is pinned to its aliases with kms:ResourceAliases (and the data keys to S3 with kms:ViaService).",
   stateReplication:
     "The verifier's state and cosigned checkpoints are kept in the replica Region, apart from the primary they attest; the bucket is itself locked (COMPLIANCE, deletes denied). Losing the Region loses only the witness's memory, which auditors' kept cosigned checkpoints still cover.",
+  exportFiles:
+    "Export file keys are made per run (`<prefix>/<source>/region=…/accountId=…/eventDay=…/<log>-<seq>-<part>`): the resource is every object under the export prefix's Security Lake source folders (`auditlock-*`, src/core/ocsf-classes.ts) of this one bucket; the state object is named exactly.",
+  exportVpc:
+    'The export accepts no inbound traffic and calls only S3, KMS and SNS in its Region over TLS with IAM auth; a VPC would add NAT or endpoint costs without reducing what the role may do.',
+  exportReplication:
+    'The export bucket holds derived copies: every file can be written again from the replicated, locked archive (delete the state object and the next run exports everything again), so a second Region would only double the copies.',
   keyTableBackups:
     'The subject key table is erased by deleting items: every backup of it keeps erased keys restorable, so it has none besides point-in-time recovery, whose window is the shortest configured (sealing.pitrDays, docs/DEPLOY.md "Sealed fields").',
 } as const;
@@ -143,6 +150,30 @@ export function acknowledgementsOf(d: {
     id: NIST('S3BucketReplicationEnabled'),
     reason: WHY.replicaReplication,
   });
+  if (primary.ocsfExport !== undefined) {
+    const x = primary.ocsfExport;
+    const exportRole = child(primary, 'ExportRole');
+    const files = exportObjectArns(c, n).files;
+    acks.push(
+      { scope: exportRole, id: iam5(`${archive}/${c.storePrefix}/*`), reason: WHY.objectWildcard },
+      { scope: exportRole, id: iam5(files), reason: WHY.exportFiles },
+      { scope: exportRole, id: iam5(exportLogStreamsArn(c, n)), reason: WHY.logStreams },
+      ...[exportRole, x.schedulerRole].map((scope) => ({
+        scope,
+        id: NIST('IAMNoInlinePolicy'),
+        reason: WHY.inlinePolicy,
+      })),
+      { scope: x.fn, id: AWS('L1'), reason: WHY.runtime },
+      { scope: x.fn, id: NIST('LambdaInsideVPC'), reason: WHY.exportVpc },
+    );
+    // Only the bucket the stack creates (an existing one, export.bucketName, is not ours to judge).
+    if (c.export?.bucketName === undefined)
+      acks.push({
+        scope: x.bucket,
+        id: NIST('S3BucketReplicationEnabled'),
+        reason: WHY.exportReplication,
+      });
+  }
   if (primary.sealing !== undefined) {
     const eraser = primary.sealing.eraser;
     const erasureLog = (c.sealing as SealingConfig).erasureLog;

@@ -35,6 +35,13 @@ export function namesOf(c: DeploymentConfig) {
     verifierFunction: `${c.name}-verifier`,
     verifierLogGroup: `/auditlock/${c.name}/verify`,
     witnessName: c.verifier.witnessName ?? `${c.originPrefix}/witness/verifier`,
+    /** Export only: the scheduled OCSF export, its bucket (unless export.bucketName) and key. */
+    exportRole: `${c.name}-export`,
+    exportSchedulerRole: `${c.name}-export-schedule`,
+    exportFunction: `${c.name}-export`,
+    exportLogGroup: `/auditlock/${c.name}/export`,
+    exportBucket: c.export?.bucketName ?? `${c.name}-export-${p.account}-${p.region}`,
+    exportDataKeyAlias: `alias/${c.name}-export-data`,
     signingKeyAlias: `alias/${c.name}-signing`,
     replicaSigningKeyAlias: `alias/${c.name}-signing-replica`,
     replicaDataKeyAlias: `alias/${c.name}-replica-data`,

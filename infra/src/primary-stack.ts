@@ -16,6 +16,7 @@ import { IngestFunction, sourceId } from './ingest.js';
 import { dataKey, type KeyUse, roleByArn, signingKey } from './keys.js';
 import { LockedBucket } from './locked-bucket.js';
 import type { Names } from './names.js';
+import { EXPORT_LOG_KEY_ACTIONS, exportRole, OcsfExport } from './ocsf-export.js';
 import {
   auditorRole,
   ingestRole,
@@ -42,6 +43,8 @@ export class PrimaryStack extends Stack {
   readonly functions: IngestFunction[];
   /** Sealing only: the key table, its keys and the eraser role. */
   readonly sealing?: SubjectKeyStore & { readonly eraser: Role };
+  /** Export only: the scheduled OCSF export (ocsf-export.ts). */
+  readonly ocsfExport?: OcsfExport;
 
   constructor(scope: Construct, id: string, props: PrimaryStackProps) {
     super(scope, id, props);
@@ -53,6 +56,8 @@ export class PrimaryStack extends Stack {
     const replication = replicationRole(this, c, n);
     // Sealing: the operator's eraser also appends (its erasure records) to the archive.
     const eraser = c.sealing === undefined ? undefined : eraserRole(this, c, n);
+    // Export: reads the archive, puts OCSF files into the export bucket (ocsf-export.ts).
+    const exporter = c.export === undefined ? undefined : exportRole(this, c, n);
     // The scheduled verifier runs in the replica account and Region (replica stack, verifier.ts).
     const verifier = roleByArn(c.replica.account, n.roleArn(c.replica.account, n.verifierRole));
 
@@ -84,6 +89,17 @@ export class PrimaryStack extends Stack {
           conditions: sourceAccount,
         }),
       ),
+      // The export's dead letters go to the alarm topic.
+      ...(exporter === undefined
+        ? []
+        : [
+            {
+              sid: 'ExportPublishesDeadLetters',
+              principal: exporter,
+              actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+              conditions: { StringEquals: { 'kms:ViaService': `sns.${region}.amazonaws.com` } },
+            },
+          ]),
     ]);
 
     // The archive's SSE-KMS key: used only through S3 in this Region, by the three roles.
@@ -103,6 +119,16 @@ export class PrimaryStack extends Stack {
               sid: 'EraserEncryptDecrypt',
               principal: eraser,
               actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+              conditions: viaS3,
+            },
+          ]),
+      ...(exporter === undefined
+        ? []
+        : [
+            {
+              sid: 'ExportDecrypt',
+              principal: exporter,
+              actions: ['kms:Decrypt'],
               conditions: viaS3,
             },
           ]),
@@ -126,6 +152,7 @@ export class PrimaryStack extends Stack {
       ...writers.map((w) => [w, ['kms:GenerateDataKey', 'kms:Decrypt']] as const),
       [auditor, ['kms:Decrypt']] as const,
       [replication, ['kms:Decrypt']] as const,
+      ...(exporter === undefined ? [] : [[exporter, ['kms:Decrypt']] as const]),
     ])
       role.addToPrincipalPolicy(
         new PolicyStatement({
@@ -143,6 +170,12 @@ export class PrimaryStack extends Stack {
       actions: ['kms:GetPublicKey'],
       conditions: verifier.condition,
     };
+    const publicKeyReaders: KeyUse[] = [
+      verifierReads,
+      ...(exporter === undefined
+        ? []
+        : [{ sid: 'ExportReadsPublicKey', principal: exporter, actions: EXPORT_LOG_KEY_ACTIONS }]),
+    ];
     const current = signingKey(
       this,
       `SigningKeyG${c.signingKey.generation}`,
@@ -154,7 +187,7 @@ export class PrimaryStack extends Stack {
           ? []
           : [{ sid: 'EraserSigns', principal: eraser, actions: [...SIGNER_KMS_ACTIONS] }]),
         { sid: 'AuditorReadsPublicKey', principal: auditor, actions: ['kms:GetPublicKey'] },
-        verifierReads,
+        ...publicKeyReaders,
       ],
     );
     new Alias(this, 'SigningKeyAlias', { aliasName: n.signingKeyAlias, targetKey: current });
@@ -174,7 +207,7 @@ export class PrimaryStack extends Stack {
         `auditlock: retired log signing key, generation ${g}`,
         [
           { sid: 'AuditorReadsPublicKey', principal: auditor, actions: ['kms:GetPublicKey'] },
-          verifierReads,
+          ...publicKeyReaders,
         ],
       );
       publicKeys.push(retired.keyArn);
@@ -240,6 +273,19 @@ export class PrimaryStack extends Stack {
           sealingEnvironment: keys?.environment,
         }),
     );
+
+    if (exporter !== undefined)
+      this.ocsfExport = new OcsfExport(this, 'OcsfExport', {
+        config: c,
+        names: n,
+        role: exporter,
+        // Every generation: the export re-reads segments sealed under retired keys too.
+        logKeyArns: publicKeys,
+        opsKey,
+        topic,
+        accessLogs: this.archive.accessLogs,
+        bundleDir: props.bundleDir,
+      });
 
     new CfnOutput(this, 'ArchiveBucketName', { value: n.archiveBucket });
     new CfnOutput(this, 'StoreUrl', { value: n.storeUrl });

@@ -29,8 +29,15 @@ export function config(overrides: Record<string, unknown> = {}): DeploymentConfi
   return parseConfig(rawConfig(overrides));
 }
 
-/** Every handler folder the stacks package: the four ingest sources and the verifier. */
-export const HANDLERS = ['sqs', 'kinesis', 'eventbridge', 'cloudwatch-logs', 'verify'] as const;
+/** Every handler folder the stacks package: the four ingest sources, the verifier, the export. */
+export const HANDLERS = [
+  'sqs',
+  'kinesis',
+  'eventbridge',
+  'cloudwatch-logs',
+  'verify',
+  'export',
+] as const;
 
 let stubDir: string | undefined;
 /**

@@ -7,9 +7,9 @@ import { buildApp } from '../src/app.js';
 import { BundleMissingError } from '../src/ingest.js';
 import { config, stubBundleDir } from './helpers.js';
 
-function missingPath(bundleDir: string): string {
+function missingPath(bundleDir: string, overrides: Record<string, unknown> = {}): string {
   try {
-    buildApp(config(), { nag: false, bundleDir });
+    buildApp(config(overrides), { nag: false, bundleDir });
   } catch (err) {
     expect(err).toBeInstanceOf(BundleMissingError);
     expect((err as BundleMissingError).code).toBe('BUNDLE_MISSING');
@@ -33,5 +33,15 @@ describe('handler code', () => {
   it('names the verifier bundle when only that one is missing', () => {
     const dir = stubBundleDir(['verify']);
     expect(missingPath(dir)).toBe(join(dir, 'verify', 'index.mjs'));
+  });
+
+  it('names the export bundle when the export is on and only that one is missing', () => {
+    const dir = stubBundleDir(['export']);
+    expect(missingPath(dir, { export: {} })).toBe(join(dir, 'export', 'index.mjs'));
+  });
+
+  it('does not need the export bundle while the export is off', () => {
+    const dir = stubBundleDir(['export']);
+    expect(() => buildApp(config(), { nag: false, bundleDir: dir })).not.toThrow();
   });
 });

@@ -34,4 +34,33 @@ describe('cdk-nag', () => {
     const d = build(config(), { acknowledge: false, appProps: { outdir: outdir() } });
     expect(() => d.app.synth()).toThrow();
   });
+
+  it.each([
+    ['our export bucket', { readerRoleArns: ['arn:aws:iam::111111111111:role/athena'] }],
+    [
+      'an existing export bucket',
+      {
+        bucketName: 'acme-lake',
+        bucketKeyArn:
+          'arn:aws:kms:eu-central-1:111111111111:key/0123abcd-0123-4567-89ab-0123456789ab',
+      },
+    ],
+  ])('synthesizes with the OCSF export into %s and zero unacknowledged findings', (_, e) => {
+    const c = config({ export: e });
+    const d = build(c, { appProps: { outdir: outdir() } });
+    expect(() => d.app.synth()).not.toThrow();
+    const acks = acknowledgementsOf({
+      config: c,
+      names: namesOf(c),
+      primary: d.primary,
+      replica: d.replica,
+    });
+    const exportFn = d.primary.ocsfExport?.fn;
+    expect(
+      acks
+        .filter((a) => a.scope === exportFn)
+        .map((a) => a.id)
+        .sort(),
+    ).toEqual(['AwsSolutions::AwsSolutions-L1', 'NIST.800.53.R5::NIST.800.53.R5-LambdaInsideVPC']);
+  });
 });
