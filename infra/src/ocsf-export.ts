@@ -43,7 +43,7 @@ import type { DeploymentConfig, ExportConfig } from './config.js';
 import { handlerCode } from './ingest.js';
 import { dataKey, type KeyUse } from './keys.js';
 import type { Names } from './names.js';
-import { s3ViaService } from './roles.js';
+import { PUBLIC_KEY_READ_ACTIONS, s3ViaService } from './roles.js';
 
 /**
  * What the export's reads of the archive call (S3Store via src/app/events.ts, head.ts,
@@ -53,12 +53,8 @@ import { s3ViaService } from './roles.js';
  */
 export const EXPORT_ARCHIVE_BUCKET_ACTIONS = ['s3:ListBucket', 's3:ListBucketVersions'] as const;
 export const EXPORT_ARCHIVE_OBJECT_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion'] as const;
-/**
- * On each trusted log key: KmsSigner.publicKey() (src/adapters/kms-signer.ts), which the handler
- * calls per AUDITLOCK_LOG_KEY_IDS entry, sends DescribeKey (the key must be Enabled) together with
- * GetPublicKey, and fails if either is refused.
- */
-export const EXPORT_LOG_KEY_ACTIONS = ['kms:GetPublicKey', 'kms:DescribeKey'] as const;
+/** On each trusted log key (AUDITLOCK_LOG_KEY_IDS): what KmsSigner.publicKey() needs. */
+export const EXPORT_LOG_KEY_ACTIONS = PUBLIC_KEY_READ_ACTIONS;
 /** Every export file's first key part: the Security Lake custom sources (src/core/ocsf-classes.ts). */
 export const EXPORT_SOURCE_PATTERN = 'auditlock-*';
 

@@ -20,6 +20,7 @@ import { EXPORT_LOG_KEY_ACTIONS, exportRole, OcsfExport } from './ocsf-export.js
 import {
   auditorRole,
   ingestRole,
+  PUBLIC_KEY_READ_ACTIONS,
   replicationRole,
   SIGNER_KMS_ACTIONS,
   s3ViaService,
@@ -167,7 +168,7 @@ export class PrimaryStack extends Stack {
     const verifierReads: KeyUse = {
       sid: 'VerifierReadsPublicKey',
       principal: verifier.principal,
-      actions: ['kms:GetPublicKey'],
+      actions: PUBLIC_KEY_READ_ACTIONS,
       conditions: verifier.condition,
     };
     const publicKeyReaders: KeyUse[] = [
@@ -186,7 +187,7 @@ export class PrimaryStack extends Stack {
         ...(eraser === undefined
           ? []
           : [{ sid: 'EraserSigns', principal: eraser, actions: [...SIGNER_KMS_ACTIONS] }]),
-        { sid: 'AuditorReadsPublicKey', principal: auditor, actions: ['kms:GetPublicKey'] },
+        { sid: 'AuditorReadsPublicKey', principal: auditor, actions: PUBLIC_KEY_READ_ACTIONS },
         ...publicKeyReaders,
       ],
     );
@@ -206,7 +207,7 @@ export class PrimaryStack extends Stack {
         `SigningKeyG${g}`,
         `auditlock: retired log signing key, generation ${g}`,
         [
-          { sid: 'AuditorReadsPublicKey', principal: auditor, actions: ['kms:GetPublicKey'] },
+          { sid: 'AuditorReadsPublicKey', principal: auditor, actions: PUBLIC_KEY_READ_ACTIONS },
           ...publicKeyReaders,
         ],
       );
@@ -215,7 +216,7 @@ export class PrimaryStack extends Stack {
     auditor.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'ReadPublicKeys',
-        actions: ['kms:GetPublicKey'],
+        actions: [...PUBLIC_KEY_READ_ACTIONS],
         resources: publicKeys,
       }),
     );

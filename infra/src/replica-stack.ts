@@ -16,6 +16,7 @@ import type { Names } from './names.js';
 import {
   AUDITOR_BUCKET_ACTIONS,
   AUDITOR_OBJECT_ACTIONS,
+  PUBLIC_KEY_READ_ACTIONS,
   REPLICATION_DESTINATION_ACTIONS,
   s3ViaService,
 } from './roles.js';
@@ -103,10 +104,14 @@ export class ReplicaStack extends Stack {
             {
               sid: 'AuditorReadsPublicKey',
               principal: auditor.principal,
-              actions: ['kms:GetPublicKey'],
+              actions: PUBLIC_KEY_READ_ACTIONS,
               conditions: auditor.condition,
             },
-            { sid: 'VerifierReadsPublicKey', principal: verifier, actions: ['kms:GetPublicKey'] },
+            {
+              sid: 'VerifierReadsPublicKey',
+              principal: verifier,
+              actions: PUBLIC_KEY_READ_ACTIONS,
+            },
           ],
           { multiRegion: true },
         ).toJSON(),

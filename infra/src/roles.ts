@@ -31,6 +31,12 @@ export const INGEST_BUCKET_ACTIONS = [
   's3:GetBucketObjectLockConfiguration',
 ] as const;
 export const SIGNER_KMS_ACTIONS = ['kms:Sign', 'kms:GetPublicKey', 'kms:DescribeKey'] as const;
+/**
+ * Reading a log signing key's public key: KmsSigner.publicKey() (src/adapters/kms-signer.ts), which
+ * the verifier, the export and `auditlock pubkey --kms-key` call, sends DescribeKey (the key must be
+ * Enabled) together with GetPublicKey, and fails if either is refused. Neither signs.
+ */
+export const PUBLIC_KEY_READ_ACTIONS = ['kms:GetPublicKey', 'kms:DescribeKey'] as const;
 
 export const AUDITOR_OBJECT_ACTIONS = [
   's3:GetObject',

@@ -33,7 +33,12 @@ import { handlerCode } from './ingest.js';
 import { dataKey, keyPolicy, roleByArn } from './keys.js';
 import { LockedBucket } from './locked-bucket.js';
 import type { Names } from './names.js';
-import { AUDITOR_BUCKET_ACTIONS, AUDITOR_OBJECT_ACTIONS, s3ViaService } from './roles.js';
+import {
+  AUDITOR_BUCKET_ACTIONS,
+  AUDITOR_OBJECT_ACTIONS,
+  PUBLIC_KEY_READ_ACTIONS,
+  s3ViaService,
+} from './roles.js';
 
 /** S3 Replication Time Control's window (the only one S3 offers), also the verifier's lag limit. */
 export const RTC_WINDOW_SECONDS = 15 * 60;
@@ -268,16 +273,16 @@ export class Verifier extends Construct {
     const logKeyIds: string[] = [];
     if (props.logKeys.replicaKeyArn !== undefined) {
       logKeyIds.push(props.logKeys.replicaKeyArn);
-      allow('LogKeyPublic', ['kms:GetPublicKey'], [props.logKeys.replicaKeyArn]);
+      allow('LogKeyPublic', PUBLIC_KEY_READ_ACTIONS, [props.logKeys.replicaKeyArn]);
     } else {
       logKeyIds.push(`${primaryKeys}:${n.signingKeyAlias}`);
-      allow('LogKeyPublicByAlias', ['kms:GetPublicKey'], [`${primaryKeys}:key/*`], {
+      allow('LogKeyPublicByAlias', PUBLIC_KEY_READ_ACTIONS, [`${primaryKeys}:key/*`], {
         'ForAnyValue:StringEquals': { 'kms:ResourceAliases': n.signingKeyAlias },
       });
     }
     if (c.verifier.retiredSigningKeyArns.length > 0) {
       logKeyIds.push(...c.verifier.retiredSigningKeyArns);
-      allow('RetiredLogKeysPublic', ['kms:GetPublicKey'], [...c.verifier.retiredSigningKeyArns]);
+      allow('RetiredLogKeysPublic', PUBLIC_KEY_READ_ACTIONS, [...c.verifier.retiredSigningKeyArns]);
     }
     this.logKeyIds = logKeyIds;
     allow('PublishFindings', ['sns:Publish'], [this.topic.topicArn]);

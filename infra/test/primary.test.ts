@@ -374,13 +374,15 @@ describe('roles: exactly what the code calls, nothing dangerous', () => {
     });
   });
 
-  it('auditor role: list, get, retention, legal hold, decrypt via S3, GetPublicKey; nothing else', () => {
+  it('auditor role: list, get, retention, legal hold, decrypt via S3, read public keys; nothing else', () => {
     const actions = [
       ...new Set(roleStatements(s.primaryT, n.auditorRole).flatMap(actionsOf)),
     ].sort();
     expect(actions).toEqual(
       [
         'kms:Decrypt',
+        // `auditlock pubkey --kms-key` (KmsSigner.publicKey) sends DescribeKey with GetPublicKey.
+        'kms:DescribeKey',
         'kms:GetPublicKey',
         's3:GetObject',
         's3:GetObjectLegalHold',

@@ -166,6 +166,8 @@ describe('verifier role', () => {
     expect(actions).toEqual(
       [
         'kms:Decrypt',
+        // The log keys' public keys through KmsSigner.publicKey: DescribeKey with GetPublicKey.
+        'kms:DescribeKey',
         'kms:GenerateDataKey',
         'kms:GetPublicKey',
         'kms:Sign',
@@ -237,7 +239,7 @@ describe('verifier role', () => {
     expect(decrypt.Condition).toMatchObject(pinned);
     const pub = all.filter((x) => x.Sid === 'VerifierReadsPublicKey');
     expect(pub).toHaveLength(1);
-    expect(actionsOf(pub[0] as Statement)).toEqual(['kms:GetPublicKey']);
+    expect(actionsOf(pub[0] as Statement).sort()).toEqual(['kms:DescribeKey', 'kms:GetPublicKey']);
     s.primaryT.hasResourceProperties('AWS::KMS::Alias', { AliasName: n.archiveDataKeyAlias });
   });
 });
@@ -299,7 +301,10 @@ describe('verifier function', () => {
     expect(st.find((y) => y.Sid === 'RetiredLogKeysPublic')?.Resource).toBe(retired);
     const [policy] = Object.values(keyPolicies(x.replicaT, 'AWS::KMS::ReplicaKey'));
     const verifierUse = (policy ?? []).find((y) => y.Sid === 'VerifierReadsPublicKey');
-    expect(actionsOf(verifierUse as Statement)).toEqual(['kms:GetPublicKey']);
+    expect(actionsOf(verifierUse as Statement).sort()).toEqual([
+      'kms:DescribeKey',
+      'kms:GetPublicKey',
+    ]);
   });
 
   it('is invoked by an EventBridge Scheduler schedule at the configured rate, with a role that may only invoke it', () => {
