@@ -83,25 +83,34 @@ type Job<Req, Res> = {
   readonly reject: (err: unknown) => void;
 };
 
+/** What a job handler gives back: its result, and the buffers to move with it. */
+export type JobAnswer<Res> = { readonly res: Res; readonly transfer?: readonly Transferable[] };
+
 /**
- * The worker side: answers every request on `port` with `handle`, whose result goes back with
- * the buffers it names transferred (not copied), then says it is ready.
+ * The worker side: answers every request on `port` with `handle`, whose result (or the promise
+ * of it) goes back with the buffers it names transferred (not copied), then says it is ready.
+ * A handler that throws or rejects answers its job with the error.
  */
 export function serveJobs<Req, Res>(
   port: MessagePort,
-  handle: (req: Req) => { readonly res: Res; readonly transfer?: readonly Transferable[] },
+  handle: (req: Req) => JobAnswer<Res> | Promise<JobAnswer<Res>>,
 ): void {
   port.on('message', ({ id, req }: JobRequest<Req>) => {
-    let answer: { readonly res: Res; readonly transfer?: readonly Transferable[] };
+    const send = (answer: JobAnswer<Res>) =>
+      port.postMessage({ id, res: answer.res } satisfies JobMessage<Res>, [
+        ...(answer.transfer ?? []),
+      ]);
+    const fail = (error: unknown) => port.postMessage({ id, error } satisfies JobMessage<Res>);
+    let answer: JobAnswer<Res> | Promise<JobAnswer<Res>>;
     try {
       answer = handle(req);
     } catch (error) {
-      port.postMessage({ id, error } satisfies JobMessage<Res>);
+      fail(error);
       return;
     }
-    port.postMessage({ id, res: answer.res } satisfies JobMessage<Res>, [
-      ...(answer.transfer ?? []),
-    ]);
+    // A synchronous answer goes back at once, as before (verify's workers answer so).
+    if (answer instanceof Promise) answer.then(send, fail);
+    else send(answer);
   });
   port.postMessage({ ready: true } satisfies JobMessage<Res>);
 }

@@ -40,16 +40,15 @@ import {
   auditEventSchema,
   describeValue,
   issuesFromZod,
-  MAX_EVENT_BYTES,
   messageFor,
   summarise,
 } from './event.js';
 import { sha256 } from './hash.js';
+import { MAX_ENTRY_BYTES } from './limits.js';
 import { partialEventSchema, sealedEntryProblem, sealedListSchema } from './sealed-entry.js';
 import { formatTimestamp, parseTimestamp } from './timestamp.js';
 
-/** Largest stored entry: the largest event plus room for the envelope. Quarantine entries fit too. */
-export const MAX_ENTRY_BYTES = MAX_EVENT_BYTES + 4 * 1024;
+export { MAX_ENTRY_BYTES } from './limits.js';
 /** Most input bytes a quarantine entry keeps. */
 export const QUARANTINE_RAW_MAX = 64 * 1024;
 export const MAX_QUARANTINE_ISSUES = 20;
