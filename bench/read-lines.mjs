@@ -50,7 +50,7 @@ async function bytesRun(file, level) {
   for await (const { number, content } of readByteLines(input)) {
     n = number;
     if (level === 'text') strictUtf8.decode(content);
-    else if (level === 'parse') parseEventBytes(content, number);
+    else if (level === 'parse') parseEventBytes(content, number, parseEvent);
   }
   return n;
 }

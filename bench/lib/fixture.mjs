@@ -14,6 +14,7 @@ import {
   INPUT_CHAIN_START,
   LocalSigner,
   nextInputChain,
+  parseEvent,
   parseEventBytes,
   parseSegment,
   splitEntries,
@@ -52,7 +53,7 @@ export async function ingestLines({ dir, store, signer, count, lineAt, encoding,
   let chain = INPUT_CHAIN_START;
   for (let i = 0; i < count; i++) {
     const bytes = encoder.encode(`${lineAt(i)}\n`);
-    const event = parseEventBytes(bytes.subarray(0, bytes.length - 1), i + 1);
+    const event = parseEventBytes(bytes.subarray(0, bytes.length - 1), i + 1, parseEvent);
     chain = nextInputChain(chain, bytes);
     const id = formatInputDeliveryId('events.jsonl', i + 1, chain);
     const { stored } = await archiver.submit(event, { source: 'cli', id });

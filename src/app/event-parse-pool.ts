@@ -6,8 +6,16 @@
  *
  * This module is also the workers' own: started with {@link EVENT_PARSE_WORKER_DATA} as its
  * `workerData`, it serves batches; imported anywhere else it only defines the pool.
+ *
+ * A worker starts without the event schema (zod and its compiled schemas cost ~20 MiB of RSS per
+ * thread, issue 14): it validates with the accept-only fast path, which takes almost every valid
+ * event. The first batch with a line the fast path cannot decide (an invalid event, whose issues
+ * zod words, or a valid one near a size limit) makes the worker load the schema, parse that batch
+ * again with it, and keep it. The results are the same either way (test/core/event-batch.test.ts).
+ * test/app/event-parse-worker-imports.test.ts keeps zod out of this module's static imports.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { acceptOnlyEvent, type EventValidator, SchemaNeededError } from '../core/event-accept.js';
 import { type LineBatch, type ParsedBatch, parseEventBatch } from '../core/event-batch.js';
 import { serveJobs, type WorkerEntry, WorkerPool } from './worker-pool.js';
 
@@ -51,9 +59,29 @@ function buffersOf(b: LineBatch | ParsedBatch): ArrayBuffer[] {
   return out;
 }
 
+/**
+ * The worker's parser of batches: accept-only until a batch needs the schema, then (loaded once,
+ * with `import()`, so that it stays out of the static graph) the full `parseEvent`.
+ */
+export function lazySchemaParser(): (lines: LineBatch) => Promise<ParsedBatch> {
+  let full: EventValidator | undefined;
+  return async (lines) => {
+    if (full === undefined) {
+      try {
+        return parseEventBatch(lines, acceptOnlyEvent);
+      } catch (err) {
+        if (!(err instanceof SchemaNeededError)) throw err;
+      }
+      full = (await import('../core/event.js')).parseEvent;
+    }
+    return parseEventBatch(lines, full);
+  };
+}
+
 if (parentPort && workerData === EVENT_PARSE_WORKER_DATA) {
-  serveJobs<LineBatch, ParsedLines>(parentPort, (lines) => {
-    const parsed = parseEventBatch(lines);
+  const parse = lazySchemaParser();
+  serveJobs<LineBatch, ParsedLines>(parentPort, async (lines) => {
+    const parsed = await parse(lines);
     return { res: { lines, parsed }, transfer: [...buffersOf(lines), ...buffersOf(parsed)] };
   });
 }

@@ -14,9 +14,9 @@
  * input's, whichever thread parsed what.
  */
 import { fromUtf8 } from '../core/encoding.js';
-import type { Delivery } from '../core/entry.js';
+import { checkDelivery, type Delivery } from '../core/entry.js';
 import { AuditlockError, ConfigurationError, InputError } from '../core/errors.js';
-import type { AuditEvent } from '../core/event.js';
+import { type AuditEvent, parseEvent } from '../core/event.js';
 import {
   type EntryStamp,
   type LineBatch,
@@ -42,7 +42,10 @@ export type IngestOptions = {
   readonly archiver: Archiver;
   /** The input's bytes, in chunks (a file or stdin stream). */
   readonly input: AsyncIterable<Uint8Array | string>;
-  /** Name recorded in delivery ids (inputNameOf), e.g. `events.jsonl` or `stdin`. */
+  /**
+   * Name recorded in delivery ids (inputNameOf), e.g. `events.jsonl` or `stdin`; one no delivery
+   * id may hold is refused before anything is read (InputError `DELIVERY_INVALID`).
+   */
   readonly inputName: string;
   /** Continue after this point (found by findResumePoint); lines through it are checked only. */
   readonly resume?: ResumePoint | undefined;
@@ -144,8 +147,20 @@ class BatchBuilder {
 }
 
 /**
+ * Refuses an input name that some delivery id of the input could not hold (FORMAT.md §3): the
+ * id of the largest line number is the longest. Here, on the thread that stamps batches, because
+ * the check is the entry schema's (zod), which the parse workers do not load.
+ * @throws InputError `DELIVERY_INVALID`
+ */
+export function checkInputName(inputName: string): void {
+  const id = formatInputDeliveryId(inputName, Number.MAX_SAFE_INTEGER, INPUT_CHAIN_START);
+  checkDelivery({ source: INPUT_DELIVERY_SOURCE, id });
+}
+
+/**
  * Reads and archives every line. Resolves after everything accepted is stored.
  * @throws ConfigurationError `INPUT_MISMATCH` (before anything is written); InputError
+ *   `DELIVERY_INVALID` (before anything is read, see {@link checkInputName}),
  *   `INPUT_LINE_TOO_LONG`; whatever the input, the parse pool or the archiver throws.
  */
 export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult> {
@@ -155,6 +170,7 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
       'SEAL_QUARANTINE_CONFLICT',
       'quarantine keeps rejected input as it was read, personal fields in clear: it cannot be combined with sealing',
     );
+  checkInputName(opts.inputName);
   let lines = 0;
   let archived = 0;
   let rejected = 0;
@@ -255,7 +271,7 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
     const parsed: Promise<ParsedLines> | ParsedLines =
       pool?.ready === true
         ? parseOnPool(pool, batch)
-        : { lines: batch, parsed: parseEventBatch(batch) satisfies ParsedBatch };
+        : { lines: batch, parsed: parseEventBatch(batch, parseEvent) satisfies ParsedBatch };
     // A rejected pool job is a failure like any other; the chain itself never rejects.
     if (parsed instanceof Promise) parsed.catch(() => undefined);
     inFlight++;

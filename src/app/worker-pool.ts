@@ -91,6 +91,7 @@ export type JobAnswer<Res> = { readonly res: Res; readonly transfer?: readonly T
  * the buffers it names transferred (not copied), then says it is ready. `handle` may answer
  * later (a promise), e.g. when a rare job needs a module loaded first: a worker holds one job at
  * a time, so answers still come one per job.
+ * A handler that throws or rejects answers its job with the error.
  */
 export function serveJobs<Req, Res>(
   port: MessagePort,

@@ -13,11 +13,12 @@
  */
 import { canonicalize } from './canonical-json.js';
 import { toBase64 } from './encoding.js';
-import { checkDelivery, MAX_ENTRY_BYTES } from './entry.js';
 import { AuditlockError, InputError, type InputIssue } from './errors.js';
+import type { EventValidator } from './event-accept.js';
 import { parseEventBytes } from './event-line.js';
 import { HASH_SIZE } from './hash.js';
-import { formatInputDeliveryId, INPUT_DELIVERY_SOURCE } from './input-delivery.js';
+import { INPUT_DELIVERY_SOURCE } from './input-delivery.js';
+import { MAX_ENTRY_BYTES } from './limits.js';
 import { hashLeaf } from './merkle.js';
 import { formatTimestamp } from './timestamp.js';
 
@@ -28,7 +29,11 @@ import { formatTimestamp } from './timestamp.js';
 export type EntryStamp = {
   /** Receive time (ms) of every entry of the batch, given out in the log's order by the archiver. */
   readonly receivedAt: number;
-  /** The input's name as recorded in delivery ids (`inputNameOf`). */
+  /**
+   * The input's name as recorded in delivery ids (`inputNameOf`). It MUST make valid delivery ids
+   * (FORMAT.md §3) at every line number: not checked here (that needs the entry schema, zod),
+   * but where the stamp is made (ingest.ts, `checkInputName`).
+   */
   readonly inputName: string;
   /** Line `i`'s input chain H_n (input-delivery.ts) at `[32 i, 32 i + 32)`. */
   readonly chains: Uint8Array;
@@ -107,18 +112,10 @@ type Framing = {
 };
 
 /**
- * The framing of `batch`'s entries. Their delivery ids differ only in the line number and the
- * chain's base64, which every id may hold; the longest (last line's) is checked once for all.
- * @throws InputError `DELIVERY_INVALID`, `TIMESTAMP_INVALID`
+ * The framing of `batch`'s entries: the parts of their delivery ids that every entry shares.
+ * @throws InputError `TIMESTAMP_INVALID`
  */
-function framingOf(batch: LineBatch, stamp: EntryStamp): Framing {
-  const count = batch.ends.length;
-  if (count > 0) {
-    const last = count - 1;
-    const chain = stamp.chains.subarray(HASH_SIZE * last, HASH_SIZE * (last + 1));
-    const id = formatInputDeliveryId(stamp.inputName, batch.numbers[last] as number, chain);
-    checkDelivery({ source: INPUT_DELIVERY_SOURCE, id });
-  }
+function framingOf(stamp: EntryStamp): Framing {
   const name = canonicalize(`${stamp.inputName}:`);
   return {
     idHead: `{"delivery":{"id":${name.slice(0, -1)}`,
@@ -130,16 +127,21 @@ function framingOf(batch: LineBatch, stamp: EntryStamp): Framing {
 /**
  * Parses and canonicalises every line of `batch` (and, when it is stamped, makes each event's
  * entry and leaf hash). A line that is not a valid event is a reject (an InputError of
- * parseEventBytes); anything else thrown is a bug and propagates.
- * @throws AuditlockError `ENTRY_TOO_LARGE`, `ENTRY_NEWLINE` (as encodeEntry); InputError
- *   `DELIVERY_INVALID` for a stamp whose input name no delivery id may hold
+ * parseEventBytes); anything else thrown propagates: a bug, or what `validate` throws when it
+ * cannot decide (`SchemaNeededError` of acceptOnlyEvent: then nothing of the batch is returned,
+ * and the caller parses it again with the full schema).
+ * @param validate the event rules: `parseEvent` (event.ts), or `acceptOnlyEvent`
+ *   (event-accept.ts) on a thread that has not loaded the schema; the outcome is the same
+ *   whenever acceptOnlyEvent does not throw
+ * @throws AuditlockError `ENTRY_TOO_LARGE`, `ENTRY_NEWLINE` (as encodeEntry), InputError
+ *   `TIMESTAMP_INVALID` (of the stamp); whatever `validate` throws that is not an InputError
  */
-export function parseEventBatch(batch: LineBatch): ParsedBatch {
+export function parseEventBatch(batch: LineBatch, validate: EventValidator): ParsedBatch {
   const count = batch.ends.length;
   const ends = new Uint32Array(count);
   const rejects: LineReject[] = [];
   const stamp = batch.stamp;
-  const framing = stamp ? framingOf(batch, stamp) : undefined;
+  const framing = stamp ? framingOf(stamp) : undefined;
   const leaves = stamp ? new Uint8Array(HASH_SIZE * count) : undefined;
   // Canonical JSON is usually shorter than the line (no whitespace); grown when it is not.
   const framingBytes = framing
@@ -150,7 +152,7 @@ export function parseEventBatch(batch: LineBatch): ParsedBatch {
   for (let i = 0; i < count; i++) {
     let text: string | undefined;
     try {
-      text = canonicalize(parseEventBytes(lineAt(batch, i), batch.numbers[i] as number));
+      text = canonicalize(parseEventBytes(lineAt(batch, i), batch.numbers[i] as number, validate));
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       rejects.push({

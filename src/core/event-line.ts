@@ -5,10 +5,15 @@
  * 1. at most {@link MAX_EVENT_LINE_BYTES} bytes (`EVENT_TOO_LARGE`), checked before decoding;
  * 2. strict UTF-8 (`UTF8_INVALID`): an invalid sequence is refused, never replaced by U+FFFD;
  * 3. strict JSON (`JSON_INVALID`, `JSON_DUPLICATE_MEMBER`, `JSON_NUMBER_INEXACT`, see
- *    strict-json.ts), then the event schema (`EVENT_INVALID`).
+ *    strict-json.ts), then the event rules (`EVENT_INVALID`), checked by the validator given:
+ *    `parseEvent` (event.ts, the zod schema) or, on a thread that has not loaded the schema,
+ *    `acceptOnlyEvent` (event-accept.ts). This module loads neither.
  */
 import { InputError } from './errors.js';
-import { type AuditEvent, MAX_EVENT_BYTES, parseEventLine } from './event.js';
+import type { AuditEvent } from './event.js';
+import type { EventValidator } from './event-accept.js';
+import { MAX_EVENT_BYTES, MAX_EVENT_LINE_LENGTH } from './limits.js';
+import { parseJsonStrict } from './strict-json.js';
 
 /** Longest line, in bytes: twice the event limit leaves room for whitespace and `\uXXXX` escapes. */
 export const MAX_EVENT_LINE_BYTES = 2 * MAX_EVENT_BYTES;
@@ -16,11 +21,40 @@ export const MAX_EVENT_LINE_BYTES = 2 * MAX_EVENT_BYTES;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
+ * Parses one line of text (`parseEventLine` of event.ts with the validator given): the length
+ * limit in UTF-16 code units before parsing, strict JSON, then `validate`.
+ * @param lineNumber 1-based, used in the location `line N`
+ * @throws InputError `EVENT_TOO_LARGE`, `JSON_INVALID`, `JSON_DUPLICATE_MEMBER`,
+ *   `JSON_NUMBER_INEXACT`; whatever `validate` throws
+ */
+export function readEventLine(
+  line: string,
+  lineNumber: number,
+  validate: EventValidator,
+): AuditEvent {
+  const location = `line ${lineNumber}`;
+  if (line.length > MAX_EVENT_LINE_LENGTH) {
+    const message = `expected at most ${MAX_EVENT_LINE_LENGTH} characters, got ${line.length}`;
+    throw new InputError('EVENT_TOO_LARGE', `${location}: ${message}`, {
+      location,
+      issues: [{ path: '', message }],
+    });
+  }
+  return validate(parseJsonStrict(line, location), location);
+}
+
+/**
  * Parses and validates one line given as bytes (without its line ending).
  * @param lineNumber 1-based, used in the location `line N`
- * @throws InputError `EVENT_TOO_LARGE`, `UTF8_INVALID`, or any code of {@link parseEventLine}
+ * @param validate the event rules: `parseEvent` (event.ts), or `acceptOnlyEvent`
+ * @throws InputError `EVENT_TOO_LARGE`, `UTF8_INVALID`, or any code of {@link readEventLine};
+ *   whatever `validate` throws
  */
-export function parseEventBytes(bytes: Uint8Array, lineNumber: number): AuditEvent {
+export function parseEventBytes(
+  bytes: Uint8Array,
+  lineNumber: number,
+  validate: EventValidator,
+): AuditEvent {
   const location = `line ${lineNumber}`;
   if (bytes.length > MAX_EVENT_LINE_BYTES) {
     const message = `expected at most ${MAX_EVENT_LINE_BYTES} bytes, got ${bytes.length}`;
@@ -41,7 +75,7 @@ export function parseEventBytes(bytes: Uint8Array, lineNumber: number): AuditEve
       issues: [{ path: '', message }],
     });
   }
-  return parseEventLine(text, lineNumber);
+  return readEventLine(text, lineNumber, validate);
 }
 
 /** Offset of the first byte that does not start or continue a valid UTF-8 sequence (RFC 3629 §4). */

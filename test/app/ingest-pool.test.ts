@@ -3,32 +3,47 @@
  * one thread writes (the same entries in the same order, the same rejects), whichever thread
  * parsed which batch; a worker that throws or dies fails the ingest with nothing acknowledged out
  * of order and the log still clean; a slow stream's lines reach the archiver as they come, not
- * when a batch fills.
+ * when a batch fills. The workers' parser, accept-only until a batch needs zod (invalid events, or
+ * a valid one the fast path leaves to zod), gives what the full parser gives, batch after batch.
  */
 import { Readable } from 'node:stream';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
-import { type EventParsePool, eventParsePool } from '../../src/app/event-parse-pool.js';
+import {
+  type EventParsePool,
+  eventParsePool,
+  lazySchemaParser,
+} from '../../src/app/event-parse-pool.js';
 import { BATCH_LINES, ingestJsonLines } from '../../src/app/ingest.js';
 import { verifyStore } from '../../src/app/verify.js';
 import { WorkerPoolError } from '../../src/app/worker-pool.js';
 import { decodeBody, splitEntries } from '../../src/core/body-codec.js';
+import { utf8 } from '../../src/core/encoding.js';
 import { decodeEntry, type Entry } from '../../src/core/entry.js';
+import { parseEvent } from '../../src/core/event.js';
+import { makeLineBatch, parseEventBatch } from '../../src/core/event-batch.js';
 import type { Finding } from '../../src/core/findings.js';
 import { parseInputDeliveryId } from '../../src/core/input-delivery.js';
 import { segmentKey } from '../../src/core/layout.js';
 import { parseSegment } from '../../src/core/segment.js';
 import { logFixture, makeKey, sampleEvent } from '../helpers/log-fixture.js';
+import { NEAR_LIMIT_EVENT } from '../helpers/near-limit-event.js';
 import { fixtureWorker, TS_WORKERS } from '../helpers/verify-workers.js';
 
 const key = makeKey();
 
-/** Lines of several batches: events, invalid lines, blank lines, non-canonical JSON. */
-function mixedInput(count: number): string {
+/**
+ * Lines of several batches: events, invalid lines, blank lines, non-canonical JSON, and with
+ * `nearLimit` a valid event the fast path leaves to zod; `valid` only events the fast path takes.
+ */
+function mixedInput(count: number, { valid = false, nearLimit = false } = {}): string {
   const lines: string[] = [];
   for (let i = 1; i <= count; i++) {
     const e = sampleEvent(i) as unknown as Record<string, unknown>;
-    if (i % 97 === 0) lines.push('{"not json');
+    if (nearLimit && i === 3 * BATCH_LINES + 5) lines.push(JSON.stringify(NEAR_LIMIT_EVENT));
+    else if (valid) lines.push(JSON.stringify(e));
+    else if (i % 97 === 0) lines.push('{"not json');
     else if (i % 89 === 0) lines.push(JSON.stringify({ ...e, outcome: 'sideways' }));
     else if (i % 83 === 0) lines.push('   ');
     else if (i % 2 === 0) lines.push(JSON.stringify(e, null, 1).replace(/\n/g, ''));
@@ -89,7 +104,33 @@ beforeAll(async () => {
 afterAll(() => pool.close());
 
 describe('ingest with a parse pool', () => {
-  it('writes the entries and rejects that ingest on one thread writes, in the same order', async () => {
+  for (const [what, options, rejected] of [
+    ['invalid lines', {}, 10],
+    ['only events the fast path takes (the workers never load zod)', { valid: true }, 0],
+    ['a valid event only zod accepts, in the fourth batch', { valid: true, nearLimit: true }, 0],
+  ] as const) {
+    it(`writes the entries and rejects that ingest on one thread writes, in the same order: ${what}`, async () => {
+      // A pool of its own: a worker keeps zod once it loaded it.
+      const fresh = eventParsePool(2, TS_WORKERS);
+      try {
+        await fresh.warm();
+        const input = mixedInput(6 * BATCH_LINES + 17, options);
+        const one = await ingest(input);
+        const many = await ingest(input, fresh);
+        expect(many.result).toEqual({ ...one.result, lastReceipt: many.result.lastReceipt });
+        expect(many.result.lastReceipt?.index).toBe(one.result.lastReceipt?.index);
+        expect(many.result.rejected).toBeGreaterThanOrEqual(rejected);
+        if (rejected === 0) expect(many.result.rejected).toBe(0);
+        expect(many.rejects).toEqual(one.rejects);
+        expect(await entriesOf(many.store)).toEqual(await entriesOf(one.store));
+        expect(await findingsOf(many.store)).toEqual([]);
+      } finally {
+        await fresh.close();
+      }
+    }, 60_000);
+  }
+
+  it('writes the entries and rejects that ingest on one thread writes, quarantined too', async () => {
     const input = mixedInput(6 * BATCH_LINES + 17);
     const one = await ingest(input);
     const many = await ingest(input, pool);
@@ -172,5 +213,45 @@ describe('ingest with a parse pool', () => {
       (e) => parseInputDeliveryId(e.delivery?.id ?? '')?.line,
     );
     expect(ids).toEqual([1, 2, 3]);
+  });
+});
+
+describe("the parse workers' parser (lazySchemaParser)", () => {
+  const valid = (i: number) => utf8(JSON.stringify(sampleEvent(i)));
+  const kinds = [
+    valid,
+    (i: number) => utf8(JSON.stringify({ ...sampleEvent(i), outcome: 'sideways' })),
+    () => utf8('{"not json'),
+    () => utf8(JSON.stringify(NEAR_LIMIT_EVENT)),
+  ];
+
+  it('gives, batch after batch, what parseEventBatch with parseEvent gives, before and after loading zod', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fc.tuple(fc.nat(kinds.length - 1), fc.boolean()), { maxLength: 6 }), {
+          maxLength: 4,
+        }),
+        async (batches) => {
+          const parse = lazySchemaParser();
+          let number = 0;
+          for (const batch of batches) {
+            // Mostly valid lines, as in real input.
+            const lines = makeLineBatch(
+              batch.map(([kind, plain]) => {
+                number++;
+                const make = plain ? valid : (kinds[kind] as (i: number) => Uint8Array);
+                return { content: make(number), number };
+              }),
+            );
+            const got = await parse(lines);
+            const expected = parseEventBatch(lines, parseEvent);
+            expect(got.rejects).toEqual(expected.rejects);
+            expect(got.ends).toEqual(expected.ends);
+            expect(Buffer.from(got.bytes).equals(Buffer.from(expected.bytes))).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });

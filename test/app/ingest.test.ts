@@ -171,6 +171,20 @@ describe('ingestJsonLines', () => {
     expect(result.archived).toBe(log?.treeSize ?? 0);
   });
 
+  it('refuses an input name no delivery id may hold with DELIVERY_INVALID, writing nothing', async () => {
+    // A control character; and a name whose id fits at line 1 but not at line 2^53 - 1.
+    for (const name of ['bad\u0001name', 'x'.repeat(451)]) {
+      const store = new MemoryStore();
+      await expect(run(text([line(1)]), { name }, store)).rejects.toMatchObject({
+        code: 'DELIVERY_INVALID',
+      });
+      expect(await store.exists(segmentKey('main', 0))).toBe(false);
+    }
+    // The longest name whose every id fits: 450 + ':' + 16 digits + ':' + 44 = 512.
+    const { result } = await run(text([line(1)]), { name: 'x'.repeat(450) });
+    expect(result).toMatchObject({ archived: 1 });
+  });
+
   it('refuses invalid UTF-8 with UTF8_INVALID, keeping line numbers by LF', async () => {
     const bad = Buffer.concat([
       Buffer.from(`${line(1)}\n{"x":"`),

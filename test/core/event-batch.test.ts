@@ -3,7 +3,9 @@
  * replaces in ingest, differentially: for any lines, valid events, mutated and hostile ones, each
  * line's outcome from parseEventBatch is what parseEventBytes + canonicalizeToBytes give (the
  * same bytes, or the same code, message, location and issues); and, stamped, each event's entry
- * and leaf hash are byte for byte what encodeEntry(makeEventEntry(...)) and hashLeaf make.
+ * and leaf hash are byte for byte what encodeEntry(makeEventEntry(...)) and hashLeaf make. With
+ * the accept-only validator of the parse workers (acceptOnlyEvent), a batch either comes out the
+ * same, byte for byte and reject for reject, or is refused whole with SchemaNeededError.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -11,12 +13,28 @@ import { canonicalizeToBytes } from '../../src/core/canonical-json.js';
 import { fromUtf8, utf8 } from '../../src/core/encoding.js';
 import { encodeEntry, makeEventEntry } from '../../src/core/entry.js';
 import { InputError } from '../../src/core/errors.js';
-import { lineAt, makeLineBatch, parseEventBatch, rejectError } from '../../src/core/event-batch.js';
+import { parseEvent } from '../../src/core/event.js';
+import {
+  acceptEvent,
+  acceptOnlyEvent,
+  type EventValidator,
+  SchemaNeededError,
+} from '../../src/core/event-accept.js';
+import {
+  type LineBatch,
+  lineAt,
+  makeLineBatch,
+  type ParsedBatch,
+  parseEventBatch,
+  rejectError,
+} from '../../src/core/event-batch.js';
 import { parseEventBytes } from '../../src/core/event-line.js';
 import { formatInputDeliveryId, inputNameOf } from '../../src/core/input-delivery.js';
 import { hashLeaf } from '../../src/core/merkle.js';
 import { auditEvent, receivedAtMs } from '../helpers/arbitraries.js';
-import { sampleEvent } from '../helpers/log-fixture.js';
+import { NEAR_LIMIT_EVENT } from '../helpers/near-limit-event.js';
+
+const nearLimit = utf8(JSON.stringify(NEAR_LIMIT_EVENT));
 
 /** One line as ingest reads it: a valid event, written loosely or mutated, or hostile bytes. */
 const line: fc.Arbitrary<Uint8Array> = fc.oneof(
@@ -44,14 +62,14 @@ describe('parseEventBatch', () => {
         (items) => {
           const lines = items.map(([content, number]) => ({ content, number }));
           const batch = makeLineBatch(lines);
-          const parsed = parseEventBatch(batch);
+          const parsed = parseEventBatch(batch, parseEvent);
           expect(parsed.ends.length).toBe(lines.length);
           let nextReject = 0;
           for (const [i, { content, number }] of lines.entries()) {
             expect(lineAt(batch, i)).toEqual(content);
             let expected: Uint8Array | InputError;
             try {
-              expected = canonicalizeToBytes(parseEventBytes(content, number));
+              expected = canonicalizeToBytes(parseEventBytes(content, number, parseEvent));
             } catch (err) {
               if (!(err instanceof InputError)) throw err;
               expected = err;
@@ -84,9 +102,9 @@ describe('parseEventBatch', () => {
     const content = utf8(
       `{"time":"2026-01-01T00:00:00Z","action":"a","actor":{"id":"u"},"outcome":"success","detail":{${Array.from({ length: 400 }, (_, i) => `"k${i}":1e20`).join(',')}}}`,
     );
-    const parsed = parseEventBatch(makeLineBatch([{ content, number: 1 }]));
+    const parsed = parseEventBatch(makeLineBatch([{ content, number: 1 }]), parseEvent);
     expect(parsed.rejects).toEqual([]);
-    expect(lineAt(parsed, 0)).toEqual(canonicalizeToBytes(parseEventBytes(content, 1)));
+    expect(lineAt(parsed, 0)).toEqual(canonicalizeToBytes(parseEventBytes(content, 1, parseEvent)));
     expect(lineAt(parsed, 0).length).toBeGreaterThan(content.length);
   });
 });
@@ -109,8 +127,8 @@ describe('parseEventBatch with a stamp', () => {
           const plain = makeLineBatch(lines);
           const chains = chainBytes.slice(0, 32 * lines.length);
           const stamp = { receivedAt: t, inputName: name, chains };
-          const parsed = parseEventBatch({ ...plain, stamp });
-          const unstamped = parseEventBatch(plain);
+          const parsed = parseEventBatch({ ...plain, stamp }, parseEvent);
+          const unstamped = parseEventBatch(plain, parseEvent);
           expect(parsed.rejects).toEqual(unstamped.rejects);
           const rejected = new Set(parsed.rejects.map((r) => r.index));
           for (const [i, { content, number }] of lines.entries()) {
@@ -122,7 +140,9 @@ describe('parseEventBatch with a stamp', () => {
             }
             const chain = chains.subarray(32 * i, 32 * (i + 1));
             const d = { source: 'cli', id: formatInputDeliveryId(name, number, chain) };
-            const expected = encodeEntry(makeEventEntry(parseEventBytes(content, number), t, d));
+            const expected = encodeEntry(
+              makeEventEntry(parseEventBytes(content, number, parseEvent), t, d),
+            );
             expect(fromUtf8(lineAt(parsed, i))).toBe(fromUtf8(expected));
             expect(leaf).toEqual(hashLeaf(expected));
           }
@@ -131,12 +151,69 @@ describe('parseEventBatch with a stamp', () => {
       { numRuns: 300 },
     );
   });
+});
 
-  it('refuses an input name no delivery id may hold', () => {
-    const content = utf8(JSON.stringify(sampleEvent(1)));
-    const stamp = { receivedAt: 0, inputName: 'bad\u0001name', chains: new Uint8Array(32) };
-    expect(() => parseEventBatch({ ...makeLineBatch([{ content, number: 1 }]), stamp })).toThrow(
-      expect.objectContaining({ code: 'DELIVERY_INVALID' }),
+describe('parseEventBatch with the accept-only validator (parse workers before they load zod)', () => {
+  /** The outcome of a batch with `validate`: the parsed batch, or the SchemaNeededError. */
+  const outcome = (batch: LineBatch, validate: EventValidator): ParsedBatch | 'schema' => {
+    try {
+      return parseEventBatch(batch, validate);
+    } catch (err) {
+      if (err instanceof SchemaNeededError) return 'schema';
+      throw err;
+    }
+  };
+
+  it('leaves the near-limit event to zod, which accepts it', () => {
+    expect(acceptEvent(NEAR_LIMIT_EVENT)).toBeUndefined();
+    expect(parseEvent(NEAR_LIMIT_EVENT)).toEqual(NEAR_LIMIT_EVENT);
+    const batch = makeLineBatch([{ content: nearLimit, number: 1 }]);
+    expect(outcome(batch, acceptOnlyEvent)).toBe('schema');
+    expect(parseEventBatch(batch, parseEvent).rejects).toEqual([]);
+  });
+
+  it('gives what parseEvent gives, stamped or not, or asks for the schema; asks exactly when a line needs zod', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.oneof(
+              { arbitrary: line, weight: 9 },
+              { arbitrary: fc.constant(nearLimit), weight: 1 },
+            ),
+            fc.integer({ min: 1, max: 1e9 }),
+          ),
+          { maxLength: 10 },
+        ),
+        fc.option(
+          fc.record({
+            receivedAt: receivedAtMs(),
+            inputName: fc.string({ maxLength: 40 }).map(inputNameOf),
+          }),
+          { nil: undefined },
+        ),
+        (items, stampParts) => {
+          const lines = items.map(([content, number]) => ({ content, number }));
+          const plain = makeLineBatch(lines);
+          const batch = stampParts
+            ? { ...plain, stamp: { ...stampParts, chains: new Uint8Array(32 * lines.length) } }
+            : plain;
+          const full = parseEventBatch(batch, parseEvent);
+          const fast = outcome(batch, acceptOnlyEvent);
+          // Invalid events (zod words their issues) and the near-limit event need zod; lines
+          // refused before the schema (size, UTF-8, JSON) do not.
+          const needsZod =
+            full.rejects.some((r) => r.code === 'EVENT_INVALID') ||
+            lines.some((l) => Buffer.from(l.content).equals(nearLimit));
+          expect(fast === 'schema').toBe(needsZod);
+          if (fast === 'schema') return;
+          expect(fast.rejects).toEqual(full.rejects);
+          expect(fast.ends).toEqual(full.ends);
+          expect(fromUtf8(fast.bytes)).toBe(fromUtf8(full.bytes));
+          expect(fast.leaves).toEqual(full.leaves);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

@@ -1,6 +1,7 @@
 /** One line of input as bytes: size before decoding, strict UTF-8, strict JSON, then the schema. */
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
+import { parseEvent } from '../../src/core/event.js';
 import {
   firstInvalidUtf8,
   MAX_EVENT_LINE_BYTES,
@@ -11,7 +12,7 @@ const valid = { time: '2026-11-26T08:16:35Z', action: 'a', actor: { id: 'u' }, o
 const bytes = (s: string) => new TextEncoder().encode(s);
 const codeOf = (b: Uint8Array) => {
   try {
-    parseEventBytes(b, 3);
+    parseEventBytes(b, 3, parseEvent);
     return 'accepted';
   } catch (e) {
     expect(e).toBeInstanceOf(InputError);
@@ -23,7 +24,7 @@ const codeOf = (b: Uint8Array) => {
 describe('parseEventBytes', () => {
   it('accepts a valid event, keeping non-ASCII text exactly', () => {
     const event = { ...valid, actor: { id: 'Zoë 山田 😀' } };
-    expect(parseEventBytes(bytes(JSON.stringify(event)), 1)).toEqual(event);
+    expect(parseEventBytes(bytes(JSON.stringify(event)), 1, parseEvent)).toEqual(event);
   });
 
   it.each([
