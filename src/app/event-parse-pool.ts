@@ -32,6 +32,14 @@ function ownUrl(): URL {
   return new URL(import.meta.url);
 }
 
+/**
+ * Old-generation limit of a parse thread's heap (MiB). Without one, V8 let each thread's old
+ * generation grow with garbage over a long ingest: 1,000,000 events peaked at 258-280 MiB RSS,
+ * against 226-241 with a limit of 32-64 (docs/PERFORMANCE.md). The largest batch, 256 KiB of lines
+ * plus one line of at most 512 KiB, parses in far less (test/app/ingest-pool.test.ts).
+ */
+export const PARSE_OLD_GENERATION_MB = 64;
+
 /** A pool of at most `workers` event-parsing threads (started as batches arrive, or by `warm`). */
 export function eventParsePool(workers: number, entry?: WorkerEntry): EventParsePool {
   return new WorkerPool<LineBatch, ParsedLines>({
@@ -41,7 +49,10 @@ export function eventParsePool(workers: number, entry?: WorkerEntry): EventParse
     workerData: EVENT_PARSE_WORKER_DATA,
     entry,
     // Parsed events die young: a small young generation holds less (as for verify's workers).
-    resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    resourceLimits: {
+      maxYoungGenerationSizeMb: 4,
+      maxOldGenerationSizeMb: PARSE_OLD_GENERATION_MB,
+    },
   });
 }
 

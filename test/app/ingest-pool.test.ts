@@ -14,8 +14,10 @@ import {
   type EventParsePool,
   eventParsePool,
   lazySchemaParser,
+  PARSE_OLD_GENERATION_MB,
+  parseOnPool,
 } from '../../src/app/event-parse-pool.js';
-import { BATCH_LINES, ingestJsonLines } from '../../src/app/ingest.js';
+import { BATCH_BYTES, BATCH_LINES, ingestJsonLines } from '../../src/app/ingest.js';
 import { verifyStore } from '../../src/app/verify.js';
 import { WorkerPoolError } from '../../src/app/worker-pool.js';
 import { decodeBody, splitEntries } from '../../src/core/body-codec.js';
@@ -23,6 +25,7 @@ import { utf8 } from '../../src/core/encoding.js';
 import { decodeEntry, type Entry } from '../../src/core/entry.js';
 import { parseEvent } from '../../src/core/event.js';
 import { makeLineBatch, parseEventBatch } from '../../src/core/event-batch.js';
+import { MAX_EVENT_LINE_BYTES } from '../../src/core/event-line.js';
 import type { Finding } from '../../src/core/findings.js';
 import { parseInputDeliveryId } from '../../src/core/input-delivery.js';
 import { segmentKey } from '../../src/core/layout.js';
@@ -214,6 +217,56 @@ describe('ingest with a parse pool', () => {
     );
     expect(ids).toEqual([1, 2, 3]);
   });
+});
+
+describe('the parse threads: heap limits', () => {
+  it('start with a bounded young and old generation', async () => {
+    const p = eventParsePool(1, fixtureWorker('worker-limits.ts'));
+    try {
+      // The fixture answers a job with its thread's resourceLimits instead of parsing.
+      const limits = (await p.run(makeLineBatch([]))) as unknown;
+      expect(limits).toMatchObject({
+        maxYoungGenerationSizeMb: 4,
+        maxOldGenerationSizeMb: PARSE_OLD_GENERATION_MB,
+      });
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('parse the largest batch ingest makes, of hostile lines, within those limits', async () => {
+    // A batch is sent once it holds BATCH_BYTES, so it holds at most that much plus one line;
+    // lines above MAX_EVENT_LINE_BYTES are refused before they are decoded. Each line here is as
+    // large as may be parsed, and as costly to parse as JSON gets: an object or array per 2 bytes.
+    const fill = (open: string, item: string, close: string) => {
+      const n = Math.floor(
+        (MAX_EVENT_LINE_BYTES - open.length - close.length + 1) / (item.length + 1),
+      );
+      return utf8(`${open}${Array(n).fill(item).join(',')}${close}`);
+    };
+    const big = [
+      fill('{"resources":[', '{}', ']}'),
+      fill('[', '{}', ']'),
+      fill('{"detail":{"a":[', '[]', ']}}'),
+    ];
+    for (const line of big) expect(line.length).toBeLessThanOrEqual(MAX_EVENT_LINE_BYTES);
+    const small = Array.from({ length: BATCH_LINES - 1 }, (_, i) =>
+      utf8(JSON.stringify(sampleEvent(i))),
+    );
+    expect(small.reduce((n, l) => n + l.length, 0)).toBeLessThan(BATCH_BYTES);
+    const p = eventParsePool(1, TS_WORKERS);
+    try {
+      for (const line of big) {
+        const lines = [...small, line].map((content, i) => ({ number: i + 1, content }));
+        const { parsed } = await parseOnPool(p, makeLineBatch(lines));
+        expect(parsed.rejects.map((r) => [r.index, r.code])).toEqual([
+          [BATCH_LINES - 1, 'EVENT_INVALID'],
+        ]);
+      }
+    } finally {
+      await p.close();
+    }
+  }, 60_000);
 });
 
 describe("the parse workers' parser (lazySchemaParser)", () => {

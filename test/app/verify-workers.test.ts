@@ -338,7 +338,7 @@ describe('SegmentCheckPool', () => {
   });
 
   it('starts its threads with the heap limits of a segment check', async () => {
-    const p = new SegmentCheckPool({ workers: 1, entry: fixtureWorker('verify-worker-limits.ts') });
+    const p = new SegmentCheckPool({ workers: 1, entry: fixtureWorker('worker-limits.ts') });
     try {
       // The fixture answers a job with its thread's resourceLimits instead of a check.
       const limits = (await p.check(new Uint8Array(1), { trustedKeys: [] })) as unknown;
