@@ -35,7 +35,6 @@ import {
   type IBucket,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
-import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { addAlarm } from './alarms.js';
@@ -44,6 +43,7 @@ import { handlerCode } from './ingest.js';
 import { dataKey, type KeyUse } from './keys.js';
 import type { Names } from './names.js';
 import { PUBLIC_KEY_READ_ACTIONS, s3ViaService } from './roles.js';
+import { scheduleFunction } from './schedule.js';
 
 /**
  * What the export's reads of the archive call (S3Store via src/app/events.ts, head.ts,
@@ -193,7 +193,18 @@ export class OcsfExport extends Construct {
       targetArn: props.topic.topicArn,
     };
 
-    this.schedulerRole = this.#schedule(c, n, this.fn);
+    this.schedulerRole = scheduleFunction(this, {
+      account: c.primary.account,
+      region: c.primary.region,
+      name: n.exportFunction,
+      roleName: n.exportSchedulerRole,
+      rateMinutes: e.rateMinutes,
+      deployment: c.name,
+      invokes: 'the OCSF export',
+      task: `OCSF export (${e.format})`,
+      sid: 'InvokeExport',
+      fn: this.fn,
+    });
 
     addAlarm(this, 'ErrorsAlarm', props.topic, {
       metric: this.fn.metricErrors({ period: rate }),
@@ -276,49 +287,6 @@ export class OcsfExport extends Construct {
       }),
     );
     return bucket;
-  }
-
-  /** EventBridge Scheduler invoking the function at the configured rate, with its own role. */
-  #schedule(c: DeploymentConfig, n: Names, fn: LambdaFn): Role {
-    const { account, region } = c.primary;
-    const e = c.export as ExportConfig;
-    const scheduleName = n.exportFunction;
-    const role = new Role(this, 'SchedulerRole', {
-      roleName: n.exportSchedulerRole,
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com').withConditions({
-        // Confused-deputy protection: only this account's schedule of this name.
-        StringEquals: { 'aws:SourceAccount': account },
-        ArnEquals: {
-          'aws:SourceArn': `arn:aws:scheduler:${region}:${account}:schedule/default/${scheduleName}`,
-        },
-      }),
-      description: 'auditlock: EventBridge Scheduler invokes the OCSF export, nothing else',
-    });
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'InvokeExport',
-        actions: ['lambda:InvokeFunction'],
-        resources: [fn.functionArn],
-      }),
-    );
-    new CfnSchedule(this, 'Schedule', {
-      name: scheduleName,
-      description: `auditlock ${c.name}: OCSF export (${e.format}) every ${e.rateMinutes} minutes`,
-      scheduleExpression: `rate(${e.rateMinutes} minutes)`,
-      flexibleTimeWindow: { mode: 'OFF' },
-      state: 'ENABLED',
-      target: {
-        arn: fn.functionArn,
-        roleArn: role.roleArn,
-        input: '{}',
-        // A missed delivery is worth no more than the next run; the NotRunning alarm catches it.
-        retryPolicy: {
-          maximumRetryAttempts: 2,
-          maximumEventAgeInSeconds: Math.min(e.rateMinutes * 60, 86_400),
-        },
-      },
-    });
-    return role;
   }
 }
 

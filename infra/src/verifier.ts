@@ -17,7 +17,6 @@ import {
 } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
-import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
@@ -39,6 +38,7 @@ import {
   PUBLIC_KEY_READ_ACTIONS,
   s3ViaService,
 } from './roles.js';
+import { scheduleFunction } from './schedule.js';
 
 /** S3 Replication Time Control's window (the only one S3 offers), also the verifier's lag limit. */
 export const RTC_WINDOW_SECONDS = 15 * 60;
@@ -341,7 +341,18 @@ export class Verifier extends Construct {
       targetArn: this.topic.topicArn,
     };
 
-    this.schedulerRole = this.#schedule(c, n, this.fn);
+    this.schedulerRole = scheduleFunction(this, {
+      account: c.replica.account,
+      region: c.replica.region,
+      name: n.verifierFunction,
+      roleName: n.verifierSchedulerRole,
+      rateMinutes: c.schedule.rateMinutes,
+      deployment: c.name,
+      invokes: 'the verifier',
+      task: 'verify both Regions and cosign',
+      sid: 'InvokeVerifier',
+      fn: this.fn,
+    });
 
     const alarm = (name: string, spec: Parameters<typeof addAlarm>[3]) =>
       addAlarm(this, name, this.topic, spec);
@@ -382,49 +393,6 @@ export class Verifier extends Construct {
     new CfnOutput(scope, 'WitnessKeyArn', { value: this.witnessKey.keyArn });
     new CfnOutput(scope, 'WitnessName', { value: n.witnessName });
     new CfnOutput(scope, 'FindingsTopicArn', { value: this.topic.topicArn });
-  }
-
-  /** EventBridge Scheduler invoking the function at the configured rate, with its own role. */
-  #schedule(c: DeploymentConfig, n: Names, fn: LambdaFn): Role {
-    const { account, region } = c.replica;
-    const scheduleName = n.verifierFunction;
-    const role = new Role(this, 'SchedulerRole', {
-      roleName: n.verifierSchedulerRole,
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com').withConditions({
-        // Confused-deputy protection: only this account's schedule of this name.
-        StringEquals: { 'aws:SourceAccount': account },
-        ArnEquals: {
-          'aws:SourceArn': `arn:aws:scheduler:${region}:${account}:schedule/default/${scheduleName}`,
-        },
-      }),
-      description: 'auditlock: EventBridge Scheduler invokes the verifier, nothing else',
-    });
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'InvokeVerifier',
-        actions: ['lambda:InvokeFunction'],
-        resources: [fn.functionArn],
-      }),
-    );
-    const rate = c.schedule.rateMinutes;
-    new CfnSchedule(this, 'Schedule', {
-      name: scheduleName,
-      description: `auditlock ${c.name}: verify both Regions and cosign every ${rate} minutes`,
-      scheduleExpression: `rate(${rate} minutes)`,
-      flexibleTimeWindow: { mode: 'OFF' },
-      state: 'ENABLED',
-      target: {
-        arn: fn.functionArn,
-        roleArn: role.roleArn,
-        input: '{}',
-        // A missed delivery is not worth more than the next run; the NotRunning alarm catches it.
-        retryPolicy: {
-          maximumRetryAttempts: 2,
-          maximumEventAgeInSeconds: Math.min(rate * 60, 86_400),
-        },
-      },
-    });
-    return role;
   }
 }
 
