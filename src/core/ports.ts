@@ -48,6 +48,8 @@ export type ObjectInfo = {
  * - A put of bytes identical to what the key already holds MUST resolve `{ status: 'identical' }`,
  *   so a retry after a lost response is safe and still write-once.
  * - A resolved put MUST be durable: readable after a crash of this process or host.
+ * - A put MUST NOT keep a reference to `bytes` once it has settled (copy them if they are kept):
+ *   the archiver builds each segment in the buffer of the one before.
  * - Nothing MUST ever overwrite, truncate or delete an object through this interface.
  * - A key that ever held an object MUST count as taken (by `putIfAbsent` and `exists`) even if
  *   it was since hidden (an S3 delete marker): writing there would shadow the original.

@@ -68,11 +68,18 @@ export type SealInput = {
   readonly signer: Signer;
   /** signed-note key name; defaults to the origin (tlog-checkpoint: SHOULD match it). */
   readonly keyName?: string;
+  /**
+   * A buffer to build the object in when it is large enough (else a new one is made): a writer
+   * that seals one segment after another reuses one buffer instead of allocating a segment-sized
+   * one per segment. Its bytes are overwritten, and the result's `bytes` are a view of it: the
+   * caller MUST NOT pass it again while it still needs those bytes.
+   */
+  readonly scratch?: Uint8Array | undefined;
 };
 
 export type SealedSegment = {
   readonly seq: number;
-  /** The stored object: a view at the end of a slightly larger buffer (`byteOffset` > 0). */
+  /** The stored object: a view into a larger buffer (`byteOffset` > 0), `scratch`'s if it fit. */
   readonly bytes: Uint8Array;
   /** The head after this segment. */
   readonly head: LogHead;
@@ -128,7 +135,7 @@ export async function sealSegment(input: SealInput): Promise<SealedSegment> {
   // The note text's length does not depend on the payload hash (always 44 base64 characters), so
   // the room for the head is known before the payload is written and hashed.
   const headRoom = segmentHeadRoom(utf8(checkpoint(GENESIS_PREV)).length, keyName);
-  const draft = draftSegment(headRoom, encodeHeaderLine(header), bodyLength);
+  const draft = draftSegment(headRoom, encodeHeaderLine(header), bodyLength, input.scratch);
   if (compressed) draft.body.set(compressed);
   else writeEntries(entries, draft.body);
   const noteText = checkpoint(sha256(draft.payload));

@@ -20,13 +20,22 @@ export type SegmentDraft = {
   readonly body: Uint8Array;
 };
 
-/** A {@link SegmentDraft} holding `headerLine` (from {@link encodeHeaderLine}), body not yet written. */
+/**
+ * A {@link SegmentDraft} holding `headerLine` (from {@link encodeHeaderLine}), body not yet
+ * written: in the start of `scratch` when it is large enough (its bytes are overwritten), else in a
+ * new buffer.
+ */
 export function draftSegment(
   headRoom: number,
   headerLine: Uint8Array,
   bodyLength: number,
+  scratch?: Uint8Array,
 ): SegmentDraft {
-  const buffer = new Uint8Array(headRoom + headerLine.length + bodyLength);
+  const size = headRoom + headerLine.length + bodyLength;
+  const buffer =
+    scratch !== undefined && scratch.length >= size
+      ? scratch.subarray(0, size)
+      : new Uint8Array(size);
   buffer.set(headerLine, headRoom);
   return {
     buffer,
@@ -52,7 +61,7 @@ export function segmentHeadRoom(noteTextLength: number, keyName: string): number
 /**
  * Writes the head in front of the draft's payload and returns the stored object: the end of
  * `draft.buffer` when the head fits in the room kept for it (the usual case; the bytes before it
- * are zero), else a new buffer holding head and payload. Byte for byte what
+ * are not part of it), else a new buffer holding head and payload. Byte for byte what
  * {@link assembleSegment} returns for the same arguments.
  * @throws IntegrityError `NOTE_MALFORMED` if two signatures are for one (key name, key ID).
  */

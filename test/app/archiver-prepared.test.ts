@@ -164,4 +164,39 @@ describe('prepared entries', () => {
     await expect(archiver.submitPrepared(one, 1, 0, 2)).rejects.toThrow(RangeError);
     await archiver.close();
   });
+
+  it('builds each segment in the buffer of the one before, and every stored object is its own', async () => {
+    const inner = new MemoryStore();
+    const buffers: ArrayBufferLike[] = [];
+    // MemoryStore copies what it is given, as the ObjectStore contract asks of every store.
+    const store: ObjectStore = {
+      location: 'x',
+      putIfAbsent: (k, b, o) => {
+        buffers.push(b.buffer);
+        return inner.putIfAbsent(k, b, o);
+      },
+      get: (k, o) => inner.get(k, o),
+      exists: (k) => inner.exists(k),
+      list: (p, o) => inner.list(p, o),
+    };
+    const fx = logFixture(inner);
+    const archiver = await fx.open({ store, maxEvents: 4 });
+    const t = archiver.nextReceivedAt();
+    const entries = Array.from({ length: 32 }, (_, i) =>
+      encodeEntry(makeEventEntry(sampleEvent(i), t)),
+    );
+    const run = await archiver.submitPrepared(prepared(entries), t);
+    await archiver.close();
+    await run.stored;
+    expect(buffers).toHaveLength(8);
+    // A segment is built in the last one's buffer, unless it needs a larger one (which then serves).
+    for (let i = 1; i < buffers.length; i++) {
+      const [before, now] = [buffers[i - 1] as ArrayBufferLike, buffers[i] as ArrayBufferLike];
+      if (now !== before) expect(now.byteLength).toBeGreaterThan(before.byteLength);
+    }
+    expect(new Set(buffers).size).toBeLessThan(buffers.length);
+    // Building segment k + 1 where segment k was built changed nothing that was stored.
+    expect(await clean(fx)).toEqual([]);
+    expect(await storedTimes(fx)).toHaveLength(32);
+  });
 });
