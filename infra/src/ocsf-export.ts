@@ -23,7 +23,6 @@ import {
 import { Alias, type IKey, type Key } from 'aws-cdk-lib/aws-kms';
 import {
   Architecture,
-  type CfnFunction,
   Function as LambdaFn,
   Runtime,
 } from 'aws-cdk-lib/aws-lambda';
@@ -183,16 +182,8 @@ export class OcsfExport extends Construct {
       logGroup,
       environment: exportEnvironment(c, n, props.logKeyArns),
     });
-    // A failed run is not retried (the next scheduled run starts from the same state); its event,
-    // or one that waited a whole period behind a running export, goes to the alarm topic.
-    this.fn.configureAsyncInvoke({
-      retryAttempts: 0,
-      maxEventAge: Duration.seconds(Math.min(Math.max(rate.toSeconds(), 60), 21_600)),
-    });
-    (this.fn.node.defaultChild as CfnFunction).deadLetterConfig = {
-      targetArn: props.topic.topicArn,
-    };
-
+    // A failed run's event, or one that waited a whole period behind a running export, goes to
+    // the alarm topic.
     this.schedulerRole = scheduleFunction(this, {
       account: c.primary.account,
       region: c.primary.region,
@@ -204,6 +195,7 @@ export class OcsfExport extends Construct {
       task: `OCSF export (${e.format})`,
       sid: 'InvokeExport',
       fn: this.fn,
+      deadLetters: props.topic,
     });
 
     addAlarm(this, 'ErrorsAlarm', props.topic, {

@@ -1,11 +1,14 @@
 /**
  * A function run on a fixed rate by EventBridge Scheduler (the scheduled verifier, the OCSF
  * export): the schedule and the role it invokes the function with, which may do that and nothing
- * else, and only for this account's schedule of this name (confused-deputy protection).
+ * else, and only for this account's schedule of this name (confused-deputy protection). A failed
+ * run is not retried: the next scheduled run starts again from the state the function stores.
  */
+import { Duration } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import type { Function as LambdaFn } from 'aws-cdk-lib/aws-lambda';
+import type { CfnFunction, Function as LambdaFn } from 'aws-cdk-lib/aws-lambda';
 import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 
 export type RateSchedule = {
@@ -24,13 +27,24 @@ export type RateSchedule = {
   /** The role's one statement's id (e.g. `InvokeExport`). */
   readonly sid: string;
   readonly fn: LambdaFn;
+  /** Where the event of a failed run, or of one that waited a whole period, goes (SNS). */
+  readonly deadLetters: ITopic;
 };
 
 /**
- * Adds `SchedulerRole` and `Schedule` to `scope`: `fn` invoked every `rateMinutes` with `{}`.
+ * Adds `SchedulerRole` and `Schedule` to `scope`: `fn` invoked every `rateMinutes` with `{}`, no
+ * retries, dead letters to `deadLetters`.
  * @returns the scheduler's role
  */
 export function scheduleFunction(scope: Construct, s: RateSchedule): Role {
+  const rate = Duration.minutes(s.rateMinutes);
+  s.fn.configureAsyncInvoke({
+    retryAttempts: 0,
+    maxEventAge: Duration.seconds(Math.min(Math.max(rate.toSeconds(), 60), 21_600)),
+  });
+  (s.fn.node.defaultChild as CfnFunction).deadLetterConfig = {
+    targetArn: s.deadLetters.topicArn,
+  };
   const role = new Role(scope, 'SchedulerRole', {
     roleName: s.roleName,
     assumedBy: new ServicePrincipal('scheduler.amazonaws.com').withConditions({

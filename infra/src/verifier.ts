@@ -11,7 +11,6 @@ import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws
 import { Alias, type IKey, Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import {
   Architecture,
-  type CfnFunction,
   Function as LambdaFn,
   Runtime,
 } from 'aws-cdk-lib/aws-lambda';
@@ -331,16 +330,7 @@ export class Verifier extends Construct {
         POWERTOOLS_SERVICE_NAME: n.verifierFunction,
       },
     });
-    // A run that failed or gave up waiting is not retried (the next scheduled run resumes from
-    // the stored state) but reported: its event goes to the findings topic (the role may publish).
-    this.fn.configureAsyncInvoke({
-      retryAttempts: 0,
-      maxEventAge: Duration.seconds(Math.min(Math.max(rate.toSeconds(), 60), 21_600)),
-    });
-    (this.fn.node.defaultChild as CfnFunction).deadLetterConfig = {
-      targetArn: this.topic.topicArn,
-    };
-
+    // A failed run is reported: its event goes to the findings topic (the role may publish).
     this.schedulerRole = scheduleFunction(this, {
       account: c.replica.account,
       region: c.replica.region,
@@ -352,6 +342,7 @@ export class Verifier extends Construct {
       task: 'verify both Regions and cosign',
       sid: 'InvokeVerifier',
       fn: this.fn,
+      deadLetters: this.topic,
     });
 
     const alarm = (name: string, spec: Parameters<typeof addAlarm>[3]) =>
