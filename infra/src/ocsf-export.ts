@@ -21,11 +21,7 @@ import {
   ServicePrincipal,
 } from 'aws-cdk-lib/aws-iam';
 import { Alias, type IKey, type Key } from 'aws-cdk-lib/aws-kms';
-import {
-  Architecture,
-  Function as LambdaFn,
-  Runtime,
-} from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Function as LambdaFn, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   BlockPublicAccess,
