@@ -175,6 +175,16 @@ export function describeStoreContract(
         expectBytes(await store.get('k'), text('original'));
       });
 
+      it('keeps no reference to the bytes once a put has settled: the caller may reuse them', async () => {
+        // The archiver builds each segment in the buffer of the one before (core/seal.ts scratch).
+        const buffer = text('first object');
+        await store.putIfAbsent('reuse/a', buffer);
+        buffer.set(text('other bytes!'));
+        await store.putIfAbsent('reuse/b', buffer);
+        expectBytes(await store.get('reuse/a'), text('first object'));
+        expectBytes(await store.get('reuse/b'), text('other bytes!'));
+      });
+
       it('returns undefined for a missing key, also one that is only a prefix of keys', async () => {
         await store.putIfAbsent('dir/leaf', text('x'));
         expect(await store.get('missing')).toBeUndefined();
