@@ -27,6 +27,7 @@ import {
 } from '../core/entry.js';
 import { AuditlockError, hasCode, StorageError } from '../core/errors.js';
 import type { AuditEvent } from '../core/event.js';
+import { lineAt } from '../core/event-batch.js';
 import { bytesEqual, HASH_SIZE } from '../core/hash.js';
 import { assertLogName, segmentKey } from '../core/layout.js';
 import type { TrustedKey } from '../core/note.js';
@@ -331,8 +332,7 @@ export class Archiver {
       throw new RangeError(`expected 0 <= from < to <= ${entries.ends.length}, got ${from}, ${to}`);
     const { waiter, stored } = this.#waiter(to - from);
     for (let i = from; i < to; i++) {
-      const start = i === 0 ? 0 : (entries.ends[i - 1] as number);
-      const bytes = entries.bytes.subarray(start, entries.ends[i]);
+      const bytes = lineAt(entries, i);
       const leaf = entries.leaves.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1));
       const admitted = this.#admit({ made: bytes, leaf, given: receivedAt }, waiter);
       if (admitted) await admitted;
