@@ -37,7 +37,7 @@ import type { DeploymentConfig, ExportConfig } from './config.js';
 import { handlerCode } from './ingest.js';
 import { dataKey, type KeyUse } from './keys.js';
 import type { Names } from './names.js';
-import { PUBLIC_KEY_READ_ACTIONS, s3ViaService } from './roles.js';
+import { PUBLIC_KEY_READ_ACTIONS, s3ViaService, statementsOf } from './roles.js';
 import { scheduleFunction } from './schedule.js';
 
 /**
@@ -83,8 +83,7 @@ export function exportRole(scope: Construct, c: DeploymentConfig, n: Names): Rol
     assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
     description: 'auditlock OCSF export: reads the archive, writes only its files and state',
   });
-  const allow = (sid: string, actions: readonly string[], resources: string[]) =>
-    role.addToPrincipalPolicy(new PolicyStatement({ sid, actions: [...actions], resources }));
+  const allow = statementsOf(role);
   const archive = n.bucketArn(n.archiveBucket);
   allow('ListArchive', EXPORT_ARCHIVE_BUCKET_ACTIONS, [archive]);
   allow('ReadArchive', EXPORT_ARCHIVE_OBJECT_ACTIONS, [`${archive}/${c.storePrefix}/*`]);
@@ -124,15 +123,7 @@ export class OcsfExport extends Construct {
     const e = c.export as ExportConfig;
     const { region } = c.primary;
     const viaS3 = s3ViaService(region);
-    const allow = (
-      sid: string,
-      actions: readonly string[],
-      resources: string[],
-      conditions?: Record<string, unknown>,
-    ) =>
-      role.addToPrincipalPolicy(
-        new PolicyStatement({ sid, actions: [...actions], resources, conditions }),
-      );
+    const allow = statementsOf(role);
 
     if (e.bucketName === undefined) {
       const key = this.#key(c, n, role);

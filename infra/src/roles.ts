@@ -30,6 +30,22 @@ export const INGEST_BUCKET_ACTIONS = [
   's3:GetBucketVersioning',
   's3:GetBucketObjectLockConfiguration',
 ] as const;
+/**
+ * `allow(sid, actions, resources, conditions?)`, which adds that one statement to `role`'s own
+ * policy: how the constructs grant their roles, one statement id per purpose.
+ */
+export function statementsOf(role: Role) {
+  return (
+    sid: string,
+    actions: readonly string[],
+    resources: string[],
+    conditions?: Record<string, unknown>,
+  ) =>
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ sid, actions: [...actions], resources, conditions }),
+    );
+}
+
 export const SIGNER_KMS_ACTIONS = ['kms:Sign', 'kms:GetPublicKey', 'kms:DescribeKey'] as const;
 /**
  * Reading a log signing key's public key: KmsSigner.publicKey() (src/adapters/kms-signer.ts), which

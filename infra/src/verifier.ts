@@ -32,6 +32,7 @@ import {
   AUDITOR_OBJECT_ACTIONS,
   PUBLIC_KEY_READ_ACTIONS,
   s3ViaService,
+  statementsOf,
 } from './roles.js';
 import { scheduleFunction } from './schedule.js';
 
@@ -141,15 +142,7 @@ export class Verifier extends Construct {
     const account = c.replica.account;
     const auditor = roleByArn(c.primary.account, n.roleArn(c.primary.account, n.auditorRole));
     const viaS3 = s3ViaService(region);
-    const allow = (
-      sid: string,
-      actions: readonly string[],
-      resources: string[],
-      conditions?: Record<string, unknown>,
-    ) =>
-      role.addToPrincipalPolicy(
-        new PolicyStatement({ sid, actions: [...actions], resources, conditions }),
-      );
+    const allow = statementsOf(role);
 
     // Operations key of this Region: the verifier's log group and the findings topic.
     const opsKey = dataKey(this, 'OpsKey', 'auditlock: verifier log group and findings topic', [

@@ -6,23 +6,31 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { DeploymentConfig } from '../src/config.js';
 import { acknowledgementsOf } from '../src/nag.js';
 import { namesOf } from '../src/names.js';
 import { build, config } from './helpers.js';
 
 const outdir = () => mkdtempSync(join(tmpdir(), 'auditlock-nag-'));
 
+/** Both stacks of `c`, synthesized (which must not throw: no unacknowledged finding), and the acknowledgements. */
+function synthesized(c: DeploymentConfig) {
+  const d = build(c, { appProps: { outdir: outdir() } });
+  expect(() => d.app.synth()).not.toThrow();
+  const acks = acknowledgementsOf({
+    config: c,
+    names: namesOf(c),
+    primary: d.primary,
+    replica: d.replica,
+  });
+  return { d, acks };
+}
+
 describe('cdk-nag', () => {
   it('synthesizes with zero unacknowledged findings, each acknowledgement with a reason', () => {
-    const c = config({ legalHoldRoleArn: 'arn:aws:iam::111111111111:role/legal' });
-    const d = build(c, { appProps: { outdir: outdir() } });
-    expect(() => d.app.synth()).not.toThrow();
-    const acks = acknowledgementsOf({
-      config: c,
-      names: namesOf(c),
-      primary: d.primary,
-      replica: d.replica,
-    });
+    const { acks } = synthesized(
+      config({ legalHoldRoleArn: 'arn:aws:iam::111111111111:role/legal' }),
+    );
     expect(acks.length).toBeGreaterThan(0);
     for (const a of acks) {
       expect(a.id).toMatch(/^(AwsSolutions|NIST\.800\.53\.R5)::/);
@@ -46,15 +54,7 @@ describe('cdk-nag', () => {
       },
     ],
   ])('synthesizes with the OCSF export into %s and zero unacknowledged findings', (_, e) => {
-    const c = config({ export: e });
-    const d = build(c, { appProps: { outdir: outdir() } });
-    expect(() => d.app.synth()).not.toThrow();
-    const acks = acknowledgementsOf({
-      config: c,
-      names: namesOf(c),
-      primary: d.primary,
-      replica: d.replica,
-    });
+    const { d, acks } = synthesized(config({ export: e }));
     const exportFn = d.primary.ocsfExport?.fn;
     expect(
       acks
