@@ -5,63 +5,22 @@
  * error, 70 a bug). Every failure is one line, `error: <CODE>: <message>` (see formatError).
  */
 import { AuditlockError, StorageError } from '../core/errors.js';
-import { type CommandSpec, helpText, wantsHelp } from './args.js';
+import { helpText, wantsHelp } from './args.js';
 import { EXIT, UsageError } from './cli-error.js';
-import { events, eventsSpec } from './commands/events.js';
-import { exportCommand, exportSpec } from './commands/export.js';
-import { extraCommands } from './commands/index-extra.js';
-import { ingest, ingestSpec } from './commands/ingest.js';
-import { keygen, keygenSpec } from './commands/keygen.js';
-import {
-  disclose,
-  discloseSpec,
-  eraseSubjectCommand,
-  eraseSubjectSpec,
-  keysInit,
-  keysInitSpec,
-} from './commands/privacy.js';
-import { prove, proveSpec } from './commands/prove.js';
-import { pull, pullSpec } from './commands/pull.js';
-import {
-  receipt,
-  receiptSpec,
-  verifyReceiptCommand,
-  verifyReceiptSpec,
-} from './commands/receipt.js';
-import { report, reportSpec } from './commands/report.js';
-import { verify, verifySpec } from './commands/verify.js';
-import { verifyProof, verifyProofSpec } from './commands/verify-proof.js';
+import { type Command, commands } from './commands/index.js';
 import { escapeText, type Io } from './output.js';
 
-type Command = { spec: CommandSpec; run: (argv: string[], io: Io) => Promise<number> };
-
-const commands: Command[] = [
-  { spec: keygenSpec, run: keygen },
-  { spec: ingestSpec, run: ingest },
-  { spec: verifySpec, run: verify },
-  { spec: proveSpec, run: prove },
-  { spec: pullSpec, run: pull },
-  { spec: verifyProofSpec, run: verifyProof },
-  { spec: reportSpec, run: report },
-  { spec: receiptSpec, run: receipt },
-  { spec: verifyReceiptSpec, run: verifyReceiptCommand },
-  { spec: eventsSpec, run: events },
-  { spec: keysInitSpec, run: keysInit },
-  { spec: eraseSubjectSpec, run: eraseSubjectCommand },
-  { spec: discloseSpec, run: disclose },
-  { spec: exportSpec, run: exportCommand },
-  ...extraCommands,
-];
-
-function usage(): string {
-  const width = Math.max(...commands.map((c) => c.spec.name.length)) + 2;
+/** The command list; it loads every command's module for its summary, so only help prints it. */
+async function usage(): Promise<string> {
+  const loaded: Command[] = await Promise.all(commands.map((c) => c.load()));
+  const width = Math.max(...loaded.map((c) => c.spec.name.length)) + 2;
   return [
     'Usage: auditlock <command> [options]',
     '',
     'Tamper-evident audit logs: signed, hash-chained Merkle segments in a write-once store.',
     '',
     'Commands:',
-    ...commands.map((c) => `  ${c.spec.name.padEnd(width)}${c.spec.summary}`),
+    ...loaded.map((c) => `  ${c.spec.name.padEnd(width)}${c.spec.summary}`),
     '',
     "Run 'auditlock <command> --help' for a command's options.",
     '',
@@ -71,21 +30,22 @@ function usage(): string {
 export async function main(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout.write(usage());
+    io.stdout.write(await usage());
     return name ? EXIT.ok : EXIT.error;
   }
-  const command = commands.find((c) => c.spec.name === name);
-  if (!command) {
+  const known = commands.find((c) => c.name === name);
+  if (!known) {
     io.stderr.write(
-      `${formatError(new UsageError(`unknown command ${JSON.stringify(name)}`)).text}\n${usage()}`,
+      `${formatError(new UsageError(`unknown command ${JSON.stringify(name)}`)).text}\n${await usage()}`,
     );
     return EXIT.error;
   }
-  if (wantsHelp(rest)) {
-    io.stdout.write(helpText(command.spec));
-    return EXIT.ok;
-  }
   try {
+    const command = await known.load();
+    if (wantsHelp(rest)) {
+      io.stdout.write(helpText(command.spec));
+      return EXIT.ok;
+    }
     return await command.run(rest, io);
   } catch (err) {
     const { text, exit } = formatError(err);
