@@ -132,6 +132,10 @@ type Waiter = {
   remaining: number;
   readonly resolve: (r: Receipt) => void;
   readonly reject: (e: unknown) => void;
+  /** Entries of the submission the archiver still holds (buffered, or in a segment being stored). */
+  held: number;
+  /** Called once `held` reaches 0 (submitPrepared's `released`). */
+  readonly onReleased?: (() => void) | undefined;
 };
 
 /**
@@ -320,6 +324,11 @@ export class Archiver {
    * the last entry's receipt once every one of them is stored. Entries enqueued after them with a
    * later time make their time too early; they are then re-encoded with the later one, so receive
    * times still never go backwards in the log.
+   *
+   * The archiver holds views of `entries`' buffers, not copies, until the run's segments are stored.
+   * `released` resolves once it holds none of them any more (every entry of the run stored, failed
+   * to store, or never admitted), so that the caller may free or reuse those buffers: a caller MUST
+   * NOT change them before, or the log would store what it changed.
    * @throws AuditlockError `ARCHIVER_CLOSED`; RangeError for an empty or out-of-range run
    */
   async submitPrepared(
@@ -327,20 +336,41 @@ export class Archiver {
     receivedAt: number,
     from = 0,
     to = entries.ends.length,
-  ): Promise<{ stored: Promise<Receipt> }> {
+  ): Promise<{ stored: Promise<Receipt>; released: Promise<void> }> {
     if (!(Number.isInteger(from) && from >= 0 && from < to && to <= entries.ends.length))
       throw new RangeError(`expected 0 <= from < to <= ${entries.ends.length}, got ${from}, ${to}`);
-    const { waiter, stored } = this.#waiter(to - from);
-    for (let i = from; i < to; i++) {
-      const bytes = lineAt(entries, i);
-      const leaf = entries.leaves.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1));
-      const admitted = this.#admit({ made: bytes, leaf, given: receivedAt }, waiter);
-      if (admitted) await admitted;
+    let onReleased: (() => void) | undefined;
+    const released = new Promise<void>((r) => {
+      onReleased = r;
+    });
+    const { waiter, stored } = this.#waiter(to - from, onReleased);
+    let i = from;
+    try {
+      for (; i < to; i++) {
+        const bytes = lineAt(entries, i);
+        const leaf = entries.leaves.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1));
+        const admitted = this.#admit({ made: bytes, leaf, given: receivedAt }, waiter);
+        if (admitted) await admitted;
+      }
+    } catch (err) {
+      // Entries i..to-1 were never buffered: the archiver holds no view of them.
+      this.#unhold(waiter, to - i);
+      throw err;
     }
-    return { stored };
+    return { stored, released };
   }
 
-  #waiter(remaining: number): { waiter: Waiter; stored: Promise<Receipt> } {
+  /** `count` entries of `waiter`'s submission are no longer held. */
+  #unhold(waiter: Waiter, count: number): void {
+    if (count <= 0) return;
+    waiter.held -= count;
+    if (waiter.held === 0) waiter.onReleased?.();
+  }
+
+  #waiter(
+    remaining: number,
+    onReleased?: () => void,
+  ): { waiter: Waiter; stored: Promise<Receipt> } {
     let resolve: ((r: Receipt) => void) | undefined;
     let reject: ((e: unknown) => void) | undefined;
     const stored = new Promise<Receipt>((res, rej) => {
@@ -352,6 +382,8 @@ export class Archiver {
         remaining,
         resolve: resolve as (r: Receipt) => void,
         reject: reject as (e: unknown) => void,
+        held: remaining,
+        onReleased,
       },
       stored,
     };
@@ -494,7 +526,10 @@ export class Archiver {
       this.#headStale = true;
       for (const p of batch) p.waiter.reject(err);
     } finally {
-      for (const p of batch) this.#bufferedBytes -= p.bytes.length;
+      for (const p of batch) {
+        this.#bufferedBytes -= p.bytes.length;
+        this.#unhold(p.waiter, 1);
+      }
       this.#wakeRoomWaiters();
     }
     return batch.length;

@@ -58,10 +58,11 @@ export function eventParsePool(workers: number, entry?: WorkerEntry): EventParse
 
 /** `parseEventBatch(lines)` on the pool; `lines`' buffers move there and come back in the answer. */
 export function parseOnPool(pool: EventParsePool, lines: LineBatch): Promise<ParsedLines> {
-  return pool.run(lines, buffersOf(lines));
+  return pool.run(lines, batchBuffers(lines));
 }
 
-function buffersOf(b: LineBatch | ParsedBatch): ArrayBuffer[] {
+/** The buffers a batch's data is in (all its own: moved between threads, freed once used). */
+export function batchBuffers(b: LineBatch | ParsedBatch): ArrayBuffer[] {
   const out = [b.bytes.buffer as ArrayBuffer, b.ends.buffer as ArrayBuffer];
   if ('numbers' in b) {
     out.push(b.numbers.buffer as ArrayBuffer);
@@ -93,6 +94,6 @@ if (parentPort && workerData === EVENT_PARSE_WORKER_DATA) {
   const parse = lazySchemaParser();
   serveJobs<LineBatch, ParsedLines>(parentPort, async (lines) => {
     const parsed = await parse(lines);
-    return { res: { lines, parsed }, transfer: [...buffersOf(lines), ...buffersOf(parsed)] };
+    return { res: { lines, parsed }, transfer: [...batchBuffers(lines), ...batchBuffers(parsed)] };
   });
 }

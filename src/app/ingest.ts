@@ -34,7 +34,13 @@ import {
 } from '../core/input-delivery.js';
 import type { Archiver, PreparedEntries, Receipt } from './archiver.js';
 import { readByteLines } from './byte-lines.js';
-import { type EventParsePool, type ParsedLines, parseOnPool } from './event-parse-pool.js';
+import {
+  batchBuffers,
+  type EventParsePool,
+  type ParsedLines,
+  parseOnPool,
+} from './event-parse-pool.js';
+import { freeNow } from './free-buffers.js';
 import type { ResumePoint } from './resume.js';
 import type { SealingSubmit } from './seal-submit.js';
 
@@ -193,6 +199,9 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
    * Archives one parsed batch in line order; stops at the first failure. `kept` is the batch's
    * chains as taken (a stamped batch's went to the pool and came back in `batch`). A stamped
    * batch's entries are submitted as runs, each run of events between two rejected lines at once.
+   * Its buffers are freed as soon as nothing holds them (freeNow): the lines' once the batch is
+   * archived (unless a reject's `raw` was handed out), the entries' once the archiver has released
+   * every run.
    */
   const archiveBatch = async ({ lines: batch, parsed }: ParsedLines, kept: Uint8Array) => {
     const chains = batch.stamp?.chains ?? kept;
@@ -211,12 +220,14 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
         ? { bytes: parsed.bytes, ends: parsed.ends, leaves: parsed.leaves }
         : undefined;
     let runStart = 0;
+    const held: Promise<void>[] = [];
     /** Submits the events of lines `runStart` to `end` (exclusive) of a stamped batch. */
     const submitRun = async (end: number) => {
       if (!prepared || receivedAt === undefined || end <= runStart || failure !== undefined) return;
       const submitted = await archiver.submitPrepared(prepared, receivedAt, runStart, end);
       archived += end - runStart;
       track(submitted.stored);
+      held.push(submitted.released);
     };
     let nextReject = 0;
     for (let i = 0; i < batch.ends.length && failure === undefined; i++) {
@@ -250,6 +261,9 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
       }
     }
     await submitRun(batch.ends.length);
+    if (!prepared) return;
+    if (parsed.rejects.length === 0) freeNow([...batchBuffers(batch), kept.buffer]);
+    void Promise.all(held).then(() => freeNow(batchBuffers(parsed)));
   };
 
   // Batches are parsed as they fill (on the pool, or here until a worker is ready) and archived

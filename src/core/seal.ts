@@ -57,7 +57,8 @@ export type SealInput = {
   /**
    * Entry `i`'s RFC 9162 leaf hash where already computed (e.g. on the thread that made the
    * entry, core/event-batch.ts), else hashed here. MUST be `hashLeaf(entries[i])`: the segment's
-   * tree is built from these, and a verifier recomputes them from the entries.
+   * tree is built from these, and a verifier recomputes them from the entries. Neither these nor
+   * `entries` are referenced by the result: a caller may free or reuse their buffers afterwards.
    */
   readonly leaves?: readonly (Uint8Array | undefined)[];
   readonly firstReceivedAt: number;
@@ -151,7 +152,8 @@ export async function sealSegment(input: SealInput): Promise<SealedSegment> {
       origin: head.origin,
       nextSeq: head.nextSeq + 1,
       prevHash: sha256(bytes),
-      frontier: range,
+      // Its own copies: `range` holds the caller's leaf hashes by reference (CompactRange#append).
+      frontier: new CompactRange(range.size, range.hashes()),
       lastReceivedAt: input.lastReceivedAt,
       lastSealedAt: sealedMs,
     },

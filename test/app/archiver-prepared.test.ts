@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
 import type { PreparedEntries } from '../../src/app/archiver.js';
+import { freeNow } from '../../src/app/free-buffers.js';
 import { verifyStore } from '../../src/app/verify.js';
 import { fromUtf8 } from '../../src/core/encoding.js';
 import { encodeEntry, makeEventEntry } from '../../src/core/entry.js';
@@ -155,6 +156,54 @@ describe('prepared entries', () => {
     await archiver.close();
     expect(hasCode(await outcome, 'STORE_FAILED')).toBe(true);
     expect(puts).toBe(2);
+    // Failed or stored, the archiver holds none of the run's bytes any more.
+    await run.released;
+  });
+
+  it("releases a run's buffers only once every segment holding its entries has settled", async () => {
+    const inner = new MemoryStore();
+    let puts = 0;
+    let open: (() => void) | undefined;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    // The second segment's put waits at the gate.
+    const store: ObjectStore = {
+      location: 'x',
+      putIfAbsent: async (k, b, o) => {
+        if (++puts === 2) await gate;
+        return inner.putIfAbsent(k, b, o);
+      },
+      get: (k, o) => inner.get(k, o),
+      exists: (k) => inner.exists(k),
+      list: (p, o) => inner.list(p, o),
+    };
+    const fx = logFixture(inner);
+    const archiver = await fx.open({ store, maxEvents: 2 });
+    const t = archiver.nextReceivedAt();
+    const entries = Array.from({ length: 4 }, (_, i) =>
+      encodeEntry(makeEventEntry(sampleEvent(i), t)),
+    );
+    const batch = prepared(entries);
+    const run = await archiver.submitPrepared(batch, t);
+    let released = false;
+    void run.released.then(() => {
+      released = true;
+    });
+    for (let i = 0; i < 200 && puts < 2; i++) await new Promise<void>((r) => setImmediate(r));
+    expect(puts).toBe(2);
+    expect(archiver.head.nextSeq).toBe(1);
+    // The first segment is stored, the second is being stored: its entries are still views.
+    expect(released).toBe(false);
+    (open as () => void)();
+    await run.released;
+    await run.stored;
+    // What the caller does with its buffers from now on cannot reach the log.
+    freeNow([batch.bytes.buffer, batch.leaves.buffer]);
+    expect(batch.bytes.length).toBe(0);
+    await archiver.close();
+    expect(await clean(fx)).toEqual([]);
+    expect(await storedTimes(fx)).toHaveLength(4);
   });
 
   it('refuses an empty or out-of-range run', async () => {

@@ -234,6 +234,36 @@ describe('sealSegment', () => {
     expect(verifyCodes(big.bytes, [key.trusted])).toEqual([]);
   });
 
+  it("keeps no reference to the caller's leaf hashes: the next segment seals after they are freed", async () => {
+    // Prepare: entries with their leaf hashes in one buffer, as a parse thread hands them over.
+    const timeOf = (e: Uint8Array): number =>
+      Date.parse(JSON.parse(Buffer.from(e).toString('utf8')).receivedAt);
+    const entries = sampleEntries(7);
+    const leafBuffer = new Uint8Array(32 * entries.length);
+    const leaves = entries.map((e, i) => {
+      leafBuffer.set(hashLeaf(e), 32 * i);
+      return leafBuffer.subarray(32 * i, 32 * (i + 1));
+    });
+    const at = (e: Uint8Array[]) => ({
+      firstReceivedAt: timeOf(e[0] as Uint8Array),
+      lastReceivedAt: timeOf(e[e.length - 1] as Uint8Array),
+      sealedAt: timeOf(e[e.length - 1] as Uint8Array) + 1000,
+      encoding: 'identity' as const,
+      signer: key.signer,
+    });
+    const first = await sealSegment({ head: emptyHead(ORIGIN), entries, leaves, ...at(entries) });
+    // Act: the caller frees the buffer (ingest does once the archiver releases it), then seals on.
+    structuredClone(leafBuffer.buffer, { transfer: [leafBuffer.buffer] });
+    expect(leaves[6]?.length).toBe(0);
+    const more = sampleEntries(9).slice(7);
+    const second = await sealSegment({ head: first.head, entries: more, ...at(more) });
+    // Assess: the second segment continues the tree of all nine entries.
+    const all = new CompactRange();
+    for (const e of sampleEntries(9)) all.append(hashLeaf(e));
+    expect(Buffer.from(second.root).toString('hex')).toBe(Buffer.from(all.root()).toString('hex'));
+    expect(second.treeSize).toBe(9);
+  });
+
   it('refuses to seal no entries with SEAL_EMPTY', async () => {
     const input = {
       head: emptyHead(ORIGIN),
