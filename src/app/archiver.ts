@@ -138,20 +138,58 @@ type Waiter = {
   readonly onReleased?: (() => void) | undefined;
 };
 
+/** Encoded entries: entry `i` is `bytes[ends[i-1] .. ends[i])`, its leaf hash (if given) `leaves[32 i ..]`. */
+type RunEntries = {
+  readonly bytes: Uint8Array;
+  readonly ends: Uint32Array;
+  readonly leaves?: Uint8Array | undefined;
+};
+
 /**
- * A buffered entry is held as its encoded bytes only: the entry object (the parsed event) would
- * cost several times its byte size in heap for as long as it waits (issue 14: 64 MiB of buffered
- * bytes came with 200-300 MiB of peak RSS); {@link Archiver.#restamp} rebuilds it from the bytes.
+ * Buffered entries, held as a run: entries `from` to `to` (exclusive) of `entries`, with one
+ * receive time and one waiter. A run from ingest's batch is one object for up to 256 entries: an
+ * object and two views per entry, alive until the entry's segment was stored, were most of what
+ * the sealing thread's young generation promoted (issue 14: some 300 bytes per entry, which grew
+ * that generation to its maximum, 32 MiB). An entry the archiver encodes itself is a run of one.
+ * Entries are held as their encoded bytes only: the entry object (the parsed event) would cost
+ * several times its byte size in heap for as long as it waits; {@link Archiver.#restamp} rebuilds
+ * it from the bytes.
  */
-type Pending = {
-  bytes: Uint8Array;
-  /** `hashLeaf(bytes)` when the caller made it (submitPrepared); dropped when the bytes change. */
-  leaf: Uint8Array | undefined;
+type Run = {
+  entries: RunEntries;
+  from: number;
+  to: number;
+  /** Bytes of the run's entries (without line feeds). */
+  size: number;
   receivedAt: number;
   /** performance.now() when it was buffered, for the age limit. */
   arrived: number;
   readonly waiter: Waiter;
 };
+
+/** The size of entry `i` of `e`. */
+function entrySize(e: RunEntries, i: number): number {
+  return (e.ends[i] as number) - (i === 0 ? 0 : (e.ends[i - 1] as number));
+}
+
+/** `parts` as the entries of a run of their own (no leaf hashes). */
+function ownEntries(parts: readonly Uint8Array[]): RunEntries {
+  if (parts.length === 1) {
+    const only = parts[0] as Uint8Array;
+    return { bytes: only, ends: Uint32Array.of(only.length) };
+  }
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const bytes = new Uint8Array(total);
+  const ends = new Uint32Array(parts.length);
+  let at = 0;
+  for (const [i, p] of parts.entries()) {
+    bytes.set(p, at);
+    at += p.length;
+    ends[i] = at;
+  }
+  return { bytes, ends };
+}
 
 /**
  * Entries made by the caller, with their leaf hashes (a stamped ParsedBatch of core/event-batch.ts):
@@ -172,7 +210,10 @@ export class Archiver {
   readonly #keyChange: KeyChange | undefined;
   #head: LogHead;
   #headStale = false;
-  #buffer: Pending[] = [];
+  #buffer: Run[] = [];
+  /** Entries in `#buffer` (not those of the segment being stored). */
+  #bufferedCount = 0;
+  /** Bytes of the entries in `#buffer` and of the segment being stored. */
   #bufferedBytes = 0;
   /** The latest receive time enqueued (or of the head). */
   #lastReceivedAt: number;
@@ -346,11 +387,28 @@ export class Archiver {
     const { waiter, stored } = this.#waiter(to - from, onReleased);
     let i = from;
     try {
-      for (; i < to; i++) {
-        const bytes = lineAt(entries, i);
-        const leaf = entries.leaves.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1));
-        const admitted = this.#admit({ made: bytes, leaf, given: receivedAt }, waiter);
-        if (admitted) await admitted;
+      // Refused only if closed before it came: what waits for room when close() is called is
+      // still stored, as close() seals until the buffer is empty.
+      this.#refuseIfClosed();
+      // As many entries at a time as there is room for (backpressure), as one run each.
+      while (i < to) {
+        let j = i;
+        let size = 0;
+        for (; j < to; j++) {
+          const next = entrySize(entries, j);
+          if (!this.#hasRoom(j - i, size, next)) break;
+          size += next;
+        }
+        if (j === i) {
+          await this.#room();
+          continue;
+        }
+        // Receive times never go backwards within a log: overtaken entries are re-encoded.
+        const t = this.#stamp(receivedAt);
+        const run: Run = { entries, from: i, to: j, size, receivedAt, arrived: 0, waiter };
+        if (t !== receivedAt) this.#restampRun(run, t);
+        this.#push(run);
+        i = j;
       }
     } catch (err) {
       // Entries i..to-1 were never buffered: the archiver holds no view of them.
@@ -391,69 +449,76 @@ export class Archiver {
 
   /**
    * One entry as its own submission; `encode` makes its stored bytes for its receive time (`given`
-   * or the clock's, raised to keep receive times in order, so it is encoded once).
+   * or the clock's, raised to keep receive times in order), taken when there is room for it.
    */
   async #enqueue(
     encode: (receivedAt: number) => Uint8Array,
     given?: number,
   ): Promise<{ stored: Promise<Receipt> }> {
     const { waiter, stored } = this.#waiter(1);
-    const admitted = this.#admit({ encode, given }, waiter);
-    if (admitted) await admitted;
-    return { stored };
+    let bytes: Uint8Array | undefined;
+    let encodedAt: number | undefined;
+    this.#refuseIfClosed();
+    for (;;) {
+      const t = Math.max(given ?? this.#o.clock.now(), this.#lastReceivedAt);
+      if (bytes === undefined || encodedAt !== t) {
+        bytes = encode(t);
+        encodedAt = t;
+      }
+      if (this.#hasRoom(0, 0, bytes.length)) {
+        this.#stamp(t);
+        const entries = ownEntries([bytes]);
+        this.#push({
+          entries,
+          from: 0,
+          to: 1,
+          size: bytes.length,
+          receivedAt: t,
+          arrived: 0,
+          waiter,
+        });
+        return { stored };
+      }
+      await this.#room();
+    }
   }
 
-  /**
-   * Stamps one entry and buffers it for `waiter`: `encode` makes its bytes for its receive time
-   * (the clock's, or `given`, raised to keep times in order), or `made` are bytes the caller made
-   * for `given` with their leaf hash (re-encoded when `given` was overtaken). Returns a promise when
-   * it must first wait for room (backpressure), nothing when it was buffered at once (no await per
-   * entry).
-   * @throws AuditlockError `ARCHIVER_CLOSED`
-   */
-  #admit(
-    entry:
-      | { readonly encode: (receivedAt: number) => Uint8Array; readonly given?: number | undefined }
-      | { readonly made: Uint8Array; readonly leaf: Uint8Array; readonly given: number },
-    waiter: Waiter,
-  ): Promise<void> | undefined {
+  /** @throws AuditlockError `ARCHIVER_CLOSED` */
+  #refuseIfClosed(): void {
     if (this.#closed) throw new AuditlockError('ARCHIVER_CLOSED', 'archiver is closed');
-    // Receive times never go backwards within a log, even if the clock does.
-    const receivedAt = Math.max(entry.given ?? this.#o.clock.now(), this.#lastReceivedAt);
-    this.#lastReceivedAt = receivedAt;
-    let bytes: Uint8Array;
-    let leaf: Uint8Array | undefined;
-    if ('encode' in entry) bytes = entry.encode(receivedAt);
-    else if (entry.given === receivedAt) ({ made: bytes, leaf } = entry);
-    else bytes = restamped(entry.made, receivedAt);
-    const pending: Pending = { bytes, leaf, receivedAt, arrived: 0, waiter };
-    if (!this.#hasRoom(bytes.length)) return this.#waitAndPush(pending);
-    this.#push(pending);
-    return undefined;
   }
 
-  async #waitAndPush(pending: Pending): Promise<void> {
-    while (!this.#hasRoom(pending.bytes.length))
-      await new Promise<void>((r) => this.#roomWaiters.push(r));
-    this.#push(pending);
+  /** The receive time of entries buffered now that were made for `given`: never below the last. */
+  #stamp(given: number): number {
+    const t = Math.max(given, this.#lastReceivedAt);
+    this.#lastReceivedAt = t;
+    return t;
+  }
+
+  /** Resolves when a stored or taken segment may have made room. */
+  #room(): Promise<void> {
+    return new Promise<void>((r) => this.#roomWaiters.push(r));
   }
 
   /**
-   * Room: within maxBufferedBytes, and at most one full segment waiting besides the one being
+   * Room for one more entry of `bytes`, after `count` entries of `taken` bytes about to be buffered
+   * with it: within maxBufferedBytes, and at most one full segment waiting besides the one being
    * stored. Sealing is sequential, so more entries queued than that add memory, not throughput;
    * without the count bound a fast producer kept 64 MiB of entries buffered at any segment size.
    */
-  #hasRoom(bytes: number): boolean {
+  #hasRoom(count: number, taken: number, bytes: number): boolean {
+    const buffered = this.#bufferedBytes + taken;
     return !(
-      (this.#bufferedBytes > 0 && this.#bufferedBytes + bytes > this.#o.maxBufferedBytes) ||
-      this.#buffer.length >= this.#o.maxEvents
+      (buffered > 0 && buffered + bytes > this.#o.maxBufferedBytes) ||
+      this.#bufferedCount + count >= this.#o.maxEvents
     );
   }
 
-  #push(pending: Pending): void {
-    pending.arrived = performance.now();
-    this.#buffer.push(pending);
-    this.#bufferedBytes += pending.bytes.length;
+  #push(run: Run): void {
+    run.arrived = performance.now();
+    this.#buffer.push(run);
+    this.#bufferedCount += run.to - run.from;
+    this.#bufferedBytes += run.size;
     if (this.#full()) this.#scheduleSeal();
     else this.#armTimer();
   }
@@ -478,7 +543,7 @@ export class Archiver {
    * `all` (flush, close) seals until the buffer is empty.
    */
   #scheduleSeal(mode: 'full' | 'aged' | 'all' = 'full'): void {
-    if (mode === 'aged') this.#mustSeal = Math.max(this.#mustSeal, this.#buffer.length);
+    if (mode === 'aged') this.#mustSeal = Math.max(this.#mustSeal, this.#bufferedCount);
     if (mode === 'all') this.#drainAll = true;
     if (this.#timer) {
       clearTimeout(this.#timer);
@@ -488,7 +553,7 @@ export class Archiver {
     this.#sealScheduled = true;
     this.#sealing = this.#sealing.then(async () => {
       this.#sealScheduled = false;
-      while (this.#buffer.length > 0 && (this.#drainAll || this.#mustSeal > 0 || this.#full())) {
+      while (this.#bufferedCount > 0 && (this.#drainAll || this.#mustSeal > 0 || this.#full())) {
         const sealed = await this.#sealOne();
         this.#mustSeal = Math.max(0, this.#mustSeal - sealed);
       }
@@ -499,7 +564,7 @@ export class Archiver {
   }
 
   #full(): boolean {
-    return this.#buffer.length >= this.#o.maxEvents || this.#bufferedBytes >= this.#o.maxBytes;
+    return this.#bufferedCount >= this.#o.maxEvents || this.#bufferedBytes >= this.#o.maxBytes;
   }
 
   /** Seals a partial batch once its oldest entry has waited `maxAgeMs`. */
@@ -515,24 +580,28 @@ export class Archiver {
     const batch = this.#takeBatch();
     // The batch left the queue: a producer waiting on the count bound may fill the next one.
     this.#wakeRoomWaiters();
+    let count = 0;
+    for (const run of batch) count += run.to - run.from;
     try {
-      const { seq, first, treeSize } = await this.#store(batch);
-      for (let i = 0; i < batch.length; i++) {
-        const { waiter } = batch[i] as Pending;
-        if (--waiter.remaining === 0)
-          waiter.resolve({ log: this.#o.log, seq, index: first + i, treeSize });
+      const { seq, first, treeSize } = await this.#store(batch, count);
+      let next = first;
+      for (const { waiter, from, to } of batch) {
+        next += to - from;
+        waiter.remaining -= to - from;
+        if (waiter.remaining === 0)
+          waiter.resolve({ log: this.#o.log, seq, index: next - 1, treeSize });
       }
     } catch (err) {
       this.#headStale = true;
-      for (const p of batch) p.waiter.reject(err);
+      for (const run of batch) run.waiter.reject(err);
     } finally {
-      for (const p of batch) {
-        this.#bufferedBytes -= p.bytes.length;
-        this.#unhold(p.waiter, 1);
+      for (const run of batch) {
+        this.#bufferedBytes -= run.size;
+        this.#unhold(run.waiter, run.to - run.from);
       }
       this.#wakeRoomWaiters();
     }
-    return batch.length;
+    return count;
   }
 
   /** Every waiting `submit` checks for room again. */
@@ -540,33 +609,66 @@ export class Archiver {
     for (const w of this.#roomWaiters.splice(0)) w();
   }
 
-  #takeBatch(): Pending[] {
+  /**
+   * The runs of the next segment: at most maxEvents entries and maxBytes (with line feeds), at
+   * least one entry; a run that does not fit whole is split, its rest staying first in the buffer.
+   */
+  #takeBatch(): Run[] {
+    const batch: Run[] = [];
     let n = 0;
     let bytes = 0;
-    while (n < this.#buffer.length && n < this.#o.maxEvents) {
-      const size = (this.#buffer[n] as Pending).bytes.length + 1;
-      if (n > 0 && bytes + size > this.#o.maxBytes) break;
-      bytes += size;
-      n++;
+    while (this.#buffer.length > 0 && n < this.#o.maxEvents) {
+      const run = this.#buffer[0] as Run;
+      let j = run.from;
+      let size = 0;
+      for (; j < run.to && n + (j - run.from) < this.#o.maxEvents; j++) {
+        const next = entrySize(run.entries, j);
+        if (n + (j - run.from) > 0 && bytes + size + (j - run.from) + next + 1 > this.#o.maxBytes)
+          break;
+        size += next;
+      }
+      const taken = j - run.from;
+      if (taken === 0) break;
+      if (j === run.to) batch.push(this.#buffer.shift() as Run);
+      else {
+        batch.push({ ...run, to: j, size });
+        run.from = j;
+        run.size -= size;
+      }
+      n += taken;
+      bytes += size + taken;
+      if (j < run.to) break;
     }
-    return this.#buffer.splice(0, n);
+    this.#bufferedCount -= n;
+    return batch;
   }
 
   /** Seals `batch` after the head and stores it; its entries are `first`, `first + 1`, … */
-  async #store(batch: Pending[]): Promise<{ seq: number; first: number; treeSize: number }> {
+  async #store(
+    batch: Run[],
+    count: number,
+  ): Promise<{ seq: number; first: number; treeSize: number }> {
     const { store, log } = this.#o;
     for (let lostRaces = 0; ; lostRaces++) {
       if (this.#headStale) await this.#reloadHead();
       const head = this.#head;
       this.#restamp(batch, head.lastReceivedAt);
       const started = Date.now();
+      // Views of the runs' entries, for this seal only (sealSegment keeps none of them).
+      const entries: Uint8Array[] = [];
+      const leaves: (Uint8Array | undefined)[] = [];
+      for (const { entries: e, from, to } of batch)
+        for (let i = from; i < to; i++) {
+          entries.push(lineAt(e, i));
+          leaves.push(e.leaves?.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1)));
+        }
       const sealed = await this.#retrying(head.nextSeq, () =>
         sealSegment({
           head,
-          entries: batch.map((p) => p.bytes),
-          leaves: batch.map((p) => p.leaf),
-          firstReceivedAt: (batch[0] as Pending).receivedAt,
-          lastReceivedAt: (batch[batch.length - 1] as Pending).receivedAt,
+          entries,
+          leaves,
+          firstReceivedAt: (batch[0] as Run).receivedAt,
+          lastReceivedAt: (batch[batch.length - 1] as Run).receivedAt,
           sealedAt: this.#o.clock.now(),
           encoding: this.#o.encoding,
           signer: this.#o.signer,
@@ -590,12 +692,12 @@ export class Archiver {
         continue;
       }
       this.#head = sealed.head;
-      const first = sealed.treeSize - batch.length;
+      const first = sealed.treeSize - count;
       this.#o.onStored?.({
         log,
         seq: sealed.seq,
         key,
-        entries: batch.length,
+        entries: count,
         bytes: sealed.bytes.length,
         treeSize: sealed.treeSize,
         sealedAt: sealed.sealedAt,
@@ -607,16 +709,25 @@ export class Archiver {
   }
 
   /** After another writer's segment, our entries must not appear to be received before its last. */
-  #restamp(batch: Pending[], floor: number): void {
-    for (const p of batch) {
-      if (p.receivedAt >= floor) break;
-      p.receivedAt = floor;
-      this.#bufferedBytes -= p.bytes.length;
-      p.bytes = restamped(p.bytes, floor);
-      p.leaf = undefined;
-      this.#bufferedBytes += p.bytes.length;
+  #restamp(batch: Run[], floor: number): void {
+    for (const run of batch) {
+      if (run.receivedAt >= floor) break;
+      this.#bufferedBytes -= run.size;
+      this.#restampRun(run, floor);
+      this.#bufferedBytes += run.size;
     }
     if (this.#lastReceivedAt < floor) this.#lastReceivedAt = floor;
+  }
+
+  /** Re-encodes `run`'s entries with receive time `ms`, in a buffer of its own (no leaf hashes). */
+  #restampRun(run: Run, ms: number): void {
+    const parts: Uint8Array[] = [];
+    for (let i = run.from; i < run.to; i++) parts.push(restamped(lineAt(run.entries, i), ms));
+    run.entries = ownEntries(parts);
+    run.from = 0;
+    run.to = parts.length;
+    run.size = run.entries.bytes.length;
+    run.receivedAt = ms;
   }
 
   async #reloadHead(): Promise<void> {
