@@ -10,6 +10,10 @@
  *
  * A line is held whole in memory; one longer than `maxLineBytes` stops the reading with a coded
  * error rather than grow without bound (the event limit is far below it).
+ *
+ * A line's `raw` and `content` are views of the source's chunk when the line lies within one: a
+ * source may reuse its chunk buffers once the next chunk is asked for (src/cli/file-chunks.ts),
+ * so a consumer MUST copy what it keeps of a line before it asks for the next one.
  */
 import { InputError } from '../core/errors.js';
 

@@ -67,6 +67,7 @@ export function batchBuffers(b: LineBatch | ParsedBatch): ArrayBuffer[] {
   if ('numbers' in b) {
     out.push(b.numbers.buffer as ArrayBuffer);
     if (b.stamp) out.push(b.stamp.chains.buffer as ArrayBuffer);
+    if (b.spare) out.push(b.spare.buffer as ArrayBuffer);
   } else if (b.leaves) out.push(b.leaves.buffer as ArrayBuffer);
   return out;
 }
@@ -94,6 +95,8 @@ if (parentPort && workerData === EVENT_PARSE_WORKER_DATA) {
   const parse = lazySchemaParser();
   serveJobs<LineBatch, ParsedLines>(parentPort, async (lines) => {
     const parsed = await parse(lines);
-    return { res: { lines, parsed }, transfer: [...batchBuffers(lines), ...batchBuffers(parsed)] };
+    // The spare buffer, if the entries were written into it, moves back once, as theirs.
+    const transfer = new Set([...batchBuffers(lines), ...batchBuffers(parsed)]);
+    return { res: { lines, parsed }, transfer: [...transfer] };
   });
 }

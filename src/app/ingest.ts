@@ -22,6 +22,7 @@ import {
   type LineBatch,
   lineAt,
   type ParsedBatch,
+  parsedBatchSize,
   parseEventBatch,
   rejectError,
 } from '../core/event-batch.js';
@@ -33,13 +34,9 @@ import {
   nextInputChain,
 } from '../core/input-delivery.js';
 import type { Archiver, PreparedEntries, Receipt } from './archiver.js';
+import { BufferPool } from './buffer-pool.js';
 import { readByteLines } from './byte-lines.js';
-import {
-  batchBuffers,
-  type EventParsePool,
-  type ParsedLines,
-  parseOnPool,
-} from './event-parse-pool.js';
+import { type EventParsePool, type ParsedLines, parseOnPool } from './event-parse-pool.js';
 import { freeNow } from './free-buffers.js';
 import type { ResumePoint } from './resume.js';
 import type { SealingSubmit } from './seal-submit.js';
@@ -91,6 +88,12 @@ export type IngestResult = {
 export const BATCH_LINES = 256;
 export const BATCH_BYTES = 256 * 1024;
 
+/**
+ * Spare entry buffers kept at most: as many as the archiver holds at 4,096 events per segment
+ * (two segments' batches) and the batches in flight, so that a steady run allocates none.
+ */
+const ENTRY_BUFFERS_KEPT = 48;
+
 /** JSON whitespace other than LF (RFC 8259 §2): a line of only these is blank and skipped. */
 function isBlank(bytes: Uint8Array): boolean {
   for (const b of bytes) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false;
@@ -99,11 +102,18 @@ function isBlank(bytes: Uint8Array): boolean {
 
 /** Lines gathered for one batch: their content copied into one buffer of the batch's own. */
 class BatchBuilder {
-  #bytes = new Uint8Array(BATCH_BYTES);
+  readonly #pool: BufferPool;
+  #bytes: Uint8Array;
   #at = 0;
   #ends: number[] = [];
   #numbers: number[] = [];
   #chains = new Uint8Array(HASH_SIZE * BATCH_LINES);
+
+  /** Takes the buffers of its batches from `pool` (they may be given back once a batch is done). */
+  constructor(pool: BufferPool) {
+    this.#pool = pool;
+    this.#bytes = pool.take(BATCH_BYTES);
+  }
 
   get size(): number {
     return this.#ends.length;
@@ -140,11 +150,12 @@ class BatchBuilder {
   take(stamp?: Omit<EntryStamp, 'chains'>): { lines: LineBatch; chains: Uint8Array } {
     const chains = this.#chains.slice(0, HASH_SIZE * this.#ends.length);
     const lines: LineBatch = {
-      bytes: this.#bytes.slice(0, this.#at),
+      bytes: this.#bytes.subarray(0, this.#at),
       ends: Uint32Array.from(this.#ends),
       numbers: Float64Array.from(this.#numbers),
       stamp: stamp && { ...stamp, chains },
     };
+    this.#bytes = this.#pool.take(BATCH_BYTES);
     this.#at = 0;
     this.#ends = [];
     this.#numbers = [];
@@ -199,9 +210,9 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
    * Archives one parsed batch in line order; stops at the first failure. `kept` is the batch's
    * chains as taken (a stamped batch's went to the pool and came back in `batch`). A stamped
    * batch's entries are submitted as runs, each run of events between two rejected lines at once.
-   * Its buffers are freed as soon as nothing holds them (freeNow): the lines' once the batch is
-   * archived (unless a reject's `raw` was handed out), the entries' once the archiver has released
-   * every run.
+   * Its large buffers go back to their pools (the small ones are freed, freeNow) as soon as nothing
+   * holds them: the lines' once the batch is archived (unless a reject's `raw` was handed out),
+   * the entries' once the archiver has released every run.
    */
   const archiveBatch = async ({ lines: batch, parsed }: ParsedLines, kept: Uint8Array) => {
     const chains = batch.stamp?.chains ?? kept;
@@ -262,8 +273,17 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
     }
     await submitRun(batch.ends.length);
     if (!prepared) return;
-    if (parsed.rejects.length === 0) freeNow([...batchBuffers(batch), kept.buffer]);
-    void Promise.all(held).then(() => freeNow(batchBuffers(parsed)));
+    if (parsed.rejects.length === 0) {
+      linePool.give(batch.bytes.buffer);
+      const small = [batch.ends, batch.numbers, kept, ...(batch.stamp ? [batch.stamp.chains] : [])];
+      freeNow(small.map((a) => a.buffer));
+    }
+    const spare = batch.spare?.buffer;
+    void Promise.all(held).then(() => {
+      entryPool.give(parsed.bytes.buffer);
+      if (spare !== undefined && spare !== parsed.bytes.buffer) entryPool.give(spare);
+      freeNow([parsed.ends.buffer, ...(parsed.leaves ? [parsed.leaves.buffer] : [])]);
+    });
   };
 
   // Batches are parsed as they fill (on the pool, or here until a worker is ready) and archived
@@ -272,16 +292,24 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
   let inFlight = 0;
   const maxInFlight = pool ? 2 * pool.size + 1 : 1;
   let slotFree: (() => void) | undefined;
-  const builder = new BatchBuilder();
+  // Buffers for the batches' lines and for the entries made of them, reused from batch to batch.
+  const linePool = new BufferPool(BATCH_BYTES, 2 * maxInFlight + 2);
+  const entryPool = new BufferPool(BATCH_BYTES, ENTRY_BUFFERS_KEPT);
+  const builder = new BatchBuilder(linePool);
   const dispatch = () => {
     if (builder.size === 0) return;
     // The workers start with the first full batch (a pool that fails reports it on its jobs).
     if (pool && !pool.ready && builder.full) void pool.warm().catch(() => undefined);
     // Entries are made where the lines are parsed, stamped with the time they were read; sealing
     // needs the events themselves, so they are made here from those.
-    const { lines: batch, chains } = builder.take(
+    const taken = builder.take(
       opts.seal ? undefined : { receivedAt: archiver.nextReceivedAt(), inputName: opts.inputName },
     );
+    const { chains } = taken;
+    // A stamped batch's entries are written into a reused buffer (sealing makes its own).
+    const batch: LineBatch = taken.lines.stamp
+      ? { ...taken.lines, spare: entryPool.take(parsedBatchSize(taken.lines)) }
+      : taken.lines;
     const parsed: Promise<ParsedLines> | ParsedLines =
       pool?.ready === true
         ? parseOnPool(pool, batch)

@@ -47,6 +47,11 @@ export type LineBatch = {
   readonly numbers: Float64Array;
   /** Given: each event becomes its whole stored entry (see {@link ParsedBatch}). */
   readonly stamp?: EntryStamp | undefined;
+  /**
+   * A buffer the results may be written into, if it is large enough (else a new one is made): the
+   * caller reuses buffers rather than have one allocated per batch. Its contents are overwritten.
+   */
+  readonly spare?: Uint8Array | undefined;
 };
 
 /** Why a line is not an event: an InputError's parts, which cross threads as plain data. */
@@ -143,11 +148,9 @@ export function parseEventBatch(batch: LineBatch, validate: EventValidator): Par
   const stamp = batch.stamp;
   const framing = stamp ? framingOf(stamp) : undefined;
   const leaves = stamp ? new Uint8Array(HASH_SIZE * count) : undefined;
-  // Canonical JSON is usually shorter than the line (no whitespace); grown when it is not.
-  const framingBytes = framing
-    ? 3 * (framing.idHead.length + framing.idTail.length) + framing.after.length + 64
-    : 0;
-  let out = new Uint8Array(Math.max(1024, batch.bytes.length + count * framingBytes));
+  const size = resultSize(batch.bytes.length, count, framing);
+  let out =
+    batch.spare !== undefined && batch.spare.length >= size ? batch.spare : new Uint8Array(size);
   let at = 0;
   for (let i = 0; i < count; i++) {
     let text: string | undefined;
@@ -196,6 +199,24 @@ export function parseEventBatch(batch: LineBatch, validate: EventValidator): Par
     ends[i] = at;
   }
   return { bytes: out.subarray(0, at), ends, rejects, leaves };
+}
+
+/**
+ * The bytes {@link parseEventBatch} starts its result with: the lines' bytes and room for each
+ * entry's framing (canonical JSON is usually shorter than the line, having no whitespace; the
+ * result grows when it is not). A {@link LineBatch.spare} of at least this size is used.
+ * @throws InputError `TIMESTAMP_INVALID` (of the stamp)
+ */
+export function parsedBatchSize(batch: LineBatch): number {
+  const framing = batch.stamp ? framingOf(batch.stamp) : undefined;
+  return resultSize(batch.bytes.length, batch.ends.length, framing);
+}
+
+function resultSize(lineBytes: number, count: number, framing: Framing | undefined): number {
+  const framingBytes = framing
+    ? 3 * (framing.idHead.length + framing.idTail.length) + framing.after.length + 64
+    : 0;
+  return Math.max(1024, lineBytes + count * framingBytes);
 }
 
 /** A reject as the InputError parseEventBytes threw. */

@@ -22,6 +22,7 @@ import {
   stringOption,
 } from '../args.js';
 import { EXIT, UsageError } from '../cli-error.js';
+import { FileChunks } from '../file-chunks.js';
 import { loadSigner, loadTrustedKeys } from '../keys.js';
 import { escapeText, type Io, progress } from '../output.js';
 import { KEY_OPTIONS, loadSealConfig, SEAL_OPTION, subjectKeysOf } from '../sealing.js';
@@ -284,10 +285,11 @@ async function sealConfigOf(p: Parsed) {
 const READ_CHUNK_BYTES = 1024 * 1024;
 
 /**
- * Opens the input file for reading in large chunks.
+ * Opens the input file for reading in large chunks: a regular file into one reused buffer
+ * (FileChunks), anything else (a pipe, a device) as a stream.
  * @throws ConfigurationError `INPUT_NOT_FOUND`, `INPUT_NOT_A_FILE`, `INPUT_UNREADABLE`
  */
-async function openInput(file: string): Promise<NodeJS.ReadableStream> {
+async function openInput(file: string): Promise<NodeJS.ReadableStream | FileChunks> {
   let handle: FileHandle;
   try {
     handle = await open(file, 'r');
@@ -304,11 +306,19 @@ async function openInput(file: string): Promise<NodeJS.ReadableStream> {
     await handle.close();
     throw new ConfigurationError('INPUT_NOT_A_FILE', `input ${file} is a folder, not a file`);
   }
+  if (stats.isFile()) return new FileChunks(handle, READ_CHUNK_BYTES);
   return handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
 }
 
-/** The input, ended early (as an AbortError) when `signal` fires, even while a read waits. */
-function abortable(input: NodeJS.ReadableStream, signal: AbortSignal): AsyncIterable<Uint8Array> {
+/**
+ * The input, ended early when `signal` fires: a stream as an AbortError, even while a read waits;
+ * a regular file before its next read.
+ */
+function abortable(
+  input: NodeJS.ReadableStream | FileChunks,
+  signal: AbortSignal,
+): AsyncIterable<Uint8Array> {
+  if (input instanceof FileChunks) return input.until(signal);
   return addAbortSignal(signal, input as Readable) as AsyncIterable<Uint8Array>;
 }
 
