@@ -10,17 +10,31 @@
  * Format 2 (FORMAT.md §7.1, written by `pull`) adds per segment what the source store reported
  * (hash, size, S3 version id, retention, checksum, other versions), the cosigned checkpoints
  * copied, and the keys the puller trusted. Format 1 bundles are read as before.
+ *
+ * The manifest's schemas are in bundle-manifest-schema.ts, which loads zod: it is imported only
+ * when a manifest is read (`--bundle`), never by a plain verification (issue 14).
  */
-// Namespace import: the same API, and lets bundlers tree-shake zod (no locales in the Lambdas).
-import * as z from 'zod';
-import { isValidOrigin } from '../core/checkpoint.js';
-import { fromBase64, fromUtf8, toBase64 } from '../core/encoding.js';
+import { fromUtf8, toBase64 } from '../core/encoding.js';
 import { AuditlockError } from '../core/errors.js';
 import type { FindingSink } from '../core/findings.js';
-import { ecdsaKeyId } from '../core/key-id.js';
-import { BUNDLE_MANIFEST_KEY, LOG_NAME_RE } from '../core/layout.js';
+import { BUNDLE_MANIFEST_KEY } from '../core/layout.js';
 import type { LogSummary } from '../core/log-verifier.js';
 import type { ObjectStore, VersionMetadata } from '../core/ports.js';
+import type {
+  BundleManifest,
+  BundleS3Record,
+  BundleSegmentRecord,
+} from './bundle-manifest-schema.js';
+
+export type {
+  BundleKeyRecord,
+  BundleManifest,
+  BundleManifestV1,
+  BundleManifestV2,
+  BundleS3Record,
+  BundleSegmentRecord,
+  BundleWitnessRecord,
+} from './bundle-manifest-schema.js';
 
 export const BUNDLE_FORMAT = 'auditlock-bundle/1';
 export const BUNDLE_FORMAT_V2 = 'auditlock-bundle/2';
@@ -29,97 +43,6 @@ export const BUNDLE_FORMAT_V2 = 'auditlock-bundle/2';
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
 /** Largest format-2 manifest: about 350 bytes per segment, so some 180,000 segments. */
 export const MAX_MANIFEST_V2_BYTES = 64 * 1024 * 1024;
-
-const seqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-const rfc3339 = z.iso.datetime({ offset: true });
-const base64Of = (bytes: number) =>
-  z.string().refine((t) => {
-    try {
-      return fromBase64(t).length === bytes;
-    } catch {
-      return false;
-    }
-  }, `not canonical base64 of ${bytes} bytes`);
-const versionIds = z.array(z.string().min(1).max(1024)).max(1000);
-
-const logV1 = z.strictObject({
-  origin: z.string().refine(isValidOrigin, 'not a valid origin'),
-  firstSeq: seqSchema,
-  lastSeq: seqSchema,
-});
-
-const manifestV1Schema = z.strictObject({
-  format: z.literal(BUNDLE_FORMAT),
-  createdAt: z.string().max(64),
-  source: z.string().max(2048),
-  logs: z.record(z.string().regex(LOG_NAME_RE), logV1),
-});
-
-/** What S3 reported for the version pulled (FORMAT.md §7.1). */
-const s3RecordSchema = z.strictObject({
-  versionId: z.string().min(1).max(1024),
-  lockMode: z.string().max(64).optional(),
-  retainUntil: rfc3339.optional(),
-  legalHold: z.boolean(),
-  checksumSha256: z.string().max(64).optional(),
-  lastModified: rfc3339.optional(),
-  replicationStatus: z.string().max(64).optional(),
-  otherVersions: versionIds,
-  deleteMarkers: versionIds,
-});
-
-const segmentRecordSchema = z.strictObject({
-  seq: seqSchema,
-  sha256: base64Of(32),
-  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  s3: s3RecordSchema.optional(),
-});
-
-const keyRecordSchema = z
-  .strictObject({
-    keyId: z.string().regex(/^[0-9a-f]{8}$/),
-    spki: z.string().min(1).max(4096),
-    label: z.string().max(1024).optional(),
-    notBefore: rfc3339.optional(),
-    notAfter: rfc3339.optional(),
-  })
-  .refine((k) => {
-    try {
-      return Buffer.from(ecdsaKeyId(fromBase64(k.spki))).toString('hex') === k.keyId;
-    } catch {
-      return false;
-    }
-  }, 'keyId is not the key ID of spki');
-
-const manifestV2Schema = z.strictObject({
-  format: z.literal(BUNDLE_FORMAT_V2),
-  createdAt: z.string().max(64),
-  source: z.string().max(2048),
-  keys: z.array(keyRecordSchema).max(256),
-  logs: z.record(
-    z.string().regex(LOG_NAME_RE),
-    z.strictObject({
-      ...logV1.shape,
-      segments: z.array(segmentRecordSchema),
-      witness: z.array(
-        z.strictObject({
-          key: z.string().min(1).max(1024),
-          sha256: base64Of(32),
-          size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-        }),
-      ),
-    }),
-  ),
-});
-
-export type BundleManifestV1 = z.infer<typeof manifestV1Schema>;
-export type BundleManifestV2 = z.infer<typeof manifestV2Schema>;
-/** Either format; `format` tells them apart. */
-export type BundleManifest = BundleManifestV1 | BundleManifestV2;
-export type BundleSegmentRecord = z.infer<typeof segmentRecordSchema>;
-export type BundleS3Record = z.infer<typeof s3RecordSchema>;
-export type BundleKeyRecord = z.infer<typeof keyRecordSchema>;
-export type BundleWitnessRecord = BundleManifestV2['logs'][string]['witness'][number];
 
 /**
  * Reads `bundle.json`. A missing, oversized, unreadable or malformed manifest is a finding
@@ -155,16 +78,13 @@ export async function readBundleManifest(
   const v2 = (json as { format?: unknown } | null)?.format === BUNDLE_FORMAT_V2;
   const limit = v2 ? MAX_MANIFEST_V2_BYTES : MAX_MANIFEST_BYTES;
   if (bytes.length > limit) return invalid(`is over ${limit} bytes`);
-  const parsed = (v2 ? manifestV2Schema : manifestV1Schema).safeParse(json);
-  if (!parsed.success) {
-    const where = parsed.error.issues
-      .slice(0, 5)
-      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  const { parseBundleManifest } = await import('./bundle-manifest-schema.js');
+  const parsed = parseBundleManifest(json, v2);
+  if (!parsed.ok)
     return invalid(
-      `is not a valid ${v2 ? BUNDLE_FORMAT_V2 : BUNDLE_FORMAT} manifest (${where.join('; ')})`,
+      `is not a valid ${v2 ? BUNDLE_FORMAT_V2 : BUNDLE_FORMAT} manifest (${parsed.issues.join('; ')})`,
     );
-  }
-  const manifest: BundleManifest = parsed.data;
+  const { manifest } = parsed;
   for (const [log, m] of Object.entries(manifest.logs))
     if (m.lastSeq < m.firstSeq)
       return invalid(`says log ${log} ends (${m.lastSeq}) before it starts (${m.firstSeq})`);

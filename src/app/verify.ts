@@ -81,7 +81,12 @@ export type WitnessCheckOptions = {
   readonly requireQuorum?: boolean | undefined;
 };
 
-export type VerifyStoreOptions = Omit<LogVerifyOptions, 'firstSeq' | 'start'> & {
+export type VerifyStoreOptions = Omit<LogVerifyOptions, 'firstSeq' | 'start' | 'strictEntries'> & {
+  /**
+   * Validate each entry against the full schema (slower) instead of the structural check. Its
+   * schemas (entry.ts's `decodeEntry`, zod) are loaded only then.
+   */
+  readonly strictEntries?: boolean | undefined;
   /** Only these logs; by default every log found. */
   readonly logs?: readonly string[] | undefined;
   /**
@@ -221,6 +226,9 @@ async function verifyAll(
   const manifest: BundleManifest | undefined = opts.bundle
     ? await readBundleManifest(store, sink)
     : undefined;
+  const strictEntries = opts.strictEntries
+    ? (await import('../core/entry.js')).decodeEntry
+    : undefined;
   const summaries: LogSummary[] = [];
   let current: { name: string; verifier: LogVerifier; witnessed: TrustedCheckpoint[] } | undefined;
   let stopped = false;
@@ -247,7 +255,11 @@ async function verifyAll(
     const firstSeq = manifest?.logs[name]?.firstSeq ?? 0;
     const witness = opts.witness ? await witnessedOf(store, name, start, opts) : undefined;
     const trustedCheckpoints = [...(opts.trustedCheckpoints ?? []), ...(witness?.counted ?? [])];
-    const verifier = new LogVerifier(name, { ...opts, firstSeq, start, trustedCheckpoints }, sink);
+    const verifier = new LogVerifier(
+      name,
+      { ...opts, firstSeq, start, trustedCheckpoints, strictEntries },
+      sink,
+    );
     for (const f of witness?.findings ?? []) verifier.report(f.code, f.detail, { key: f.key });
     current = { name, verifier, witnessed: witness?.counted ?? [] };
     return verifier;

@@ -2,14 +2,17 @@
  * The CLI's sealed-field options (docs/FORMAT.md §11, docs/PRIVACY.md): `--keys DIR|dynamodb:TABLE`
  * (a folder key store, or a DynamoDB table with partition key `name`), `--wrap-key FILE|kms:KEY` (the key-encryption key: a local key file, or an AWS KMS key
  * id, alias or ARN), and for writers `--seal CONFIG` (the sealing configuration).
+ *
+ * The key stores, subject keys and the configuration's parser are loaded only when an option
+ * needs them: they reach zod (sealed-entry and sealed-config schemas), which is ~40 ms of the
+ * start-up of every `verify` and `ingest` run that gives none of these options (issue 14).
  */
 import { readFile } from 'node:fs/promises';
-import { FolderKeyStore } from '../adapters/folder-key-store.js';
 import { LocalKeyWrapper } from '../adapters/local-key-wrapper.js';
-import { SubjectKeys } from '../app/subject-keys.js';
+import type { SubjectKeys } from '../app/subject-keys.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { KeyStore, KeyWrapper } from '../core/key-store.js';
-import { parseSealConfig, type SealConfig } from '../core/sealed-config.js';
+import type { SealConfig } from '../core/sealed-config.js';
 import { type OptionSpec, type Parsed, stringOption } from './args.js';
 import { UsageError } from './cli-error.js';
 
@@ -60,7 +63,10 @@ export async function subjectKeysOf(p: Parsed, command: string): Promise<Subject
   if (dir === undefined && wrap === undefined) return undefined;
   if (dir === undefined || wrap === undefined)
     throw new UsageError(`${command}: --keys and --wrap-key go together`);
-  return SubjectKeys.open({ store: await openKeyStore(dir), wrapper: await openWrapper(wrap) });
+  const store = await openKeyStore(dir);
+  const wrapper = await openWrapper(wrap);
+  const { SubjectKeys } = await import('../app/subject-keys.js');
+  return SubjectKeys.open({ store, wrapper });
 }
 
 /** The key store `spec` names: `dynamodb:<table>`, or a folder (which must exist). */
@@ -78,6 +84,7 @@ export async function openKeyStore(
     ]);
     return new DynamoDbKeyStore({ client: new DynamoDBClient(commonConfig({})), table });
   }
+  const { FolderKeyStore } = await import('../adapters/folder-key-store.js');
   return options.create ? FolderKeyStore.create(spec) : FolderKeyStore.open(spec);
 }
 
@@ -96,5 +103,6 @@ export async function loadSealConfig(path: string): Promise<SealConfig> {
       { cause },
     );
   }
+  const { parseSealConfig } = await import('../core/sealed-config.js');
   return parseSealConfig(value);
 }

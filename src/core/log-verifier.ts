@@ -6,8 +6,8 @@
  */
 import { CompactRange } from './compact-range.js';
 import { fromBase64, toBase64 } from './encoding.js';
-import { decodeEntry } from './entry.js';
-import { AuditlockError } from './errors.js';
+import type { StrictEntryCheck } from './entry-check.js';
+import { AuditlockError, ConfigurationError } from './errors.js';
 import { type Finding, type FindingCode, type FindingSink, isFindingCode } from './findings.js';
 import { bytesEqual, sha256 } from './hash.js';
 import { formatNote, type NoteSignature, type TrustedKey } from './note.js';
@@ -55,8 +55,12 @@ export type LogVerifyOptions = {
   readonly start?: LogPosition | undefined;
   /** Do not report a log without segments (`LOG_EMPTY`). */
   readonly allowEmpty?: boolean | undefined;
-  /** Validate each entry against the full schema (slower) instead of the structural check. */
-  readonly strictEntries?: boolean | undefined;
+  /**
+   * Validate each entry with this full-schema check (slower) instead of the structural one: pass
+   * entry.ts's `decodeEntry`. Given rather than imported, as to checkSegment (segment-check.ts),
+   * because it is made of zod schemas, which a plain verification does without (issue 14).
+   */
+  readonly strictEntries?: StrictEntryCheck | undefined;
   /**
    * Versioned stores: every segment version must be under COMPLIANCE retention until at least its
    * seal time plus this many days (default 0: until at least the seal time).
@@ -171,7 +175,16 @@ export class LogVerifier {
   /** Trusted checkpoints of this log's origin not yet checked, by tree size; set with the origin. */
   #pendingCheckpoints: TrustedCheckpoint[] = [];
 
+  /**
+   * @throws ConfigurationError `STRICT_ENTRIES_INVALID` when `opts.strictEntries` is set but is
+   *   not a function (`true`, as before it took the check)
+   */
   constructor(log: string, opts: LogVerifyOptions, sink: FindingSink) {
+    if (opts.strictEntries && typeof opts.strictEntries !== 'function')
+      throw new ConfigurationError(
+        'STRICT_ENTRIES_INVALID',
+        'strictEntries takes the strict check (decodeEntry of core/entry.js), not a flag',
+      );
     this.#log = log;
     this.#opts = opts;
     this.#sink = sink;
@@ -575,7 +588,7 @@ export class LogVerifier {
     let last = 0;
     let i = 0;
     let invalid = 0;
-    checkEntries(raw, this.#opts.strictEntries ? decodeEntry : undefined, (leaf, check) => {
+    checkEntries(raw, this.#opts.strictEntries, (leaf, check) => {
       const index = firstIndex + i++;
       range.append(leaf);
       this.#checkTrustedCheckpoints(range, at);

@@ -115,12 +115,9 @@ function edited(edits: readonly Edit[]): { seq: number; bytes: Uint8Array }[] {
   return segs;
 }
 
-/** A verifier's options as checkSegment takes them: the strict check as the function. */
+/** What of a verifier's options checkSegment takes (the strict check too is the function). */
 function segmentCheckOptions(opts: LogVerifyOptions): SegmentCheckOptions {
-  return {
-    trustedKeys: opts.trustedKeys,
-    strictEntries: opts.strictEntries ? decodeEntry : undefined,
-  };
+  return { trustedKeys: opts.trustedKeys, strictEntries: opts.strictEntries };
 }
 
 /** Feeds the segments to a verifier, with or without checkSegment first. */
@@ -165,7 +162,11 @@ describe('LogVerifier.addCheckedSegment', () => {
               ? (roots[(size + 1) % roots.length] as Uint8Array)
               : (roots[size] as Uint8Array),
           }));
-          const opts = { trustedKeys: [key.trusted], trustedCheckpoints, strictEntries };
+          const opts = {
+            trustedKeys: [key.trusted],
+            trustedCheckpoints,
+            strictEntries: strictEntries ? decodeEntry : undefined,
+          };
           const segs = edited(edits);
           const inThread = verify(segs, opts, false);
           expect(verify(segs, opts, true)).toEqual(inThread);

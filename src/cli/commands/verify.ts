@@ -1,11 +1,10 @@
 import { systemClock } from '../../adapters/system-clock.js';
 import { replicaComparison, verifyWithReplica } from '../../app/replica.js';
-import { censusSealed } from '../../app/sealed-census.js';
+import type { SealedCensus } from '../../app/sealed-census.js';
 import { type VerifyStoreOptions, type VerifyStoreResult, verifyStore } from '../../app/verify.js';
-import {
-  type IncrementalLogResult,
-  type VerifyIncrementalResult,
-  verifyIncremental,
+import type {
+  IncrementalLogResult,
+  VerifyIncrementalResult,
 } from '../../app/verify-incremental.js';
 import type { CosignerKey } from '../../core/cosignature.js';
 import { AuditlockError, ConfigurationError } from '../../core/errors.js';
@@ -169,6 +168,9 @@ export async function verify(argv: string[], io: Io): Promise<number> {
         bar.update(`verified ${segments} segments, ${formatBytes(bytes)}`),
     };
     if (stateStore) {
+      // Loaded only with --state, as the census below only with --keys: both reach zod (state
+      // records, entries), which a plain run does without (issue 14).
+      const { verifyIncremental } = await import('../../app/verify-incremental.js');
       incremental = await verifyIncremental({
         ...options,
         store,
@@ -223,18 +225,20 @@ export async function verify(argv: string[], io: Io): Promise<number> {
   }
   // Sealed fields (FORMAT.md §11.2): erased ones are information, never findings.
   const keys = await subjectKeysOf(p, 'verify');
-  const sealed = keys
-    ? await censusSealed(
-        store,
-        { trustedKeys, logs: logs.length ? logs : undefined, bundle: Boolean(p.values.bundle) },
-        keys,
-        (f) => {
-          onFinding(f);
-          count++;
-          ok = false;
-        },
-      )
-    : undefined;
+  let sealed: SealedCensus | undefined;
+  if (keys) {
+    const { censusSealed } = await import('../../app/sealed-census.js');
+    sealed = await censusSealed(
+      store,
+      { trustedKeys, logs: logs.length ? logs : undefined, bundle: Boolean(p.values.bundle) },
+      keys,
+      (f) => {
+        onFinding(f);
+        count++;
+        ok = false;
+      },
+    );
+  }
   if (p.values.json) {
     io.stdout.write(
       `${JSON.stringify(
