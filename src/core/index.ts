@@ -49,7 +49,7 @@ export {
 } from './key-id.js';
 export { assertLogName, classifyKey, LOG_NAME_RE, segmentKey, segmentPrefix } from './layout.js';
 // Streaming verification of one log, and the ports an implementation of a store or signer fills.
-export { type LogSummary, LogVerifier, type LogVerifyOptions } from './log-verifier.js';
+export { type LogSummary, LogVerifier, type LogVerifyOptions } from './log-verifier-public.js';
 export { EMPTY_ROOT, hashChildren, hashLeaf, merkleRoot, type NodeRange } from './merkle.js';
 export {
   checkSignature,
