@@ -18,13 +18,8 @@
 import type { BodyEncoding } from '../core/body-codec.js';
 import { assertOrigin } from '../core/checkpoint.js';
 import { fromUtf8 } from '../core/encoding.js';
-import {
-  type Delivery,
-  type Entry,
-  encodeEntry,
-  makeEventEntry,
-  makeQuarantineEntry,
-} from '../core/entry.js';
+import type { Delivery, Entry } from '../core/entry.js';
+import { encodeEntry, makeEventEntry, makeQuarantineEntry } from '../core/entry-encode.js';
 import { AuditlockError, hasCode, StorageError } from '../core/errors.js';
 import type { AuditEvent } from '../core/event.js';
 import { lineAt } from '../core/event-batch.js';
@@ -455,10 +450,10 @@ export class Archiver {
     encode: (receivedAt: number) => Uint8Array,
     given?: number,
   ): Promise<{ stored: Promise<Receipt> }> {
+    this.#refuseIfClosed();
     const { waiter, stored } = this.#waiter(1);
     let bytes: Uint8Array | undefined;
     let encodedAt: number | undefined;
-    this.#refuseIfClosed();
     for (;;) {
       const t = Math.max(given ?? this.#o.clock.now(), this.#lastReceivedAt);
       if (bytes === undefined || encodedAt !== t) {

@@ -13,17 +13,17 @@
  * (event-parse-pool.ts), and their results are archived in line order: the log's order is the
  * input's, whichever thread parsed what.
  */
+
+import { checkDelivery } from '../core/delivery.js';
 import { fromUtf8 } from '../core/encoding.js';
-import { checkDelivery, type Delivery } from '../core/entry.js';
+import type { Delivery } from '../core/entry.js';
 import { AuditlockError, ConfigurationError, InputError } from '../core/errors.js';
-import { type AuditEvent, parseEvent } from '../core/event.js';
+import type { AuditEvent } from '../core/event.js';
 import {
   type EntryStamp,
   type LineBatch,
   lineAt,
-  type ParsedBatch,
   parsedBatchSize,
-  parseEventBatch,
   rejectError,
 } from '../core/event-batch.js';
 import { bytesEqual, HASH_SIZE } from '../core/hash.js';
@@ -36,7 +36,12 @@ import {
 import type { Archiver, PreparedEntries, Receipt } from './archiver.js';
 import { BufferPool } from './buffer-pool.js';
 import { readByteLines } from './byte-lines.js';
-import { type EventParsePool, type ParsedLines, parseOnPool } from './event-parse-pool.js';
+import {
+  type EventParsePool,
+  lazySchemaParser,
+  type ParsedLines,
+  parseOnPool,
+} from './event-parse-pool.js';
 import { freeNow } from './free-buffers.js';
 import type { ResumePoint } from './resume.js';
 import type { SealingSubmit } from './seal-submit.js';
@@ -165,8 +170,8 @@ class BatchBuilder {
 
 /**
  * Refuses an input name that some delivery id of the input could not hold (FORMAT.md §3): the
- * id of the largest line number is the longest. Here, on the thread that stamps batches, because
- * the check is the entry schema's (zod), which the parse workers do not load.
+ * id of the largest line number is the longest. Checked once here, on the thread that stamps
+ * batches, rather than for each entry on the parse threads.
  * @throws InputError `DELIVERY_INVALID`
  */
 export function checkInputName(inputName: string): void {
@@ -296,6 +301,8 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
   const linePool = new BufferPool(BATCH_BYTES, 2 * maxInFlight + 2);
   const entryPool = new BufferPool(BATCH_BYTES, ENTRY_BUFFERS_KEPT);
   const builder = new BatchBuilder(linePool);
+  // Batches parsed on this thread (until a worker is ready, or all without a pool).
+  const parseHere = lazySchemaParser();
   const dispatch = () => {
     if (builder.size === 0) return;
     // The workers start with the first full batch (a pool that fails reports it on its jobs).
@@ -313,7 +320,7 @@ export async function ingestJsonLines(opts: IngestOptions): Promise<IngestResult
     const parsed: Promise<ParsedLines> | ParsedLines =
       pool?.ready === true
         ? parseOnPool(pool, batch)
-        : { lines: batch, parsed: parseEventBatch(batch, parseEvent) satisfies ParsedBatch };
+        : parseHere(batch).then((parsed) => ({ lines: batch, parsed }));
     // A rejected pool job is a failure like any other; the chain itself never rejects.
     if (parsed instanceof Promise) parsed.catch(() => undefined);
     inFlight++;

@@ -33,36 +33,28 @@
 // Namespace import: the same API, and lets bundlers tree-shake zod (no locales in the Lambdas).
 import * as z from 'zod';
 import { canonicalize } from './canonical-json.js';
+import { checkDelivery, DELIVERY_ID_TEXT, DELIVERY_SOURCE } from './delivery.js';
 import { fromBase64, fromUtf8, toBase64, utf8 } from './encoding.js';
-import { AuditlockError, InputError, IntegrityError } from './errors.js';
 import {
-  type AuditEvent,
-  auditEventSchema,
-  describeValue,
-  issuesFromZod,
-  messageFor,
-  summarise,
-} from './event.js';
+  LONE_SURROGATE,
+  MAX_ERROR_MESSAGE,
+  MAX_ISSUE_MESSAGE,
+  MAX_ISSUE_PATH,
+  MAX_QUARANTINE_ISSUES,
+  QUARANTINE_RAW_MAX,
+  readableText,
+  UNREADABLE,
+} from './entry-encode.js';
+import { InputError, IntegrityError } from './errors.js';
+import { auditEventSchema, describeValue, issuesFromZod, messageFor, summarise } from './event.js';
 import { sha256 } from './hash.js';
-import { MAX_ENTRY_BYTES } from './limits.js';
+import { MAX_DELIVERY_ID_LENGTH, MAX_ENTRY_BYTES } from './limits.js';
 import { partialEventSchema, sealedEntryProblem, sealedListSchema } from './sealed-entry.js';
 import { formatTimestamp, parseTimestamp } from './timestamp.js';
 
+export { MAX_QUARANTINE_ISSUES, QUARANTINE_RAW_MAX } from './entry-encode.js';
 // The bound lives in limits.ts, which loads no zod (the verification workers read it).
 export { MAX_ENTRY_BYTES } from './limits.js';
-/** Most input bytes a quarantine entry keeps. */
-export const QUARANTINE_RAW_MAX = 64 * 1024;
-export const MAX_QUARANTINE_ISSUES = 20;
-const MAX_ERROR_MESSAGE = 2048;
-const MAX_ISSUE_PATH = 256;
-const MAX_ISSUE_MESSAGE = 512;
-
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
-const LONE_SURROGATES = /[\uD800-\uDFFF]/gu;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: these force base64 in quarantine raw data
-const UNREADABLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: delivery ids refuse control characters
-const CLEAN_TEXT = /^[^\u0000-\u001f\u007f\uD800-\uDFFF]+$/u;
 
 const wellFormed = (max: number) =>
   z
@@ -75,8 +67,8 @@ const receivedAt = z.string().refine(isTimestamp, {
 });
 
 const deliverySchema = z.strictObject({
-  source: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,31}$/),
-  id: z.string().max(512).regex(CLEAN_TEXT).optional(),
+  source: z.string().regex(DELIVERY_SOURCE),
+  id: z.string().max(MAX_DELIVERY_ID_LENGTH).regex(DELIVERY_ID_TEXT).optional(),
 });
 
 const eventEntrySchema = z.strictObject({
@@ -145,7 +137,6 @@ export const entrySchema = z.compile(
   z.discriminatedUnion('kind', [eventEntrySchema, quarantineEntrySchema, sealedEventEntrySchema]),
   { strict: true },
 );
-const compiledDelivery = z.compile(deliverySchema, { strict: true });
 
 export type Entry = z.output<typeof entrySchema>;
 export type EventEntry = z.output<typeof eventEntrySchema>;
@@ -153,19 +144,10 @@ export type QuarantineEntry = z.output<typeof quarantineEntrySchema>;
 export type SealedEventEntry = z.output<typeof sealedEventEntrySchema>;
 export type Delivery = z.output<typeof deliverySchema>;
 
-/**
- * An entry for an accepted event. `event` must come from `parseEvent`; it is not validated again.
- * @throws InputError `DELIVERY_INVALID`, `TIMESTAMP_INVALID`
- */
-export function makeEventEntry(
-  event: AuditEvent,
-  receivedAtMs: number,
-  delivery?: Delivery,
-): EventEntry {
-  const entry: EventEntry = { kind: 'event', receivedAt: formatTimestamp(receivedAtMs), event };
-  if (delivery !== undefined) entry.delivery = checkDelivery(delivery);
-  return entry;
-}
+// Making and encoding entries needs no schema: entry-encode.ts and delivery.ts load no zod, so the
+// thread that seals ingest's entries does without it (issue 14).
+export { checkDelivery } from './delivery.js';
+export { encodeEntry, makeEventEntry, makeQuarantineEntry } from './entry-encode.js';
 
 /**
  * An entry for an event with sealed fields, from the parts sealFields made (src/core/sealed.ts).
@@ -188,61 +170,6 @@ export function makeSealedEventEntry(
   };
   if (delivery !== undefined) entry.delivery = checkDelivery(delivery);
   return entry;
-}
-
-/**
- * An entry keeping input that failed validation, with its error. Long error text is clipped and
- * unpaired surrogates replaced by U+FFFD, so any error can be stored.
- * @throws InputError `DELIVERY_INVALID`, `TIMESTAMP_INVALID`; AuditlockError `ERROR_CODE_INVALID`
- */
-export function makeQuarantineEntry(
-  raw: Uint8Array,
-  error: InputError | AuditlockError,
-  receivedAtMs: number,
-  delivery?: Delivery,
-): QuarantineEntry {
-  if (!/^[A-Z][A-Z0-9_]{0,63}$/.test(error.code)) {
-    throw new AuditlockError(
-      'ERROR_CODE_INVALID',
-      `expected an UPPER_SNAKE error code, got ${error.code}`,
-    );
-  }
-  const issues = error instanceof InputError ? error.issues.slice(0, MAX_QUARANTINE_ISSUES) : [];
-  const entry: QuarantineEntry = {
-    kind: 'quarantine',
-    receivedAt: formatTimestamp(receivedAtMs),
-    error: {
-      code: error.code,
-      message: clip(error.message, MAX_ERROR_MESSAGE),
-      issues: issues.map((i) => ({
-        path: clip(i.path, MAX_ISSUE_PATH),
-        message: clip(i.message, MAX_ISSUE_MESSAGE),
-      })),
-    },
-    raw: describeRaw(raw),
-  };
-  if (delivery !== undefined) entry.delivery = checkDelivery(delivery);
-  return entry;
-}
-
-/**
- * The stored bytes of `entry`: canonical JSON, UTF-8.
- * @throws AuditlockError `ENTRY_TOO_LARGE`; InputError `CANONICAL_JSON_INVALID` for non-JSON values
- */
-export function encodeEntry(entry: Entry): Uint8Array {
-  const text = canonicalize(entry);
-  // JCS escapes U+000A inside strings and adds no whitespace, so this cannot happen; the segment
-  // format relies on it, hence the check.
-  if (text.includes('\n'))
-    throw new AuditlockError('ENTRY_NEWLINE', 'canonical entry holds a line feed');
-  const bytes = utf8(text);
-  if (bytes.length > MAX_ENTRY_BYTES) {
-    throw new AuditlockError(
-      'ENTRY_TOO_LARGE',
-      `expected at most ${MAX_ENTRY_BYTES} bytes per entry, got ${bytes.length}`,
-    );
-  }
-  return bytes;
 }
 
 /**
@@ -291,40 +218,6 @@ function isTimestamp(text: string): boolean {
   }
 }
 
-/**
- * `delivery` if it is one an entry may record (FORMAT.md §3).
- * @throws InputError `DELIVERY_INVALID`
- */
-export function checkDelivery(delivery: Delivery): Delivery {
-  const result = compiledDelivery.safeParse(delivery, { error: messageFor });
-  if (result.success) return result.data;
-  const issues = issuesFromZod(result.error.issues);
-  throw new InputError('DELIVERY_INVALID', summarise('invalid delivery', issues), { issues });
-}
-
-/** Text when `bytes` is valid UTF-8 with no C0 control other than TAB, LF, CR; else undefined. */
-function readableText(bytes: Uint8Array): string | undefined {
-  try {
-    const text = fromUtf8(bytes);
-    return UNREADABLE.test(text) ? undefined : text;
-  } catch {
-    return undefined;
-  }
-}
-
-function describeRaw(bytes: Uint8Array): QuarantineEntry['raw'] {
-  const truncated = bytes.length > QUARANTINE_RAW_MAX;
-  const kept = truncated ? bytes.subarray(0, QUARANTINE_RAW_MAX) : bytes;
-  const text = readableText(kept);
-  return {
-    encoding: text === undefined ? 'base64' : 'utf8',
-    data: text ?? toBase64(kept),
-    size: bytes.length,
-    truncated,
-    sha256: toBase64(sha256(bytes)),
-  };
-}
-
 /** Why `raw` is not exactly what {@link describeRaw} makes for some input, or undefined. */
 function checkRaw(raw: QuarantineEntry['raw']): string | undefined {
   let kept: Uint8Array;
@@ -355,8 +248,4 @@ function checkRaw(raw: QuarantineEntry['raw']): string | undefined {
   if (digest.length !== 32) return `expected a 32-byte sha256, got ${digest.length} bytes`;
   if (!raw.truncated && toBase64(sha256(kept)) !== raw.sha256) return 'sha256 does not match data';
   return undefined;
-}
-
-function clip(text: string, max: number): string {
-  return (text.length > max ? text.slice(0, max) : text).replace(LONE_SURROGATES, '\uFFFD');
 }

@@ -27,3 +27,6 @@ export const MAX_EVENT_LINE_LENGTH = 2 * MAX_EVENT_BYTES;
 
 /** Largest stored entry: the largest event plus room for the envelope. Quarantine entries fit too. */
 export const MAX_ENTRY_BYTES = MAX_EVENT_BYTES + 4 * 1024;
+
+/** Longest `delivery.id` of an entry, in UTF-16 code units. */
+export const MAX_DELIVERY_ID_LENGTH = 512;

@@ -6,8 +6,6 @@ import { systemClock } from '../../adapters/system-clock.js';
 import { Archiver, type ArchiverOptions, DEFAULTS } from '../../app/archiver.js';
 import { eventParsePool } from '../../app/event-parse-pool.js';
 import { ingestJsonLines } from '../../app/ingest.js';
-import { findResumePoint } from '../../app/resume.js';
-import { sealingSubmit } from '../../app/seal-submit.js';
 import { BODY_ENCODINGS, type BodyEncoding } from '../../core/body-codec.js';
 import { assertOrigin } from '../../core/checkpoint.js';
 import { ConfigurationError, hasCode } from '../../core/errors.js';
@@ -194,7 +192,7 @@ export async function ingest(argv: string[], io: Io): Promise<number> {
     });
     if (archiver.keyChange) io.stderr.write(`warning: ${escapeText(archiver.keyChange.message)}\n`);
     const resumeAt = resume
-      ? await findResumePoint({
+      ? await (await import('../../app/resume.js')).findResumePoint({
           store,
           log,
           headSeq: archiver.head.nextSeq - 1,
@@ -219,7 +217,11 @@ export async function ingest(argv: string[], io: Io): Promise<number> {
         signal: stop.signal,
         parsePool,
         quarantine: Boolean(p.values.quarantine),
-        seal: sealConfig && keys ? sealingSubmit(archiver, sealConfig, keys) : undefined,
+        // Its modules (the entry and sealed-field schemas) load only for --seal.
+        seal:
+          sealConfig && keys
+            ? (await import('../../app/seal-submit.js')).sealingSubmit(archiver, sealConfig, keys)
+            : undefined,
         onReject: ({ line, error, raw }) => {
           const issues = error.issues.length
             ? error.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')
