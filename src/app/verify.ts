@@ -697,11 +697,12 @@ async function coded<T>(p: Promise<T>): Promise<{ value?: T; error?: AuditlockEr
 
 /**
  * Listed bytes the look-ahead window may hold beyond the fewest segments that keep every worker
- * busy: with the default 4,096-event segments (~4.8 MB) about 10 of them, where 8 downloads and
+ * busy: with the default 4,096-event segments (~4.8 MB) about 7 of them, where 8 downloads and
  * 8 workers would hold 16 (77 MB at 1,000,000 events; docs/PERFORMANCE.md, verify-workers).
- * Small segments are bounded by the count, large ones by this.
+ * Small segments are bounded by the count, large ones by this. 48 MiB peaked at 239-257 MiB of
+ * RSS verifying 1,000,000 events with 2 workers, 32 MiB at 192-228, in the same time.
  */
-const WINDOW_BYTES = 48 * 1024 * 1024;
+const WINDOW_BYTES = 32 * 1024 * 1024;
 
 /** A listed key with the promise of its content; `claim()` when its turn comes (see Turn). */
 type Prefetched = {
