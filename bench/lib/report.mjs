@@ -3,8 +3,14 @@
  * docs/PERFORMANCE.md between the `bench:begin` / `bench:end` markers.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { renderHostile } from '../hostile.mjs';
 
 export const TARGETS = { ingestRatio: 0.6, verifyRatio: 0.6, rssMiB: 256 };
+const HOSTILE_HEADING =
+  '### Hostile input (issue 7): one stored object each, verified in a fresh process';
+const HOSTILE_TARGETS =
+  'Targets: any object the format allows verifies in < 512 MB peak RSS; an object of at most ' +
+  '64 KiB in < 1 s and < 256 MB (issue 14: nothing here may get worse).';
 const BEGIN = '<!-- bench:begin -->';
 const END = '<!-- bench:end -->';
 
@@ -156,6 +162,8 @@ export function renderMarkdown(results, meta) {
       '',
       table(['measurement', 'result', 'ratio to floor', 'notes'], other),
     );
+  if (results.hostile)
+    parts.push('', HOSTILE_HEADING, '', HOSTILE_TARGETS, '', renderHostile(results.hostile));
   const st = results.stages;
   if (st) {
     const ingestRows = st.ingest.map((s, i) => {

@@ -204,11 +204,16 @@ export function parseEventBatch(batch: LineBatch, validate: EventValidator): Par
 /**
  * The bytes {@link parseEventBatch} starts its result with: the lines' bytes and room for each
  * entry's framing (canonical JSON is usually shorter than the line, having no whitespace; the
- * result grows when it is not). A {@link LineBatch.spare} of at least this size is used.
- * @throws InputError `TIMESTAMP_INVALID` (of the stamp)
+ * result grows when it is not). A {@link LineBatch.spare} of at least this size is used. Never
+ * throws: for a stamp parseEventBatch refuses, the size without framing (the parse then reports).
  */
 export function parsedBatchSize(batch: LineBatch): number {
-  const framing = batch.stamp ? framingOf(batch.stamp) : undefined;
+  let framing: Framing | undefined;
+  try {
+    framing = batch.stamp ? framingOf(batch.stamp) : undefined;
+  } catch {
+    framing = undefined;
+  }
   return resultSize(batch.bytes.length, batch.ends.length, framing);
 }
 

@@ -25,6 +25,7 @@ import {
   lineAt,
   makeLineBatch,
   type ParsedBatch,
+  parsedBatchSize,
   parseEventBatch,
   rejectError,
 } from '../../src/core/event-batch.js';
@@ -32,6 +33,7 @@ import { parseEventBytes } from '../../src/core/event-line.js';
 import { formatInputDeliveryId, inputNameOf } from '../../src/core/input-delivery.js';
 import { hashLeaf } from '../../src/core/merkle.js';
 import { auditEvent, receivedAtMs } from '../helpers/arbitraries.js';
+import { sampleEvent } from '../helpers/log-fixture.js';
 import { NEAR_LIMIT_EVENT } from '../helpers/near-limit-event.js';
 
 const nearLimit = utf8(JSON.stringify(NEAR_LIMIT_EVENT));
@@ -150,6 +152,54 @@ describe('parseEventBatch with a stamp', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('parseEventBatch with a spare buffer', () => {
+  it('writes the same result into a spare that is large enough, over what it held, and not into one too small', () => {
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 8 }), receivedAtMs(), (items, t) => {
+        const plain = makeLineBatch(items.map((content, i) => ({ content, number: i + 1 })));
+        const stamp = {
+          receivedAt: t,
+          inputName: 'in.jsonl',
+          chains: new Uint8Array(32 * items.length),
+        };
+        const batch: LineBatch = { ...plain, stamp };
+        const alone = parseEventBatch(batch, parseEvent);
+        // Garbage from an earlier batch: every byte of the result is written anew.
+        const spare = new Uint8Array(parsedBatchSize(batch)).fill(0xa5);
+        const inSpare = parseEventBatch({ ...batch, spare }, parseEvent);
+        const small = new Uint8Array(parsedBatchSize(batch) - 1);
+        const notInSmall = parseEventBatch({ ...batch, spare: small }, parseEvent);
+        expect(Buffer.from(inSpare.bytes).equals(Buffer.from(alone.bytes))).toBe(true);
+        expect(inSpare.ends).toEqual(alone.ends);
+        expect(inSpare.rejects).toEqual(alone.rejects);
+        expect(notInSmall.bytes.buffer).not.toBe(small.buffer);
+        expect(Buffer.from(notInSmall.bytes).equals(Buffer.from(alone.bytes))).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('writes a batch of ordinary events into the spare itself', () => {
+    const lines = Array.from({ length: 20 }, (_, i) => ({
+      content: utf8(JSON.stringify(sampleEvent(i))),
+      number: i + 1,
+    }));
+    const stamp = { receivedAt: 1e12, inputName: 'in.jsonl', chains: new Uint8Array(32 * 20) };
+    const batch: LineBatch = { ...makeLineBatch(lines), stamp };
+    const spare = new Uint8Array(parsedBatchSize(batch));
+    const parsed = parseEventBatch({ ...batch, spare }, parseEvent);
+    expect(parsed.rejects).toEqual([]);
+    expect(parsed.bytes.buffer).toBe(spare.buffer);
+  });
+
+  it('sizes a batch whose stamp it cannot format without throwing (the parse reports it)', () => {
+    const plain = makeLineBatch([{ content: utf8('{}'), number: 1 }]);
+    const stamp = { receivedAt: Number.NaN, inputName: 'in', chains: new Uint8Array(32) };
+    expect(parsedBatchSize({ ...plain, stamp })).toBeGreaterThan(0);
+    expect(() => parseEventBatch({ ...plain, stamp }, parseEvent)).toThrow();
   });
 });
 
