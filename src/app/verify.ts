@@ -38,6 +38,7 @@ import {
   readBundleManifest,
   recordedVersionMetadata,
 } from './bundle-manifest.js';
+import { freeNow } from './free-buffers.js';
 import {
   type CheckJobOptions,
   detachable,
@@ -532,14 +533,12 @@ function tooLarge(size: number): string {
  * Frees a segment's memory now instead of at V8's next full collection. Segment buffers outlive
  * the young generation while they wait in the prefetch window, and freed ones then pile up to
  * hundreds of MB before a major GC (measured: 558 MiB peak RSS verifying 1M events, 179 MiB with
- * this). Transferring the ArrayBuffer detaches it and drops its backing store. Only done when the
- * memory is the caller's ({@link detachable}: a folder store's buffer is one byte larger than
- * the object, which an exact-size test missed).
+ * this; free-buffers.ts says how). Only done when the memory is the caller's ({@link detachable}:
+ * a folder store's buffer is one byte larger than the object, which an exact-size test missed).
  */
 function release(bytes: Uint8Array): void {
   const buf = bytes.buffer;
-  if (buf.byteLength > 64 * 1024 && detachable(bytes))
-    structuredClone(buf, { transfer: [buf as ArrayBuffer] });
+  if (buf.byteLength > 64 * 1024 && detachable(bytes)) freeNow([buf]);
 }
 
 /** Every key under `prefix`, once, in order; on versioned stores with its version findings. */
