@@ -22,7 +22,7 @@ import type { Delivery, Entry } from '../core/entry.js';
 import { encodeEntry, makeEventEntry, makeQuarantineEntry } from '../core/entry-encode.js';
 import { AuditlockError, hasCode, StorageError } from '../core/errors.js';
 import type { AuditEvent } from '../core/event.js';
-import { lineAt } from '../core/event-batch.js';
+import { joinItems, lineAt, sizeAt } from '../core/event-batch.js';
 import { bytesEqual, HASH_SIZE } from '../core/hash.js';
 import { assertLogName, segmentKey } from '../core/layout.js';
 import type { TrustedKey } from '../core/note.js';
@@ -162,28 +162,10 @@ type Run = {
   readonly waiter: Waiter;
 };
 
-/** The size of entry `i` of `e`. */
-function entrySize(e: RunEntries, i: number): number {
-  return (e.ends[i] as number) - (i === 0 ? 0 : (e.ends[i - 1] as number));
-}
-
-/** `parts` as the entries of a run of their own (no leaf hashes). */
+/** `parts` as the entries of a run of their own (no leaf hashes); one part is not copied. */
 function ownEntries(parts: readonly Uint8Array[]): RunEntries {
-  if (parts.length === 1) {
-    const only = parts[0] as Uint8Array;
-    return { bytes: only, ends: Uint32Array.of(only.length) };
-  }
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const bytes = new Uint8Array(total);
-  const ends = new Uint32Array(parts.length);
-  let at = 0;
-  for (const [i, p] of parts.entries()) {
-    bytes.set(p, at);
-    at += p.length;
-    ends[i] = at;
-  }
-  return { bytes, ends };
+  const only = parts.length === 1 ? (parts[0] as Uint8Array) : undefined;
+  return only ? { bytes: only, ends: Uint32Array.of(only.length) } : joinItems(parts);
 }
 
 /**
@@ -390,7 +372,7 @@ export class Archiver {
         let j = i;
         let size = 0;
         for (; j < to; j++) {
-          const next = entrySize(entries, j);
+          const next = sizeAt(entries, j);
           if (!this.#hasRoom(j - i, size, next)) break;
           size += next;
         }
@@ -617,7 +599,7 @@ export class Archiver {
       let j = run.from;
       let size = 0;
       for (; j < run.to && n + (j - run.from) < this.#o.maxEvents; j++) {
-        const next = entrySize(run.entries, j);
+        const next = sizeAt(run.entries, j);
         if (n + (j - run.from) > 0 && bytes + size + (j - run.from) + next + 1 > this.#o.maxBytes)
           break;
         size += next;

@@ -85,23 +85,35 @@ export function lineAt(
   return batch.bytes.subarray(i === 0 ? 0 : (batch.ends[i - 1] as number), batch.ends[i]);
 }
 
+/** The size of item `i` of a batch: `lineAt(batch, i).length`, without making the view. */
+export function sizeAt(
+  batch: { readonly bytes: Uint8Array; readonly ends: Uint32Array },
+  i: number,
+): number {
+  return (batch.ends[i] as number) - (i === 0 ? 0 : (batch.ends[i - 1] as number));
+}
+
+/** Items held apart, joined into one buffer of their own with their ends (as a batch holds them). */
+export function joinItems(items: readonly Uint8Array[]): { bytes: Uint8Array; ends: Uint32Array } {
+  let size = 0;
+  for (const item of items) size += item.length;
+  const bytes = new Uint8Array(size);
+  const ends = new Uint32Array(items.length);
+  let at = 0;
+  for (const [i, item] of items.entries()) {
+    bytes.set(item, at);
+    at += item.length;
+    ends[i] = at;
+  }
+  return { bytes, ends };
+}
+
 /** Builds a {@link LineBatch} from lines held apart (tests, small callers). */
 export function makeLineBatch(
   lines: readonly { readonly number: number; readonly content: Uint8Array }[],
 ): LineBatch {
-  let size = 0;
-  for (const l of lines) size += l.content.length;
-  const bytes = new Uint8Array(size);
-  const ends = new Uint32Array(lines.length);
-  const numbers = new Float64Array(lines.length);
-  let at = 0;
-  for (const [i, l] of lines.entries()) {
-    bytes.set(l.content, at);
-    at += l.content.length;
-    ends[i] = at;
-    numbers[i] = l.number;
-  }
-  return { bytes, ends, numbers };
+  const { bytes, ends } = joinItems(lines.map((l) => l.content));
+  return { bytes, ends, numbers: Float64Array.from(lines, (l) => l.number) };
 }
 
 const encoder = new TextEncoder();
