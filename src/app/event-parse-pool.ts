@@ -62,7 +62,7 @@ export function parseOnPool(pool: EventParsePool, lines: LineBatch): Promise<Par
 }
 
 /** The buffers a batch's data is in (all its own: moved between threads, freed once used). */
-export function batchBuffers(b: LineBatch | ParsedBatch): ArrayBuffer[] {
+function batchBuffers(b: LineBatch | ParsedBatch): ArrayBuffer[] {
   const out = [b.bytes.buffer as ArrayBuffer, b.ends.buffer as ArrayBuffer];
   if ('numbers' in b) {
     out.push(b.numbers.buffer as ArrayBuffer);

@@ -13,7 +13,6 @@
  * (event-parse-pool.ts), and their results are archived in line order: the log's order is the
  * input's, whichever thread parsed what.
  */
-
 import { checkDelivery } from '../core/delivery.js';
 import { fromUtf8 } from '../core/encoding.js';
 import type { Delivery } from '../core/entry.js';
