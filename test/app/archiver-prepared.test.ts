@@ -16,10 +16,9 @@ import { hasCode, StorageError } from '../../src/core/errors.js';
 import { makeLineBatch } from '../../src/core/event-batch.js';
 import { segmentPrefix } from '../../src/core/layout.js';
 import { hashLeaf } from '../../src/core/merkle.js';
-import type { ObjectStore } from '../../src/core/ports.js';
 import { parseSegment, segmentEntries } from '../../src/core/segment.js';
 import { formatTimestamp } from '../../src/core/timestamp.js';
-import { logFixture, sampleEvent } from '../helpers/log-fixture.js';
+import { logFixture, sampleEvent, withPut } from '../helpers/log-fixture.js';
 
 /** Entries as a parse thread hands them over: one buffer, their ends, their leaf hashes. */
 function prepared(entries: readonly Uint8Array[]): PreparedEntries {
@@ -133,16 +132,11 @@ describe('prepared entries', () => {
     const inner = new MemoryStore();
     let puts = 0;
     // The second put fails for good: the run's first segment is stored, its second is not.
-    const store: ObjectStore = {
-      location: 'x',
-      putIfAbsent: (k, b, o) =>
-        ++puts === 2
-          ? Promise.reject(new StorageError('STORE_FAILED', 'boom', { retryable: false }))
-          : inner.putIfAbsent(k, b, o),
-      get: (k) => inner.get(k),
-      exists: (k) => inner.exists(k),
-      list: (p, o) => inner.list(p, o),
-    };
+    const store = withPut(inner, (k, b, o) =>
+      ++puts === 2
+        ? Promise.reject(new StorageError('STORE_FAILED', 'boom', { retryable: false }))
+        : inner.putIfAbsent(k, b, o),
+    );
     const archiver = await logFixture(inner).open({ store, maxEvents: 2 });
     const t = archiver.nextReceivedAt();
     const entries = Array.from({ length: 4 }, (_, i) =>
@@ -168,16 +162,10 @@ describe('prepared entries', () => {
       open = r;
     });
     // The second segment's put waits at the gate.
-    const store: ObjectStore = {
-      location: 'x',
-      putIfAbsent: async (k, b, o) => {
-        if (++puts === 2) await gate;
-        return inner.putIfAbsent(k, b, o);
-      },
-      get: (k, o) => inner.get(k, o),
-      exists: (k) => inner.exists(k),
-      list: (p, o) => inner.list(p, o),
-    };
+    const store = withPut(inner, async (k, b, o) => {
+      if (++puts === 2) await gate;
+      return inner.putIfAbsent(k, b, o);
+    });
     const fx = logFixture(inner);
     const archiver = await fx.open({ store, maxEvents: 2 });
     const t = archiver.nextReceivedAt();
@@ -218,16 +206,10 @@ describe('prepared entries', () => {
     const inner = new MemoryStore();
     const buffers: ArrayBufferLike[] = [];
     // MemoryStore copies what it is given, as the ObjectStore contract asks of every store.
-    const store: ObjectStore = {
-      location: 'x',
-      putIfAbsent: (k, b, o) => {
-        buffers.push(b.buffer);
-        return inner.putIfAbsent(k, b, o);
-      },
-      get: (k, o) => inner.get(k, o),
-      exists: (k) => inner.exists(k),
-      list: (p, o) => inner.list(p, o),
-    };
+    const store = withPut(inner, (k, b, o) => {
+      buffers.push(b.buffer);
+      return inner.putIfAbsent(k, b, o);
+    });
     const fx = logFixture(inner);
     const archiver = await fx.open({ store, maxEvents: 4 });
     const t = archiver.nextReceivedAt();

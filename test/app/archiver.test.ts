@@ -9,7 +9,7 @@ import { hasCode, StorageError } from '../../src/core/errors.js';
 import type { ObjectStore, PutOptions } from '../../src/core/ports.js';
 import { parseSegment } from '../../src/core/segment.js';
 import { parseTimestamp } from '../../src/core/timestamp.js';
-import { logFixture, sampleEvent } from '../helpers/log-fixture.js';
+import { logFixture, sampleEvent, withPut } from '../helpers/log-fixture.js';
 
 async function segmentSizes(store: ObjectStore): Promise<number[]> {
   const sizes: number[] = [];
@@ -124,16 +124,11 @@ describe('Archiver batching', () => {
   it('a failed store rejects exactly the appends of that segment; later appends work', async () => {
     const inner = new MemoryStore();
     let fail = true;
-    const store: ObjectStore = {
-      location: 'x',
-      putIfAbsent: (k, b, o) =>
-        fail
-          ? Promise.reject(new StorageError('STORE_FAILED', 'boom', { retryable: false }))
-          : inner.putIfAbsent(k, b, o),
-      get: (k) => inner.get(k),
-      exists: (k) => inner.exists(k),
-      list: (p, o) => inner.list(p, o),
-    };
+    const store = withPut(inner, (k, b, o) =>
+      fail
+        ? Promise.reject(new StorageError('STORE_FAILED', 'boom', { retryable: false }))
+        : inner.putIfAbsent(k, b, o),
+    );
     const a = await logFixture(inner).open({ store, maxEvents: 2, maxAgeMs: 60_000 });
     const failed = await Promise.allSettled([a.append(sampleEvent(1)), a.append(sampleEvent(2))]);
     expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);

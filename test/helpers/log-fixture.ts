@@ -100,3 +100,17 @@ export async function writeLog(
   await archiver.close();
   await Promise.all(stored);
 }
+
+/**
+ * `inner` with its puts done by `putIfAbsent` instead (to fail, hold or watch them); reads go
+ * to `inner` unchanged.
+ */
+export function withPut(inner: ObjectStore, putIfAbsent: ObjectStore['putIfAbsent']): ObjectStore {
+  return {
+    location: inner.location,
+    putIfAbsent,
+    get: (k, o) => inner.get(k, o),
+    exists: (k) => inner.exists(k),
+    list: (p, o) => inner.list(p, o),
+  };
+}
