@@ -22,7 +22,6 @@ export const MAX_ERROR_MESSAGE = 2048;
 export const MAX_ISSUE_PATH = 256;
 export const MAX_ISSUE_MESSAGE = 512;
 
-export const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 const LONE_SURROGATES = /[\uD800-\uDFFF]/gu;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these force base64 in quarantine raw data
 export const UNREADABLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;

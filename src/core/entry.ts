@@ -36,7 +36,6 @@ import { canonicalize } from './canonical-json.js';
 import { checkDelivery, DELIVERY_ID_TEXT, DELIVERY_SOURCE } from './delivery.js';
 import { fromBase64, fromUtf8, toBase64, utf8 } from './encoding.js';
 import {
-  LONE_SURROGATE,
   MAX_ERROR_MESSAGE,
   MAX_ISSUE_MESSAGE,
   MAX_ISSUE_PATH,
@@ -47,6 +46,7 @@ import {
 } from './entry-encode.js';
 import { InputError, IntegrityError } from './errors.js';
 import { auditEventSchema, describeValue, issuesFromZod, messageFor, summarise } from './event.js';
+import { LONE_SURROGATE } from './event-text.js';
 import { sha256 } from './hash.js';
 import { MAX_DELIVERY_ID_LENGTH, MAX_ENTRY_BYTES } from './limits.js';
 import { partialEventSchema, sealedEntryProblem, sealedListSchema } from './sealed-entry.js';
