@@ -20,14 +20,15 @@ import { assertOrigin } from '../core/checkpoint.js';
 import { fromUtf8 } from '../core/encoding.js';
 import type { Delivery, Entry } from '../core/entry.js';
 import { encodeEntry, makeEventEntry, makeQuarantineEntry } from '../core/entry-encode.js';
-import { AuditlockError, hasCode, StorageError } from '../core/errors.js';
+import { AuditlockError, hasCode, IntegrityError, StorageError } from '../core/errors.js';
 import type { AuditEvent } from '../core/event.js';
 import { joinItems, lineAt, sizeAt } from '../core/event-batch.js';
-import { bytesEqual, HASH_SIZE } from '../core/hash.js';
+import { bytesEqual } from '../core/hash.js';
 import { assertLogName, segmentKey } from '../core/layout.js';
 import type { TrustedKey } from '../core/note.js';
 import type { Clock, ObjectStore, Signer } from '../core/ports.js';
 import { type LogHead, type SealedSegment, sealSegment } from '../core/seal.js';
+import { parseSegment, segmentEntries } from '../core/segment.js';
 import { describeKey } from '../core/signature-policy.js';
 import { formatTimestamp, parseTimestamp } from '../core/timestamp.js';
 import { findHeadSeq, loadHead } from './head.js';
@@ -160,6 +161,11 @@ type Run = {
   /** performance.now() when it was buffered, for the age limit. */
   arrived: number;
   readonly waiter: Waiter;
+  /**
+   * Set once the segment built of the run no longer needs `entries` (Archiver.#letGo): the
+   * caller's buffers are then its own again, and the run's count no longer in `waiter.held`.
+   */
+  released?: true;
 };
 
 /** `parts` as the entries of a run of their own (no leaf hashes); one part is not copied. */
@@ -572,10 +578,8 @@ export class Archiver {
       this.#headStale = true;
       for (const run of batch) run.waiter.reject(err);
     } finally {
-      for (const run of batch) {
-        this.#bufferedBytes -= run.size;
-        this.#unhold(run.waiter, run.to - run.from);
-      }
+      for (const run of batch) this.#bufferedBytes -= run.size;
+      this.#letGo(batch);
       this.#wakeRoomWaiters();
     }
     return count;
@@ -634,6 +638,7 @@ export class Archiver {
       const sealed = await this.#retrying(head.nextSeq, () => this.#seal(head, batch));
       // Built in the scratch buffer, or in a new (larger) one that serves from now on.
       this.#scratch = new Uint8Array(sealed.bytes.buffer);
+      this.#letGo(batch);
       const key = segmentKey(log, sealed.seq);
       let status: 'created' | 'identical';
       try {
@@ -643,9 +648,11 @@ export class Archiver {
           .status;
       } catch (err) {
         if (!hasCode(err, 'OBJECT_EXISTS') || lostRaces >= 1000) throw err;
-        // Another writer stored this sequence number first: continue after its segment.
+        // Another writer stored this sequence number first: continue after its segment, with
+        // the entries taken back out of the one built here (the next build overwrites it).
         this.#o.onRetry?.({ reason: 'lost-race', seq: sealed.seq, error: err });
         this.#headStale = true;
+        takeBack(batch, sealed.bytes);
         continue;
       }
       this.#head = sealed.head;
@@ -666,22 +673,21 @@ export class Archiver {
   }
 
   /**
-   * Seals `batch` after `head`. The views of its entries live only while this runs: held across
-   * the put that follows (an fsync, an S3 request), 4,096 of them per segment outlived minor
-   * collections and grew the young generation (issue 14).
+   * Seals `batch` after `head`, its runs given as spans of their batches: no object per entry
+   * (4,096 views of entries and as many of leaf hashes per segment, alive through the seal,
+   * outlived minor collections and grew the young generation; issue 14).
    */
   #seal(head: LogHead, batch: readonly Run[]): Promise<SealedSegment> {
-    const entries: Uint8Array[] = [];
-    const leaves: (Uint8Array | undefined)[] = [];
-    for (const { entries: e, from, to } of batch)
-      for (let i = from; i < to; i++) {
-        entries.push(lineAt(e, i));
-        leaves.push(e.leaves?.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1)));
-      }
+    const spans = batch.map(({ entries: { bytes, ends, leaves }, from, to }) => ({
+      bytes,
+      ends,
+      leaves,
+      from,
+      to,
+    }));
     return sealSegment({
       head,
-      entries,
-      leaves,
+      entries: { spans },
       firstReceivedAt: (batch[0] as Run).receivedAt,
       lastReceivedAt: (batch[batch.length - 1] as Run).receivedAt,
       sealedAt: this.#o.clock.now(),
@@ -689,6 +695,21 @@ export class Archiver {
       signer: this.#o.signer,
       scratch: this.#scratch,
     });
+  }
+
+  /**
+   * The runs of `batch` are no longer held as the caller gave them: their segment is built (it
+   * holds their bytes until its put settles; a lost race takes them back out of it, takeBack), or
+   * they failed. So `released` comes when a segment is built, not once it is stored: held across
+   * the put as well, at 4,096 events per segment a second segment's worth of batch buffers (some
+   * 5 MiB) was alive while the next one filled (issue 14, docs/PERFORMANCE.md).
+   */
+  #letGo(batch: readonly Run[]): void {
+    for (const run of batch) {
+      if (run.released) continue;
+      run.released = true;
+      this.#unhold(run.waiter, run.to - run.from);
+    }
   }
 
   /** After another writer's segment, our entries must not appear to be received before its last. */
@@ -740,6 +761,31 @@ export class Archiver {
         await new Promise((r) => setTimeout(r, backoff / 2 + Math.random() * backoff));
       }
     }
+  }
+}
+
+/**
+ * Points the runs of `batch` at copies of their entries taken from `bytes`, the segment sealed of
+ * them (identity or gzip body, in the runs' order), once the caller's buffers were let go: the
+ * rare path of a lost race, which seals them again after another writer's segment.
+ * @throws IntegrityError if `bytes` do not hold the batch's entries (a bug)
+ */
+function takeBack(batch: readonly Run[], bytes: Uint8Array): void {
+  const entries = joinItems(segmentEntries(parseSegment(bytes))); // a copy: bytes get rebuilt
+  let count = 0;
+  for (const run of batch) count += run.to - run.from;
+  if (entries.ends.length !== count)
+    throw new IntegrityError(
+      'SEGMENT_MALFORMED',
+      `sealed ${entries.ends.length} entries of ${count}`,
+    );
+  let at = 0;
+  for (const run of batch) {
+    const n = run.to - run.from;
+    run.entries = entries;
+    run.from = at;
+    run.to = at + n;
+    at += n;
   }
 }
 

@@ -1,17 +1,11 @@
 /**
  * Sealing: turning a run of encoded entries into a signed segment that continues a log.
  */
-import {
-  type BodyEncoding,
-  encodeBody,
-  joinEntries,
-  joinedLength,
-  writeEntries,
-} from './body-codec.js';
+import { type BodyEncoding, encodeBody, joinedLength, writeEntries } from './body-codec.js';
 import { CompactRange } from './compact-range.js';
 import { fromBase64, toBase64, utf8 } from './encoding.js';
 import { ConfigurationError } from './errors.js';
-import { sha256 } from './hash.js';
+import { HASH_SIZE, sha256 } from './hash.js';
 import { hashLeaf } from './merkle.js';
 import { signNoteText } from './note.js';
 import type { Signer } from './ports.js';
@@ -50,15 +44,35 @@ export function emptyHead(origin: string): LogHead {
   };
 }
 
+/**
+ * Entries `from` to `to` (exclusive) of a batch laid out as core/event-batch.ts lays them out:
+ * entry `i` is `bytes[ends[i-1] .. ends[i])` (from 0 for `i = 0`), and its RFC 9162 leaf hash, when
+ * `leaves` is given, `leaves[32 i .. 32 i + 32)`; it MUST be `hashLeaf` of the entry.
+ */
+export type EntrySpan = {
+  readonly bytes: Uint8Array;
+  readonly ends: Uint32Array;
+  readonly leaves?: Uint8Array | undefined;
+  readonly from: number;
+  readonly to: number;
+};
+
 export type SealInput = {
   readonly head: LogHead;
-  /** Canonical entry bytes, in order; their receive times are `receivedAt` (ms), non-decreasing. */
-  readonly entries: readonly Uint8Array[];
   /**
-   * Entry `i`'s RFC 9162 leaf hash where already computed (e.g. on the thread that made the
-   * entry, core/event-batch.ts), else hashed here. MUST be `hashLeaf(entries[i])`: the segment's
-   * tree is built from these, and a verifier recomputes them from the entries. Neither these nor
-   * `entries` are referenced by the result: a caller may free or reuse their buffers afterwards.
+   * Canonical entry bytes, in order; their receive times are `receivedAt` (ms), non-decreasing.
+   * Either one array per entry, or spans of batches (`{ spans }`): a writer holding thousands of
+   * entries in a few batches then makes no object per entry that lives through the seal (views
+   * kept for a whole 4,096-entry segment outlived minor collections and grew the writer's young
+   * generation; issue 14).
+   */
+  readonly entries: readonly Uint8Array[] | { readonly spans: readonly EntrySpan[] };
+  /**
+   * With `entries` as arrays: entry `i`'s RFC 9162 leaf hash where already computed (e.g. on the
+   * thread that made the entry, core/event-batch.ts), else hashed here. MUST be
+   * `hashLeaf(entries[i])`: the segment's tree is built from these, and a verifier recomputes them
+   * from the entries. Neither these nor the entries are referenced by the result: a caller may
+   * free or reuse their buffers afterwards.
    */
   readonly leaves?: readonly (Uint8Array | undefined)[];
   readonly firstReceivedAt: number;
@@ -94,23 +108,25 @@ export type SealedSegment = {
  * @throws ConfigurationError `SEAL_EMPTY` for no entries; whatever the signer throws.
  */
 export async function sealSegment(input: SealInput): Promise<SealedSegment> {
-  const { head, entries } = input;
-  if (entries.length === 0)
+  const { head } = input;
+  const entries = entryList(input);
+  if (entries.count === 0)
     throw new ConfigurationError('SEAL_EMPTY', 'cannot seal an empty segment');
   const frontierBefore = head.frontier.hashes().map(toBase64);
   const firstIndex = head.frontier.size;
   const range = head.frontier.clone();
-  for (let i = 0; i < entries.length; i++)
-    range.append(input.leaves?.[i] ?? hashLeaf(entries[i] as Uint8Array));
-  const rawLength = joinedLength(entries);
+  entries.forEachLeaf((leaf) => range.append(leaf));
+  const rawLength = entries.rawLength;
   // identity: the entries go straight into the object's buffer. gzip: DEFLATE needs them joined,
   // and the joined copy is dropped as soon as it is compressed.
   const compressed =
-    input.encoding === 'identity' ? undefined : encodeBody(joinEntries(entries), input.encoding);
+    input.encoding === 'identity'
+      ? undefined
+      : encodeBody(entries.write(new Uint8Array(rawLength)), input.encoding);
   const bodyLength = compressed?.length ?? rawLength;
   const sealedMs = Math.max(input.sealedAt, input.lastReceivedAt, head.lastSealedAt);
   const header: SegmentHeader = {
-    count: entries.length,
+    count: entries.count,
     encoding: input.encoding,
     firstIndex,
     firstReceivedAt: formatTimestamp(input.firstReceivedAt),
@@ -138,8 +154,12 @@ export async function sealSegment(input: SealInput): Promise<SealedSegment> {
   const headRoom = segmentHeadRoom(utf8(checkpoint(GENESIS_PREV)).length, keyName);
   const draft = draftSegment(headRoom, encodeHeaderLine(header), bodyLength, input.scratch);
   if (compressed) draft.body.set(compressed);
-  else writeEntries(entries, draft.body);
+  else entries.write(draft.body);
   const noteText = checkpoint(sha256(draft.payload));
+  // Nothing of `input` is used after the signer's await, so neither it nor its entries (thousands
+  // of views) are kept alive while the signer works: kept, they outlived minor collections and
+  // grew the caller's young generation (issue 14).
+  const { lastReceivedAt } = input;
   const signature = await signNoteText(noteText, keyName, input.signer);
   const bytes = completeSegment(draft, noteText, [signature]);
   return {
@@ -154,10 +174,83 @@ export async function sealSegment(input: SealInput): Promise<SealedSegment> {
       prevHash: sha256(bytes),
       // Its own copies: `range` holds the caller's leaf hashes by reference (CompactRange#append).
       frontier: new CompactRange(range.size, range.hashes()),
-      lastReceivedAt: input.lastReceivedAt,
+      lastReceivedAt,
       lastSealedAt: sealedMs,
     },
   };
+}
+
+/** A seal's entries, however they were given: one loop over them for each use. */
+type EntryList = {
+  readonly count: number;
+  /** The length of their JSON Lines: each entry and its newline. */
+  readonly rawLength: number;
+  /** Calls `visit` with each entry's leaf hash, in order (given, or hashed here). */
+  forEachLeaf(visit: (leaf: Uint8Array) => void): void;
+  /** Writes their JSON Lines into `out`, exactly `rawLength` bytes, and returns it. */
+  write(out: Uint8Array): Uint8Array;
+};
+
+function entryList(input: SealInput): EntryList {
+  const given = input.entries;
+  if (!('spans' in given)) {
+    const { leaves } = input;
+    return {
+      count: given.length,
+      rawLength: joinedLength(given),
+      forEachLeaf: (visit) => {
+        for (let i = 0; i < given.length; i++)
+          visit(leaves?.[i] ?? hashLeaf(given[i] as Uint8Array));
+      },
+      write: (out) => {
+        writeEntries(given, out);
+        return out;
+      },
+    };
+  }
+  const { spans } = given;
+  let count = 0;
+  let rawLength = 0;
+  for (const { ends, from, to } of spans) {
+    if (!(Number.isInteger(from) && from >= 0 && from <= to && to <= ends.length))
+      throw new RangeError(`expected 0 <= from <= to <= ${ends.length}, got ${from}, ${to}`);
+    count += to - from;
+    rawLength += startOf(ends, to) - startOf(ends, from) + (to - from);
+  }
+  return {
+    count,
+    rawLength,
+    forEachLeaf: (visit) => {
+      for (const { bytes, ends, leaves, from, to } of spans)
+        for (let i = from; i < to; i++)
+          visit(
+            leaves
+              ? leaves.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1))
+              : hashLeaf(bytes.subarray(startOf(ends, i), ends[i])),
+          );
+    },
+    write: (out) => {
+      if (out.length !== rawLength)
+        throw new RangeError(`entries take ${rawLength} bytes, the target has ${out.length}`);
+      let pos = 0;
+      for (const { bytes, ends, from, to } of spans)
+        for (let i = from; i < to; i++) {
+          const start = startOf(ends, i);
+          const end = ends[i] as number;
+          out.set(bytes.subarray(start, end), pos);
+          pos += end - start;
+          out[pos++] = NEWLINE;
+        }
+      return out;
+    },
+  };
+}
+
+const NEWLINE = 0x0a;
+
+/** Where entry `i` of a span's batch starts (the end of the one before it). */
+function startOf(ends: Uint32Array, i: number): number {
+  return i === 0 ? 0 : (ends[i - 1] as number);
 }
 
 /** Decodes a frontier stored as base64 strings. */

@@ -8,7 +8,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
 import type { PreparedEntries } from '../../src/app/archiver.js';
-import { freeNow } from '../../src/app/free-buffers.js';
 import { verifyStore } from '../../src/app/verify.js';
 import { fromUtf8 } from '../../src/core/encoding.js';
 import { encodeEntry, makeEventEntry } from '../../src/core/entry.js';
@@ -39,6 +38,17 @@ async function storedTimes(fx: ReturnType<typeof logFixture>): Promise<string[]>
       times.push((JSON.parse(fromUtf8(e)) as { receivedAt: string }).receivedAt);
   }
   return times;
+}
+
+/** The entries stored in the fixture's log, in order, as text. */
+async function storedEntries(fx: ReturnType<typeof logFixture>): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const { key } of fx.store.list(segmentPrefix('main'))) keys.push(key);
+  const out: string[] = [];
+  for (const key of keys.sort())
+    for (const e of segmentEntries(parseSegment((await fx.store.get(key)) as Uint8Array)))
+      out.push(fromUtf8(e));
+  return out;
 }
 
 async function clean(fx: ReturnType<typeof logFixture>): Promise<string[]> {
@@ -154,7 +164,7 @@ describe('prepared entries', () => {
     await run.released;
   });
 
-  it("releases a run's buffers only once every segment holding its entries has settled", async () => {
+  it("releases a run's buffers once every segment of it is built, before its put settles", async () => {
     const inner = new MemoryStore();
     let puts = 0;
     let open: (() => void) | undefined;
@@ -174,25 +184,74 @@ describe('prepared entries', () => {
     );
     const batch = prepared(entries);
     const run = await archiver.submitPrepared(batch, t);
-    let released = false;
-    void run.released.then(() => {
-      released = true;
+    let acknowledged = false;
+    void run.stored.then(() => {
+      acknowledged = true;
     });
+    // Both segments are built; the second one's put is held, yet the buffers are the caller's.
+    await run.released;
     for (let i = 0; i < 200 && puts < 2; i++) await new Promise<void>((r) => setImmediate(r));
     expect(puts).toBe(2);
     expect(archiver.head.nextSeq).toBe(1);
-    // The first segment is stored, the second is being stored: its entries are still views.
-    expect(released).toBe(false);
-    (open as () => void)();
-    await run.released;
-    await run.stored;
+    expect(acknowledged).toBe(false);
     // What the caller does with its buffers from now on cannot reach the log.
-    freeNow([batch.bytes.buffer, batch.leaves.buffer]);
-    expect(batch.bytes.length).toBe(0);
+    batch.bytes.fill(0x58);
+    batch.leaves.fill(0);
+    (open as () => void)();
+    expect(await run.stored).toEqual({ log: 'main', seq: 1, index: 3, treeSize: 4 });
     await archiver.close();
     expect(await clean(fx)).toEqual([]);
-    expect(await storedTimes(fx)).toHaveLength(4);
+    expect(await storedEntries(fx)).toEqual(entries.map(fromUtf8));
   });
+
+  it.each(['identity', 'gzip'] as const)(
+    'seals a run again from its own segment (%s) after a lost race, its buffers let go',
+    async (encoding) => {
+      const inner = new MemoryStore();
+      const fx = logFixture(inner);
+      const rival = await fx.open({ maxEvents: 1 });
+      let open: (() => void) | undefined;
+      const gate = new Promise<void>((r) => {
+        open = r;
+      });
+      // The first put waits at the gate; meanwhile another writer stores segment 0.
+      let puts = 0;
+      const store = withPut(inner, async (k, b, o) => {
+        if (++puts === 1) await gate;
+        return inner.putIfAbsent(k, b, o);
+      });
+      const races: string[] = [];
+      const archiver = await fx.open({
+        store,
+        maxEvents: 3,
+        encoding,
+        onRetry: (r) => races.push(r.reason),
+      });
+      const t = archiver.nextReceivedAt();
+      const entries = Array.from({ length: 3 }, (_, i) =>
+        encodeEntry(makeEventEntry(sampleEvent(i), t)),
+      );
+      const batch = prepared(entries);
+      const run = await archiver.submitPrepared(batch, t);
+      await run.released;
+      batch.bytes.fill(0x58);
+      batch.leaves.fill(0);
+      await rival.append(sampleEvent(100));
+      await rival.close();
+      (open as () => void)();
+      expect(await run.stored).toEqual({ log: 'main', seq: 1, index: 3, treeSize: 4 });
+      await archiver.close();
+      expect(races).toEqual(['lost-race']);
+      expect(await clean(fx)).toEqual([]);
+      const stored = await storedEntries(fx);
+      expect(stored).toHaveLength(4);
+      // The run's own entries, in order, after the rival's (their receive time raised if needed).
+      const ids = stored.map((e) => (JSON.parse(e) as { event: { id: string } }).event.id);
+      expect(ids).toEqual(
+        [sampleEvent(100), ...[0, 1, 2].map((i) => sampleEvent(i))].map((e) => e.id),
+      );
+    },
+  );
 
   it('refuses an empty or out-of-range run', async () => {
     const archiver = await logFixture().open();

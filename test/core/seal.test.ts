@@ -55,7 +55,10 @@ function replaying(inner: Signer, text: string, der: Uint8Array): Signer {
  * through the helpers the new code shares (`joinEntries`, `encodeSegmentHead`), so a fault in those
  * cannot hide by being in both.
  */
-async function referenceSeal(input: SealInput): Promise<Uint8Array> {
+/** A seal input with its entries as one array per entry. */
+type ArrayInput = SealInput & { readonly entries: readonly Uint8Array[] };
+
+async function referenceSeal(input: ArrayInput): Promise<Uint8Array> {
   const { head, entries } = input;
   const range = head.frontier.clone();
   for (const e of entries) range.append(hashLeaf(e));
@@ -89,7 +92,7 @@ async function referenceSeal(input: SealInput): Promise<Uint8Array> {
 
 /** Seals `input` both ways with one signature; returns both objects. */
 async function sealBothWays(
-  input: Omit<SealInput, 'signer'>,
+  input: Omit<ArrayInput, 'signer'>,
 ): Promise<{ built: Uint8Array; reference: Uint8Array; head: LogHead }> {
   const signer = recording(key.signer);
   const sealed = await sealSegment({ ...input, signer });
@@ -262,6 +265,77 @@ describe('sealSegment', () => {
     for (const e of sampleEntries(9)) all.append(hashLeaf(e));
     expect(Buffer.from(second.root).toString('hex')).toBe(Buffer.from(all.root()).toString('hex'));
     expect(second.treeSize).toBe(9);
+  });
+
+  it('builds the same bytes from spans of batches as from one array per entry', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        headArb,
+        fc.array(fc.array(entryArb, { minLength: 1, maxLength: 12 }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        fc.constantFrom<BodyEncoding>('identity', 'gzip'),
+        fc.boolean(),
+        fc.nat(),
+        async (head, batches, encoding, withLeaves, cut) => {
+          // Prepare: each batch in one buffer, a span of it taken (at least one entry), with or
+          // without its leaf hashes; the array form holds the same entries one by one.
+          const spans = batches.map((batch, n) => {
+            const ends = new Uint32Array(batch.length);
+            const bytes = new Uint8Array(batch.reduce((a, e) => a + e.length, 0));
+            const leaves = new Uint8Array(32 * batch.length);
+            let at = 0;
+            for (const [i, e] of batch.entries()) {
+              bytes.set(e, at);
+              at += e.length;
+              ends[i] = at;
+              leaves.set(hashLeaf(e), 32 * i);
+            }
+            const from = (cut + n) % batch.length;
+            const to = from + 1 + ((cut >> 3) % (batch.length - from));
+            return { bytes, ends, from, to, ...(withLeaves ? { leaves } : {}) };
+          });
+          const entries = batches.flatMap((b, n) =>
+            b.slice((spans[n] as { from: number }).from, (spans[n] as { to: number }).to),
+          );
+          const times = { firstReceivedAt: T0, lastReceivedAt: T0, sealedAt: T0 + 1000, encoding };
+          const signer = recording(key.signer);
+          const one = await sealSegment({ head, entries, signer, ...times });
+          const [signed] = signer.log;
+          // Act
+          const spanned = await sealSegment({
+            head,
+            entries: { spans },
+            signer: replaying(key.signer, signed?.text ?? '', signed?.der ?? new Uint8Array()),
+            ...times,
+          });
+          // Assess
+          expect(Buffer.from(spanned.bytes).equals(Buffer.from(one.bytes))).toBe(true);
+          expect(spanned.head.frontier.hashes()).toEqual(one.head.frontier.hashes());
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('refuses a span outside its batch with a RangeError, before signing', async () => {
+    const bytes = Uint8Array.of(0x7b, 0x7d);
+    const signer = recording(key.signer);
+    const input = (from: number, to: number) => ({
+      head: emptyHead(ORIGIN),
+      entries: { spans: [{ bytes, ends: Uint32Array.of(2), from, to }] },
+      firstReceivedAt: T0,
+      lastReceivedAt: T0,
+      sealedAt: T0,
+      encoding: 'identity' as const,
+      signer,
+    });
+    await expect(sealSegment(input(0, 2))).rejects.toThrow(RangeError);
+    await expect(sealSegment(input(1, 0))).rejects.toThrow(RangeError);
+    await expect(sealSegment(input(-1, 1))).rejects.toThrow(RangeError);
+    await expect(sealSegment(input(1, 1))).rejects.toMatchObject({ code: 'SEAL_EMPTY' });
+    expect(signer.log).toEqual([]);
   });
 
   it('refuses to seal no entries with SEAL_EMPTY', async () => {
