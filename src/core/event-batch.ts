@@ -11,6 +11,7 @@
  * Batches are flat byte arrays with offsets, not arrays of objects, so that they move between
  * threads as transferred buffers rather than as cloned objects.
  */
+import { Buffer } from 'node:buffer';
 import { canonicalize } from './canonical-json.js';
 import { toBase64 } from './encoding.js';
 import { AuditlockError, InputError, type InputIssue } from './errors.js';
@@ -118,6 +119,14 @@ export function makeLineBatch(
 
 const encoder = new TextEncoder();
 
+/** Buffer's indexOf (memchr) on any Uint8Array, as in body-codec.ts. */
+const indexOfByte = Buffer.prototype.indexOf as (
+  this: Uint8Array,
+  value: number,
+  byteOffset: number,
+) => number;
+const BACKSLASH = 0x5c;
+
 /** The parts of a stamped batch's entries around each event (RFC 8785 member order). */
 type Framing = {
   /** `{"delivery":{"id":"<name>:` with the name escaped as RFC 8785 writes it. */
@@ -166,8 +175,12 @@ export function parseEventBatch(batch: LineBatch, validate: EventValidator): Par
   let at = 0;
   for (let i = 0; i < count; i++) {
     let text: string | undefined;
+    const line = lineAt(batch, i);
     try {
-      text = canonicalize(parseEventBytes(lineAt(batch, i), batch.numbers[i] as number, validate));
+      const event = parseEventBytes(line, batch.numbers[i] as number, validate);
+      // A line without a backslash holds no string that needs escaping (canonical-json.ts); the
+      // validators return the line's own strings and the schema's member names.
+      text = canonicalize(event, { plainStrings: indexOfByte.call(line, BACKSLASH, 0) < 0 });
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       rejects.push({

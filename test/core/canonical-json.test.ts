@@ -201,6 +201,33 @@ describe('canonicalize properties', () => {
   });
 });
 
+describe('canonicalize with plainStrings (what ingest vouches for a line without a backslash)', () => {
+  const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+  it('gives the same text as without it for whatever JSON.parse makes of UTF-8 text with no backslash', () => {
+    // Any JSON text, as UTF-8 bytes decoded strictly as ingest does; those with a backslash are
+    // the lines ingest does not vouch for.
+    const texts = fc
+      .jsonValue({ stringUnit: 'binary' })
+      .map((v) => JSON.stringify(v))
+      .filter((t) => t !== undefined && !t.includes('\\'));
+    fc.assert(
+      fc.property(texts, (text) => {
+        const value = JSON.parse(strictUtf8.decode(Buffer.from(text, 'utf8')));
+        expect(canonicalize(value, { plainStrings: true })).toBe(canonicalize(value));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('writes strings unexamined only for the call it is given to, also after one that threw', () => {
+    expect(canonicalize('a"b', { plainStrings: true })).toBe('"a"b"'); // the caller's promise, broken
+    expect(() => canonicalize({ n: Number.NaN }, { plainStrings: true })).toThrow(InputError);
+    expect(canonicalize('a"b')).toBe('"a\\"b"');
+    expect(() => canonicalize('\uD800')).toThrow(InputError);
+  });
+});
+
 /** RFC 8785 written the obvious way: sort every object's names, JSON.stringify every primitive. */
 function reference(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(reference).join(',')}]`;
