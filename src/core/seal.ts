@@ -5,6 +5,7 @@ import { type BodyEncoding, encodeBody, joinedLength, writeEntries } from './bod
 import { CompactRange } from './compact-range.js';
 import { fromBase64, toBase64, utf8 } from './encoding.js';
 import { ConfigurationError } from './errors.js';
+import { lineAt, sizeAt } from './event-batch.js';
 import { HASH_SIZE, sha256 } from './hash.js';
 import { hashLeaf } from './merkle.js';
 import { signNoteText } from './note.js';
@@ -211,34 +212,34 @@ function entryList(input: SealInput): EntryList {
   const { spans } = given;
   let count = 0;
   let rawLength = 0;
-  for (const { ends, from, to } of spans) {
+  for (const span of spans) {
+    const { ends, from, to } = span;
     if (!(Number.isInteger(from) && from >= 0 && from <= to && to <= ends.length))
       throw new RangeError(`expected 0 <= from <= to <= ${ends.length}, got ${from}, ${to}`);
     count += to - from;
-    rawLength += startOf(ends, to) - startOf(ends, from) + (to - from);
+    for (let i = from; i < to; i++) rawLength += sizeAt(span, i) + 1;
   }
   return {
     count,
     rawLength,
     forEachLeaf: (visit) => {
-      for (const { bytes, ends, leaves, from, to } of spans)
-        for (let i = from; i < to; i++)
+      for (const span of spans)
+        for (let i = span.from; i < span.to; i++)
           visit(
-            leaves
-              ? leaves.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1))
-              : hashLeaf(bytes.subarray(startOf(ends, i), ends[i])),
+            span.leaves
+              ? span.leaves.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1))
+              : hashLeaf(lineAt(span, i)),
           );
     },
     write: (out) => {
       if (out.length !== rawLength)
         throw new RangeError(`entries take ${rawLength} bytes, the target has ${out.length}`);
       let pos = 0;
-      for (const { bytes, ends, from, to } of spans)
-        for (let i = from; i < to; i++) {
-          const start = startOf(ends, i);
-          const end = ends[i] as number;
-          out.set(bytes.subarray(start, end), pos);
-          pos += end - start;
+      for (const span of spans)
+        for (let i = span.from; i < span.to; i++) {
+          const entry = lineAt(span, i);
+          out.set(entry, pos);
+          pos += entry.length;
           out[pos++] = NEWLINE;
         }
       return out;
@@ -247,11 +248,6 @@ function entryList(input: SealInput): EntryList {
 }
 
 const NEWLINE = 0x0a;
-
-/** Where entry `i` of a span's batch starts (the end of the one before it). */
-function startOf(ends: Uint32Array, i: number): number {
-  return i === 0 ? 0 : (ends[i - 1] as number);
-}
 
 /** Decodes a frontier stored as base64 strings. */
 export function frontierFromBase64(size: number, hashes: readonly string[]): CompactRange {
