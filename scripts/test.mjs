@@ -63,10 +63,14 @@ if (summary === undefined) process.exit(r.status || 1);
 // The plain closing lines CI reads. A run whose tests all pass but misses a coverage floor
 // exits non-zero too (Vitest prints which floor above).
 const { numPassedTests, numFailedTests, numPendingTests, numTotalTests } = summary;
+// A file whose set-up threw (a missing browser, a failed import) fails without failing a test.
+const failedFiles = summary.numFailedTestSuites ?? 0;
 console.log(
   `\n${numPassedTests} passed, ${numFailedTests} failed${numPendingTests ? `, ${numPendingTests} skipped` : ''} (tests ${seconds(testsStarted)}, whole command ${seconds(started)})`,
 );
 if (numTotalTests === 0) process.exit(1);
-if (r.status !== 0 && numFailedTests === 0 && coverage.length > 0)
+if (r.status !== 0 && failedFiles > 0)
+  console.error(`${failedFiles} test file(s) failed outside their tests (see FAIL above)`);
+else if (r.status !== 0 && numFailedTests === 0 && coverage.length > 0)
   console.error('the tests passed, but coverage is below a floor in vitest.config.ts');
 process.exit(r.status ?? 1);

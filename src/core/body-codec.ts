@@ -7,24 +7,15 @@
  * DEFLATE can produce before inflating, inflating stops one byte past the declared size, and
  * splitting counts lines before it makes a single view, stopping at one past the declared count.
  */
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { indexOfByte } from './encoding.js';
 import { IntegrityError } from './errors.js';
 
 export type BodyEncoding = 'identity' | 'gzip';
 export const BODY_ENCODINGS: readonly BodyEncoding[] = ['identity', 'gzip'];
 
 const NEWLINE = 0x0a;
-/**
- * Buffer's indexOf (memchr) called on any Uint8Array, the same memory without a copy: a plain
- * Uint8Array's own indexOf (what a worker thread receives) is a loop about 5x slower, ~0.7 µs per
- * 1 KB entry (docs/PERFORMANCE.md, verify-workers).
- */
-const indexOfByte = Buffer.prototype.indexOf as (
-  this: Uint8Array,
-  value: number,
-  byteOffset: number,
-) => number;
 // ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=255 (unknown) (RFC 1952 §2.3): fixed, so one body
 // has one header, and readers require exactly these bytes.
 const GZIP_HEADER = Uint8Array.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);

@@ -11,9 +11,8 @@
  * Batches are flat byte arrays with offsets, not arrays of objects, so that they move between
  * threads as transferred buffers rather than as cloned objects.
  */
-import { Buffer } from 'node:buffer';
 import { canonicalize } from './canonical-json.js';
-import { toBase64 } from './encoding.js';
+import { indexOfByte, toBase64 } from './encoding.js';
 import { AuditlockError, InputError, type InputIssue } from './errors.js';
 import type { EventValidator } from './event-accept.js';
 import { parseEventBytes } from './event-line.js';
@@ -119,12 +118,6 @@ export function makeLineBatch(
 
 const encoder = new TextEncoder();
 
-/** Buffer's indexOf (memchr) on any Uint8Array, as in body-codec.ts. */
-const indexOfByte = Buffer.prototype.indexOf as (
-  this: Uint8Array,
-  value: number,
-  byteOffset: number,
-) => number;
 const BACKSLASH = 0x5c;
 
 /** The parts of a stamped batch's entries around each event (RFC 8785 member order). */

@@ -8,10 +8,9 @@
  *
  * The result is made of plain values and byte arrays, so it can be posted between threads.
  */
-import { Buffer } from 'node:buffer';
 import { countEntries, decodeBody } from './body-codec.js';
 import { CompactRange } from './compact-range.js';
-import { fromBase64 } from './encoding.js';
+import { fromBase64, indexOfByte } from './encoding.js';
 import { checkEntryBytes, type EntryCheck, type StrictEntryCheck } from './entry-check.js';
 import { AuditlockError, IntegrityError } from './errors.js';
 import { sha256 } from './hash.js';
@@ -157,12 +156,6 @@ export function decodeEntries(seg: ParsedSegment): Uint8Array {
   return raw;
 }
 
-/** Buffer's indexOf (memchr) works on any Uint8Array, as in body-codec.ts. */
-const indexOfByte = Buffer.prototype.indexOf as (
-  this: Uint8Array,
-  value: number,
-  byteOffset: number,
-) => number;
 const NEWLINE = 0x0a;
 
 /**
