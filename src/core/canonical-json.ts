@@ -35,32 +35,37 @@ class Problem {
   ) {}
 }
 
-export type CanonicalizeOptions = {
-  /** Largest number of nested arrays/objects accepted (default 256). */
-  readonly maxDepth?: number | undefined;
-  /**
-   * The caller vouches that no string of `value`, member name or value, holds a `"`, a `\`, a
-   * control character (U+0000-U+001F) or an unpaired surrogate, so each is written between quotes
-   * as it is, without being looked at. True of everything JSON.parse makes of a text that has no
-   * backslash and came from strict UTF-8 decoding: JSON allows those characters in a string only
-   * escaped, and UTF-8 cannot encode an unpaired surrogate. Ingest knows it of most lines (one
-   * memchr per line) and saves a pattern test per string: ~1.5 µs of ~17 per ~1 KB event on a
-   * parse thread (issue 14, docs/PERFORMANCE.md). Wrong, the output is not canonical JSON.
-   */
-  readonly plainStrings?: boolean | undefined;
-};
-
-/** Whether the walk under way writes strings without looking at them (see plainStrings). */
+/** Whether the walk under way writes strings without looking at them (canonicalizePlain). */
 let vouched = false;
 
 /**
  * The RFC 8785 canonical form of `value`.
+ * @param options.maxDepth largest number of nested arrays/objects accepted (default 256)
  * @throws InputError `CANONICAL_JSON_INVALID` with one issue naming the offending path
  */
-export function canonicalize(value: unknown, options?: CanonicalizeOptions): string {
-  vouched = options?.plainStrings === true;
+export function canonicalize(value: unknown, options?: { maxDepth?: number }): string {
+  return canonical(value, options?.maxDepth ?? DEFAULT_MAX_DEPTH, false);
+}
+
+/**
+ * {@link canonicalize} of a value whose strings the caller vouches need no escaping: no string of
+ * `value`, member name or value, holds a `"`, a `\`, a control character (U+0000-U+001F) or an
+ * unpaired surrogate, so each is written between quotes as it is, without being looked at. True
+ * of everything JSON.parse makes of a text that has no backslash and came from strict UTF-8
+ * decoding: JSON allows those characters in a string only escaped, and UTF-8 cannot encode an
+ * unpaired surrogate. Ingest knows it of most lines (one memchr per line) and saves a pattern test
+ * per string: ~1.3 µs of ~18 per ~1 KB event on a parse thread (issue 14, docs/PERFORMANCE.md).
+ * Wrong, the output is not canonical JSON: not part of the package's interface (core/index.ts).
+ * @throws InputError `CANONICAL_JSON_INVALID`
+ */
+export function canonicalizePlain(value: unknown): string {
+  return canonical(value, DEFAULT_MAX_DEPTH, true);
+}
+
+function canonical(value: unknown, maxDepth: number, plain: boolean): string {
+  vouched = plain;
   try {
-    return write(value, options?.maxDepth ?? DEFAULT_MAX_DEPTH, 0);
+    return write(value, maxDepth, 0);
   } catch (e) {
     if (!(e instanceof Problem)) throw e;
     const path = e.path.join('.');
@@ -78,7 +83,7 @@ export function canonicalize(value: unknown, options?: CanonicalizeOptions): str
  * The UTF-8 bytes of {@link canonicalize}`(value)`.
  * @throws InputError `CANONICAL_JSON_INVALID`
  */
-export function canonicalizeToBytes(value: unknown, options?: CanonicalizeOptions): Uint8Array {
+export function canonicalizeToBytes(value: unknown, options?: { maxDepth?: number }): Uint8Array {
   return utf8(canonicalize(value, options));
 }
 

@@ -11,7 +11,7 @@
  * Batches are flat byte arrays with offsets, not arrays of objects, so that they move between
  * threads as transferred buffers rather than as cloned objects.
  */
-import { canonicalize } from './canonical-json.js';
+import { canonicalize, canonicalizePlain } from './canonical-json.js';
 import { indexOfByte, toBase64 } from './encoding.js';
 import { AuditlockError, InputError, type InputIssue } from './errors.js';
 import type { EventValidator } from './event-accept.js';
@@ -173,7 +173,8 @@ export function parseEventBatch(batch: LineBatch, validate: EventValidator): Par
       const event = parseEventBytes(line, batch.numbers[i] as number, validate);
       // A line without a backslash holds no string that needs escaping (canonical-json.ts); the
       // validators return the line's own strings and the schema's member names.
-      text = canonicalize(event, { plainStrings: indexOfByte.call(line, BACKSLASH, 0) < 0 });
+      text =
+        indexOfByte.call(line, BACKSLASH, 0) < 0 ? canonicalizePlain(event) : canonicalize(event);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       rejects.push({

@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalize, canonicalizeToBytes } from '../../src/core/canonical-json.js';
+import {
+  canonicalize,
+  canonicalizePlain,
+  canonicalizeToBytes,
+} from '../../src/core/canonical-json.js';
 import { InputError } from '../../src/core/errors.js';
 
 /** Runs `fn`, expecting an InputError; returns it so the test can check code and issue paths. */
@@ -201,7 +205,7 @@ describe('canonicalize properties', () => {
   });
 });
 
-describe('canonicalize with plainStrings (what ingest vouches for a line without a backslash)', () => {
+describe('canonicalizePlain (what ingest uses for a line without a backslash)', () => {
   const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
   it('gives the same text as without it for whatever JSON.parse makes of UTF-8 text with no backslash', () => {
@@ -214,15 +218,21 @@ describe('canonicalize with plainStrings (what ingest vouches for a line without
     fc.assert(
       fc.property(texts, (text) => {
         const value = JSON.parse(strictUtf8.decode(Buffer.from(text, 'utf8')));
-        expect(canonicalize(value, { plainStrings: true })).toBe(canonicalize(value));
+        expect(canonicalizePlain(value)).toBe(canonicalize(value));
       }),
       { numRuns: 500 },
     );
   });
 
-  it('writes strings unexamined only for the call it is given to, also after one that threw', () => {
-    expect(canonicalize('a"b', { plainStrings: true })).toBe('"a"b"'); // the caller's promise, broken
-    expect(() => canonicalize({ n: Number.NaN }, { plainStrings: true })).toThrow(InputError);
+  it('is not part of the package: auditlock/core exports canonicalize only', async () => {
+    const core = await import('../../src/core/index.js');
+    expect('canonicalizePlain' in core).toBe(false);
+    expect(typeof core.canonicalize).toBe('function');
+  });
+
+  it('writes strings unexamined only in its own calls, also after one that threw', () => {
+    expect(canonicalizePlain('a"b')).toBe('"a"b"'); // the caller's promise, broken
+    expect(() => canonicalizePlain({ n: Number.NaN })).toThrow(InputError);
     expect(canonicalize('a"b')).toBe('"a\\"b"');
     expect(() => canonicalize('\uD800')).toThrow(InputError);
   });
