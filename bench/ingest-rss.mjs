@@ -11,7 +11,11 @@
  * such spaces; Node's default is 16 MiB on 64-bit), to measure heap sizing.
  *
  *   node bench/ingest-rss.mjs [--events 100000] [--sizes 64,256,1024,4096] [--reps 2]
- *                             [--semi-space MIB] [--out result.json] [--md FILE] [--doc]
+ *                             [--semi-space MIB] [--long-events 1000000] [--out result.json]
+ *                             [--md FILE] [--doc]
+ *
+ * `--long-events N` (0: none) adds one run of N events at the smallest and at the largest size.
+ * Its input (~1 KB per event) is written to the temp folder in place of the shorter one.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -45,6 +49,7 @@ export async function benchIngestRss({
   sizes = [64, 256, 1024, 4096],
   reps = 2,
   semiSpaceMiB,
+  longEvents = 1_000_000,
 }) {
   const nodeFlags = semiSpaceMiB === undefined ? [] : [`--max-semi-space-size=${semiSpaceMiB}`];
   const work = makeTempDir('ingest-rss');
@@ -83,10 +88,37 @@ export async function benchIngestRss({
         );
       }
     }
+    // A long run at the smallest and the largest size, once each: V8 grows the young generation
+    // from what survived its minor collections over the whole run, so peak RSS rises with the
+    // length of a run as well as with the segment size (docs/PERFORMANCE.md, third pass).
+    const long = [];
+    if (longEvents > 0) {
+      removeTempDir(input);
+      const longInput = join(work, 'long.jsonl');
+      writeEventFile(longInput, longEvents);
+      for (const size of [Math.min(...sizes), Math.max(...sizes)]) {
+        const x = await ingest(longInput, size);
+        if (x.json.archived !== longEvents) throw new Error(`archived ${x.json.archived}`);
+        long.push({
+          maxEvents: size,
+          maxRssMiB: x.maxRssKiB / 1024,
+          heapMiB: x.memory.heapMiB,
+          arrayBuffersMiB: x.memory.arrayBuffersMiB,
+          cpuUsPerEvent: (x.cpuMs * 1000) / longEvents,
+          segments: x.json.segments,
+        });
+        log(
+          `ingest-rss long run ${size} events/segment: peak RSS ${(x.maxRssKiB / 1024).toFixed(0)} MiB (heap ${x.memory.heapMiB.toFixed(0)}), ${x.json.segments} segments`,
+        );
+      }
+      removeTempDir(longInput);
+    }
     return {
       events,
       reps,
       semiSpaceMiB,
+      longEvents,
+      long,
       targetMiB: RSS_TARGET_MIB,
       floorRssMiB: summary(floor.map((x) => x.maxRssKiB / 1024)),
       sizes: sizes.map((size) => ({
@@ -121,6 +153,19 @@ export function renderIngestRss(result, meta) {
         `| ${f0(s.maxEvents)} | ${range(s.maxRssMiB)} ${s.maxRssMiB.max <= result.targetMiB ? '(met)' : '(missed)'} | ${range(s.heapMiB)} | ${range(s.arrayBuffersMiB)} | ${range(s.eventsPerSec)} | ${range(s.cpuUsPerEvent, (n) => n.toFixed(1))} | ${f0(s.segments)} |`,
     ),
     '',
+    ...(result.long?.length
+      ? [
+          `A long run, ${f0(result.longEvents)} events, one run at each end of the range:`,
+          '',
+          `| events per segment | peak RSS MiB (target ≤ ${result.targetMiB}) | heap MiB | array buffers MiB | CPU µs per event | segments |`,
+          '|---|---|---|---|---|---|',
+          ...result.long.map(
+            (s) =>
+              `| ${f0(s.maxEvents)} | ${f0(s.maxRssMiB)} ${s.maxRssMiB <= result.targetMiB ? '(met)' : '(missed)'} | ${f0(s.heapMiB)} | ${f0(s.arrayBuffersMiB)} | ${s.cpuUsPerEvent.toFixed(1)} | ${f0(s.segments)} |`,
+          ),
+          '',
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -132,6 +177,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     reps: args.reps,
     sizes: typeof args.sizes === 'string' ? args.sizes.split(',').map(Number) : undefined,
     semiSpaceMiB: typeof args['semi-space'] === 'number' ? args['semi-space'] : undefined,
+    longEvents: args['long-events'],
   });
   const meta = {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),

@@ -11,7 +11,8 @@
  * (1000000), --stage-events N (30000), --profile-events N (50000), --hash-rounds N (15),
  * --peer-events N (200000; the Tessera comparison, e.g. 1000000 for the issue's size),
  * --peer-reps N (3), --ingest-rss-events N (100000; ingest peak RSS at 64..4,096 events per
- * segment, bench/ingest-rss.mjs),
+ * segment, bench/ingest-rss.mjs), --ingest-rss-long-events N (1000000; one long run at 64 and
+ * at 4,096, 0 for none),
  * --only hash,ingest,verify,stages,profile,rss,hostile,incremental,ingest-rss,peer-tessera,
  * lookup, export, verify-workers, sealed, s3-parallel,
  * --json FILE (raw results), --write / --no-write (the docs; default: write only on a full
@@ -84,6 +85,7 @@ const sizes = {
   peerEvents: args['peer-events'] ?? (quick ? 5_000 : 200_000),
   peerReps: args['peer-reps'] ?? (quick ? 1 : 3),
   ingestRssEvents: args['ingest-rss-events'] ?? (quick ? 5_000 : 100_000),
+  ingestRssLongEvents: args['ingest-rss-long-events'] ?? (quick ? 10_000 : 1_000_000),
 };
 const only = typeof args.only === 'string' ? args.only.split(',') : SECTIONS;
 const ALL_SECTIONS = [...SECTIONS, ...EXTRA_SECTIONS];
@@ -112,7 +114,15 @@ const sectionArgs = {
       ? ['--sizes', '2000,8000', '--ks', '1,10', '--reps', 3, '--cache', join(work, 'incremental')]
       : []),
   ],
-  'ingest-rss': ['ingest-rss.mjs', '--events', sizes.ingestRssEvents, '--reps', quick ? 1 : 2],
+  'ingest-rss': [
+    'ingest-rss.mjs',
+    '--events',
+    sizes.ingestRssEvents,
+    '--reps',
+    quick ? 1 : 2,
+    '--long-events',
+    sizes.ingestRssLongEvents,
+  ],
   'peer-tessera': ['peer-tessera.mjs', '--events', sizes.peerEvents, '--reps', sizes.peerReps],
   lookup: ['lookup.mjs', '--max', quick ? 256 : 4096],
   export: ['export.mjs', '--events', quick ? 2_000 : 20_000, '--reps', quick ? 1 : 2],
