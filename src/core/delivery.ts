@@ -8,7 +8,7 @@
  * patterns, and test/core/delivery.test.ts holds the two to the same verdict on any value.
  */
 
-import { describeValue } from './describe-value.js';
+import { describeValue, summarise } from './describe-value.js';
 import type { Delivery } from './entry.js';
 import { InputError, type InputIssue } from './errors.js';
 import { MAX_DELIVERY_ID_LENGTH } from './limits.js';
@@ -25,10 +25,8 @@ export const DELIVERY_ID_TEXT = /^[^\u0000-\u001f\u007f\uD800-\uDFFF]+$/u;
  */
 export function checkDelivery(delivery: Delivery): Delivery {
   const issues = deliveryIssues(delivery);
-  if (issues.length > 0) {
-    const shown = issues.map((i) => `${i.path || '(top level)'}: ${i.message}`).join('; ');
-    throw new InputError('DELIVERY_INVALID', `invalid delivery: ${shown}`, { issues });
-  }
+  if (issues.length > 0)
+    throw new InputError('DELIVERY_INVALID', summarise('invalid delivery', issues), { issues });
   const { source, id } = delivery;
   return id === undefined ? { source } : { source, id };
 }

@@ -1,4 +1,9 @@
-/** How a value is shown in messages about invalid input: never the whole value, never raw. */
+/**
+ * How a value is shown in messages about invalid input (never the whole value, never raw), and how
+ * a list of issues is summed up in one line. Loads no zod: the writer's hand-written checks
+ * (delivery.ts) word their messages as the schemas' do.
+ */
+import type { InputIssue } from './errors.js';
 
 /** A short, safe rendering of a value for messages: type, and up to 40 characters of text. */
 export function describeValue(value: unknown): string {
@@ -10,4 +15,11 @@ export function describeValue(value: unknown): string {
   }
   if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${value}`;
   return typeof value;
+}
+
+/** One-line summary naming the first few issues; the full list stays in `issues`. */
+export function summarise(what: string, issues: readonly InputIssue[], location?: string): string {
+  const shown = issues.slice(0, 5).map((i) => `${i.path || '(top level)'}: ${i.message}`);
+  if (issues.length > 5) shown.push(`and ${issues.length - 5} more`);
+  return `${location ? `${location}: ` : ''}${what}: ${shown.join('; ')}`;
 }

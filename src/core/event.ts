@@ -23,7 +23,7 @@
 // Namespace import: the same API, and lets bundlers tree-shake zod (no locales in the Lambdas).
 import * as z from 'zod';
 import { canonicalize, type JsonObject } from './canonical-json.js';
-import { describeValue } from './describe-value.js';
+import { describeValue, summarise } from './describe-value.js';
 import { InputError, type InputIssue } from './errors.js';
 import { acceptEvent } from './event-accept.js';
 import { readEventLine } from './event-line.js';
@@ -40,7 +40,7 @@ import {
 } from './limits.js';
 
 // The zod-free parts of the event rules, exported from here as they always were.
-export { describeValue } from './describe-value.js';
+export { describeValue, summarise } from './describe-value.js';
 export {
   acceptEvent,
   acceptOnlyEvent,
@@ -248,13 +248,6 @@ export function issuesFromZod(
     }
   }
   return out;
-}
-
-/** One-line summary naming the first few issues; the full list stays in `issues`. */
-export function summarise(what: string, issues: readonly InputIssue[], location?: string): string {
-  const shown = issues.slice(0, 5).map((i) => `${i.path || '(top level)'}: ${i.message}`);
-  if (issues.length > 5) shown.push(`and ${issues.length - 5} more`);
-  return `${location ? `${location}: ` : ''}${what}: ${shown.join('; ')}`;
 }
 
 /** Per-parse zod error map: says what was expected and what was got. */
