@@ -1,10 +1,14 @@
-/** Base64 (RFC 4648 §4, padded, strict), hex and UTF-8 helpers, and a byte search, shared by the format code. */
+/**
+ * Base64 (RFC 4648 §4, padded, strict), hex and UTF-8 helpers, and a byte search, shared by the
+ * format code.
+ */
 import { AuditlockError } from './errors.js';
 
 /**
  * Buffer's indexOf (memchr) called on any Uint8Array, the same memory without a copy: a plain
  * Uint8Array's own indexOf (what a worker thread receives) is a loop about 5x slower, ~0.7 µs per
- * 1 KB entry (docs/PERFORMANCE.md, verify-workers). Call it as `indexOfByte.call(bytes, byte, from)`.
+ * 1 KB entry (docs/PERFORMANCE.md, verify-workers). Call it as
+ * `indexOfByte.call(bytes, byte, from)`.
  */
 export const indexOfByte = Buffer.prototype.indexOf as (
   this: Uint8Array,

@@ -27,19 +27,6 @@ function prepared(entries: readonly Uint8Array[]): PreparedEntries {
   return { bytes, ends, leaves };
 }
 
-/** The receive times of the entries stored in the fixture's log, in order. */
-async function storedTimes(fx: ReturnType<typeof logFixture>): Promise<string[]> {
-  const times: string[] = [];
-  const keys: string[] = [];
-  for await (const { key } of fx.store.list(segmentPrefix('main'))) keys.push(key);
-  for (const key of keys.sort()) {
-    const bytes = (await fx.store.get(key)) as Uint8Array;
-    for (const e of segmentEntries(parseSegment(bytes)))
-      times.push((JSON.parse(fromUtf8(e)) as { receivedAt: string }).receivedAt);
-  }
-  return times;
-}
-
 /** The entries stored in the fixture's log, in order, as text. */
 async function storedEntries(fx: ReturnType<typeof logFixture>): Promise<string[]> {
   const keys: string[] = [];
@@ -49,6 +36,11 @@ async function storedEntries(fx: ReturnType<typeof logFixture>): Promise<string[
     for (const e of segmentEntries(parseSegment((await fx.store.get(key)) as Uint8Array)))
       out.push(fromUtf8(e));
   return out;
+}
+
+/** The receive times of the entries stored in the fixture's log, in order. */
+async function storedTimes(fx: ReturnType<typeof logFixture>): Promise<string[]> {
+  return (await storedEntries(fx)).map((e) => (JSON.parse(e) as { receivedAt: string }).receivedAt);
 }
 
 async function clean(fx: ReturnType<typeof logFixture>): Promise<string[]> {

@@ -10,6 +10,7 @@ import { type BodyEncoding, encodeBody } from '../../src/core/body-codec.js';
 import { canonicalize } from '../../src/core/canonical-json.js';
 import { CompactRange } from '../../src/core/compact-range.js';
 import { toBase64 } from '../../src/core/encoding.js';
+import { joinItems } from '../../src/core/event-batch.js';
 import { sha256 } from '../../src/core/hash.js';
 import { hashLeaf } from '../../src/core/merkle.js';
 import { formatSignatureLine, signNoteText } from '../../src/core/note.js';
@@ -282,16 +283,9 @@ describe('sealSegment', () => {
           // Prepare: each batch in one buffer, a span of it taken (at least one entry), with or
           // without its leaf hashes; the array form holds the same entries one by one.
           const spans = batches.map((batch, n) => {
-            const ends = new Uint32Array(batch.length);
-            const bytes = new Uint8Array(batch.reduce((a, e) => a + e.length, 0));
+            const { bytes, ends } = joinItems(batch);
             const leaves = new Uint8Array(32 * batch.length);
-            let at = 0;
-            for (const [i, e] of batch.entries()) {
-              bytes.set(e, at);
-              at += e.length;
-              ends[i] = at;
-              leaves.set(hashLeaf(e), 32 * i);
-            }
+            for (const [i, e] of batch.entries()) leaves.set(hashLeaf(e), 32 * i);
             const from = (cut + n) % batch.length;
             const to = from + 1 + ((cut >> 3) % (batch.length - from));
             return { bytes, ends, from, to, ...(withLeaves ? { leaves } : {}) };
