@@ -9,6 +9,7 @@ import { canonicalize } from '../../src/core/canonical-json.js';
 import { checkDelivery } from '../../src/core/delivery.js';
 import { utf8 } from '../../src/core/encoding.js';
 import { type Delivery, decodeEntry } from '../../src/core/entry.js';
+import { InputError } from '../../src/core/errors.js';
 import { sampleEvent } from '../helpers/log-fixture.js';
 
 const event = sampleEvent(1);
@@ -68,6 +69,22 @@ describe('checkDelivery', () => {
   it('accepts non-objects never, as the schema', () => {
     for (const value of [null, 'sqs', 1, ['sqs']])
       expect([writerAccepts(value), schemaAccepts(value)]).toEqual([false, false]);
+  });
+
+  it('names at most five issues in its message, as every summary of issues does, and keeps them all', () => {
+    const extra = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`x${i}`, i]));
+    let err: unknown;
+    try {
+      checkDelivery({ source: 'sqs', ...extra } as Delivery);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InputError);
+    const { message, issues } = err as InputError;
+    expect(issues).toHaveLength(9);
+    expect(message).toBe(
+      'invalid delivery: x0: unexpected member (not allowed here); x1: unexpected member (not allowed here); x2: unexpected member (not allowed here); x3: unexpected member (not allowed here); x4: unexpected member (not allowed here); and 4 more',
+    );
   });
 
   it('returns a copy with the members given', () => {
