@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FolderStore, mapFsError, TEMP_DIR } from '../../src/adapters/folder-store.js';
@@ -424,8 +425,20 @@ describe('FolderStore across processes', () => {
 
   it('a new store under a read-only parent, or a read-only store folder, is STORE_UNWRITABLE', async () => {
     // Root ignores permission bits, so the opener runs as `nobody` when this test runs as root.
+    // It runs from one bundled file beside the store, not from this checkout, which `nobody` may
+    // not be able to read (a clone in a 0700 folder from mktemp -d).
     const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
     await chmod(root, 0o755);
+    const opener = join(root, 'folder-open.mjs');
+    await build({
+      entryPoints: [join(FIXTURES, 'folder-open.ts')],
+      outfile: opener,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'silent',
+    });
     const parent = join(root, 'ro');
     await mkdir(join(parent, 'existing'), { recursive: true });
     await chmod(join(parent, 'existing'), 0o555);
@@ -433,8 +446,7 @@ describe('FolderStore across processes', () => {
     type Outcome = { kind?: string; code?: string; message?: string; ok?: boolean };
     const openAll = (paths: string[]) =>
       new Promise<Outcome[]>((resolve, reject) => {
-        const script = [join(FIXTURES, 'register-ts.mjs'), join(FIXTURES, 'folder-open.ts')];
-        const child = spawn(process.execPath, ['--import', ...script, ...paths], {
+        const child = spawn(process.execPath, [opener, ...paths], {
           stdio: ['ignore', 'pipe', 'inherit'],
           ...asUser,
         });
@@ -444,8 +456,8 @@ describe('FolderStore across processes', () => {
         });
         child.once('error', reject);
         child.once('close', (code) => {
-          // A child that could not even start (e.g. `nobody` cannot read this checkout) fails
-          // the test with what happened, instead of an unhandled parse error and a hang.
+          // A child that could not even start fails the test with what happened, instead of an
+          // unhandled parse error and a hang.
           try {
             resolve(
               out
