@@ -64,13 +64,15 @@ if (summary === undefined) process.exit(r.status || 1);
 // exits non-zero too (Vitest prints which floor above).
 const { numPassedTests, numFailedTests, numPendingTests, numTotalTests } = summary;
 // A file whose set-up threw (a missing browser, a failed import) fails without failing a test.
-const failedFiles = summary.numFailedTestSuites ?? 0;
+const brokenFiles = (summary.testResults ?? [])
+  .filter((f) => f.status === 'failed' && !f.assertionResults?.some((a) => a.status === 'failed'))
+  .map((f) => f.name);
 console.log(
   `\n${numPassedTests} passed, ${numFailedTests} failed${numPendingTests ? `, ${numPendingTests} skipped` : ''} (tests ${seconds(testsStarted)}, whole command ${seconds(started)})`,
 );
 if (numTotalTests === 0) process.exit(1);
-if (r.status !== 0 && failedFiles > 0)
-  console.error(`${failedFiles} test file(s) failed outside their tests (see FAIL above)`);
+if (r.status !== 0 && brokenFiles.length > 0)
+  console.error(`failed outside their tests (see FAIL above): ${brokenFiles.join(', ')}`);
 else if (r.status !== 0 && numFailedTests === 0 && coverage.length > 0)
   console.error('the tests passed, but coverage is below a floor in vitest.config.ts');
 process.exit(r.status ?? 1);
