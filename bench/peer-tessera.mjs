@@ -2,9 +2,10 @@
 /**
  * auditlock against the peer users would otherwise pick: Trillian Tessera on its POSIX storage
  * driver (bench/peers/tessera, Go), whole processes on the same JSON Lines file of ~1 KB events.
- * Each round runs, in turn: auditlock ingest, Tessera append, auditlock verify, Tessera check
- * (read back, re-hash, compare root and tiles), each into / from a fresh folder, with the order of
- * the two sides swapped every other round; ratios are taken within a round, then summarised.
+ * Each round runs, in turn: auditlock ingest, the floor's, Tessera append, auditlock verify, the
+ * floor's, Tessera check (read back, re-hash, compare root and tiles), each into / from a fresh
+ * folder, with the order of the sides reversed every other round; ratios are taken within a
+ * round, then summarised.
  *
  *   node bench/peer-tessera.mjs [--events 200000] [--reps 3] [--max-events N] [--out result.json]
  *                               [--md FILE] [--doc]
@@ -19,14 +20,19 @@
  * - Ratios: throughput = Tessera wall / auditlock wall (above 1: auditlock faster); CPU per event =
  *   auditlock CPU / Tessera CPU (below 1: auditlock cheaper). Targets of issue 14: ingest
  *   throughput >= 1.0 and CPU <= 1.5; verify throughput >= 0.5.
+ * - The format floor (bench/peers/floor/floor.mjs) runs in every round beside both: the work the
+ *   archive format itself requires and nothing else (one thread on ingest; on verify as many
+ *   threads as auditlock's default, over auditlock's log of the same round). Its ratios say how
+ *   much of each target the format leaves to any implementation in Node, and how far auditlock is
+ *   above it.
  * - Without Go on the PATH the peer cannot be built: the result says so (`goAbsent`) and only
- *   auditlock is run, once.
+ *   auditlock and the floor are run, once.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { auditlockCli, CLI, runMeasured as run } from './lib/child-run.mjs';
+import { auditlockCli, CLI, nodeMeasured, runMeasured as run } from './lib/child-run.mjs';
 import { writeDocSection } from './lib/doc-section.mjs';
 import { writeEventFile } from './lib/event-file.mjs';
 import { machineInfo } from './lib/machine.mjs';
@@ -37,6 +43,8 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const PEER_SRC = join(ROOT, 'bench', 'peers', 'tessera');
 /** Built on demand, outside the repository's tracked files (.cache/ is ignored). */
 const PEER_BIN = join(ROOT, '.cache', 'bench', 'tessera-peer');
+/** The format floor (bench/peers/floor/floor.mjs): the format's own work, nothing else. */
+const FLOOR = join(ROOT, 'bench', 'peers', 'floor', 'floor.mjs');
 
 /** Go's version line, or undefined when no `go` command runs. */
 export function goVersion() {
@@ -82,6 +90,23 @@ export async function benchPeerTessera({ events = 200_000, reps = 3, maxEvents }
           return r;
         },
       },
+      // Verifies auditlock's log of the same round (its own ingest writes no real segments).
+      floor: {
+        async ingest(dir) {
+          const r = await nodeMeasured(
+            FLOOR,
+            ['ingest', input, dir, '--max-events', String(maxEvents ?? 4096)],
+            work,
+          );
+          if (r.json.entries !== events) throw new Error(`the floor ingested ${r.json.entries}`);
+          return { ...r, segments: r.json.segments };
+        },
+        async verify() {
+          const r = await nodeMeasured(FLOOR, ['verify', join(work, 'auditlock-log')], work);
+          if (r.json.entries !== events) throw new Error(`the floor verified ${r.json.entries}`);
+          return r;
+        },
+      },
       tessera: {
         async ingest(dir) {
           const r = await run(PEER_BIN, [
@@ -103,7 +128,7 @@ export async function benchPeerTessera({ events = 200_000, reps = 3, maxEvents }
         },
       },
     };
-    const names = go ? ['auditlock', 'tessera'] : ['auditlock'];
+    const names = go ? ['auditlock', 'floor', 'tessera'] : ['auditlock', 'floor'];
     if (go) {
       log(`peer: building bench/peers/tessera with ${go}`);
       buildPeer();
@@ -123,13 +148,10 @@ export async function benchPeerTessera({ events = 200_000, reps = 3, maxEvents }
       }
       for (const name of names) removeTempDir(join(work, `${name}-log`));
       rounds.push(round);
-      const a = round.auditlock;
-      const t = round.tessera;
+      const each = (op) =>
+        names.map((name) => `${name} ${rate(events, round[name][op].wallMs)}`).join(', ');
       log(
-        `peer round ${r + 1}/${roundsToRun}: ingest auditlock ${rate(events, a.ingest.wallMs)} ev/s` +
-          (t
-            ? `, tessera ${rate(events, t.ingest.wallMs)} ev/s; verify auditlock ${rate(events, a.verify.wallMs)} ev/s, tessera ${rate(events, t.verify.wallMs)} ev/s`
-            : `; verify ${rate(events, a.verify.wallMs)} ev/s`),
+        `peer round ${r + 1}/${roundsToRun}, ev/s: ingest ${each('ingest')}; verify ${each('verify')}`,
       );
     }
     return summarise({ events, inputBytes, reps: roundsToRun, maxEvents, go, rounds });
@@ -161,14 +183,28 @@ function summarise({ events, inputBytes, reps, maxEvents, go, rounds }) {
     goAbsent: !go,
     go,
     auditlock: side('auditlock'),
+    floor: side('floor'),
     rounds,
+  };
+  const ratio = (op, f, a = 'auditlock', b = 'tessera') => {
+    const each = rounds.map((r) => f(r[a][op], r[b][op]));
+    return { ...summary(each), each };
+  };
+  result.floorRatios = {
+    // auditlock against the format floor of the same round (above 1: auditlock costs more).
+    ingestCpu: ratio('ingest', (a, f) => a.cpuMs / f.cpuMs, 'auditlock', 'floor'),
+    verifyThroughput: ratio('verify', (a, f) => f.wallMs / a.wallMs, 'auditlock', 'floor'),
+    verifyCpu: ratio('verify', (a, f) => a.cpuMs / f.cpuMs, 'auditlock', 'floor'),
   };
   if (go) {
     result.tessera = side('tessera');
-    const ratio = (op, f) => {
-      const each = rounds.map((r) => f(r.auditlock[op], r.tessera[op]));
-      return { ...summary(each), each };
-    };
+    // The floor against Tessera: how much of each target the format leaves to an implementation.
+    result.floorRatios.floorIngestCpu = ratio('ingest', (f, t) => f.cpuMs / t.cpuMs, 'floor');
+    result.floorRatios.floorVerifyThroughput = ratio(
+      'verify',
+      (f, t) => t.wallMs / f.wallMs,
+      'floor',
+    );
     result.ratios = {
       ingestThroughput: ratio('ingest', (a, t) => t.wallMs / a.wallMs),
       ingestCpu: ratio('ingest', (a, t) => a.cpuMs / t.cpuMs),
@@ -194,37 +230,49 @@ export function renderPeer(result, meta) {
   ];
   if (result.goAbsent) {
     lines.push(
-      '**Go is absent on this machine: the Tessera peer was not built or run; auditlock alone, one round.**',
+      '**Go is absent on this machine: the Tessera peer was not built or run; auditlock and the format floor alone, one round.**',
       '',
     );
   }
-  const sides = result.goAbsent ? ['auditlock'] : ['auditlock', 'tessera'];
   lines.push(
-    `| | ${sides.join(' | ')} |`,
+    "*Format floor*: bench/peers/floor/floor.mjs, what the archive format itself makes any Node implementation do and nothing else: on ingest (one thread) strict UTF-8 decoding, `JSON.parse`, the RFC 8785 form, the leaf hash, and per segment the payload and object hashes and one fsynced file; on verify (as many threads as auditlock) the three SHA-256 passes, object, payload and leaves, over auditlock's segments of the same round. No event rules, envelope, delivery ids, tree, signature or checks: a lower bound, not a verifier.",
+    '',
+  );
+  const sides = result.goAbsent ? ['auditlock', 'floor'] : ['auditlock', 'floor', 'tessera'];
+  const heading = { auditlock: 'auditlock', floor: 'format floor (Node)', tessera: 'Tessera' };
+  lines.push(
+    `| | ${sides.map((s) => heading[s]).join(' | ')} |`,
     `|---|${sides.map(() => '---').join('|')}|`,
     `| ingest, events/s (wall) | ${sides.map((s) => range(result[s].ingest.eventsPerSec, 0)).join(' | ')} |`,
     `| ingest, CPU µs per event | ${sides.map((s) => range(result[s].ingest.cpuUsPerEvent, 1)).join(' | ')} |`,
     `| ingest, peak RSS MiB | ${sides.map((s) => range(result[s].ingest.maxRssMiB, 0)).join(' | ')} |`,
-    `| ingest, segments (auditlock) / entry bundles (Tessera) written | ${sides.map((s) => range(result[s].ingest.segments, 0)).join(' | ')} |`,
+    `| ingest, segments (auditlock, floor) / entry bundles (Tessera) written | ${sides.map((s) => range(result[s].ingest.segments, 0)).join(' | ')} |`,
     `| verify / check, events/s (wall) | ${sides.map((s) => range(result[s].verify.eventsPerSec, 0)).join(' | ')} |`,
     `| verify / check, CPU µs per event | ${sides.map((s) => range(result[s].verify.cpuUsPerEvent, 2)).join(' | ')} |`,
     `| verify / check, peak RSS MiB | ${sides.map((s) => range(result[s].verify.maxRssMiB, 0)).join(' | ')} |`,
     '',
   );
+  const each = (s) => s.each.map((x) => fmt(x, 2)).join(', ');
+  const f = result.floorRatios;
+  lines.push('| ratio | median (min–max) | each round, in order | target |', '|---|---|---|---|');
   if (result.ratios) {
     const r = result.ratios;
     const mark = (s, ok) => `${range(s)} ${ok ? '(target met)' : '(target missed)'}`;
-    const each = (s) => s.each.map((x) => fmt(x, 2)).join(', ');
     lines.push(
-      '| ratio | median (min–max) | each round, in order | target |',
-      '|---|---|---|---|',
       `| ingest throughput, auditlock ÷ Tessera | ${mark(r.ingestThroughput, r.ingestThroughput.median >= 1)} | ${each(r.ingestThroughput)} | ≥ 1.0 |`,
       `| ingest CPU per event, auditlock ÷ Tessera | ${mark(r.ingestCpu, r.ingestCpu.median <= 1.5)} | ${each(r.ingestCpu)} | ≤ 1.5 |`,
       `| verify throughput, auditlock ÷ Tessera | ${mark(r.verifyThroughput, r.verifyThroughput.median >= 0.5)} | ${each(r.verifyThroughput)} | ≥ 0.5 |`,
       `| verify CPU per event, auditlock ÷ Tessera | ${range(r.verifyCpu)} | ${each(r.verifyCpu)} | |`,
-      '',
+      `| ingest CPU per event, format floor ÷ Tessera | ${range(f.floorIngestCpu)} | ${each(f.floorIngestCpu)} | (the least the format leaves: target ≤ 1.5) |`,
+      `| verify throughput, format floor ÷ Tessera | ${range(f.floorVerifyThroughput)} | ${each(f.floorVerifyThroughput)} | (the most the format leaves: target ≥ 0.5) |`,
     );
   }
+  lines.push(
+    `| ingest CPU per event, auditlock ÷ format floor | ${range(f.ingestCpu)} | ${each(f.ingestCpu)} | |`,
+    `| verify throughput, auditlock ÷ format floor | ${range(f.verifyThroughput)} | ${each(f.verifyThroughput)} | |`,
+    `| verify CPU per event, auditlock ÷ format floor | ${range(f.verifyCpu)} | ${each(f.verifyCpu)} | |`,
+    '',
+  );
   return lines.join('\n');
 }
 

@@ -18,9 +18,10 @@
  * --json FILE (raw results), --write / --no-write (the docs; default: write only on a full
  * default run).
  *
- * `peer-tessera` (bench/peer-tessera.mjs) runs auditlock's CLI and Trillian Tessera's POSIX driver
- * (bench/peers/tessera, built with `go build` when Go is present; it says so when Go is absent)
- * interleaved on the same input, ~2 minutes at the default size.
+ * `peer-tessera` (bench/peer-tessera.mjs) runs auditlock's CLI, the format floor (bench/peers/floor)
+ * and Trillian Tessera's POSIX driver (bench/peers/tessera, built with `go build` when Go is
+ * present; it says so when Go is absent) interleaved on the same input, ~3 minutes at the default
+ * size.
  *
  * `incremental` (bench/incremental.mjs) runs by default; `s3-parallel` (bench/s3-parallel.mjs,
  * starts moto, ~10 minutes) only when named in --only, like the other emulator benchmarks. Both

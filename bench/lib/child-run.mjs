@@ -66,7 +66,12 @@ function lastJson(out) {
 
 /** Runs `auditlock ARGS` (the build under test); `work` is a folder for its usage file. */
 export function auditlockCli(args, work) {
-  return runMeasured(process.execPath, ['--import', HOOK, CLI, ...args], {
+  return nodeMeasured(CLI, args, work);
+}
+
+/** Runs the Node script `script` with ARGS, measured as {@link auditlockCli} is. */
+export function nodeMeasured(script, args, work) {
+  return runMeasured(process.execPath, ['--import', HOOK, script, ...args], {
     usageFile: join(work, 'usage.json'),
   });
 }
