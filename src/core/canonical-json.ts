@@ -35,48 +35,162 @@ class Problem {
   ) {}
 }
 
-/** Whether the walk under way writes strings without looking at them (canonicalizePlain). */
-let vouched = false;
-
 /**
  * The RFC 8785 canonical form of `value`.
  * @param options.maxDepth largest number of nested arrays/objects accepted (default 256)
  * @throws InputError `CANONICAL_JSON_INVALID` with one issue naming the offending path
  */
 export function canonicalize(value: unknown, options?: { maxDepth?: number }): string {
-  return canonical(value, options?.maxDepth ?? DEFAULT_MAX_DEPTH, false);
+  try {
+    return write(value, options?.maxDepth ?? DEFAULT_MAX_DEPTH, 0);
+  } catch (e) {
+    throw problemError(e);
+  }
+}
+
+/** A Problem thrown by a walk as the InputError of the module's functions; anything else as is. */
+function problemError(e: unknown): unknown {
+  if (!(e instanceof Problem)) return e;
+  const path = e.path.join('.');
+  return new InputError(
+    'CANONICAL_JSON_INVALID',
+    `cannot canonicalise JSON${path ? ` at ${path}` : ''}: ${e.message}`,
+    { issues: [{ path, message: e.message }] },
+  );
 }
 
 /**
- * {@link canonicalize} of a value whose strings the caller vouches need no escaping: no string of
- * `value`, member name or value, holds a `"`, a `\`, a control character (U+0000-U+001F) or an
- * unpaired surrogate, so each is written between quotes as it is, without being looked at. True
- * of everything JSON.parse makes of a text that has no backslash and came from strict UTF-8
- * decoding: JSON allows those characters in a string only escaped, and UTF-8 cannot encode an
- * unpaired surrogate. Ingest knows it of most lines (one memchr per line) and saves a pattern test
- * per string: ~1.3 µs of ~18 per ~1 KB event on a parse thread (issue 14, docs/PERFORMANCE.md).
- * Wrong, the output is not canonical JSON: not part of the package's interface (core/index.ts).
+ * The UTF-8 bytes of {@link canonicalize}`(value)`, written into `out` from index `at`, for a
+ * value whose strings the caller vouches need no escaping: no string of `value`, member name or
+ * value, holds a `"`, a `\`, a control character (U+0000-U+001F) or an unpaired surrogate, so each
+ * is written between quotes as it is, without being looked at. True of everything JSON.parse makes
+ * of a text that has no backslash and came from strict UTF-8 decoding: JSON allows those
+ * characters in a string only escaped, and UTF-8 cannot encode an unpaired surrogate. Ingest knows
+ * it of most lines (one memchr per line). Wrong, the output is not canonical JSON: not part of the
+ * package's interface (core/index.ts).
+ *
+ * Kept beside {@link canonicalize} because it pays end to end (issue 14, item 5;
+ * docs/PERFORMANCE.md): it saves the pattern test of every string (~1.3 µs of ~18 per ~1 KB event
+ * on a parse thread), and, writing bytes where the entry goes, the canonical text is never built:
+ * its ~60 member strings, their ropes and the flat copy that encoding it made (~8 KB of garbage
+ * per event). `auditlock ingest` of 200,000 events against the string writer, two runs of 6
+ * interleaved pairs: CPU 0.96x (0.94-0.99, 0.92-1.01), wall 0.96x.
+ * @returns the index after the last byte written; -1 if `out` has too little room from `at`
+ *   (what was written after `at` is then garbage: give a larger `out` and call again)
  * @throws InputError `CANONICAL_JSON_INVALID`
  */
-export function canonicalizePlain(value: unknown): string {
-  return canonical(value, DEFAULT_MAX_DEPTH, true);
+export function canonicalizePlainInto(value: unknown, out: Uint8Array, at: number): number {
+  sink = out;
+  cursor = at;
+  try {
+    return put(value, DEFAULT_MAX_DEPTH, 0) ? cursor : -1;
+  } catch (e) {
+    throw problemError(e);
+  } finally {
+    sink = EMPTY;
+  }
 }
 
-function canonical(value: unknown, maxDepth: number, plain: boolean): string {
-  vouched = plain;
-  try {
-    return write(value, maxDepth, 0);
-  } catch (e) {
-    if (!(e instanceof Problem)) throw e;
-    const path = e.path.join('.');
-    throw new InputError(
-      'CANONICAL_JSON_INVALID',
-      `cannot canonicalise JSON${path ? ` at ${path}` : ''}: ${e.message}`,
-      { issues: [{ path, message: e.message }] },
-    );
-  } finally {
-    vouched = false;
+const EMPTY = new Uint8Array(0);
+/** Where {@link canonicalizePlainInto} writes, and the next index to write at. */
+let sink: Uint8Array = EMPTY;
+let cursor = 0;
+const encoder = new TextEncoder();
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+
+/** Writes one byte; false when `sink` is full. */
+function putByte(b: number): boolean {
+  if (cursor >= sink.length) return false;
+  sink[cursor++] = b;
+  return true;
+}
+
+/** Writes ASCII text (numbers, literals); false when it does not fit. */
+function putAscii(s: string): boolean {
+  if (cursor + s.length > sink.length) return false;
+  for (let i = 0; i < s.length; i++) sink[cursor++] = s.charCodeAt(i);
+  return true;
+}
+
+/**
+ * Writes a vouched string between quotes: its ASCII head byte by byte (most strings are ASCII,
+ * and a call into the encoder costs more than a short loop), the rest as UTF-8 by the encoder.
+ */
+function putString(s: string): boolean {
+  // At most 3 UTF-8 bytes per UTF-16 code unit, and the two quotes.
+  if (cursor + 3 * s.length + 2 > sink.length) return false;
+  sink[cursor++] = QUOTE;
+  let i = 0;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) break;
+    sink[cursor++] = c;
   }
+  if (i < s.length)
+    cursor += encoder.encodeInto(i === 0 ? s : s.slice(i), sink.subarray(cursor)).written;
+  sink[cursor++] = QUOTE;
+  return true;
+}
+
+/** {@link write} into the sink: the same values, checks and order; false when it is full. */
+function put(value: unknown, max: number, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+      return putString(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw new Problem([], `expected a finite number, got ${value}`);
+      return putAscii(String(value));
+    case 'boolean':
+      return putAscii(value ? 'true' : 'false');
+    case 'object':
+      if (value === null) return putAscii('null');
+      if (depth === max) throw new Problem([], `expected at most ${max} nested arrays/objects`);
+      if (Array.isArray(value)) return putArray(value, max, depth + 1);
+      return putObject(value, max, depth + 1);
+    default:
+      throw new Problem([], `expected a JSON value, got ${typeof value}`);
+  }
+}
+
+function putArray(a: readonly unknown[], max: number, depth: number): boolean {
+  if (!putByte(0x5b)) return false;
+  for (let i = 0; i < a.length; i++) {
+    const item = a[i];
+    if (item === undefined)
+      throw new Problem([i], 'expected a JSON value, got undefined (or a hole)');
+    if (i > 0 && !putByte(COMMA)) return false;
+    try {
+      if (!put(item, max, depth)) return false;
+    } catch (e) {
+      if (e instanceof Problem) e.path.unshift(i);
+      throw e;
+    }
+  }
+  return putByte(0x5d);
+}
+
+function putObject(o: object, max: number, depth: number): boolean {
+  checkPlainObject(o);
+  const keys = sortedKeys(o);
+  const record = o as Record<string, unknown>;
+  if (!putByte(0x7b)) return false;
+  let first = true;
+  for (const key of keys) {
+    const item = record[key];
+    if (item === undefined) continue;
+    if (!first && !putByte(COMMA)) return false;
+    first = false;
+    try {
+      if (!putString(key) || !putByte(COLON) || !put(item, max, depth)) return false;
+    } catch (e) {
+      if (e instanceof Problem) e.path.unshift(key);
+      throw e;
+    }
+  }
+  return putByte(0x7d);
 }
 
 /**
@@ -109,7 +223,7 @@ function write(value: unknown, max: number, depth: number): string {
 
 function writeString(s: string): string {
   // Most text needs no escaping; calling JSON.stringify per string costs more than this test.
-  if (vouched || !NOT_PLAIN.test(s)) return `"${s}"`;
+  if (!NOT_PLAIN.test(s)) return `"${s}"`;
   if (LONE_SURROGATE.test(s))
     throw new Problem([], 'expected well-formed text, got an unpaired surrogate');
   return JSON.stringify(s);
@@ -152,7 +266,8 @@ function sortedKeys(o: object): string[] {
 /** Members above which an object's keys are sorted by Array#sort (n log n, not n²). */
 const SMALL_OBJECT = 32;
 
-function writeObject(o: object, max: number, depth: number): string {
+/** @throws Problem unless `o` is a plain object (or has a null prototype) */
+function checkPlainObject(o: object): void {
   const proto = Object.getPrototypeOf(o);
   if (proto !== Object.prototype && proto !== null) {
     throw new Problem(
@@ -160,6 +275,10 @@ function writeObject(o: object, max: number, depth: number): string {
       `expected a plain object, got ${o.constructor?.name ?? 'an exotic object'}`,
     );
   }
+}
+
+function writeObject(o: object, max: number, depth: number): string {
+  checkPlainObject(o);
   const keys = sortedKeys(o);
   const record = o as Record<string, unknown>;
   let out = '{';

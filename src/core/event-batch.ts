@@ -11,7 +11,7 @@
  * Batches are flat byte arrays with offsets, not arrays of objects, so that they move between
  * threads as transferred buffers rather than as cloned objects.
  */
-import { canonicalize, canonicalizePlain } from './canonical-json.js';
+import { canonicalize, canonicalizePlainInto } from './canonical-json.js';
 import { indexOfByte, toBase64 } from './encoding.js';
 import { AuditlockError, InputError, type InputIssue } from './errors.js';
 import type { EventValidator } from './event-accept.js';
@@ -119,6 +119,7 @@ export function makeLineBatch(
 const encoder = new TextEncoder();
 
 const BACKSLASH = 0x5c;
+const NEWLINE = 0x0a;
 
 /** The parts of a stamped batch's entries around each event (RFC 8785 member order). */
 type Framing = {
@@ -166,15 +167,55 @@ export function parseEventBatch(batch: LineBatch, validate: EventValidator): Par
   let out =
     batch.spare !== undefined && batch.spare.length >= size ? batch.spare : new Uint8Array(size);
   let at = 0;
+  /** `out` with room for `need` bytes, keeping its first `used`. */
+  const room = (used: number, need: number): void => {
+    if (need <= out.length) return;
+    const grown = new Uint8Array(Math.max(2 * out.length, need));
+    grown.set(out.subarray(0, used));
+    out = grown;
+  };
+  const afterLength = framing?.after.length ?? 0;
   for (let i = 0; i < count; i++) {
-    let text: string | undefined;
     const line = lineAt(batch, i);
+    const start = at;
+    // The entry is written from `start`; `at` moves past it only once it is whole.
+    let w = start;
     try {
       const event = parseEventBytes(line, batch.numbers[i] as number, validate);
-      // A line without a backslash holds no string that needs escaping (canonical-json.ts); the
-      // validators return the line's own strings and the schema's member names.
-      text =
-        indexOfByte.call(line, BACKSLASH, 0) < 0 ? canonicalizePlain(event) : canonicalize(event);
+      if (framing && stamp) {
+        const chain = stamp.chains.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1));
+        const before = `${framing.idHead}${batch.numbers[i] as number}:${toBase64(chain)}${framing.idTail}`;
+        room(w, w + 3 * before.length);
+        w += encoder.encodeInto(before, out.subarray(w)).written;
+      }
+      const eventStart = w;
+      if (indexOfByte.call(line, BACKSLASH, 0) < 0) {
+        // A line without a backslash holds no string that needs escaping (canonical-json.ts); the
+        // validators return the line's own strings and the schema's member names.
+        let end = canonicalizePlainInto(event, out, w);
+        while (end < 0) {
+          room(w, 2 * out.length);
+          end = canonicalizePlainInto(event, out, w);
+        }
+        w = end;
+      } else {
+        const text = canonicalize(event);
+        room(w, w + 3 * text.length);
+        w += encoder.encodeInto(text, out.subarray(w)).written;
+      }
+      if (framing && leaves) {
+        // RFC 8785 escapes a line feed in a string, so this cannot happen; segments rely on it.
+        if (indexOfByte.call(out.subarray(eventStart, w), NEWLINE, 0) >= 0)
+          throw new AuditlockError('ENTRY_NEWLINE', 'canonical entry holds a line feed');
+        room(w, w + afterLength);
+        w += encoder.encodeInto(framing.after, out.subarray(w)).written;
+        if (w - start > MAX_ENTRY_BYTES)
+          throw new AuditlockError(
+            'ENTRY_TOO_LARGE',
+            `expected at most ${MAX_ENTRY_BYTES} bytes per entry, got ${w - start}`,
+          );
+        leaves.set(hashLeaf(out.subarray(start, w)), HASH_SIZE * i);
+      }
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       rejects.push({
@@ -184,37 +225,9 @@ export function parseEventBatch(batch: LineBatch, validate: EventValidator): Par
         location: err.location,
         issues: err.issues,
       });
+      w = start;
     }
-    if (text !== undefined) {
-      const start = at;
-      let before = '';
-      if (framing && stamp) {
-        const chain = stamp.chains.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1));
-        const number = batch.numbers[i] as number;
-        before = `${framing.idHead}${number}:${toBase64(chain)}${framing.idTail}`;
-        // RFC 8785 escapes a line feed in a string, so this cannot happen; segments rely on it.
-        if (text.includes('\n'))
-          throw new AuditlockError('ENTRY_NEWLINE', 'canonical entry holds a line feed');
-      }
-      // At most 3 UTF-8 bytes per UTF-16 code unit.
-      const most = 3 * (before.length + text.length) + (framing?.after.length ?? 0);
-      if (at + most > out.length) {
-        const grown = new Uint8Array(Math.max(2 * out.length, at + most));
-        grown.set(out.subarray(0, at));
-        out = grown;
-      }
-      if (framing) at += encoder.encodeInto(before, out.subarray(at)).written;
-      at += encoder.encodeInto(text, out.subarray(at)).written;
-      if (framing && leaves) {
-        at += encoder.encodeInto(framing.after, out.subarray(at)).written;
-        if (at - start > MAX_ENTRY_BYTES)
-          throw new AuditlockError(
-            'ENTRY_TOO_LARGE',
-            `expected at most ${MAX_ENTRY_BYTES} bytes per entry, got ${at - start}`,
-          );
-        leaves.set(hashLeaf(out.subarray(start, at)), HASH_SIZE * i);
-      }
-    }
+    at = w;
     ends[i] = at;
   }
   return { bytes: out.subarray(0, at), ends, rejects, leaves };

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   canonicalize,
-  canonicalizePlain,
+  canonicalizePlainInto,
   canonicalizeToBytes,
 } from '../../src/core/canonical-json.js';
 import { InputError } from '../../src/core/errors.js';
@@ -205,36 +205,103 @@ describe('canonicalize properties', () => {
   });
 });
 
-describe('canonicalizePlain (what ingest uses for a line without a backslash)', () => {
+describe('canonicalizePlainInto (what ingest uses for a line without a backslash)', () => {
   const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+  // Characters at every UTF-8 length boundary (1-4 bytes) and either side of the surrogates, so
+  // that member names sort by UTF-16 code units where that differs from code point order; and any.
+  const unit = fc.oneof(
+    fc.constantFrom('a', 'Z', '0', ' ', '\u007f', '\u0080', 'é', 'ÿ', '\u07ff', '\u0800', '€'),
+    fc.constantFrom('\ud7ff', '\ue000', '\uffff', '𐀀', '😀', '\u{10ffff}'),
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+  );
+  const values = fc
+    .jsonValue({ stringUnit: unit })
+    .map((v) => JSON.stringify(v))
+    .filter((t) => t !== undefined && !t.includes('\\'))
+    .map((t) => JSON.parse(strictUtf8.decode(Buffer.from(t, 'utf8'))) as unknown);
 
-  it('gives the same text as without it for whatever JSON.parse makes of UTF-8 text with no backslash', () => {
-    // Any JSON text, as UTF-8 bytes decoded strictly as ingest does; those with a backslash are
-    // the lines ingest does not vouch for.
-    const texts = fc
-      .jsonValue({ stringUnit: 'binary' })
-      .map((v) => JSON.stringify(v))
-      .filter((t) => t !== undefined && !t.includes('\\'));
+  it('writes exactly the UTF-8 of canonicalize, for whatever JSON.parse makes of UTF-8 text with no backslash, after the bytes before it, which it leaves', () => {
     fc.assert(
-      fc.property(texts, (text) => {
-        const value = JSON.parse(strictUtf8.decode(Buffer.from(text, 'utf8')));
-        expect(canonicalizePlain(value)).toBe(canonicalize(value));
+      fc.property(values, fc.nat(40), (value, at) => {
+        const expected = Buffer.from(canonicalize(value), 'utf8');
+        // Room for the worst case it reserves (3 bytes a UTF-16 code unit, never more than 3 a byte).
+        const out = new Uint8Array(at + 3 * expected.length + 16).fill(0xa5);
+        const end = canonicalizePlainInto(value, out, at);
+        expect(end).toBe(at + expected.length);
+        expect(Buffer.from(out.subarray(at, end)).equals(expected)).toBe(true);
+        expect(out.subarray(0, at).every((b) => b === 0xa5)).toBe(true);
       }),
       { numRuns: 500 },
     );
   });
 
+  it('returns -1 when the rest of the buffer is too small, and succeeds once it is large enough', () => {
+    fc.assert(
+      fc.property(values, (value) => {
+        const expected = Buffer.from(canonicalize(value), 'utf8');
+        // It reserves room for the worst case of each string (3 bytes a code unit), so it may
+        // refuse a buffer that the bytes would just fit; never one that is too small.
+        for (let size = 0; size < expected.length; size++)
+          expect(canonicalizePlainInto(value, new Uint8Array(size), 0)).toBe(-1);
+        let size = expected.length;
+        while (canonicalizePlainInto(value, new Uint8Array(size), 0) < 0) size++;
+        expect(size).toBeLessThanOrEqual(3 * expected.length + 2);
+        const out = new Uint8Array(size);
+        expect(canonicalizePlainInto(value, out, 0)).toBe(expected.length);
+        expect(Buffer.from(out.subarray(0, expected.length)).equals(expected)).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses what canonicalize refuses, with the same code, message and path', () => {
+    class Point {
+      x = 1;
+    }
+    const deep: unknown[] = [];
+    let inner = deep;
+    for (let i = 0; i < 300; i++) {
+      const next: unknown[] = [];
+      inner.push(next);
+      inner = next;
+    }
+    const bad: unknown[] = [
+      { a: [1, { b: Number.POSITIVE_INFINITY }] },
+      { a: new Point() },
+      [1, undefined],
+      { f: () => 1 },
+      { big: 10n },
+      deep,
+    ];
+    for (const value of bad) {
+      const expected = inputError(() => canonicalize(value));
+      const got = inputError(() => canonicalizePlainInto(value, new Uint8Array(4096), 0));
+      expect(got.code).toBe('CANONICAL_JSON_INVALID');
+      expect(got.message).toBe(expected.message);
+      expect(got.issues).toEqual(expected.issues);
+    }
+  });
+
   it('is not part of the package: auditlock/core exports canonicalize only', async () => {
     const core = await import('../../src/core/index.js');
-    expect('canonicalizePlain' in core).toBe(false);
+    expect('canonicalizePlainInto' in core).toBe(false);
     expect(typeof core.canonicalize).toBe('function');
   });
 
   it('writes strings unexamined only in its own calls, also after one that threw', () => {
-    expect(canonicalizePlain('a"b')).toBe('"a"b"'); // the caller's promise, broken
-    expect(() => canonicalizePlain({ n: Number.NaN })).toThrow(InputError);
+    const out = new Uint8Array(16);
+    const end = canonicalizePlainInto('a"b', out, 0); // the caller's promise, broken
+    expect(Buffer.from(out.subarray(0, end)).toString()).toBe('"a"b"');
+    expect(() => canonicalizePlainInto({ n: Number.NaN }, out, 0)).toThrow(InputError);
     expect(canonicalize('a"b')).toBe('"a\\"b"');
     expect(() => canonicalize('\uD800')).toThrow(InputError);
+  });
+
+  it('skips members whose value is undefined, as canonicalize does', () => {
+    const value = { b: 1, a: undefined, c: [true, null, 'é'] };
+    const out = new Uint8Array(64);
+    const end = canonicalizePlainInto(value, out, 0);
+    expect(Buffer.from(out.subarray(0, end)).toString('utf8')).toBe('{"b":1,"c":[true,null,"é"]}');
   });
 });
 

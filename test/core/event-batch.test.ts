@@ -47,6 +47,17 @@ const line: fc.Arbitrary<Uint8Array> = fc.oneof(
   auditEvent().map((e) =>
     utf8(JSON.stringify({ ...e, detail: { n: 1 } }).replace('"n":1', '"n":1e20')),
   ),
+  // Text at every UTF-8 length, in values and member names (written straight into the entry's
+  // bytes when the line has no backslash).
+  auditEvent().map((e) =>
+    utf8(
+      JSON.stringify({
+        ...e,
+        actor: { ...e.actor, name: 'Fran\u00e7ois \u0141ukasz \u65e5\u672c \ud83d\ude00' },
+        detail: { 'cl\u00e9': '\u00ff\u07ff\u0800\uffff', '\ud800\udc00': 1, '\uffff': [2] },
+      }),
+    ),
+  ),
   auditEvent().map((e) => utf8(JSON.stringify({ ...e, actor: { ...e.actor, extra: 1 } }))),
   auditEvent().map((e) => utf8(JSON.stringify({ ...e, outcome: 'maybe' }))),
   auditEvent().map((e) => utf8(`{"time":"x",${JSON.stringify(e).slice(1)}`)),

@@ -10,9 +10,9 @@
  *
  * - ingest (one thread: its CPU per event is a lower bound whatever the threads): reads the input
  *   in 1 MiB chunks, splits lines on bytes, decodes each as strict UTF-8, JSON.parse, RFC 8785
- *   form (auditlock's own `canonicalizePlain`, the fastest of its canonicalisers: the bench events
- *   hold no backslash), UTF-8 into the segment's buffer, the RFC 9162 leaf hash; per segment the
- *   payload hash and the object hash, one file written and fsynced. Not done: the event rules,
+ *   form as UTF-8 in the segment's buffer (auditlock's own `canonicalizePlainInto`, the fastest of
+ *   its canonicalisers: the bench events hold no backslash), the RFC 9162 leaf hash; per segment
+ *   the payload hash and the object hash, one file written and fsynced. Not done: the event rules,
  *   strict-JSON checks, entry envelope, delivery ids, Merkle frontier, signature, receipts.
  * - verify (N worker threads, default the cores, as `auditlock verify`): reads every segment file
  *   of every log of a folder store and computes the three SHA-256 passes the format requires: the
@@ -64,7 +64,7 @@ if (isMainThread) {
 }
 
 async function ingest(input, dir, maxEvents) {
-  const { canonicalizePlain } = await import(new URL('core/canonical-json.js', DIST).href);
+  const { canonicalizePlainInto } = await import(new URL('core/canonical-json.js', DIST).href);
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   const encoder = new TextEncoder();
   mkdirSync(dir, { recursive: true });
@@ -93,17 +93,24 @@ async function ingest(input, dir, maxEvents) {
     at = 0;
   };
   const add = (line) => {
-    const text = canonicalizePlain(JSON.parse(decoder.decode(line)));
-    if (at + 3 * text.length + 1 > body.length) {
-      const grown = new Uint8Array(2 * body.length + 3 * text.length);
+    const value = JSON.parse(decoder.decode(line));
+    let end = canonicalizePlainInto(value, body, at);
+    while (end < 0) {
+      const grown = new Uint8Array(2 * body.length);
       grown.set(body.subarray(0, at));
       body = grown;
+      end = canonicalizePlainInto(value, body, at);
     }
-    const written = encoder.encodeInto(text, body.subarray(at)).written;
+    const written = end - at;
     leafInput[0] = 0x00; // RFC 9162 leaf prefix
-    leafInput.set(body.subarray(at, at + written), 1);
+    leafInput.set(body.subarray(at, end), 1);
     hash('sha256', leafInput.subarray(0, written + 1), 'binary');
-    at += written;
+    at = end;
+    if (at === body.length) {
+      const grown = new Uint8Array(2 * body.length);
+      grown.set(body);
+      body = grown;
+    }
     body[at++] = NL;
     entries++;
     if (++count === maxEvents) seal();
