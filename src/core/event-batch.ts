@@ -12,7 +12,7 @@
  * threads as transferred buffers rather than as cloned objects.
  */
 import { canonicalize, canonicalizePlainInto } from './canonical-json.js';
-import { indexOfByte, toBase64 } from './encoding.js';
+import { indexOfByte, writeBase64 } from './encoding.js';
 import { AuditlockError, InputError, type InputIssue } from './errors.js';
 import type { EventValidator } from './event-accept.js';
 import { parseEventBytes } from './event-line.js';
@@ -120,16 +120,24 @@ const encoder = new TextEncoder();
 
 const BACKSLASH = 0x5c;
 const NEWLINE = 0x0a;
+const COLON = 0x3a;
 
-/** The parts of a stamped batch's entries around each event (RFC 8785 member order). */
+/**
+ * The parts of a stamped batch's entries around each event (RFC 8785 member order), as UTF-8:
+ * each entry is `idHead`, its line number, `:`, its input chain in base64, `idTail`, the event,
+ * `after` (the delivery id of input-delivery.ts's `formatInputDeliveryId`).
+ */
 type Framing = {
   /** `{"delivery":{"id":"<name>:` with the name escaped as RFC 8785 writes it. */
-  readonly idHead: string;
+  readonly idHead: Uint8Array;
   /** `","source":"cli"},"event":` */
-  readonly idTail: string;
+  readonly idTail: Uint8Array;
   /** `,"kind":"event","receivedAt":"…"}`, ASCII. */
-  readonly after: string;
+  readonly after: Uint8Array;
 };
+
+/** Bytes of a line number, the colon and a chain in base64 at most: 16 digits, 1, 44. */
+const ID_PARTS_BYTES = 64;
 
 /**
  * The framing of `batch`'s entries: the parts of their delivery ids that every entry shares.
@@ -138,10 +146,16 @@ type Framing = {
 function framingOf(stamp: EntryStamp): Framing {
   const name = canonicalize(`${stamp.inputName}:`);
   return {
-    idHead: `{"delivery":{"id":${name.slice(0, -1)}`,
-    idTail: `","source":${canonicalize(INPUT_DELIVERY_SOURCE)}},"event":`,
-    after: `,"kind":"event","receivedAt":"${formatTimestamp(stamp.receivedAt)}"}`,
+    idHead: encoder.encode(`{"delivery":{"id":${name.slice(0, -1)}`),
+    idTail: encoder.encode(`","source":${canonicalize(INPUT_DELIVERY_SOURCE)}},"event":`),
+    after: encoder.encode(`,"kind":"event","receivedAt":"${formatTimestamp(stamp.receivedAt)}"}`),
   };
+}
+
+/** Writes `bytes` into `out` at `at`; the index after them. */
+function put(out: Uint8Array, at: number, bytes: Uint8Array): number {
+  out.set(bytes, at);
+  return at + bytes.length;
 }
 
 /**
@@ -174,7 +188,6 @@ export function parseEventBatch(batch: LineBatch, validate: EventValidator): Par
     grown.set(out.subarray(0, used));
     out = grown;
   };
-  const afterLength = framing?.after.length ?? 0;
   for (let i = 0; i < count; i++) {
     const line = lineAt(batch, i);
     const start = at;
@@ -183,10 +196,14 @@ export function parseEventBatch(batch: LineBatch, validate: EventValidator): Par
     try {
       const event = parseEventBytes(line, batch.numbers[i] as number, validate);
       if (framing && stamp) {
-        const chain = stamp.chains.subarray(HASH_SIZE * i, HASH_SIZE * (i + 1));
-        const before = `${framing.idHead}${batch.numbers[i] as number}:${toBase64(chain)}${framing.idTail}`;
-        room(w, w + 3 * before.length);
-        w += encoder.encodeInto(before, out.subarray(w)).written;
+        // The delivery id, written as bytes: `${idHead}${line}:${toBase64(chain)}${idTail}`.
+        room(w, w + framing.idHead.length + ID_PARTS_BYTES + framing.idTail.length);
+        w = put(out, w, framing.idHead);
+        const line = String(batch.numbers[i] as number);
+        for (let k = 0; k < line.length; k++) out[w++] = line.charCodeAt(k);
+        out[w++] = COLON;
+        w = writeBase64(stamp.chains, HASH_SIZE * i, HASH_SIZE * (i + 1), out, w);
+        w = put(out, w, framing.idTail);
       }
       const eventStart = w;
       if (indexOfByte.call(line, BACKSLASH, 0) < 0) {
@@ -207,8 +224,8 @@ export function parseEventBatch(batch: LineBatch, validate: EventValidator): Par
         // RFC 8785 escapes a line feed in a string, so this cannot happen; segments rely on it.
         if (indexOfByte.call(out.subarray(eventStart, w), NEWLINE, 0) >= 0)
           throw new AuditlockError('ENTRY_NEWLINE', 'canonical entry holds a line feed');
-        room(w, w + afterLength);
-        w += encoder.encodeInto(framing.after, out.subarray(w)).written;
+        room(w, w + framing.after.length);
+        w = put(out, w, framing.after);
         if (w - start > MAX_ENTRY_BYTES)
           throw new AuditlockError(
             'ENTRY_TOO_LARGE',
@@ -251,7 +268,7 @@ export function parsedBatchSize(batch: LineBatch): number {
 
 function resultSize(lineBytes: number, count: number, framing: Framing | undefined): number {
   const framingBytes = framing
-    ? 3 * (framing.idHead.length + framing.idTail.length) + framing.after.length + 64
+    ? framing.idHead.length + framing.idTail.length + framing.after.length + ID_PARTS_BYTES
     : 0;
   return Math.max(1024, lineBytes + count * framingBytes);
 }
