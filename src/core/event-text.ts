@@ -44,36 +44,40 @@ export function isIpv6(s: string): boolean {
   return gap < 0 ? count === 8 : count <= 7;
 }
 
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
 
 /**
  * RFC 3339 §5.6 `date-time` with upper-case `T` and `Z`, at most 9 fraction digits, and a date that
  * exists. Leap seconds (`:60`) are refused: producers' clocks smear them.
  */
 export function isRfc3339(s: string): boolean {
-  const m = RFC3339.exec(s);
-  if (!m) return false;
-  // Field by field, not slice().map(): this runs on every event (2% of ingest time).
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  const hour = Number(m[4]);
-  const minute = Number(m[5]);
-  const second = Number(m[6]);
-  const offH = m[7] === undefined ? 0 : Number(m[7]);
-  const offM = m[8] === undefined ? 0 : Number(m[8]);
+  // A test and the fields read at their places, not `exec` and its array of captures: this runs
+  // on every event (2% of ingest time). The pattern fixes where each field is.
+  if (!RFC3339.test(s)) return false;
+  const year = digits(s, 0, 4);
+  const month = digits(s, 5, 2);
+  const day = digits(s, 8, 2);
+  const zulu = s.charCodeAt(s.length - 1) === 0x5a; // Z, else an offset ±HH:MM at the end
+  const offH = zulu ? 0 : digits(s, s.length - 5, 2);
+  const offM = zulu ? 0 : digits(s, s.length - 2, 2);
   return (
     month >= 1 &&
     month <= 12 &&
     day >= 1 &&
     day <= daysInMonth(year, month) &&
-    hour <= 23 &&
-    minute <= 59 &&
-    second <= 59 &&
+    digits(s, 11, 2) <= 23 &&
+    digits(s, 14, 2) <= 59 &&
+    digits(s, 17, 2) <= 59 &&
     offH <= 23 &&
     offM <= 59
   );
+}
+
+/** The value of the `n` ASCII digits of `s` from `at`. */
+function digits(s: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) v = 10 * v + s.charCodeAt(i) - 0x30;
+  return v;
 }
 
 /** Days in `month` (1–12) of the proleptic Gregorian `year`. */

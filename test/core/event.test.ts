@@ -309,6 +309,56 @@ describe('time, IP', () => {
     expect(paths(inputError(() => parseEvent({ ...valid, time })))).toEqual(['time']);
   });
 
+  it('reads each field of a time where RFC 3339 puts it, as capture groups would', () => {
+    // The reading by captures that isRfc3339 replaced (it reads the fields at their places).
+    const byCaptures = (s: string): boolean => {
+      const m =
+        /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/.exec(
+          s,
+        );
+      if (!m) return false;
+      const [y, mo, d, h, mi, se, oh, om] = m
+        .slice(1)
+        .map((x) => (x === undefined ? 0 : Number(x)));
+      const leap =
+        (y as number) % 4 === 0 && ((y as number) % 100 !== 0 || (y as number) % 400 === 0);
+      const days = mo === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(mo as number) ? 30 : 31;
+      return (
+        (mo as number) >= 1 &&
+        (mo as number) <= 12 &&
+        (d as number) >= 1 &&
+        (d as number) <= days &&
+        (h as number) <= 23 &&
+        (mi as number) <= 59 &&
+        (se as number) <= 59 &&
+        (oh as number) <= 23 &&
+        (om as number) <= 59
+      );
+    };
+    const two = fc.integer({ min: 0, max: 99 }).map((n) => String(n).padStart(2, '0'));
+    const time = fc
+      .tuple(
+        fc.integer({ min: 0, max: 9999 }).map((n) => String(n).padStart(4, '0')),
+        two,
+        two,
+        two,
+        two,
+        two,
+        fc.option(fc.stringMatching(/^\.[0-9]{1,10}$/), { nil: '' }),
+        fc.oneof(
+          fc.constant('Z'),
+          fc.tuple(fc.constantFrom('+', '-'), two, two).map((p) => `${p[0]}${p[1]}:${p[2]}`),
+        ),
+      )
+      .map(([y, mo, d, h, mi, se, f, z]) => `${y}-${mo}-${d}T${h}:${mi}:${se}${f}${z}`);
+    fc.assert(
+      fc.property(time, (t) => {
+        expect(isRfc3339(t)).toBe(byCaptures(t));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it.each([
     '0.0.0.0',
     '192.0.2.1',
