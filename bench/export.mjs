@@ -10,19 +10,14 @@
  *   node bench/export.mjs [--events 50000] [--reps 3] [--out result.json]
  */
 import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { FolderStore } from './lib/dist.mjs';
+import { loadDist as load } from './lib/dist-url.mjs';
 import { eventStream } from './lib/events.mjs';
 import { ingestLines, makeKey, readEntries, verifyFloor } from './lib/fixture.mjs';
 import { machineInfo } from './lib/machine.mjs';
 import { log, median, parseArgs, summary, timed } from './lib/measure.mjs';
 import { makeTempDir, removeTempDir } from './lib/temp.mjs';
 
-const DIST = process.env.AUDITLOCK_BENCH_DIST
-  ? pathToFileURL(`${resolve(process.env.AUDITLOCK_BENCH_DIST)}/`)
-  : new URL('../dist/', import.meta.url);
-const load = (path) => import(new URL(path, DIST).href);
 const { exportOcsf } = await load('app/export.js');
 const { ExportFolderWriter } = await load('adapters/export-files.js');
 const { DEFAULT_OCSF_CONFIG } = await load('core/ocsf-config.js');

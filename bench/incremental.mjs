@@ -31,8 +31,8 @@ import { execFileSync } from 'node:child_process';
 import { hash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   FolderStore,
   generateKeyPair,
@@ -41,17 +41,13 @@ import {
   systemClock,
   verifyStore,
 } from './lib/dist.mjs';
+import { loadDist as load } from './lib/dist-url.mjs';
 import { writeDocSection } from './lib/doc-section.mjs';
 import { eventStream } from './lib/events.mjs';
 import { ingestLines, LOG } from './lib/fixture.mjs';
 import { machineInfo } from './lib/machine.mjs';
 import { log, median, parseArgs, summary, timed } from './lib/measure.mjs';
 
-// As bench/lib/dist.mjs: the build in dist/, or the one AUDITLOCK_BENCH_DIST points at.
-const DIST = process.env.AUDITLOCK_BENCH_DIST
-  ? pathToFileURL(`${resolve(process.env.AUDITLOCK_BENCH_DIST)}/`)
-  : new URL('../dist/', import.meta.url);
-const load = (p) => import(new URL(p, DIST).href);
 const { verifyIncremental } = await load('app/verify-incremental.js');
 const { saveVerifyState } = await load('app/verify-state.js');
 const { segmentKey } = await load('core/layout.js');

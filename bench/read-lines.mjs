@@ -13,17 +13,12 @@
  *   node bench/read-lines.mjs [--events 200000] [--reps 5] [--out result.json]
  */
 import { createReadStream, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
+import { loadDist as load } from './lib/dist-url.mjs';
 import { makeEventLines } from './lib/events.mjs';
 import { log, median, parseArgs, timed } from './lib/measure.mjs';
 import { makeTempDir, removeTempDir } from './lib/temp.mjs';
 
-const DIST = process.env.AUDITLOCK_BENCH_DIST
-  ? pathToFileURL(`${resolve(process.env.AUDITLOCK_BENCH_DIST)}/`)
-  : new URL('../dist/', import.meta.url);
-const load = (path) => import(new URL(path, DIST).href);
 const { readByteLines } = await load('app/byte-lines.js');
 const { parseEventBytes } = await load('core/event-line.js');
 const { parseEvent } = await load('core/event.js');

@@ -5,20 +5,14 @@
  * section script, e.g. `AUDITLOCK_BENCH_DIST=/tmp/x/dist node bench/stages.mjs`.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { DIST_URL, loadDist as load } from './dist-url.mjs';
 
-const DIST = process.env.AUDITLOCK_BENCH_DIST
-  ? pathToFileURL(`${resolve(process.env.AUDITLOCK_BENCH_DIST)}/`)
-  : new URL('../../dist/', import.meta.url);
-
-if (!existsSync(fileURLToPath(new URL('app/archiver.js', DIST)))) {
+if (!existsSync(fileURLToPath(new URL('app/archiver.js', DIST_URL)))) {
   throw new Error(
-    `no build in ${fileURLToPath(DIST)}: run \`npm run build\` (or \`npm run bench\`)`,
+    `no build in ${fileURLToPath(DIST_URL)}: run \`npm run build\` (or \`npm run bench\`)`,
   );
 }
-
-const load = (path) => import(new URL(path, DIST).href);
 
 export const { Archiver } = await load('app/archiver.js');
 export const { verifyStore } = await load('app/verify.js');

@@ -34,14 +34,10 @@ import {
   writeSync,
 } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-
-/** The build under test, as bench/lib/dist.mjs finds it (that module loads far more than this needs). */
-const DIST = process.env.AUDITLOCK_BENCH_DIST
-  ? pathToFileURL(`${resolve(process.env.AUDITLOCK_BENCH_DIST)}/`)
-  : new URL('../../../dist/', import.meta.url);
+// Not lib/dist.mjs: that loads far more of the build than this needs.
+import { loadDist } from '../../lib/dist-url.mjs';
 
 const NL = 0x0a;
 
@@ -64,7 +60,7 @@ if (isMainThread) {
 }
 
 async function ingest(input, dir, maxEvents) {
-  const { canonicalizePlainInto } = await import(new URL('core/canonical-json.js', DIST).href);
+  const { canonicalizePlainInto } = await loadDist('core/canonical-json.js');
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   const encoder = new TextEncoder();
   mkdirSync(dir, { recursive: true });
