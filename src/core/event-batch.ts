@@ -199,8 +199,8 @@ export function parseEventBatch(batch: LineBatch, validate: EventValidator): Par
         // The delivery id, written as bytes: `${idHead}${line}:${toBase64(chain)}${idTail}`.
         room(w, w + framing.idHead.length + ID_PARTS_BYTES + framing.idTail.length);
         w = put(out, w, framing.idHead);
-        const line = String(batch.numbers[i] as number);
-        for (let k = 0; k < line.length; k++) out[w++] = line.charCodeAt(k);
+        const number = String(batch.numbers[i] as number);
+        for (let k = 0; k < number.length; k++) out[w++] = number.charCodeAt(k);
         out[w++] = COLON;
         w = writeBase64(stamp.chains, HASH_SIZE * i, HASH_SIZE * (i + 1), out, w);
         w = put(out, w, framing.idTail);
