@@ -108,7 +108,7 @@ function putByte(b: number): boolean {
   return true;
 }
 
-/** Writes ASCII text (numbers, literals); false when it does not fit. */
+/** Writes ASCII text (numbers, literals, as `write` gives them); false when it does not fit. */
 function putAscii(s: string): boolean {
   if (cursor + s.length > sink.length) return false;
   for (let i = 0; i < s.length; i++) sink[cursor++] = s.charCodeAt(i);
@@ -135,24 +135,16 @@ function putString(s: string): boolean {
   return true;
 }
 
-/** {@link write} into the sink: the same values, checks and order; false when it is full. */
+/**
+ * {@link write} into the sink: the same values, checks and order; false when it is full. Numbers,
+ * literals and what is no JSON value go through `write` itself (ASCII text, or its Problem).
+ */
 function put(value: unknown, max: number, depth: number): boolean {
-  switch (typeof value) {
-    case 'string':
-      return putString(value);
-    case 'number':
-      if (!Number.isFinite(value)) throw new Problem([], `expected a finite number, got ${value}`);
-      return putAscii(String(value));
-    case 'boolean':
-      return putAscii(value ? 'true' : 'false');
-    case 'object':
-      if (value === null) return putAscii('null');
-      if (depth === max) throw new Problem([], `expected at most ${max} nested arrays/objects`);
-      if (Array.isArray(value)) return putArray(value, max, depth + 1);
-      return putObject(value, max, depth + 1);
-    default:
-      throw new Problem([], `expected a JSON value, got ${typeof value}`);
-  }
+  if (typeof value === 'string') return putString(value);
+  if (typeof value !== 'object' || value === null) return putAscii(write(value, max, depth));
+  if (depth === max) throw new Problem([], `expected at most ${max} nested arrays/objects`);
+  if (Array.isArray(value)) return putArray(value, max, depth + 1);
+  return putObject(value, max, depth + 1);
 }
 
 function putArray(a: readonly unknown[], max: number, depth: number): boolean {
